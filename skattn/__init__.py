@@ -1,0 +1,28 @@
+"""skattn: scikit-learn compatible attention models for sequences.
+
+Estimators (each a plain scikit-learn estimator that trains a skorch net):
+
+- :class:`LSTMAttentionClassifier`, :class:`LSTMAttentionRegressor`
+- :class:`TransformerClassifier`, :class:`TransformerRegressor`
+- :class:`AttentionPoolingTransformer`
+
+Sequence-aware preprocessing: :class:`SequenceScaler`,
+:class:`SequenceImputer`, :class:`SequenceResampler`. Input formats and
+converters live in :mod:`skattn.data`, bundled data sets in
+:mod:`skattn.datasets`, plots in :mod:`skattn.plotting`.
+"""
+
+from ._lstm import LSTMAttentionClassifier, LSTMAttentionRegressor
+from ._pooling import AttentionPoolingTransformer
+from ._transformer import TransformerClassifier, TransformerRegressor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AttentionPoolingTransformer",
+    "LSTMAttentionClassifier",
+    "LSTMAttentionRegressor",
+    "TransformerClassifier",
+    "TransformerRegressor",
+    "__version__",
+]

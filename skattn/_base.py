@@ -1,0 +1,809 @@
+"""The one estimator base shared by every skattn model.
+
+``SequenceEstimator.fit`` is a template: validate parameters and input,
+prepare the target (a task hook), standardise the input, build the network
+(an architecture hook), then train it with a skorch :class:`SequenceNet`.
+Classifier, regressor and feature-extractor bases change only the target
+handling, the loss and how outputs are decoded; the LSTM and Transformer
+families change only the network they build.
+"""
+
+import math
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_array, check_random_state, column_or_1d
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
+from skorch.callbacks import GradientNormClipping, LRScheduler
+
+from . import data as _data
+from ._net import (
+    InferenceModules,
+    SequenceData,
+    SequenceNet,
+    TrainingMonitor,
+    WarmupCosine,
+)
+
+# Inputs are converted and predicted in chunks of about this many values, so
+# memory during prediction is bounded by the chunk, not by the data.
+_CHUNK_VALUES = 2**22
+
+TRAINING_PARAMS_DOC = """\
+    max_epochs : int, default={max_epochs}
+        Number of passes over the training data.
+    batch_size : int, default={batch_size}
+        Sequences per gradient step (and per prediction batch).
+    lr : float, default={lr}
+        Peak learning rate of the AdamW optimizer.
+    weight_decay : float, default={weight_decay}
+        Decoupled weight decay of AdamW.
+    lr_schedule : {{"cosine", "constant", "plateau"}}, default="cosine"
+        ``"cosine"``: linear warm-up over the first 5% of steps, then cosine
+        decay to 0 at ``max_epochs``; ``"constant"``; ``"plateau"``: halve the
+        learning rate when the monitored loss (validation loss with early
+        stopping, else training loss) has not improved for
+        ``max(1, n_iter_no_change // 2)`` epochs.
+    clip_grad_norm : float or None, default=1.0
+        Clip the gradient norm to this value; None disables clipping.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for
+        classifiers), stop when its loss has not improved for
+        ``n_iter_no_change`` epochs and restore the best epoch's weights. Off
+        by default: on the small data sets typical of sequence classification
+        the held-out share costs more accuracy than early stopping gains, and
+        the cosine schedule already ends training at a low learning rate.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    warm_start : bool, default=False
+        If True, ``fit`` continues training the fitted network instead of
+        starting anew (the input format and classes must stay the same).
+    device : str, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU; or ``"cpu"``,
+        ``"cuda"``, ``"cuda:N"``.
+    mixed_precision : bool, default=False
+        Train under bfloat16 autocast (useful on recent GPUs).
+    inference_dtype : {{"float64", "float32"}}, default="float64"
+        Precision of ``predict``, ``predict_proba``, ``transform`` and
+        ``attention_weights``. Float64 makes every output independent of how
+        rows are batched (to about 1e-12), at about twice the cost of float32
+        prediction; training always runs in float32.
+    n_threads : int or None, default=None
+        Torch threads used during ``fit`` and prediction; None leaves torch's
+        setting alone. Set it to ``cores // n_jobs`` in parallel searches.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and dropout. With the same
+        seed, data, torch version, device and thread count, results are
+        identical.
+    verbose : int, default=0
+        0 prints nothing; 1 prints a table per epoch (losses, time).\
+"""
+
+FITTED_ATTRIBUTES_DOC = """\
+    net_ : skorch.NeuralNet
+        The trained skorch net; ``net_.module_`` is the torch network.
+    n_iter_ : int
+        Number of epochs run.
+    history_ : list of dict
+        Per-epoch records (``epoch``, ``train_loss``, ``valid_loss``, ``dur``,
+        ...) as plain Python data.
+    n_channels_in_ : int
+        Number of channels of the training sequences.
+    n_features_in_ : int
+        Only for 2D (tabular) training input: its number of columns, i.e.
+        timesteps. Set neither for 3D, list nor long-format input.
+    feature_names_in_ : ndarray of str
+        Column names of a wide training DataFrame, when it had string names.\
+"""
+
+
+def _training_doc(**defaults):
+    return TRAINING_PARAMS_DOC.format(**defaults)
+
+
+def resolve_device(device):
+    """``"auto"`` -> ``"cuda"`` or ``"cpu"``; check that CUDA exists if asked."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device={device!r} is not a valid torch device: {exc}") from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r}, but CUDA is not available here")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r}, but only {torch.cuda.device_count()} CUDA "
+                "devices are visible"
+            )
+    elif parsed.type != "cpu":
+        raise ValueError(f"device={device!r}: only 'auto', 'cpu' and 'cuda' are supported")
+    return device
+
+
+class SequenceEstimator(BaseEstimator):
+    """Base of every skattn estimator; not for direct use.
+
+    Subclasses provide:
+
+    - ``_build_network(n_channels, n_outputs, max_length)`` (architecture);
+    - ``_check_architecture()`` (architecture, optional);
+    - ``_prepare_target(y)`` -> ``(target tensor or None, n_outputs)`` and
+      ``_criterion()`` (task).
+    """
+
+    _parameter_constraints: dict = {
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "lr_schedule": [StrOptions({"cosine", "constant", "plateau"})],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "device": [str],
+        "mixed_precision": ["boolean"],
+        "inference_dtype": [StrOptions({"float32", "float64"})],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "vocab_size": [Interval(Integral, 1, None, closed="left"), None],
+        "padding_idx": [Interval(Integral, 0, None, closed="left"), None],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    # task hooks -------------------------------------------------------------
+    _supervised = True
+
+    def _prepare_target(self, y, warm=False):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _criterion(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _stratify(self, target):
+        return None
+
+    # architecture hooks -----------------------------------------------------
+    def _check_architecture(self):
+        pass
+
+    def _build_network(self, n_channels, n_outputs, max_length):  # pragma: no cover
+        raise NotImplementedError
+
+    def _uses_attention_pooling(self):
+        return getattr(self, "pooling", "attention") == "attention"
+
+    # tags -------------------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = False
+        return tags
+
+    # parameters -------------------------------------------------------------
+    def _check_params(self):
+        self._validate_params()
+        if self.padding_idx is not None and self.vocab_size is None:
+            raise ValueError(
+                f"padding_idx={self.padding_idx} needs vocab_size (token input)"
+            )
+        if self.vocab_size is not None and self.padding_idx is not None:
+            if self.padding_idx >= self.vocab_size:
+                raise ValueError(
+                    f"padding_idx={self.padding_idx} must be smaller than "
+                    f"vocab_size={self.vocab_size}"
+                )
+        if self.vocab_size is not None and self.vocab_size > 2**24:
+            raise ValueError(
+                f"vocab_size={self.vocab_size} is above 2**24, the largest id stored "
+                "exactly as float32"
+            )
+        self._check_architecture()
+
+    # input ------------------------------------------------------------------
+    def _validate_input(self, X, *, reset, offset=0):
+        """Check ``X`` against the fitted contract and convert it.
+
+        2D input follows scikit-learn's tabular contract (``n_features_in_``,
+        feature names); every other format only needs matching channels.
+        """
+        name = type(self).__name__
+        tabular = not (_data.is_ragged(X) or _data.is_long(X)) and (
+            len(_data.array_shape(X)) != 3
+        )
+        if tabular:
+            X = validate_data(
+                self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan"
+            )
+            seqs = _data.check_sequences(X, offset=offset)
+        else:
+            if reset:
+                for attr in ("n_features_in_", "feature_names_in_"):
+                    if attr in self.__dict__:
+                        delattr(self, attr)
+            elif hasattr(self, "n_features_in_"):
+                raise ValueError(
+                    f"{name} was fitted on fixed-length univariate input (a 2D array, "
+                    f"or a list of lists, of {self.n_features_in_} timesteps), so it "
+                    "predicts on 2D input of that width only. To predict on sequences "
+                    "of any length, fit it on a 3D array or a list of arrays"
+                )
+            seqs = _data.check_sequences(X, offset=offset)
+
+        if self.vocab_size is not None:
+            seqs = self._check_tokens(seqs, offset)
+        if reset:
+            self.n_channels_in_ = seqs.n_channels
+            self._channel_names = seqs.channel_names
+        else:
+            self._check_channels(seqs)
+        return seqs
+
+    def _check_channels(self, seqs):
+        name = type(self).__name__
+        if seqs.n_channels != self.n_channels_in_:
+            hint = ""
+            if seqs.layout == "padded" and seqs.values.shape[1] == self.n_channels_in_:
+                hint = (
+                    ". The array looks channels-first (n_samples, n_channels, "
+                    "n_timesteps), as aeon and sktime store it; convert it with "
+                    "skattn.data.from_channels_first(X)"
+                )
+            raise ValueError(
+                f"X has {seqs.n_channels} channels, but {name} was fitted with "
+                f"{self.n_channels_in_}{hint}"
+            )
+        fitted_names = getattr(self, "_channel_names", None)
+        if seqs.channel_names is not None and fitted_names is not None:
+            if list(seqs.channel_names) != list(fitted_names):
+                raise ValueError(
+                    f"X has value columns {list(seqs.channel_names)}, but {name} was "
+                    f"fitted with {list(fitted_names)}"
+                )
+
+    def _check_tokens(self, seqs, offset):
+        if seqs.n_channels != 1:
+            raise ValueError(
+                f"token input (vocab_size={self.vocab_size}) must have 1 channel of "
+                f"token ids, got {seqs.n_channels}"
+            )
+        vals = seqs.values[seqs.mask]
+        bad = (vals != np.round(vals)) | (vals < 0) | (vals >= self.vocab_size)
+        if bad.any():
+            i, t = np.argwhere(seqs.mask)[np.flatnonzero(bad)[0]]
+            raise ValueError(
+                f"X holds {seqs.values[i, t, 0]!r} at sequence {i + offset}, timestep "
+                f"{t}; token ids must be integers in [0, vocab_size={self.vocab_size})"
+            )
+        if self.padding_idx is not None:
+            # trailing runs of padding_idx are padding
+            pad = (seqs.values[..., 0] == self.padding_idx) | ~seqs.mask
+            real = ~pad
+            t_max = real.shape[1]
+            lengths = np.where(
+                real.any(1), t_max - np.argmax(real[:, ::-1], axis=1), 0
+            )
+            empty = np.flatnonzero(lengths == 0)
+            if empty.size:
+                raise ValueError(
+                    f"sequence {empty[0] + offset} holds only padding tokens "
+                    f"(padding_idx={self.padding_idx})"
+                )
+            seqs.lengths = lengths.astype(np.int64)
+        return seqs
+
+    def _fit_input_scaling(self, seqs, keep):
+        """Per-channel mean and std over the real steps of the kept samples."""
+        if self.vocab_size is not None:
+            self._input_loc = self._input_scale = None
+            return
+        steps = seqs.values[keep][seqs.mask[keep]]  # [n_real_steps, C]
+        loc = steps.mean(axis=0)
+        scale = steps.std(axis=0)
+        scale[~(scale > 1e-12 * np.maximum(np.abs(loc), 1.0))] = 1.0
+        self._input_loc, self._input_scale = loc, scale
+
+    def _tensors(self, seqs, dtype):
+        """Standardised values (zeros on padding) and lengths as tensors."""
+        values = seqs.values
+        if self._input_loc is not None:
+            values = (values - self._input_loc) / self._input_scale
+        values = np.where(seqs.mask[..., None], values, 0.0)
+        values = torch.from_numpy(np.ascontiguousarray(values, dtype=dtype))
+        if dtype == np.float32 and not bool(torch.isfinite(values).all()):
+            raise ValueError(
+                "after standardisation X holds values beyond the float32 range; "
+                "rescale the input"
+            )
+        return values, torch.from_numpy(seqs.lengths.astype(np.int64))
+
+    # fit --------------------------------------------------------------------
+    def fit(self, X, y=None, sample_weight=None):
+        """Train the network on sequences ``X`` (and targets ``y``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps[, n_channels]), list of
+            arrays, or long DataFrame
+            Training sequences; see :mod:`skattn.data` for the formats.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights of the samples in the loss (and in the early
+            stopping loss). A zero weight removes the sample from training.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        warm = self.warm_start and hasattr(self, "net_")
+        if self._supervised and y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        if warm:
+            seqs = self._validate_input(X, reset=False)
+        else:
+            seqs = self._validate_input(X, reset=True)
+        n = len(seqs.lengths)
+        if y is not None:
+            check_consistent_length(seqs.lengths, y)
+        target, n_outputs = self._prepare_target(y, warm=warm)
+        weight = self._sample_weight(sample_weight, n, y)
+        keep = np.flatnonzero(weight > 0)
+        if not warm:
+            self._fit_input_scaling(seqs, keep)
+        values, lengths = self._tensors(seqs, np.float32)
+        if target is None:  # self-supervised: the loss reads the input only
+            target = torch.zeros(n)
+        data = SequenceData(
+            values[keep],
+            lengths[keep],
+            target[keep],
+            torch.from_numpy((weight[keep] / weight[keep].mean()).astype(np.float32)),
+        )
+        self._train(data, n_outputs, int(seqs.values.shape[1]), warm=warm)
+        return self
+
+    def _sample_weight(self, sample_weight, n, y):
+        weight = _check_sample_weight(
+            sample_weight, np.empty(n), dtype=np.float64, ensure_non_negative=True
+        )
+        weight = weight * self._class_weight(y)
+        if not np.all(np.isfinite(weight)):
+            raise ValueError("sample_weight contains NaN or inf")
+        if not (weight > 0).any():
+            raise ValueError("sample_weight is zero for every sample; nothing to fit")
+        return weight
+
+    def _class_weight(self, y):
+        return 1.0
+
+    def _split(self, data, rng):
+        """Train/validation split for early stopping."""
+        n = len(data)
+        n_valid = int(math.ceil(self.validation_fraction * n))
+        if n_valid < 1 or n - n_valid < 1:
+            raise ValueError(
+                f"early_stopping needs a validation split, but validation_fraction="
+                f"{self.validation_fraction} of {n} samples leaves "
+                f"{n_valid} for validation and {n - n_valid} for training"
+            )
+        from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+        strata = self._stratify(data.target)
+        if strata is not None:
+            try:
+                splitter = StratifiedShuffleSplit(1, test_size=n_valid, random_state=rng)
+                train_idx, valid_idx = next(splitter.split(np.zeros(n), strata))
+            except ValueError:  # a class too small to appear on both sides
+                strata = None
+        if strata is None:
+            splitter = ShuffleSplit(1, test_size=n_valid, random_state=rng)
+            train_idx, valid_idx = next(splitter.split(np.zeros(n)))
+        return data.subset(np.sort(train_idx)), data.subset(np.sort(valid_idx))
+
+    def _callbacks(self, n_train_batches, validation):
+        monitor = "valid_loss" if validation else "train_loss"
+        callbacks = [
+            (
+                "monitor",
+                TrainingMonitor(
+                    monitor=monitor,
+                    patience=self.n_iter_no_change if self.early_stopping else None,
+                    restore_best=self.early_stopping,
+                ),
+            )
+        ]
+        if self.clip_grad_norm is not None:
+            callbacks.append(
+                ("clip", GradientNormClipping(gradient_clip_value=self.clip_grad_norm))
+            )
+        if self.lr_schedule == "cosine":
+            total = self.max_epochs * n_train_batches
+            callbacks.append(
+                (
+                    "lr_schedule",
+                    LRScheduler(
+                        policy=torch.optim.lr_scheduler.LambdaLR,
+                        lr_lambda=WarmupCosine(total, max(1, total // 20)),
+                        step_every="batch",
+                    ),
+                )
+            )
+        elif self.lr_schedule == "plateau":
+            callbacks.append(
+                (
+                    "lr_schedule",
+                    LRScheduler(
+                        policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
+                        monitor=monitor,
+                        factor=0.5,
+                        patience=max(1, self.n_iter_no_change // 2),
+                    ),
+                )
+            )
+        return callbacks
+
+    def _train(self, data, n_outputs, max_length, *, warm, epochs=None):
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        if self.early_stopping:
+            train, valid = self._split(data, seed)
+        else:
+            train, valid = data, None
+        if len(train) == 0:
+            raise ValueError("no training samples left")
+        n_batches = math.ceil(len(train) / self.batch_size)
+        with self._torch_context(seed=seed, device=device):
+            if warm:
+                net = self.net_
+                net.set_params(
+                    callbacks=self._callbacks(n_batches, valid is not None),
+                    max_epochs=self.max_epochs,
+                    batch_size=self.batch_size,
+                    lr=self.lr,
+                    verbose=self.verbose,
+                )
+                net.initialize_callbacks()
+                net.shuffle_generator_.manual_seed(seed)
+                net.partial_fit((train, valid), None, epochs=epochs)
+            else:
+                module = self._build_network(self.n_channels_in_, n_outputs, max_length)
+                net = SequenceNet(
+                    module=module,
+                    criterion=self._criterion(),
+                    optimizer=torch.optim.AdamW,
+                    optimizer__weight_decay=self.weight_decay,
+                    lr=self.lr,
+                    max_epochs=self.max_epochs,
+                    batch_size=self.batch_size,
+                    train_split=None,
+                    callbacks=self._callbacks(n_batches, valid is not None),
+                    device=device,
+                    verbose=self.verbose,
+                    shuffle_seed=seed,
+                    mixed_precision=self.mixed_precision,
+                )
+                net.initialize()
+                net.partial_fit((train, valid), None, epochs=epochs)
+        self.net_ = net
+        self._max_length = max_length
+        self.history_ = [
+            {k: v for k, v in row.items() if k != "batches"} for row in net.history
+        ]
+        self.n_iter_ = len(net.history)
+        self._inference = InferenceModules()
+
+    @contextmanager
+    def _torch_context(self, seed=None, device="cpu"):
+        """Apply ``n_threads``; with ``seed``, fork and seed torch's RNGs so
+        the caller's global random state is left untouched."""
+        threads = torch.get_num_threads()
+        if self.n_threads is not None:
+            torch.set_num_threads(self.n_threads)
+        try:
+            if seed is None:
+                yield
+            else:
+                cuda = torch.device(device).type == "cuda"
+                devices = [torch.device(device).index or 0] if cuda else []
+                with torch.random.fork_rng(devices=devices):
+                    torch.manual_seed(seed)
+                    yield
+        finally:
+            if self.n_threads is not None:
+                torch.set_num_threads(threads)
+
+    # inference --------------------------------------------------------------
+    def _chunks(self, X):
+        """Yield ``(offset, chunk)`` pieces of ``X`` holding about
+        ``_CHUNK_VALUES`` values each."""
+        if _data.is_long(X) or not hasattr(X, "__len__"):
+            yield 0, X
+            return
+        n = len(X)
+        if _data.is_ragged(X):
+            seqs = X.values if hasattr(X, "iloc") else X
+            step_size = max((np.size(s) for s in seqs), default=1)
+        else:
+            shape = _data.array_shape(X)
+            step_size = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+        rows = max(self.batch_size, _CHUNK_VALUES // max(step_size, 1))
+        if rows >= n:
+            yield 0, X
+            return
+        for start in range(0, n, rows):
+            if hasattr(X, "iloc"):
+                yield start, X.iloc[start : start + rows]
+            else:
+                yield start, X[start : start + rows]
+
+    def _run(self, X, method):
+        """Apply the trained network to ``X`` batch by batch.
+
+        ``method`` is ``"forward"`` (head output), ``"embed"`` (pooled
+        vector) or ``"attention"`` (weights ``[n, h, t]``). Returns a float64
+        numpy array (attention: padded to the longest sequence with 0).
+        """
+        check_is_fitted(self, "net_")
+        dtype = torch.float64 if self.inference_dtype == "float64" else torch.float32
+        np_dtype = np.float64 if dtype == torch.float64 else np.float32
+        device = torch.device(self.net_.device)
+        network = self._inference.get(self.net_.module_, dtype, device)
+        outputs, n_steps = [], None
+        with self._torch_context(), torch.inference_mode():
+            for offset, chunk in self._chunks(X):
+                seqs = self._validate_input(chunk, reset=False, offset=offset)
+                values, lengths = self._tensors(seqs, np_dtype)
+                self._check_positional_length(values.shape[1])
+                chunk_out = self._run_batches(network, values, lengths, method, device)
+                outputs.append(chunk_out)
+                n_steps = max(n_steps or 0, values.shape[1])
+        if method == "attention":
+            outputs = [
+                np.pad(o, [(0, 0), (0, 0), (0, n_steps - o.shape[-1])]) for o in outputs
+            ]
+        return np.concatenate(outputs).astype(np.float64, copy=False)
+
+    def _check_positional_length(self, t):
+        pass
+
+    def _run_batches(self, network, values, lengths, method, device):
+        n = len(lengths)
+        order = torch.argsort(lengths, stable=True)
+        pieces = []
+        non_blocking = device.type == "cuda"
+        for index in order.split(self.batch_size):
+            t = int(lengths[index].max())
+            v = values[index, :t].to(device, non_blocking=non_blocking)
+            m = (torch.arange(t) < lengths[index, None]).to(device, non_blocking=non_blocking)
+            if method == "forward":
+                out = network(v, m)
+            elif method == "embed":
+                out = network.embed(v, m)
+            else:
+                weights = network.attention(v, m)[1]  # [b, h, t]
+                out = torch.nn.functional.pad(weights, (0, values.shape[1] - t))
+            pieces.append(out.cpu())
+        result = torch.empty((n, *pieces[0].shape[1:]), dtype=pieces[0].dtype)
+        result[order] = torch.cat(pieces)
+        return result.numpy()
+
+    def attention_weights(self, X, *, per_head=False):
+        """Attention weight of every timestep in the pooling step.
+
+        Parameters
+        ----------
+        X : sequences, in any format ``fit`` accepts
+        per_head : bool, default=False
+            Return one row per head (multi-head attention) instead of their
+            average.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_timesteps), or (n_samples, n_heads,
+        n_timesteps) with ``per_head=True``
+            Non-negative, 0 on padding, each row summing to 1 over the real
+            timesteps. ``n_timesteps`` is the longest sequence in ``X``.
+        """
+        check_is_fitted(self, "net_")
+        if not self._uses_attention_pooling():
+            raise ValueError(
+                f"{type(self).__name__} pools with pooling={self.pooling!r}, which has "
+                "no attention weights; use pooling='attention'"
+            )
+        weights = self._run(X, "attention")
+        return weights if per_head else weights.mean(axis=1)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+
+class _ClassTargets:
+    """Encode class labels as integers; ``classes_`` as in scikit-learn."""
+
+    def _prepare_class_target(self, y, warm=False):
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        classes, encoded = np.unique(y, return_inverse=True)
+        if warm:
+            unseen = np.setdiff1d(classes, self.classes_)
+            if unseen.size:
+                raise ValueError(
+                    f"y holds classes {unseen.tolist()} that the fitted model has not "
+                    f"seen (classes_ = {self.classes_.tolist()}); warm_start cannot add "
+                    "classes"
+                )
+            encoded = np.searchsorted(self.classes_, y)
+        else:
+            if len(classes) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes, but y "
+                    f"contains only 1 class: {classes[0]!r}"
+                )
+            self.classes_ = classes
+        return torch.from_numpy(encoded.astype(np.int64)), len(self.classes_)
+
+    def _class_weight(self, y):
+        if getattr(self, "class_weight", None) is None:
+            return 1.0
+        y = column_or_1d(y)
+        if isinstance(self.class_weight, dict):
+            unknown = set(self.class_weight) - set(np.unique(y).tolist())
+            if unknown:
+                raise ValueError(
+                    f"class_weight has keys {sorted(map(str, unknown))} that are not "
+                    "classes in y"
+                )
+        return compute_sample_weight(self.class_weight, y)
+
+
+class SequenceClassifierBase(ClassifierMixin, _ClassTargets, SequenceEstimator):
+    """Classification: cross-entropy on the logits, ``classes_`` as sklearn."""
+
+    _parameter_constraints = {
+        **SequenceEstimator._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def _prepare_target(self, y, warm=False):
+        return self._prepare_class_target(y, warm)
+
+    def _stratify(self, target):
+        return None if target is None else target.numpy()
+
+    def _criterion(self):
+        return torch.nn.CrossEntropyLoss(reduction="none")
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), float64."""
+        logits = torch.from_numpy(self._run(X, "forward"))
+        return torch.softmax(logits, dim=1).numpy()
+
+    def predict(self, X):
+        """Predicted class label of each sequence."""
+        check_is_fitted(self, "net_")
+        return self.classes_[np.argmax(self._run(X, "forward"), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+class _TargetScaling:
+    """Standardise continuous targets for training, undo it on prediction."""
+
+    def _prepare_regression_target(self, y, warm=False):
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        if y.ndim > 2:
+            raise ValueError(f"y must be 1D or 2D, got {y.ndim} dimensions")
+        y2 = y.reshape(len(y), -1)
+        if warm:
+            if y2.shape[1] != len(self._y_loc):
+                raise ValueError(
+                    f"y has {y2.shape[1]} outputs, but the fitted model has "
+                    f"{len(self._y_loc)}"
+                )
+        else:
+            self._y_ndim = y.ndim
+            self._y_loc = y2.mean(axis=0)
+            scale = y2.std(axis=0)
+            scale[~(scale > 0)] = 1.0
+            self._y_scale = scale
+        target = (y2 - self._y_loc) / self._y_scale
+        return torch.from_numpy(target.astype(np.float32)), y2.shape[1]
+
+    def _unscale(self, out):
+        y = out * self._y_scale + self._y_loc
+        return y[:, 0] if self._y_ndim == 1 else y
+
+
+class _PerSampleMSE(torch.nn.Module):
+    """Squared error averaged over outputs, one value per sample."""
+
+    def forward(self, y_pred, y_true):
+        return ((y_pred - y_true) ** 2).mean(dim=1)
+
+
+class SequenceRegressorBase(RegressorMixin, _TargetScaling, SequenceEstimator):
+    """Regression of one or several targets; targets are standardised during
+    training, so their scale does not matter."""
+
+    def _prepare_target(self, y, warm=False):
+        return self._prepare_regression_target(y, warm)
+
+    def _criterion(self):
+        return _PerSampleMSE()
+
+    def predict(self, X):
+        """Predicted targets, float64, shaped like the training ``y``."""
+        return self._unscale(self._run(X, "forward"))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+
+POOLING_CONSTRAINTS = {
+    "attention": [StrOptions({"additive", "dot", "scaled_dot", "general", "multihead"})],
+    "num_heads": [Interval(Integral, 1, None, closed="left")],
+    "query": [StrOptions({"learned", "last"})],
+    "aggregation": [StrOptions({"sum", "mean", "max"})],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+}
+
+POOLING_PARAMS_DOC = """\
+    pooling : {pooling_options}, default="attention"
+        How the encoded sequence becomes one vector: ``"attention"`` (see
+        ``attention``, ``query`` and ``aggregation``), or the no-attention
+        baselines: masked ``"mean"`` or ``"max"`` over the real steps,
+        ``"last"`` state{cls_doc}.
+    attention : {{"additive", "dot", "scaled_dot", "general", "multihead"}}, \
+default="{attention}"
+        Attention score: Bahdanau's ``vᵀ tanh(W_q q + W_k h_t + b)``, Luong's
+        ``qᵀ h_t`` and ``qᵀ W h_t``, the scaled ``qᵀ h_t / √d``, or
+        ``num_heads`` heads of scaled dot attention on learned projections.
+    num_heads : int, default={num_heads}
+        Heads of multi-head attention{heads_doc}.
+    query : {{"learned", "last"}}, default="learned"
+        The attention query: a trained vector, or the encoder's last state.
+    aggregation : {{"sum", "mean", "max"}}, default="sum"
+        How the weighted states ``a_t h_t`` are combined: their sum (the
+        context vector), their mean over the real steps, or their
+        element-wise maximum.
+    dropout : float, default={dropout}
+        Dropout rate{dropout_doc}.\
+"""
+
+
+def fill_doc(**blocks):
+    """Class decorator: fill ``{name}`` placeholders of the docstring."""
+
+    def decorate(cls):
+        cls.__doc__ = cls.__doc__.format(**blocks)
+        return cls
+
+    return decorate

@@ -1,0 +1,311 @@
+"""LSTM/GRU encoders with attention pooling: classifier and regressor."""
+
+from numbers import Integral
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import (
+    FITTED_ATTRIBUTES_DOC,
+    POOLING_CONSTRAINTS,
+    POOLING_PARAMS_DOC,
+    SequenceClassifierBase,
+    SequenceRegressorBase,
+    _training_doc,
+    fill_doc,
+)
+from .modules import recurrent_network
+
+__all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
+
+RECURRENT_CONSTRAINTS = {
+    "hidden_size": [Interval(Integral, 1, None, closed="left")],
+    "num_layers": [Interval(Integral, 1, None, closed="left")],
+    "cell": [StrOptions({"lstm", "gru"})],
+    "bidirectional": ["boolean"],
+    "pooling": [StrOptions({"attention", "mean", "max", "last"})],
+    **POOLING_CONSTRAINTS,
+}
+
+RECURRENT_DEFAULTS = dict(max_epochs=100, batch_size=32, lr=3e-3, weight_decay=1e-2)
+
+RECURRENT_PARAMS_DOC = """\
+    hidden_size : int, default=64
+        Hidden units per direction of each recurrent layer.
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    cell : {"lstm", "gru"}, default="lstm"
+        Recurrent cell.
+    bidirectional : bool, default=True
+        Read each sequence in both directions; states have size
+        ``2 * hidden_size``.
+""" + POOLING_PARAMS_DOC.format(
+    pooling_options='{"attention", "mean", "max", "last"}',
+    cls_doc=" (the final hidden state)",
+    attention="additive",
+    num_heads=4,
+    heads_doc=" (must divide the state size)",
+    dropout=0.1,
+    dropout_doc=" between recurrent layers and before the output layer",
+) + """
+    vocab_size : int or None, default=None
+        Set it for token-id input: sequences of integers in
+        ``[0, vocab_size)`` are embedded before the encoder.
+    embedding_dim : int or None, default=None
+        Size of the token embedding; defaults to ``hidden_size``.
+    padding_idx : int or None, default=None
+        Token id used for padding: trailing runs of it are padding, and its
+        embedding stays zero."""
+
+
+class _RecurrentArchitecture:
+    """Builds the LSTM/GRU network from the estimator's parameters."""
+
+    def _state_size(self):
+        return self.hidden_size * (2 if self.bidirectional else 1)
+
+    def _check_architecture(self):
+        size = self._state_size()
+        if self.pooling == "attention" and self.attention == "multihead":
+            if size % self.num_heads:
+                raise ValueError(
+                    f"multihead attention needs the state size to be divisible by "
+                    f"num_heads, but hidden_size={self.hidden_size} "
+                    f"(bidirectional={self.bidirectional}, state size {size}) is not "
+                    f"divisible by num_heads={self.num_heads}"
+                )
+
+    def _build_network(self, n_channels, n_outputs, max_length):
+        return recurrent_network(
+            n_channels,
+            n_outputs,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            cell=self.cell,
+            bidirectional=self.bidirectional,
+            pooling=self.pooling,
+            attention=self.attention,
+            num_heads=self.num_heads,
+            query=self.query,
+            aggregation=self.aggregation,
+            dropout=self.dropout,
+            vocab_size=self.vocab_size,
+            embedding_dim=self.embedding_dim,
+            padding_idx=self.padding_idx,
+        )
+
+
+@fill_doc(
+    architecture=RECURRENT_PARAMS_DOC,
+    training=_training_doc(**RECURRENT_DEFAULTS),
+    attributes=FITTED_ATTRIBUTES_DOC,
+)
+class LSTMAttentionClassifier(_RecurrentArchitecture, SequenceClassifierBase):
+    """Sequence classifier: LSTM/GRU encoder, attention pooling, linear head.
+
+    The encoder reads each sequence (never its padding); attention turns its
+    hidden states into one vector, which a linear layer maps to class
+    logits. ``attention_weights(X)`` returns how much each timestep counted.
+
+    Parameters
+    ----------
+{architecture}
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn; multiplied
+        with ``sample_weight``.
+{training}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+{attributes}
+
+    See Also
+    --------
+    TransformerClassifier : the same task with a Transformer encoder.
+
+    Examples
+    --------
+    >>> from skattn import LSTMAttentionClassifier
+    >>> from skattn.datasets import load_gunpoint
+    >>> X_train, X_test, y_train, y_test = load_gunpoint(return_X_y=True)
+    >>> clf = LSTMAttentionClassifier(max_epochs=5, random_state=0)
+    >>> clf.fit(X_train, y_train).predict(X_test[:3]).shape
+    (3,)
+    >>> clf.attention_weights(X_test[:3]).shape
+    (3, 150)
+    """
+
+    _parameter_constraints = {
+        **SequenceClassifierBase._parameter_constraints,
+        **RECURRENT_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size=64,
+        num_layers=1,
+        cell="lstm",
+        bidirectional=True,
+        pooling="attention",
+        attention="additive",
+        num_heads=4,
+        query="learned",
+        aggregation="sum",
+        dropout=0.1,
+        vocab_size=None,
+        embedding_dim=None,
+        padding_idx=None,
+        class_weight=None,
+        max_epochs=RECURRENT_DEFAULTS["max_epochs"],
+        batch_size=RECURRENT_DEFAULTS["batch_size"],
+        lr=RECURRENT_DEFAULTS["lr"],
+        weight_decay=RECURRENT_DEFAULTS["weight_decay"],
+        lr_schedule="cosine",
+        clip_grad_norm=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        device="auto",
+        mixed_precision=False,
+        inference_dtype="float64",
+        n_threads=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.cell = cell
+        self.bidirectional = bidirectional
+        self.pooling = pooling
+        self.attention = attention
+        self.num_heads = num_heads
+        self.query = query
+        self.aggregation = aggregation
+        self.dropout = dropout
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.padding_idx = padding_idx
+        self.class_weight = class_weight
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.clip_grad_norm = clip_grad_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.device = device
+        self.mixed_precision = mixed_precision
+        self.inference_dtype = inference_dtype
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+
+
+@fill_doc(
+    architecture=RECURRENT_PARAMS_DOC,
+    training=_training_doc(**RECURRENT_DEFAULTS),
+    attributes=FITTED_ATTRIBUTES_DOC,
+)
+class LSTMAttentionRegressor(_RecurrentArchitecture, SequenceRegressorBase):
+    """Sequence regressor: LSTM/GRU encoder, attention pooling, linear head.
+
+    Supports one or several targets (``y`` of shape ``(n_samples,)`` or
+    ``(n_samples, n_outputs)``); targets are standardised for training and
+    predictions come back on their original scale, float64.
+
+    Parameters
+    ----------
+{architecture}
+{training}
+
+    Attributes
+    ----------
+{attributes}
+
+    See Also
+    --------
+    TransformerRegressor : the same task with a Transformer encoder.
+
+    Examples
+    --------
+    >>> from skattn import LSTMAttentionRegressor
+    >>> from skattn.datasets import load_covid3month
+    >>> X_train, X_test, y_train, y_test = load_covid3month(return_X_y=True)
+    >>> reg = LSTMAttentionRegressor(max_epochs=5, random_state=0)
+    >>> reg.fit(X_train, y_train).predict(X_test).shape
+    (61,)
+    """
+
+    _parameter_constraints = {
+        **SequenceRegressorBase._parameter_constraints,
+        **RECURRENT_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size=64,
+        num_layers=1,
+        cell="lstm",
+        bidirectional=True,
+        pooling="attention",
+        attention="additive",
+        num_heads=4,
+        query="learned",
+        aggregation="sum",
+        dropout=0.1,
+        vocab_size=None,
+        embedding_dim=None,
+        padding_idx=None,
+        max_epochs=RECURRENT_DEFAULTS["max_epochs"],
+        batch_size=RECURRENT_DEFAULTS["batch_size"],
+        lr=RECURRENT_DEFAULTS["lr"],
+        weight_decay=RECURRENT_DEFAULTS["weight_decay"],
+        lr_schedule="cosine",
+        clip_grad_norm=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        device="auto",
+        mixed_precision=False,
+        inference_dtype="float64",
+        n_threads=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.cell = cell
+        self.bidirectional = bidirectional
+        self.pooling = pooling
+        self.attention = attention
+        self.num_heads = num_heads
+        self.query = query
+        self.aggregation = aggregation
+        self.dropout = dropout
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.padding_idx = padding_idx
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.clip_grad_norm = clip_grad_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.device = device
+        self.mixed_precision = mixed_precision
+        self.inference_dtype = inference_dtype
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose

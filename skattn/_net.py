@@ -1,0 +1,315 @@
+"""The skorch net that trains skattn's networks, and what it iterates over.
+
+The public estimators are plain scikit-learn estimators; each builds a
+:class:`SequenceNet` in ``fit`` and keeps it as ``net_``. This module holds
+the parts of training that are not specific to one estimator:
+
+- :class:`SequenceData`: tensors built once per fit (values, lengths,
+  targets, weights);
+- :class:`BatchIterator`: batches as slices of those tensors, trimmed to the
+  longest sequence in the batch, with similar lengths grouped together;
+- :class:`SequenceNet`: skorch's training loop with a weighted per-sample
+  loss and optional mixed precision;
+- :class:`TrainingMonitor`: divergence check, early stopping, and keeping
+  the best weights on early stop or Ctrl-C.
+"""
+
+import copy
+import math
+import threading
+import warnings
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+
+__all__ = ["BatchIterator", "SequenceData", "SequenceNet", "TrainingMonitor"]
+
+# Batches drawn from a pool this many batches wide are grouped by length.
+_BUCKET_POOL = 50
+
+
+class SequenceData:
+    """Training or inference tensors, built once.
+
+    Parameters
+    ----------
+    values : float Tensor ``[n, T, C]`` (padding holds zeros)
+    lengths : int64 Tensor ``[n]``
+    target : Tensor ``[n, ...]`` or None
+    weight : float Tensor ``[n]`` or None
+        Per-sample loss weights, normalised to mean 1 over this data.
+    """
+
+    def __init__(self, values, lengths, target=None, weight=None):
+        self.values = values
+        self.lengths = lengths
+        self.target = target
+        self.weight = weight
+
+    def __len__(self):
+        return len(self.lengths)
+
+    def subset(self, index):
+        index = torch.as_tensor(index, dtype=torch.long)
+        weight = None if self.weight is None else self.weight[index]
+        if weight is not None:
+            weight = weight / weight.mean()
+        return SequenceData(
+            self.values[index],
+            self.lengths[index],
+            None if self.target is None else self.target[index],
+            weight,
+        )
+
+
+class BatchIterator:
+    """Iterate over :class:`SequenceData` in batches of tensor slices.
+
+    Each batch is ``({"values": [b, t, C], "mask": [b, t]}, (target, weight))``
+    with ``t`` the longest length in the batch. When lengths differ, batches
+    group sequences of similar length (training draws them from a shuffled
+    pool of ``50 * batch_size`` sequences), so a long outlier does not pad
+    every batch.
+    """
+
+    def __init__(self, data, batch_size, *, shuffle=False, generator=None,
+                 device="cpu"):
+        self.data = data
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.device = torch.device(device)
+        self._varied = bool((data.lengths != data.lengths[0]).any()) if len(data) else False
+
+    def __len__(self):
+        return math.ceil(len(self.data) / self.batch_size)
+
+    def _batches(self):
+        n, bs = len(self.data), self.batch_size
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.generator)
+        else:
+            order = torch.arange(n)
+        if not self._varied:
+            return list(order.split(bs))
+        lengths = self.data.lengths
+        batches = []
+        for pool in order.split(bs * _BUCKET_POOL):
+            by_length = pool[torch.argsort(lengths[pool], stable=True)]
+            batches.extend(by_length.split(bs))
+        if self.shuffle:
+            perm = torch.randperm(len(batches), generator=self.generator)
+            batches = [batches[i] for i in perm]
+        return batches
+
+    def __iter__(self):
+        data, device = self.data, self.device
+        non_blocking = device.type == "cuda"
+        for index in self._batches():
+            lengths = data.lengths[index]
+            t = int(lengths.max())
+            values = data.values[index, :t]
+            mask = torch.arange(t) < lengths[:, None]
+            if non_blocking and not values.is_pinned():
+                values, mask = values.pin_memory(), mask.pin_memory()
+            X = {
+                "values": values.to(device, non_blocking=non_blocking),
+                "mask": mask.to(device, non_blocking=non_blocking),
+            }
+            if data.target is None:
+                yield X, None
+            else:
+                y = (data.target[index].to(device, non_blocking=non_blocking),
+                     data.weight[index].to(device, non_blocking=non_blocking))
+                yield X, y
+
+
+class _StopTraining(KeyboardInterrupt):
+    """Raised by the monitor to end training early (skorch stops on
+    KeyboardInterrupt); a real Ctrl-C is a plain KeyboardInterrupt."""
+
+
+class TrainingMonitor(Callback):
+    """One callback for the safety rails of training.
+
+    - stops with ``FloatingPointError`` when a batch loss is NaN or infinite;
+    - tracks the best epoch by ``monitor`` and keeps a copy of its weights;
+    - with ``patience``, stops after that many epochs without improvement;
+    - at the end of training, restores the best weights when training
+      stopped early (``restore_best``) or was interrupted by Ctrl-C.
+    """
+
+    def __init__(self, monitor="train_loss", patience=None, restore_best=False,
+                 tol=1e-4):
+        self.monitor = monitor
+        self.patience = patience
+        self.restore_best = restore_best
+        self.tol = tol
+
+    def initialize(self):
+        self.best_score_ = np.inf
+        self.best_epoch_ = 0
+        self.best_state_ = None
+        self.stopped_early_ = False
+        self.interrupted_ = False
+        self._epochs_without_improvement = 0
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self.initialize()
+
+    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
+        if loss is not None and not math.isfinite(loss.item()):
+            epoch = len(net.history)
+            raise FloatingPointError(
+                f"the {'training' if training else 'validation'} loss became "
+                f"{loss.item()} in epoch {epoch}: training diverged. Try a lower "
+                f"learning rate (lr={net.lr:g}), gradient clipping (clip_grad_norm) "
+                "or scaling the input."
+            )
+
+    def on_epoch_end(self, net, **kwargs):
+        score = net.history[-1].get(self.monitor, None)
+        epoch = net.history[-1]["epoch"]
+        improved = score is not None and score < self.best_score_ - self.tol * abs(
+            self.best_score_ if np.isfinite(self.best_score_) else 0.0
+        )
+        net.history.record(f"{self.monitor}_best", bool(improved))
+        if improved:
+            self.best_score_ = score
+            self.best_epoch_ = epoch
+            self.best_state_ = copy.deepcopy(net.module_.state_dict())
+            self._epochs_without_improvement = 0
+        else:
+            self._epochs_without_improvement += 1
+        if self.patience is not None and self._epochs_without_improvement >= self.patience:
+            self.stopped_early_ = True
+            raise _StopTraining()
+
+    def on_train_end(self, net, **kwargs):
+        if self.best_state_ is None:
+            return
+        if (self.stopped_early_ and self.restore_best) or self.interrupted_:
+            net.module_.load_state_dict(self.best_state_)
+        if self.interrupted_:
+            warnings.warn(
+                f"training was interrupted after {len(net.history)} epochs; keeping "
+                f"the weights of epoch {self.best_epoch_} (best {self.monitor} "
+                f"{self.best_score_:.4g})",
+                UserWarning,
+                stacklevel=2,
+            )
+        # The copy is only needed during training; do not pickle it.
+        self.best_state_ = None
+
+
+class SequenceNet(NeuralNet):
+    """skorch ``NeuralNet`` for :class:`SequenceData`.
+
+    ``fit`` receives ``X = (train_data, valid_data_or_None)`` and ``y=None``.
+    The criterion must return one loss per sample; the batch loss is the
+    weighted mean with the normalised sample weights.
+    """
+
+    def __init__(self, *args, shuffle_seed=0, mixed_precision=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.shuffle_seed = shuffle_seed
+        self.mixed_precision = mixed_precision
+
+    def initialize(self):
+        super().initialize()
+        self.shuffle_generator_ = torch.Generator().manual_seed(self.shuffle_seed)
+        return self
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        return X
+
+    def get_iterator(self, dataset, training=False):
+        return BatchIterator(
+            dataset,
+            self.batch_size,
+            shuffle=training,
+            generator=self.shuffle_generator_,
+            device=self.device,
+        )
+
+    def _autocast(self):
+        if not self.mixed_precision:
+            return nullcontext()
+        return torch.autocast(device_type=torch.device(self.device).type,
+                              dtype=torch.bfloat16)
+
+    def infer(self, x, **fit_params):
+        with self._autocast():
+            out = self.module_(x["values"], x["mask"])
+        if isinstance(out, torch.Tensor):
+            return out.float()
+        return tuple(o.float() if o.is_floating_point() else o for o in out)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        target, weight = y_true
+        losses = self.criterion_(y_pred, target)  # [b]
+        return (losses * weight).mean()
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt as exc:
+            if not isinstance(exc, _StopTraining):
+                for _, cb in self.callbacks_:
+                    if isinstance(cb, TrainingMonitor):
+                        cb.interrupted_ = True
+            raise
+
+
+class InferenceModules:
+    """Frozen copies of a trained module for prediction, per dtype and device.
+
+    Prediction runs on a copy in evaluation mode, so it never changes the
+    trained module and several threads may predict at once. The copies are
+    rebuilt on demand and never pickled.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._modules = {}
+
+    def get(self, module, dtype, device):
+        key = (dtype, str(device))
+        with self._lock:
+            frozen = self._modules.get(key)
+            if frozen is None:
+                frozen = copy.deepcopy(module).to(device=device, dtype=dtype).eval()
+                frozen.requires_grad_(False)
+                self._modules[key] = frozen
+            return frozen
+
+    def __getstate__(self):
+        return {}
+
+    def __setstate__(self, state):
+        self.__init__()
+
+    def __deepcopy__(self, memo):
+        return InferenceModules()
+
+
+class WarmupCosine:
+    """Learning-rate factor: linear warm-up, then cosine decay to 0.
+
+    A picklable ``lr_lambda`` for ``torch.optim.lr_scheduler.LambdaLR``,
+    stepped once per batch.
+    """
+
+    def __init__(self, total_steps, warmup_steps):
+        self.total_steps = max(int(total_steps), 1)
+        self.warmup_steps = int(warmup_steps)
+
+    def __call__(self, step):
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        progress = (step - self.warmup_steps) / max(self.total_steps - self.warmup_steps, 1)
+        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))

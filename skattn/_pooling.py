@@ -1,0 +1,324 @@
+"""AttentionPoolingTransformer: sequences in, fixed-size vectors out."""
+
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import type_of_target
+
+from ._base import (
+    FITTED_ATTRIBUTES_DOC,
+    POOLING_CONSTRAINTS,
+    POOLING_PARAMS_DOC,
+    SequenceEstimator,
+    _ClassTargets,
+    _PerSampleMSE,
+    _TargetScaling,
+    _training_doc,
+    fill_doc,
+)
+from ._lstm import _RecurrentArchitecture
+from ._transformer import _TransformerArchitecture
+from .modules import MaskedReconstruction
+
+__all__ = ["AttentionPoolingTransformer"]
+
+POOLING_DEFAULTS = dict(max_epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-2)
+
+
+class _MaskedReconstructionLoss(torch.nn.Module):
+    """Mean squared error over the hidden steps of each sequence."""
+
+    def forward(self, y_pred, y_true):
+        reconstruction, values, hidden = y_pred
+        error = ((reconstruction - values) ** 2).mean(-1) * hidden  # [b, t]
+        return error.sum(1) / hidden.sum(1)
+
+
+@fill_doc(
+    pooling=POOLING_PARAMS_DOC.format(
+        pooling_options='{"attention", "mean", "max", "last"}',
+        cls_doc="",
+        attention="multihead",
+        num_heads=4,
+        heads_doc=" (and of the Transformer's layers)",
+        dropout=0.1,
+        dropout_doc="",
+    ),
+    training=_training_doc(**POOLING_DEFAULTS),
+    attributes=FITTED_ATTRIBUTES_DOC,
+)
+class AttentionPoolingTransformer(
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _ClassTargets,
+    _TargetScaling,
+    SequenceEstimator,
+):
+    """Turn each sequence into one fixed-size vector with a trained encoder.
+
+    An encoder (Transformer or LSTM/GRU) with attention pooling is trained,
+    and ``transform`` returns the pooled vector of every sequence, so any
+    scikit-learn model can work on sequences. The encoder learns from:
+
+    - ``fit(X, y)``: a supervised head, classification or regression
+      (decided by the type of ``y``, or by ``task``);
+    - ``fit(X)``: self-supervised masked reconstruction. A random 15% of
+      each sequence's real timesteps is hidden, and a linear decoder
+      reconstructs them from each step's state and the pooled vector, so the
+      pooled vector learns to summarise the sequence. This works in
+      unsupervised pipelines (e.g. before clustering).
+
+    Parameters
+    ----------
+    encoder : {{"transformer", "lstm"}}, default="transformer"
+        The sequence encoder.
+    d_model : int, default=64
+        Width of the Transformer (``encoder="transformer"``); the output has
+        ``d_model`` features.
+    hidden_size : int, default=32
+        Hidden units per direction of the recurrent encoder
+        (``encoder="lstm"``); the output has ``hidden_size`` times the number
+        of directions features.
+    num_layers : int, default=2
+        Encoder layers.
+    dim_feedforward : int, default=128
+        Feed-forward width of the Transformer layers.
+    positional_encoding : {{"sinusoidal", "learned"}} or None, \
+default="sinusoidal"
+        Positional codes of the Transformer.
+    cell : {{"lstm", "gru"}}, default="lstm"
+        Cell of the recurrent encoder.
+    bidirectional : bool, default=True
+        Bidirectional recurrent encoder.
+{pooling}
+    task : {{"auto", "classification", "regression"}}, default="auto"
+        Supervised objective when ``y`` is given; ``"auto"`` decides from
+        ``y`` with scikit-learn's ``type_of_target``.
+    vocab_size : int or None, default=None
+        Token-id input: integers in ``[0, vocab_size)`` are embedded first
+        (supervised fits only).
+    embedding_dim : int or None, default=None
+        Size of the token embedding.
+    padding_idx : int or None, default=None
+        Token id used for padding (trailing runs of it).
+{training}
+
+    Attributes
+    ----------
+    task_ : str
+        ``"classification"``, ``"regression"`` or ``"reconstruction"``.
+    classes_ : ndarray
+        Class labels, when ``task_ == "classification"``.
+{attributes}
+
+    Examples
+    --------
+    >>> from skattn import AttentionPoolingTransformer
+    >>> from skattn.datasets import load_gunpoint
+    >>> X_train, X_test, y_train, y_test = load_gunpoint(return_X_y=True)
+    >>> pool = AttentionPoolingTransformer(d_model=16, max_epochs=3, random_state=0)
+    >>> pool.fit(X_train, y_train).transform(X_test).shape
+    (150, 16)
+    >>> pool.get_feature_names_out()[:2]
+    array(['attentionpoolingtransformer0', 'attentionpoolingtransformer1'],
+          dtype=object)
+    """
+
+    _supervised = False
+
+    _parameter_constraints = {
+        **SequenceEstimator._parameter_constraints,
+        **POOLING_CONSTRAINTS,
+        "encoder": [StrOptions({"transformer", "lstm"})],
+        "d_model": [Interval(Integral, 1, None, closed="left")],
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "dim_feedforward": [Interval(Integral, 1, None, closed="left")],
+        "positional_encoding": [StrOptions({"sinusoidal", "learned"}), None],
+        "cell": [StrOptions({"lstm", "gru"})],
+        "bidirectional": ["boolean"],
+        "pooling": [StrOptions({"attention", "mean", "max", "last"})],
+        "task": [StrOptions({"auto", "classification", "regression"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        encoder="transformer",
+        d_model=64,
+        hidden_size=32,
+        num_layers=2,
+        dim_feedforward=128,
+        positional_encoding="sinusoidal",
+        cell="lstm",
+        bidirectional=True,
+        pooling="attention",
+        attention="multihead",
+        num_heads=4,
+        query="learned",
+        aggregation="sum",
+        dropout=0.1,
+        task="auto",
+        vocab_size=None,
+        embedding_dim=None,
+        padding_idx=None,
+        max_epochs=POOLING_DEFAULTS["max_epochs"],
+        batch_size=POOLING_DEFAULTS["batch_size"],
+        lr=POOLING_DEFAULTS["lr"],
+        weight_decay=POOLING_DEFAULTS["weight_decay"],
+        lr_schedule="cosine",
+        clip_grad_norm=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        device="auto",
+        mixed_precision=False,
+        inference_dtype="float64",
+        n_threads=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.encoder = encoder
+        self.d_model = d_model
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dim_feedforward = dim_feedforward
+        self.positional_encoding = positional_encoding
+        self.cell = cell
+        self.bidirectional = bidirectional
+        self.pooling = pooling
+        self.attention = attention
+        self.num_heads = num_heads
+        self.query = query
+        self.aggregation = aggregation
+        self.dropout = dropout
+        self.task = task
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.padding_idx = padding_idx
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.clip_grad_norm = clip_grad_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.device = device
+        self.mixed_precision = mixed_precision
+        self.inference_dtype = inference_dtype
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # architecture: delegate to the chosen encoder family
+    def _architecture(self):
+        if self.encoder == "lstm":
+            return _RecurrentArchitecture
+        return _TransformerArchitecture
+
+    def _check_architecture(self):
+        self._architecture()._check_architecture(self)
+
+    def _check_positional_length(self, t):
+        if self.encoder == "transformer":
+            _TransformerArchitecture._check_positional_length(self, t)
+
+    def _build_network(self, n_channels, n_outputs, max_length):
+        network = self._architecture()._build_network(
+            self, n_channels, n_outputs, max_length
+        )
+        self._n_features_out = network.output_size
+        if self.task_ == "reconstruction":
+            return MaskedReconstruction(network, n_channels)
+        return network
+
+    # task
+    def _target_task(self, y):
+        if y is None:
+            return "reconstruction"
+        if self.task != "auto":
+            return self.task
+        kind = type_of_target(y, input_name="y")
+        if kind in ("binary", "multiclass"):
+            return "classification"
+        if kind in ("continuous", "continuous-multioutput"):
+            return "regression"
+        raise ValueError(
+            f"Unknown label type: y is of type {kind!r}; AttentionPoolingTransformer "
+            "learns from class "
+            "labels (binary or multiclass) or continuous targets. Pass task= to "
+            "choose, or y=None for self-supervised training."
+        )
+
+    def _prepare_target(self, y, warm=False):
+        task = self._target_task(y)
+        if warm and task != self.task_:
+            raise ValueError(
+                f"warm_start: the model was fitted for {self.task_}, but this y asks "
+                f"for {task}"
+            )
+        self.task_ = task
+        if task == "reconstruction":
+            if self.vocab_size is not None:
+                raise ValueError(
+                    "self-supervised training (y=None) reconstructs continuous "
+                    "values; token input (vocab_size) needs a target y"
+                )
+            return None, 0
+        if task == "classification":
+            return self._prepare_class_target(y, warm)
+        return self._prepare_regression_target(y, warm)
+
+    def _class_weight(self, y):
+        return 1.0
+
+    def _stratify(self, target):
+        if self.task_ == "classification" and target is not None:
+            return target.numpy()
+        return None
+
+    def _criterion(self):
+        if self.task_ == "classification":
+            return torch.nn.CrossEntropyLoss(reduction="none")
+        if self.task_ == "regression":
+            return _PerSampleMSE()
+        return _MaskedReconstructionLoss()
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Train the encoder, supervised by ``y`` or self-supervised.
+
+        Parameters
+        ----------
+        X : sequences in any supported format
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), or None
+            Class labels or continuous targets; None for self-supervised
+            masked reconstruction.
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights of the samples in the loss.
+
+        Returns
+        -------
+        self
+        """
+        return super().fit(X, y, sample_weight)
+
+    def transform(self, X):
+        """Pooled vector of each sequence.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_out), float64
+        """
+        return self._run(X, "embed")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        return tags

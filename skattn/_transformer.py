@@ -1,0 +1,322 @@
+"""Transformer encoders with attention pooling: classifier and regressor."""
+
+from numbers import Integral
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import (
+    FITTED_ATTRIBUTES_DOC,
+    POOLING_CONSTRAINTS,
+    POOLING_PARAMS_DOC,
+    SequenceClassifierBase,
+    SequenceRegressorBase,
+    _training_doc,
+    fill_doc,
+)
+from .modules import transformer_network
+
+__all__ = ["TransformerClassifier", "TransformerRegressor"]
+
+TRANSFORMER_CONSTRAINTS = {
+    "d_model": [Interval(Integral, 1, None, closed="left")],
+    "num_layers": [Interval(Integral, 1, None, closed="left")],
+    "dim_feedforward": [Interval(Integral, 1, None, closed="left")],
+    "positional_encoding": [StrOptions({"sinusoidal", "learned"}), None],
+    "pooling": [StrOptions({"attention", "cls", "mean", "max", "last"})],
+    **POOLING_CONSTRAINTS,
+}
+
+TRANSFORMER_DEFAULTS = dict(max_epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-2)
+
+TRANSFORMER_PARAMS_DOC = """\
+    d_model : int, default=64
+        Width of the encoder (and of the pooled vector).
+    num_layers : int, default=2
+        Encoder layers.
+    dim_feedforward : int, default=128
+        Hidden width of each layer's feed-forward block.
+    positional_encoding : {"sinusoidal", "learned"} or None, default="sinusoidal"
+        Fixed sine/cosine codes (any length), one trained vector per position
+        (up to the longest training sequence), or none.
+""" + POOLING_PARAMS_DOC.format(
+    pooling_options='{"attention", "cls", "mean", "max", "last"}',
+    cls_doc=(", or ``\"cls\"``: the final state of a learned token prepended "
+             "to every sequence"),
+    attention="multihead",
+    num_heads=4,
+    heads_doc=" in the encoder layers and in multi-head pooling; must divide "
+    "``d_model``",
+    dropout=0.1,
+    dropout_doc=" on the residual branches, the feed-forward block and before "
+    "the output layer (never inside the attention)",
+) + """
+    vocab_size : int or None, default=None
+        Set it for token-id input: sequences of integers in
+        ``[0, vocab_size)`` are embedded before the encoder.
+    embedding_dim : int or None, default=None
+        Size of the token embedding; defaults to ``d_model``.
+    padding_idx : int or None, default=None
+        Token id used for padding: trailing runs of it are padding, and its
+        embedding stays zero."""
+
+
+class _TransformerArchitecture:
+    """Builds the Transformer network from the estimator's parameters."""
+
+    def _check_architecture(self):
+        if self.d_model % self.num_heads:
+            raise ValueError(
+                f"d_model={self.d_model} must be divisible by "
+                f"num_heads={self.num_heads}"
+            )
+        if self.positional_encoding == "sinusoidal" and self.d_model % 2:
+            raise ValueError(
+                f"sinusoidal positional encoding needs an even d_model, got "
+                f"d_model={self.d_model}"
+            )
+
+    def _check_positional_length(self, t):
+        if self.positional_encoding == "learned" and t > self._max_length:
+            raise ValueError(
+                f"X has sequences of {t} timesteps, but {type(self).__name__} learned "
+                f"positions for {self._max_length} (its longest training sequence); "
+                "use positional_encoding='sinusoidal' to predict on longer sequences"
+            )
+
+    def _build_network(self, n_channels, n_outputs, max_length):
+        return transformer_network(
+            n_channels,
+            n_outputs,
+            d_model=self.d_model,
+            num_heads=self.num_heads,
+            num_layers=self.num_layers,
+            dim_feedforward=self.dim_feedforward,
+            dropout=self.dropout,
+            positional_encoding=self.positional_encoding,
+            max_length=max_length,
+            pooling=self.pooling,
+            attention=self.attention,
+            query=self.query,
+            aggregation=self.aggregation,
+            vocab_size=self.vocab_size,
+            embedding_dim=self.embedding_dim,
+            padding_idx=self.padding_idx,
+        )
+
+
+@fill_doc(
+    architecture=TRANSFORMER_PARAMS_DOC,
+    training=_training_doc(**TRANSFORMER_DEFAULTS),
+    attributes=FITTED_ATTRIBUTES_DOC,
+)
+class TransformerClassifier(_TransformerArchitecture, SequenceClassifierBase):
+    """Sequence classifier: Transformer encoder, attention pooling, linear head.
+
+    Each timestep is projected to ``d_model``, given a positional code and
+    passed through pre-norm encoder layers of multi-head self-attention
+    (``F.scaled_dot_product_attention`` with the padding mask) and
+    feed-forward blocks; attention pooling turns the states into one vector
+    for a linear head.
+
+    Parameters
+    ----------
+{architecture}
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn; multiplied
+        with ``sample_weight``.
+{training}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+{attributes}
+
+    See Also
+    --------
+    LSTMAttentionClassifier : the same task with a recurrent encoder.
+
+    Examples
+    --------
+    >>> from skattn import TransformerClassifier
+    >>> from skattn.datasets import load_basic_motions
+    >>> X_train, X_test, y_train, y_test = load_basic_motions(return_X_y=True)
+    >>> clf = TransformerClassifier(max_epochs=5, random_state=0)
+    >>> clf.fit(X_train, y_train).predict_proba(X_test[:2]).shape
+    (2, 4)
+    """
+
+    _parameter_constraints = {
+        **SequenceClassifierBase._parameter_constraints,
+        **TRANSFORMER_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        *,
+        d_model=64,
+        num_heads=4,
+        num_layers=2,
+        dim_feedforward=128,
+        dropout=0.1,
+        positional_encoding="sinusoidal",
+        pooling="attention",
+        attention="multihead",
+        query="learned",
+        aggregation="sum",
+        vocab_size=None,
+        embedding_dim=None,
+        padding_idx=None,
+        class_weight=None,
+        max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
+        batch_size=TRANSFORMER_DEFAULTS["batch_size"],
+        lr=TRANSFORMER_DEFAULTS["lr"],
+        weight_decay=TRANSFORMER_DEFAULTS["weight_decay"],
+        lr_schedule="cosine",
+        clip_grad_norm=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        device="auto",
+        mixed_precision=False,
+        inference_dtype="float64",
+        n_threads=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.d_model = d_model
+        self.num_heads = num_heads
+        self.num_layers = num_layers
+        self.dim_feedforward = dim_feedforward
+        self.dropout = dropout
+        self.positional_encoding = positional_encoding
+        self.pooling = pooling
+        self.attention = attention
+        self.query = query
+        self.aggregation = aggregation
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.padding_idx = padding_idx
+        self.class_weight = class_weight
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.clip_grad_norm = clip_grad_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.device = device
+        self.mixed_precision = mixed_precision
+        self.inference_dtype = inference_dtype
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+
+
+@fill_doc(
+    architecture=TRANSFORMER_PARAMS_DOC,
+    training=_training_doc(**TRANSFORMER_DEFAULTS),
+    attributes=FITTED_ATTRIBUTES_DOC,
+)
+class TransformerRegressor(_TransformerArchitecture, SequenceRegressorBase):
+    """Sequence regressor: Transformer encoder, attention pooling, linear head.
+
+    Supports one or several targets; targets are standardised for training
+    and predictions come back on their original scale, float64.
+
+    Parameters
+    ----------
+{architecture}
+{training}
+
+    Attributes
+    ----------
+{attributes}
+
+    See Also
+    --------
+    LSTMAttentionRegressor : the same task with a recurrent encoder.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skattn import TransformerRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(64, 20, 2))
+    >>> y = X[:, :, 0].mean(axis=1)
+    >>> reg = TransformerRegressor(max_epochs=5, random_state=0).fit(X, y)
+    >>> reg.predict(X[:4]).shape
+    (4,)
+    """
+
+    _parameter_constraints = {
+        **SequenceRegressorBase._parameter_constraints,
+        **TRANSFORMER_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        *,
+        d_model=64,
+        num_heads=4,
+        num_layers=2,
+        dim_feedforward=128,
+        dropout=0.1,
+        positional_encoding="sinusoidal",
+        pooling="attention",
+        attention="multihead",
+        query="learned",
+        aggregation="sum",
+        vocab_size=None,
+        embedding_dim=None,
+        padding_idx=None,
+        max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
+        batch_size=TRANSFORMER_DEFAULTS["batch_size"],
+        lr=TRANSFORMER_DEFAULTS["lr"],
+        weight_decay=TRANSFORMER_DEFAULTS["weight_decay"],
+        lr_schedule="cosine",
+        clip_grad_norm=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        device="auto",
+        mixed_precision=False,
+        inference_dtype="float64",
+        n_threads=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.d_model = d_model
+        self.num_heads = num_heads
+        self.num_layers = num_layers
+        self.dim_feedforward = dim_feedforward
+        self.dropout = dropout
+        self.positional_encoding = positional_encoding
+        self.pooling = pooling
+        self.attention = attention
+        self.query = query
+        self.aggregation = aggregation
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.padding_idx = padding_idx
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.clip_grad_norm = clip_grad_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.device = device
+        self.mixed_precision = mixed_precision
+        self.inference_dtype = inference_dtype
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose

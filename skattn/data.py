@@ -1,0 +1,541 @@
+"""Sequence input formats and their conversion to padded arrays with a mask.
+
+Every skattn estimator accepts:
+
+- a 2D array or wide DataFrame ``(n_samples, n_timesteps)``: univariate
+  sequences of one fixed length (scikit-learn's tabular contract: the width
+  is ``n_features_in_`` and must not change after fitting);
+- a 3D array ``(n_samples, n_timesteps, n_channels)``, time-major like a
+  ``batch_first`` PyTorch tensor. Arrays from aeon or sktime are
+  ``(n_samples, n_channels, n_timesteps)``: convert them with
+  :func:`from_channels_first`;
+- a list (or 1D object array, or object Series) of per-sequence arrays, each
+  ``(length_i,)`` or ``(length_i, n_channels)``;
+- a long DataFrame with a two-level ``MultiIndex`` ``(entity, time)``, one
+  row per entity and timestep (see :func:`from_long`).
+
+Padding: trailing timesteps that are NaN in every channel are padding, in
+arrays and in list elements alike. Any other NaN is a missing value and an
+error, unless a caller opts in (e.g. :class:`skattn.SequenceImputer`).
+
+Internally every format becomes float values ``(n, T, C)`` and a boolean
+mask ``(n, T)`` that is True on real timesteps; :func:`to_padded` returns
+exactly that.
+"""
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import check_array
+
+__all__ = [
+    "from_channels_first",
+    "from_long",
+    "sequence_lengths",
+    "to_long",
+    "to_padded",
+]
+
+
+class Sequences:
+    """Padded float64 values, lengths, and how to give them back as ``X``.
+
+    ``values`` is ``(n, T, C)`` with NaN on padding; ``layout`` is one of
+    ``"tabular"`` (2D), ``"padded"`` (3D), ``"ragged"`` (list) or ``"long"``
+    (MultiIndex DataFrame). ``template`` holds what :meth:`restore` needs.
+    """
+
+    def __init__(self, values, lengths, layout, template=None, channel_names=None):
+        self.values = values
+        self.lengths = lengths
+        self.layout = layout
+        self.template = template
+        self.channel_names = channel_names
+
+    @property
+    def n_channels(self):
+        return self.values.shape[2]
+
+    @property
+    def mask(self):
+        return np.arange(self.values.shape[1]) < self.lengths[:, None]
+
+    def filled(self, fill_value=0.0):
+        """Values with padding replaced by ``fill_value``."""
+        return np.where(self.mask[..., None], self.values, fill_value)
+
+    def restore(self, values):
+        """Put new values ``(n, T, C)`` (same lengths) back into this layout."""
+        values = np.where(self.mask[..., None], values, np.nan)
+        if self.layout == "tabular":
+            return values[..., 0]
+        if self.layout == "padded":
+            return values
+        if self.layout == "ragged":
+            squeeze = self.template  # per sequence: was it 1D?
+            return [
+                v[:n, 0] if sq else v[:n]
+                for v, n, sq in zip(values, self.lengths, squeeze)
+            ]
+        # long: one row per real step, in the order of the sorted index
+        index = self.template
+        rows = values[self.mask]
+        return pd.DataFrame(rows, index=index, columns=self.channel_names)
+
+
+def _position(i, t, c=None):
+    where = f"sequence {i}, timestep {t}"
+    return where if c is None else f"{where}, channel {c}"
+
+
+def _from_padded(values, layout, *, allow_missing, template=None, channel_names=None,
+                 offset=0, name="X"):
+    """Find padding and check NaN/inf in a float64 ``(n, T, C)`` array."""
+    n, t_max, _ = values.shape
+    nan = np.isnan(values)
+    real_step = ~nan.all(axis=2)  # [n, T]
+    # index of the last real step + 1; 0 where the sequence has no real step
+    lengths = np.where(
+        real_step.any(axis=1), t_max - np.argmax(real_step[:, ::-1], axis=1), 0
+    ).astype(np.int64)
+    empty = np.flatnonzero(lengths == 0)
+    if empty.size:
+        raise ValueError(
+            f"{name} contains an empty sequence: sequence {empty[0] + offset} has no "
+            "timestep that is not NaN padding"
+        )
+    inside = np.arange(t_max) < lengths[:, None]  # [n, T]
+    inf = np.isinf(values) & inside[..., None]
+    if inf.any():
+        i, t, c = np.argwhere(inf)[0]
+        raise ValueError(
+            f"{name} contains inf at {_position(i + offset, t, c)}; skattn needs "
+            "finite values"
+        )
+    if not allow_missing:
+        missing = nan & inside[..., None]
+        if missing.any():
+            i, t, c = np.argwhere(missing)[0]
+            raise ValueError(
+                f"{name} contains NaN at {_position(i + offset, t, c)}. Only trailing "
+                "timesteps that are NaN in every channel count as padding; a NaN "
+                "inside a sequence or in only some channels is a missing value. "
+                "Impute it first, e.g. with skattn.SequenceImputer."
+            )
+    return Sequences(values, lengths, layout, template, channel_names)
+
+
+def _float_array(a, where):
+    """Convert one array-like to float64 with an error that says where."""
+    a = np.asarray(a)
+    if a.dtype.kind == "c":
+        raise ValueError(f"{where} is complex; complex data is not supported")
+    if a.dtype.kind in "OUS":
+        try:
+            a = a.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(
+                f"{where} could not be converted to float: {exc}"
+            ) from None
+        if np.iscomplexobj(a):
+            raise ValueError(f"{where} is complex; complex data is not supported")
+    elif a.dtype.kind not in "biuf":
+        raise TypeError(f"{where} has unsupported dtype {a.dtype}")
+    return a.astype(np.float64, copy=False)
+
+
+def is_ragged(X):
+    """True when ``X`` is a collection of separate sequences.
+
+    That is an object Series or 1D object array, or a list/tuple that holds
+    arrays or whose elements differ in length. A list of equal-length lists
+    of numbers is a 2D table, as in scikit-learn (``X.tolist()`` behaves
+    like ``X``).
+    """
+    if isinstance(X, (list, tuple)):
+        if any(isinstance(s, (np.ndarray, pd.Series, pd.DataFrame)) for s in X):
+            return True
+        try:
+            arr = np.asarray(X)
+        except ValueError:  # elements of different lengths
+            return True
+        return arr.dtype == object and arr.ndim == 1
+    if isinstance(X, pd.Series):
+        return X.dtype == object
+    return isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1
+
+
+def is_long(X):
+    """True for a DataFrame indexed by a two-level (entity, time) MultiIndex."""
+    return isinstance(X, pd.DataFrame) and isinstance(X.index, pd.MultiIndex)
+
+
+def _ragged(X, *, allow_missing, offset, name):
+    seqs = list(X.values if isinstance(X, pd.Series) else X)
+    if not seqs:
+        raise ValueError(f"{name} is empty: it holds 0 sequences")
+    arrays, was_1d = [], []
+    n_channels = None
+    for i, s in enumerate(seqs):
+        where = f"{name}[{i + offset}]"
+        if isinstance(s, (str, bytes)) or np.ndim(s) == 0:
+            raise ValueError(
+                f"{where} is a scalar ({s!r}); a list input must hold one array per "
+                "sequence, each (length,) or (length, n_channels)"
+            )
+        a = _float_array(s, where)
+        if a.ndim == 1:
+            a = a[:, None]
+        elif a.ndim != 2:
+            raise ValueError(
+                f"{where} has {a.ndim} dimensions; each sequence must be "
+                "(length,) or (length, n_channels)"
+            )
+        if a.shape[0] == 0:
+            raise ValueError(f"{name} contains an empty sequence: {where} has length 0")
+        if a.shape[1] == 0:
+            raise ValueError(f"{where} has 0 channels")
+        if n_channels is None:
+            n_channels = a.shape[1]
+        elif a.shape[1] != n_channels:
+            raise ValueError(
+                f"{where} has {a.shape[1]} channels, but {name}[{offset}] has "
+                f"{n_channels}; every sequence needs the same channels"
+            )
+        arrays.append(a)
+        was_1d.append(np.ndim(s) == 1)
+    t_max = max(a.shape[0] for a in arrays)
+    values = np.full((len(arrays), t_max, n_channels), np.nan)
+    for i, a in enumerate(arrays):
+        values[i, : a.shape[0]] = a
+    return _from_padded(
+        values, "ragged", allow_missing=allow_missing, template=was_1d,
+        offset=offset, name=name,
+    )
+
+
+def _long(X, *, allow_missing, name):
+    id_level, time_level = _level_names(X)
+    frame = X.reset_index()
+    values, ids, names, index = _long_to_padded(
+        frame, id_col=id_level, time_col=time_level, value_cols=None,
+        allow_missing=allow_missing,
+    )
+    del ids
+    return _from_padded(
+        values, "long", allow_missing=allow_missing, template=index,
+        channel_names=names, name=name,
+    )
+
+
+def array_shape(X):
+    """Shape of an array-like that is not a list of sequences."""
+    shape = getattr(X, "shape", None)
+    return tuple(shape) if shape is not None else np.asarray(X).shape
+
+
+def _level_names(df):
+    if df.index.nlevels != 2:
+        raise ValueError(
+            f"a long-format DataFrame needs a two-level (entity, time) MultiIndex, "
+            f"got {df.index.nlevels} levels"
+        )
+    names = list(df.index.names)
+    names = [n if n is not None else f"level_{k}" for k, n in enumerate(names)]
+    if names[0] == names[1]:
+        raise ValueError(f"the MultiIndex levels must have distinct names, got {names}")
+    return names[0], names[1]
+
+
+def check_sequences(X, *, allow_missing=False, offset=0, name="X"):
+    """Convert any supported input to :class:`Sequences` (values float64).
+
+    2D input is treated as univariate sequences of fixed length (the caller
+    applies scikit-learn's tabular validation first when it needs
+    ``n_features_in_``). ``offset`` shifts the sequence numbers in messages,
+    for inputs processed in chunks.
+    """
+    if is_long(X):
+        return _long(X, allow_missing=allow_missing, name=name)
+    if is_ragged(X):
+        return _ragged(X, allow_missing=allow_missing, offset=offset, name=name)
+    arr = check_array(
+        X,
+        allow_nd=True,
+        dtype=np.float64,
+        ensure_all_finite=False,
+        input_name=name,
+    )
+    if arr.ndim == 2:
+        return _from_padded(arr[..., None], "tabular", allow_missing=allow_missing,
+                            offset=offset, name=name)
+    if arr.ndim != 3:
+        raise ValueError(
+            f"{name} has {arr.ndim} dimensions; expected 2D (n_samples, n_timesteps) "
+            "or 3D (n_samples, n_timesteps, n_channels)"
+        )
+    if arr.shape[2] == 0:
+        raise ValueError(f"{name} has 0 channels: shape {arr.shape}")
+    return _from_padded(arr, "padded", allow_missing=allow_missing, offset=offset,
+                        name=name)
+
+
+def to_padded(X, *, dtype=np.float32, fill_value=0.0, allow_missing=False):
+    """Convert any supported sequence input to padded values and a mask.
+
+    Parameters
+    ----------
+    X : array-like, list of arrays or long DataFrame
+        See the module documentation for the accepted formats.
+    dtype : numpy dtype, default=np.float32
+        dtype of the returned values.
+    fill_value : float, default=0.0
+        Value written on padded steps.
+    allow_missing : bool, default=False
+        Keep NaN inside sequences instead of raising.
+
+    Returns
+    -------
+    values : ndarray of shape (n_samples, max_length, n_channels)
+    mask : bool ndarray of shape (n_samples, max_length)
+        True on real timesteps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skattn.data import to_padded
+    >>> values, mask = to_padded([np.array([1.0, 2.0, 3.0]), np.array([4.0])])
+    >>> values.shape
+    (2, 3, 1)
+    >>> mask
+    array([[ True,  True,  True],
+           [ True, False, False]])
+    """
+    seqs = check_sequences(X, allow_missing=allow_missing)
+    return seqs.filled(fill_value).astype(dtype, copy=False), seqs.mask
+
+
+def sequence_lengths(X):
+    """Number of real timesteps of each sequence, as an int64 array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skattn.data import sequence_lengths
+    >>> sequence_lengths([np.zeros(5), np.zeros(2)])
+    array([5, 2])
+    """
+    return check_sequences(X, allow_missing=True).lengths
+
+
+def from_channels_first(X):
+    """Convert aeon/sktime layout ``(n, channels, time)`` to skattn's.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_channels, n_timesteps), or a list of
+        arrays of shape (n_channels, length_i) (aeon's unequal-length format)
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_timesteps, n_channels), or a list of
+    arrays of shape (length_i, n_channels)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skattn.data import from_channels_first
+    >>> from_channels_first(np.zeros((10, 3, 50))).shape
+    (10, 50, 3)
+    """
+    if is_ragged(X):
+        out = []
+        for i, s in enumerate(X):
+            a = np.asarray(s)
+            if a.ndim != 2:
+                raise ValueError(
+                    f"X[{i}] has {a.ndim} dimensions; expected (n_channels, length)"
+                )
+            out.append(a.T)
+        return out
+    arr = np.asarray(X)
+    if arr.ndim != 3:
+        raise ValueError(
+            f"expected a 3D array (n_samples, n_channels, n_timesteps), got "
+            f"{arr.ndim} dimensions"
+        )
+    return np.ascontiguousarray(arr.transpose(0, 2, 1))
+
+
+def _long_to_padded(df, *, id_col, time_col, value_cols, allow_missing):
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    for role, col in (("id_col", id_col), ("time_col", time_col)):
+        if col not in df.columns:
+            raise ValueError(
+                f"{role}={col!r} is not a column of the DataFrame; columns are "
+                f"{list(df.columns)}"
+            )
+    if id_col == time_col:
+        raise ValueError(f"id_col and time_col must differ, both are {id_col!r}")
+    if value_cols is None:
+        value_cols = [
+            c for c in df.columns
+            if c not in (id_col, time_col)
+            and (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))
+            and not pd.api.types.is_complex_dtype(df[c])
+        ]
+        if not value_cols:
+            raise ValueError(
+                "the DataFrame has no numeric value column besides "
+                f"{id_col!r} and {time_col!r}"
+            )
+    else:
+        value_cols = [value_cols] if isinstance(value_cols, (str, numbers.Number)) else list(value_cols)
+        if not value_cols:
+            raise ValueError("value_cols is empty")
+        for c in value_cols:
+            if c not in df.columns:
+                raise ValueError(f"value column {c!r} is not in the DataFrame")
+            if c in (id_col, time_col):
+                raise ValueError(f"value column {c!r} is also id_col or time_col")
+            if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])) or pd.api.types.is_complex_dtype(df[c]):
+                raise TypeError(
+                    f"value column {c!r} has dtype {df[c].dtype}; value columns must "
+                    "be numeric (encode categories first)"
+                )
+    if len(df) == 0:
+        raise ValueError("the DataFrame has no rows")
+    for col in (id_col, time_col):
+        if df[col].isna().any():
+            row = df.index[df[col].isna().to_numpy()][0]
+            raise ValueError(f"column {col!r} has a missing value at row {row!r}")
+    duplicated = df.duplicated([id_col, time_col])
+    if duplicated.any():
+        row = df.loc[duplicated.to_numpy()].iloc[0]
+        raise ValueError(
+            f"duplicate ({id_col}, {time_col}) pair ({row[id_col]!r}, "
+            f"{row[time_col]!r}): each entity may have one row per time"
+        )
+    try:
+        frame = df.sort_values([id_col, time_col], kind="stable")
+    except TypeError as exc:
+        raise TypeError(
+            f"could not sort by ({id_col!r}, {time_col!r}): {exc}; the values of each "
+            "must be mutually comparable"
+        ) from None
+    values = frame[value_cols].to_numpy(dtype=np.float64)
+    if not allow_missing and np.isnan(values).any():
+        r, c = np.argwhere(np.isnan(values))[0]
+        row = frame.iloc[r]
+        raise ValueError(
+            f"column {value_cols[c]!r} is NaN for {id_col}={row[id_col]!r}, "
+            f"{time_col}={row[time_col]!r}; impute it or pass allow_missing=True"
+        )
+    if np.isinf(values).any():
+        r, c = np.argwhere(np.isinf(values))[0]
+        row = frame.iloc[r]
+        raise ValueError(
+            f"column {value_cols[c]!r} is inf for {id_col}={row[id_col]!r}, "
+            f"{time_col}={row[time_col]!r}"
+        )
+    codes, ids = pd.factorize(frame[id_col], sort=True)
+    position = frame.groupby(id_col, sort=False).cumcount().to_numpy()
+    lengths = np.bincount(codes, minlength=len(ids))
+    padded = np.full((len(ids), lengths.max(), len(value_cols)), np.nan)
+    padded[codes, position] = values
+    index = pd.MultiIndex.from_frame(frame[[id_col, time_col]])
+    return padded, np.asarray(ids), list(value_cols), index
+
+
+def from_long(df, *, id_col, time_col, value_cols=None, allow_missing=False):
+    """Turn a long DataFrame (one row per entity and timestep) into sequences.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per (entity, time) pair, e.g. one row per transaction or
+        sensor reading.
+    id_col : str
+        Column naming the entity (customer, device...).
+    time_col : str
+        Column giving each row's time; it orders the steps of a sequence
+        (numbers, timestamps, or anything sortable).
+    value_cols : list of str, optional
+        Columns to use as channels. By default every other numeric column.
+    allow_missing : bool, default=False
+        Keep NaN values (they become missing values inside the sequences,
+        for :class:`skattn.SequenceImputer`). By default a NaN value is an
+        error that names the entity and time.
+
+    Returns
+    -------
+    X : ndarray of shape (n_entities, max_length, n_channels)
+        Float64, right-padded with NaN, ordered like ``ids``.
+    ids : ndarray of shape (n_entities,)
+        The sorted entity ids.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skattn.data import from_long
+    >>> df = pd.DataFrame({"customer": ["a", "a", "b"], "day": [2, 1, 1],
+    ...                    "amount": [5.0, 3.0, 7.0]})
+    >>> X, ids = from_long(df, id_col="customer", time_col="day")
+    >>> X[..., 0]
+    array([[ 3.,  5.],
+           [ 7., nan]])
+    >>> ids
+    array(['a', 'b'], dtype=object)
+    """
+    values, ids, _, _ = _long_to_padded(
+        df, id_col=id_col, time_col=time_col, value_cols=value_cols,
+        allow_missing=allow_missing,
+    )
+    return values, ids
+
+
+def to_long(X, ids=None, *, id_col="id", time_col="time", value_cols=None):
+    """Turn sequences back into a long DataFrame, one row per real timestep.
+
+    Parameters
+    ----------
+    X : any supported sequence input
+    ids : array-like of shape (n_samples,), optional
+        Entity ids; by default ``0 .. n_samples - 1``.
+    id_col, time_col : str
+        Names of the id and time columns. Time is the step index
+        ``0 .. length - 1``.
+    value_cols : list of str, optional
+        Names of the channels; by default ``value_0``, ``value_1``, ...
+
+    Returns
+    -------
+    DataFrame with columns ``[id_col, time_col, *value_cols]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skattn.data import to_long
+    >>> to_long([np.array([3.0, 5.0]), np.array([7.0])], ids=["a", "b"],
+    ...         value_cols=["amount"])
+      id  time  amount
+    0  a     0     3.0
+    1  a     1     5.0
+    2  b     0     7.0
+    """
+    seqs = check_sequences(X, allow_missing=True)
+    n, _, c = seqs.values.shape
+    ids = np.arange(n) if ids is None else np.asarray(ids)
+    if len(ids) != n:
+        raise ValueError(f"ids has {len(ids)} entries, but X has {n} sequences")
+    if value_cols is None:
+        value_cols = [f"value_{k}" for k in range(c)]
+    if len(value_cols) != c:
+        raise ValueError(f"value_cols has {len(value_cols)} names, but X has {c} channels")
+    mask = seqs.mask
+    frame = pd.DataFrame(seqs.values[mask], columns=list(value_cols))
+    frame.insert(0, time_col, np.nonzero(mask)[1])
+    frame.insert(0, id_col, np.repeat(ids, seqs.lengths))
+    return frame

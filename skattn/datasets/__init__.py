@@ -1,0 +1,115 @@
+"""Small real sequence data sets bundled with skattn.
+
+Each loader returns the archive's own train/test split. Sequences are
+float32 arrays ``(n_samples, n_timesteps, n_channels)``; where lengths differ
+they are right-padded with NaN (skattn's padding convention). Class labels
+are strings; regression targets float64.
+
+Sources:
+
+- GunPoint, PickupGestureWiimoteZ: the UCR time series archive. H. A. Dau et
+  al., "The UCR Time Series Archive", IEEE/CAA Journal of Automatica Sinica
+  6(6), 2019.
+- BasicMotions: the UEA multivariate archive. A. Bagnall et al., "The UEA
+  multivariate time series classification archive, 2018", arXiv:1811.00075.
+- Covid3Month: the Monash time series extrinsic regression archive. C. W.
+  Tan, C. Bergmeir, F. Petitjean, G. I. Webb, "Time series extrinsic
+  regression", Data Mining and Knowledge Discovery 35, 2021.
+"""
+
+from importlib import resources
+
+import numpy as np
+from sklearn.utils import Bunch
+
+__all__ = [
+    "DATASETS",
+    "load_basic_motions",
+    "load_covid3month",
+    "load_dataset",
+    "load_gunpoint",
+    "load_pickup_gesture",
+]
+
+DATASETS = {
+    "GunPoint": "classification: 50 train / 150 test, length 150, 1 channel, 2 classes",
+    "BasicMotions": "classification: 40 / 40, length 100, 6 channels, 4 classes",
+    "PickupGestureWiimoteZ": (
+        "classification: 50 / 50, unequal lengths 29 to 361, 1 channel, 10 classes"
+    ),
+    "Covid3Month": "regression: 140 / 61, length 84, 1 channel",
+}
+
+_CITATIONS = {
+    "GunPoint": "Dau et al., The UCR Time Series Archive, 2019",
+    "PickupGestureWiimoteZ": "Dau et al., The UCR Time Series Archive, 2019",
+    "BasicMotions": "Bagnall et al., The UEA multivariate time series "
+    "classification archive, 2018",
+    "Covid3Month": "Tan et al., Time series extrinsic regression, 2021",
+}
+
+
+def load_dataset(name, *, return_X_y=False):
+    """Load a bundled data set by name.
+
+    Parameters
+    ----------
+    name : str
+        One of ``skattn.datasets.DATASETS``.
+    return_X_y : bool, default=False
+        Return ``(X_train, X_test, y_train, y_test)`` instead of a Bunch.
+
+    Returns
+    -------
+    Bunch with ``X_train``, ``X_test``, ``y_train``, ``y_test``,
+    ``lengths_train``, ``lengths_test``, ``description`` and ``citation``;
+    or the tuple above.
+
+    Examples
+    --------
+    >>> from skattn.datasets import load_dataset
+    >>> data = load_dataset("PickupGestureWiimoteZ")
+    >>> data.X_train.shape, int(data.lengths_train.min())
+    ((50, 361, 1), 29)
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; choose one of {sorted(DATASETS)}")
+    path = resources.files(__name__).joinpath("data", f"{name}.npz")
+    with path.open("rb") as f, np.load(f, allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    if return_X_y:
+        return arrays["X_train"], arrays["X_test"], arrays["y_train"], arrays["y_test"]
+    return Bunch(**arrays, description=DATASETS[name], citation=_CITATIONS[name])
+
+
+def load_gunpoint(*, return_X_y=False):
+    """GunPoint (UCR): hand motion with or without a gun, 150 steps.
+
+    See :func:`load_dataset`.
+    """
+    return load_dataset("GunPoint", return_X_y=return_X_y)
+
+
+def load_basic_motions(*, return_X_y=False):
+    """BasicMotions (UEA): 6-channel accelerometer/gyroscope, 4 activities.
+
+    See :func:`load_dataset`.
+    """
+    return load_dataset("BasicMotions", return_X_y=return_X_y)
+
+
+def load_pickup_gesture(*, return_X_y=False):
+    """PickupGestureWiimoteZ (UCR): 10 gestures, lengths 29 to 361 (NaN-padded).
+
+    See :func:`load_dataset`.
+    """
+    return load_dataset("PickupGestureWiimoteZ", return_X_y=return_X_y)
+
+
+def load_covid3month(*, return_X_y=False):
+    """Covid3Month (Monash TSER): regression of a country's death rate from 84
+    days of case counts.
+
+    See :func:`load_dataset`.
+    """
+    return load_dataset("Covid3Month", return_X_y=return_X_y)

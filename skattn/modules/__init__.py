@@ -1,0 +1,56 @@
+"""Pure PyTorch building blocks of skattn's networks.
+
+Nothing in this subpackage imports scikit-learn or skorch: the modules can be
+used on their own in any PyTorch code. Mask convention everywhere:
+``mask[b, t]`` is True for a real timestep.
+"""
+
+from .attention import (
+    AGGREGATIONS,
+    ATTENTION_SCORES,
+    AdditiveScore,
+    AttentionPooling,
+    DotScore,
+    GeneralScore,
+    MaskedPooling,
+    ScaledDotScore,
+    aggregate,
+    masked_softmax,
+)
+from .encoders import (
+    LearnedPositionalEncoding,
+    RecurrentEncoder,
+    SinusoidalPositionalEncoding,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+from .network import (
+    MaskedReconstruction,
+    SequenceNetwork,
+    TokenEmbedding,
+    recurrent_network,
+    transformer_network,
+)
+
+__all__ = [
+    "AGGREGATIONS",
+    "ATTENTION_SCORES",
+    "AdditiveScore",
+    "AttentionPooling",
+    "DotScore",
+    "GeneralScore",
+    "LearnedPositionalEncoding",
+    "MaskedPooling",
+    "MaskedReconstruction",
+    "RecurrentEncoder",
+    "ScaledDotScore",
+    "SequenceNetwork",
+    "SinusoidalPositionalEncoding",
+    "TokenEmbedding",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
+    "aggregate",
+    "masked_softmax",
+    "recurrent_network",
+    "transformer_network",
+]

@@ -1,0 +1,222 @@
+"""Sequence encoders: recurrent (LSTM/GRU) and Transformer.
+
+Shape notation: ``b`` batch, ``t`` timesteps, ``c`` input channels, ``d``
+state size, ``h`` heads. ``mask[b, t]`` is True for real timesteps; every
+sequence is right-padded (its real steps come first) and has at least one
+real step.
+
+Each encoder's ``forward(x [b, t, c], mask [b, t])`` returns
+``(states [b, t, d], last [b, d])``: the state at every step (zeros on
+padding for the recurrent encoder) and a summary state used as the "last
+hidden state" query.
+"""
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .attention import last_real_step, scaled_dot_product_self_attention
+
+__all__ = [
+    "LearnedPositionalEncoding",
+    "RecurrentEncoder",
+    "SinusoidalPositionalEncoding",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
+]
+
+
+class RecurrentEncoder(nn.Module):
+    """LSTM or GRU encoder that never reads padding.
+
+    Batches with padding run as packed sequences, so each sequence's states
+    depend on its real steps only. ``last`` is the final hidden state of the
+    top layer (forward and backward directions concatenated).
+    """
+
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        *,
+        num_layers=1,
+        cell="lstm",
+        bidirectional=False,
+        dropout=0.0,
+    ):
+        super().__init__()
+        rnn_cls = {"lstm": nn.LSTM, "gru": nn.GRU}.get(cell)
+        if rnn_cls is None:
+            raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+        self.rnn = rnn_cls(
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout if num_layers > 1 else 0.0,
+            batch_first=True,
+        )
+        self.num_directions = 2 if bidirectional else 1
+        self.output_size = hidden_size * self.num_directions
+
+    def forward(self, x, mask):
+        b, t, _ = x.shape
+        if bool(mask.all()):
+            states, hidden = self.rnn(x)
+        else:
+            lengths = mask.sum(1).cpu()
+            packed = pack_padded_sequence(
+                x, lengths, batch_first=True, enforce_sorted=False
+            )
+            packed_states, hidden = self.rnn(packed)
+            states, _ = pad_packed_sequence(
+                packed_states, batch_first=True, total_length=t
+            )
+        if isinstance(hidden, tuple):  # LSTM: (h_n, c_n)
+            hidden = hidden[0]
+        # h_n [layers * directions, b, H] -> top layer [directions, b, H] -> [b, d]
+        last = hidden[-self.num_directions :].transpose(0, 1).reshape(b, -1)
+        return states, last
+
+
+class SinusoidalPositionalEncoding(nn.Module):
+    """Fixed sine/cosine position codes (Vaswani et al. 2017), any length."""
+
+    def __init__(self, d_model):
+        super().__init__()
+        self.d_model = d_model
+
+    def forward(self, x):
+        t, d = x.shape[1], self.d_model
+        position = torch.arange(t, device=x.device, dtype=torch.float64).unsqueeze(1)
+        freq = torch.exp(
+            torch.arange(0, d, 2, device=x.device, dtype=torch.float64)
+            * (-math.log(10000.0) / d)
+        )
+        pe = torch.zeros(t, d, device=x.device, dtype=torch.float64)
+        pe[:, 0::2] = torch.sin(position * freq)
+        pe[:, 1::2] = torch.cos(position * freq[: d // 2])
+        return x + pe.to(x.dtype)
+
+
+class LearnedPositionalEncoding(nn.Module):
+    """One trained vector per position, up to ``max_length`` positions."""
+
+    def __init__(self, d_model, max_length):
+        super().__init__()
+        self.max_length = max_length
+        self.embedding = nn.Parameter(torch.randn(max_length, d_model) * 0.02)
+
+    def forward(self, x):
+        t = x.shape[1]
+        if t > self.max_length:
+            raise ValueError(
+                f"a sequence has {t} timesteps, but the learned positional "
+                f"encoding has {self.max_length} positions (the longest training "
+                "sequence); use positional_encoding='sinusoidal' for longer inputs"
+            )
+        return x + self.embedding[:t]
+
+
+class TransformerEncoderLayer(nn.Module):
+    """Pre-norm Transformer encoder layer with key-padding self-attention.
+
+    Every attention product goes through ``F.scaled_dot_product_attention``
+    (no ``t × t`` weight matrix is kept); dropout acts on the residual
+    branches, never inside the attention.
+    """
+
+    def __init__(self, d_model, num_heads, dim_feedforward, dropout=0.0):
+        super().__init__()
+        if d_model % num_heads:
+            raise ValueError(
+                f"d_model={d_model} must be divisible by num_heads={num_heads}"
+            )
+        self.num_heads = num_heads
+        self.norm1 = nn.LayerNorm(d_model)
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.out_proj = nn.Linear(d_model, d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.feedforward = nn.Sequential(
+            nn.Linear(d_model, dim_feedforward),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(dim_feedforward, d_model),
+        )
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x, mask):
+        b, t, d = x.shape
+        h = self.num_heads
+        # [b, t, 3d] -> [b, t, 3, h, dh] -> [3, b, h, t, dh]
+        qkv = self.qkv(self.norm1(x)).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        attended = scaled_dot_product_self_attention(q, k, v, mask)  # [b, h, t, dh]
+        # [b, h, t, dh] -> [b, t, d]
+        attended = attended.transpose(1, 2).reshape(b, t, d)
+        x = x + self.dropout(self.out_proj(attended))
+        return x + self.dropout(self.feedforward(self.norm2(x)))
+
+
+class TransformerEncoder(nn.Module):
+    """Input projection, positional encoding and a stack of encoder layers.
+
+    With ``cls_token=True`` a learned token is prepended; its final state is
+    returned as ``last`` and the states of the real steps follow it.
+    """
+
+    def __init__(
+        self,
+        input_size,
+        d_model,
+        *,
+        num_heads=4,
+        num_layers=2,
+        dim_feedforward=128,
+        dropout=0.0,
+        positional_encoding="sinusoidal",
+        max_length=None,
+        cls_token=False,
+    ):
+        super().__init__()
+        self.input_proj = nn.Linear(input_size, d_model)
+        if positional_encoding == "sinusoidal":
+            self.positional_encoding = SinusoidalPositionalEncoding(d_model)
+        elif positional_encoding == "learned":
+            if max_length is None:
+                raise ValueError("a learned positional encoding needs max_length")
+            self.positional_encoding = LearnedPositionalEncoding(d_model, max_length)
+        elif positional_encoding is None:
+            self.positional_encoding = None
+        else:
+            raise ValueError(
+                "positional_encoding must be 'sinusoidal', 'learned' or None, got "
+                f"{positional_encoding!r}"
+            )
+        self.cls_token = nn.Parameter(torch.zeros(d_model)) if cls_token else None
+        self.dropout = nn.Dropout(dropout)
+        self.layers = nn.ModuleList(
+            TransformerEncoderLayer(d_model, num_heads, dim_feedforward, dropout)
+            for _ in range(num_layers)
+        )
+        self.norm = nn.LayerNorm(d_model)
+        self.output_size = d_model
+
+    def forward(self, x, mask):
+        x = self.input_proj(x)  # [b, t, d]
+        if self.positional_encoding is not None:
+            x = self.positional_encoding(x)
+        if self.cls_token is not None:
+            # [b, 1 + t, d]; the token is always a real step
+            x = torch.cat([self.cls_token.to(x.dtype).expand(x.shape[0], 1, -1), x], 1)
+            mask = torch.cat([mask.new_ones(mask.shape[0], 1), mask], 1)
+        attn_mask = None if bool(mask.all()) else mask
+        x = self.dropout(x)
+        for layer in self.layers:
+            x = layer(x, attn_mask)
+        x = self.norm(x)
+        if self.cls_token is not None:
+            return x[:, 1:], x[:, 0]
+        return x, last_real_step(x, mask)
