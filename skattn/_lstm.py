@@ -60,11 +60,8 @@ RECURRENT_PARAMS_DOC = """\
 class _RecurrentArchitecture:
     """Builds the LSTM/GRU network from the estimator's parameters."""
 
-    def _state_size(self):
-        return self.hidden_size * (2 if self.bidirectional else 1)
-
     def _check_architecture(self):
-        size = self._state_size()
+        size = self.hidden_size * (2 if self.bidirectional else 1)
         if self.pooling == "attention" and self.attention == "multihead":
             if size % self.num_heads:
                 raise ValueError(

@@ -120,6 +120,14 @@ class MaskedReconstruction(nn.Module):
         reconstruction = self.decoder(torch.cat([states, context], -1))
         return reconstruction, values, hidden
 
+    def embed(self, values, mask):
+        """The pooled vector of the uncorrupted input ``[b, d]``."""
+        return self.network.embed(values, mask)
+
+    def attention(self, values, mask):
+        """``(pooled [b, d], weights [b, h, t])`` of the uncorrupted input."""
+        return self.network.attention(values, mask)
+
 
 def _pooling(size, pooling, attention, aggregation, num_heads, query):
     if pooling == "attention":
