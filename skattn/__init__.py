@@ -7,7 +7,8 @@ Estimators (each a plain scikit-learn estimator that trains a skorch net):
 - :class:`AttentionPoolingTransformer`
 
 Sequence-aware preprocessing: :class:`SequenceScaler`,
-:class:`SequenceImputer`, :class:`SequenceResampler`. Input formats and
+:class:`SequenceImputer`, :class:`SequenceResampler`,
+:class:`SequenceTruncator`, and :class:`TokenEncoder` for text. Input formats and
 converters live in :mod:`skattn.data`, bundled data sets in
 :mod:`skattn.datasets`, plots in :mod:`skattn.plotting`.
 """
@@ -15,6 +16,13 @@ converters live in :mod:`skattn.data`, bundled data sets in
 from ._lstm import LSTMAttentionClassifier, LSTMAttentionRegressor
 from ._pooling import AttentionPoolingTransformer
 from ._transformer import TransformerClassifier, TransformerRegressor
+from .preprocessing import (
+    SequenceImputer,
+    SequenceResampler,
+    SequenceScaler,
+    SequenceTruncator,
+    TokenEncoder,
+)
 
 __version__ = "0.1.0"
 
@@ -22,6 +30,11 @@ __all__ = [
     "AttentionPoolingTransformer",
     "LSTMAttentionClassifier",
     "LSTMAttentionRegressor",
+    "SequenceImputer",
+    "SequenceResampler",
+    "SequenceScaler",
+    "SequenceTruncator",
+    "TokenEncoder",
     "TransformerClassifier",
     "TransformerRegressor",
     "__version__",

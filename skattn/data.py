@@ -90,15 +90,20 @@ def _position(i, t, c=None):
 
 
 def _from_padded(values, layout, *, allow_missing, template=None, channel_names=None,
-                 offset=0, name="X"):
-    """Find padding and check NaN/inf in a float64 ``(n, T, C)`` array."""
+                 offset=0, name="X", lengths=None):
+    """Find padding and check NaN/inf in a float64 ``(n, T, C)`` array.
+
+    ``lengths``, when given, are the known sequence lengths (long format: one
+    row per step, so a last row of NaN is a missing value, not padding).
+    """
     n, t_max, _ = values.shape
     nan = np.isnan(values)
-    real_step = ~nan.all(axis=2)  # [n, T]
-    # index of the last real step + 1; 0 where the sequence has no real step
-    lengths = np.where(
-        real_step.any(axis=1), t_max - np.argmax(real_step[:, ::-1], axis=1), 0
-    ).astype(np.int64)
+    if lengths is None:
+        real_step = ~nan.all(axis=2)  # [n, T]
+        # index of the last real step + 1; 0 where the sequence has no real step
+        lengths = np.where(
+            real_step.any(axis=1), t_max - np.argmax(real_step[:, ::-1], axis=1), 0
+        ).astype(np.int64)
     empty = np.flatnonzero(lengths == 0)
     if empty.size:
         raise ValueError(
@@ -222,10 +227,12 @@ def _long(X, *, allow_missing, name):
         frame, id_col=id_level, time_col=time_level, value_cols=None,
         allow_missing=allow_missing,
     )
-    del ids
+    # rows per entity, in the sorted entity order of ``values``
+    codes = pd.factorize(index.get_level_values(0), sort=True)[0]
+    lengths = np.bincount(codes, minlength=len(ids)).astype(np.int64)
     return _from_padded(
         values, "long", allow_missing=allow_missing, template=index,
-        channel_names=names, name=name,
+        channel_names=names, name=name, lengths=lengths,
     )
 
 

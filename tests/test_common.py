@@ -44,6 +44,11 @@ EXPECTED_FAILURES = {
 }
 
 
+# TokenEncoder takes texts, not numbers: its tags (input_tags.string=True,
+# two_d_array=False) make scikit-learn run only check_estimator_cloneable on
+# it (with a SkipTestWarning); tests/test_preprocessing.py tests the rest.
+
+
 def public_estimators():
     """Every estimator class exported by skattn (walks ``skattn.__all__``)."""
     found = []
@@ -68,6 +73,11 @@ def test_all_public_estimators_are_found():
         "TransformerClassifier",
         "TransformerRegressor",
         "AttentionPoolingTransformer",
+        "SequenceScaler",
+        "SequenceImputer",
+        "SequenceResampler",
+        "SequenceTruncator",
+        "TokenEncoder",
     } <= names
 
 
