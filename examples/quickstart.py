@@ -29,9 +29,16 @@ def strip(values, width=60):
 
 def main():
     data = load_gunpoint()
-    X_train, X_test, y_train, y_test = data.X_train, data.X_test, data.y_train, data.y_test
-    print(f"GunPoint: {len(X_train)} training and {len(X_test)} test sequences, "
-          f"{X_train.shape[1]} timesteps, classes {sorted(set(y_train.tolist()))}")
+    X_train, X_test, y_train, y_test = (
+        data.X_train,
+        data.X_test,
+        data.y_train,
+        data.y_test,
+    )
+    print(
+        f"GunPoint: {len(X_train)} training and {len(X_test)} test sequences, "
+        f"{X_train.shape[1]} timesteps, classes {sorted(set(y_train.tolist()))}"
+    )
     print(f"Source: {data.citation}\n")
 
     models = {
@@ -51,8 +58,10 @@ def main():
         print(f"{name:<38}{accuracy:>14.3f}{seconds:>9.1f}s")
         fitted[name] = model
 
-    print("\nWhere the models look (mean attention over the test set, "
-          "one character per 2-3 timesteps, darker = more weight):")
+    print(
+        "\nWhere the models look (mean attention over the test set, "
+        "one character per 2-3 timesteps, darker = more weight):"
+    )
     print(f"  {'mean series':<25}{strip(X_test[..., 0].mean(axis=0))}")
     for name in ("TransformerClassifier", "LSTMAttentionClassifier"):
         weights = fitted[name].attention_weights(X_test)

@@ -23,7 +23,6 @@ from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
     check_is_fitted,
-    validate_data,
 )
 from skorch.callbacks import GradientNormClipping, LRScheduler
 
@@ -35,6 +34,7 @@ from ._net import (
     TrainingMonitor,
     WarmupCosine,
 )
+from ._validation import validate_sequences
 
 # Inputs are converted and predicted in chunks of about this many values, so
 # memory during prediction is bounded by the chunk, not by the data.
@@ -121,7 +121,9 @@ def resolve_device(device):
     try:
         parsed = torch.device(device)
     except RuntimeError as exc:
-        raise ValueError(f"device={device!r} is not a valid torch device: {exc}") from None
+        raise ValueError(
+            f"device={device!r} is not a valid torch device: {exc}"
+        ) from None
     if parsed.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(f"device={device!r}, but CUDA is not available here")
@@ -131,7 +133,9 @@ def resolve_device(device):
                 "devices are visible"
             )
     elif parsed.type != "cpu":
-        raise ValueError(f"device={device!r}: only 'auto', 'cpu' and 'cuda' are supported")
+        raise ValueError(
+            f"device={device!r}: only 'auto', 'cpu' and 'cuda' are supported"
+        )
     return device
 
 
@@ -219,64 +223,11 @@ class SequenceEstimator(BaseEstimator):
 
     # input ------------------------------------------------------------------
     def _validate_input(self, X, *, reset, offset=0):
-        """Check ``X`` against the fitted contract and convert it.
-
-        2D input follows scikit-learn's tabular contract (``n_features_in_``,
-        feature names); every other format only needs matching channels.
-        """
-        name = type(self).__name__
-        tabular = not (_data.is_ragged(X) or _data.is_long(X)) and (
-            len(_data.array_shape(X)) != 3
-        )
-        if tabular:
-            X = validate_data(
-                self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan"
-            )
-            seqs = _data.check_sequences(X, offset=offset)
-        else:
-            if reset:
-                for attr in ("n_features_in_", "feature_names_in_"):
-                    if attr in self.__dict__:
-                        delattr(self, attr)
-            elif hasattr(self, "n_features_in_"):
-                raise ValueError(
-                    f"{name} was fitted on fixed-length univariate input (a 2D array, "
-                    f"or a list of lists, of {self.n_features_in_} timesteps), so it "
-                    "predicts on 2D input of that width only. To predict on sequences "
-                    "of any length, fit it on a 3D array or a list of arrays"
-                )
-            seqs = _data.check_sequences(X, offset=offset)
-
+        """Check ``X`` against the fitted contract and convert it."""
+        seqs = validate_sequences(self, X, reset=reset, offset=offset)
         if self.vocab_size is not None:
             seqs = self._check_tokens(seqs, offset)
-        if reset:
-            self.n_channels_in_ = seqs.n_channels
-            self._channel_names = seqs.channel_names
-        else:
-            self._check_channels(seqs)
         return seqs
-
-    def _check_channels(self, seqs):
-        name = type(self).__name__
-        if seqs.n_channels != self.n_channels_in_:
-            hint = ""
-            if seqs.layout == "padded" and seqs.values.shape[1] == self.n_channels_in_:
-                hint = (
-                    ". The array looks channels-first (n_samples, n_channels, "
-                    "n_timesteps), as aeon and sktime store it; convert it with "
-                    "skattn.data.from_channels_first(X)"
-                )
-            raise ValueError(
-                f"X has {seqs.n_channels} channels, but {name} was fitted with "
-                f"{self.n_channels_in_}{hint}"
-            )
-        fitted_names = getattr(self, "_channel_names", None)
-        if seqs.channel_names is not None and fitted_names is not None:
-            if list(seqs.channel_names) != list(fitted_names):
-                raise ValueError(
-                    f"X has value columns {list(seqs.channel_names)}, but {name} was "
-                    f"fitted with {list(fitted_names)}"
-                )
 
     def _check_tokens(self, seqs, offset):
         if seqs.n_channels != 1:
@@ -297,9 +248,7 @@ class SequenceEstimator(BaseEstimator):
             pad = (seqs.values[..., 0] == self.padding_idx) | ~seqs.mask
             real = ~pad
             t_max = real.shape[1]
-            lengths = np.where(
-                real.any(1), t_max - np.argmax(real[:, ::-1], axis=1), 0
-            )
+            lengths = np.where(real.any(1), t_max - np.argmax(real[:, ::-1], axis=1), 0)
             empty = np.flatnonzero(lengths == 0)
             if empty.size:
                 raise ValueError(
@@ -357,7 +306,8 @@ class SequenceEstimator(BaseEstimator):
         warm = self.warm_start and hasattr(self, "net_")
         if self._supervised and y is None:
             raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
             )
         if warm:
             seqs = self._validate_input(X, reset=False)
@@ -412,7 +362,9 @@ class SequenceEstimator(BaseEstimator):
         strata = self._stratify(data.target)
         if strata is not None:
             try:
-                splitter = StratifiedShuffleSplit(1, test_size=n_valid, random_state=rng)
+                splitter = StratifiedShuffleSplit(
+                    1, test_size=n_valid, random_state=rng
+                )
                 train_idx, valid_idx = next(splitter.split(np.zeros(n), strata))
             except ValueError:  # a class too small to appear on both sides
                 strata = None
@@ -596,7 +548,9 @@ class SequenceEstimator(BaseEstimator):
         for index in order.split(self.batch_size):
             t = int(lengths[index].max())
             v = values[index, :t].to(device, non_blocking=non_blocking)
-            m = (torch.arange(t) < lengths[index, None]).to(device, non_blocking=non_blocking)
+            m = (torch.arange(t) < lengths[index, None]).to(
+                device, non_blocking=non_blocking
+            )
             if method == "forward":
                 out = network(v, m)
             elif method == "embed":
@@ -651,8 +605,8 @@ class _ClassTargets:
             if unseen.size:
                 raise ValueError(
                     f"y holds classes {unseen.tolist()} that the fitted model has not "
-                    f"seen (classes_ = {self.classes_.tolist()}); warm_start cannot add "
-                    "classes"
+                    f"seen (classes_ = {self.classes_.tolist()}); warm_start cannot "
+                    "add classes"
                 )
             encoded = np.searchsorted(self.classes_, y)
         else:
@@ -768,7 +722,9 @@ class SequenceRegressorBase(RegressorMixin, _TargetScaling, SequenceEstimator):
 
 
 POOLING_CONSTRAINTS = {
-    "attention": [StrOptions({"additive", "dot", "scaled_dot", "general", "multihead"})],
+    "attention": [
+        StrOptions({"additive", "dot", "scaled_dot", "general", "multihead"})
+    ],
     "num_heads": [Interval(Integral, 1, None, closed="left")],
     "query": [StrOptions({"learned", "last"})],
     "aggregation": [StrOptions({"sum", "mean", "max"})],

@@ -28,7 +28,8 @@ RECURRENT_CONSTRAINTS = {
 
 RECURRENT_DEFAULTS = dict(max_epochs=100, batch_size=32, lr=3e-3, weight_decay=1e-2)
 
-RECURRENT_PARAMS_DOC = """\
+RECURRENT_PARAMS_DOC = (
+    """\
     hidden_size : int, default=64
         Hidden units per direction of each recurrent layer.
     num_layers : int, default=1
@@ -38,15 +39,17 @@ RECURRENT_PARAMS_DOC = """\
     bidirectional : bool, default=True
         Read each sequence in both directions; states have size
         ``2 * hidden_size``.
-""" + POOLING_PARAMS_DOC.format(
-    pooling_options='{"attention", "mean", "max", "last"}',
-    cls_doc=" (the final hidden state)",
-    attention="additive",
-    num_heads=4,
-    heads_doc=" (must divide the state size)",
-    dropout=0.1,
-    dropout_doc=" between recurrent layers and before the output layer",
-) + """
+"""
+    + POOLING_PARAMS_DOC.format(
+        pooling_options='{"attention", "mean", "max", "last"}',
+        cls_doc=" (the final hidden state)",
+        attention="additive",
+        num_heads=4,
+        heads_doc=" (must divide the state size)",
+        dropout=0.1,
+        dropout_doc=" between recurrent layers and before the output layer",
+    )
+    + """
     vocab_size : int or None, default=None
         Set it for token-id input: sequences of integers in
         ``[0, vocab_size)`` are embedded before the encoder.
@@ -55,6 +58,7 @@ RECURRENT_PARAMS_DOC = """\
     padding_idx : int or None, default=None
         Token id used for padding: trailing runs of it are padding, and its
         embedding stays zero."""
+)
 
 
 class _RecurrentArchitecture:
@@ -99,38 +103,38 @@ class _RecurrentArchitecture:
 class LSTMAttentionClassifier(_RecurrentArchitecture, SequenceClassifierBase):
     """Sequence classifier: LSTM/GRU encoder, attention pooling, linear head.
 
-    The encoder reads each sequence (never its padding); attention turns its
-    hidden states into one vector, which a linear layer maps to class
-    logits. ``attention_weights(X)`` returns how much each timestep counted.
+        The encoder reads each sequence (never its padding); attention turns its
+        hidden states into one vector, which a linear layer maps to class
+        logits. ``attention_weights(X)`` returns how much each timestep counted.
 
-    Parameters
-    ----------
-{architecture}
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss, as in scikit-learn; multiplied
-        with ``sample_weight``.
-{training}
+        Parameters
+        ----------
+    {architecture}
+        class_weight : dict, "balanced" or None, default=None
+            Weights of the classes in the loss, as in scikit-learn; multiplied
+            with ``sample_weight``.
+    {training}
 
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-{attributes}
+        Attributes
+        ----------
+        classes_ : ndarray of shape (n_classes,)
+            Class labels.
+    {attributes}
 
-    See Also
-    --------
-    TransformerClassifier : the same task with a Transformer encoder.
+        See Also
+        --------
+        TransformerClassifier : the same task with a Transformer encoder.
 
-    Examples
-    --------
-    >>> from skattn import LSTMAttentionClassifier
-    >>> from skattn.datasets import load_gunpoint
-    >>> X_train, X_test, y_train, y_test = load_gunpoint(return_X_y=True)
-    >>> clf = LSTMAttentionClassifier(max_epochs=5, random_state=0)
-    >>> clf.fit(X_train, y_train).predict(X_test[:3]).shape
-    (3,)
-    >>> clf.attention_weights(X_test[:3]).shape
-    (3, 150)
+        Examples
+        --------
+        >>> from skattn import LSTMAttentionClassifier
+        >>> from skattn.datasets import load_gunpoint
+        >>> X_train, X_test, y_train, y_test = load_gunpoint(return_X_y=True)
+        >>> clf = LSTMAttentionClassifier(max_epochs=5, random_state=0)
+        >>> clf.fit(X_train, y_train).predict(X_test[:3]).shape
+        (3,)
+        >>> clf.attention_weights(X_test[:3]).shape
+        (3, 150)
     """
 
     _parameter_constraints = {
@@ -212,31 +216,31 @@ class LSTMAttentionClassifier(_RecurrentArchitecture, SequenceClassifierBase):
 class LSTMAttentionRegressor(_RecurrentArchitecture, SequenceRegressorBase):
     """Sequence regressor: LSTM/GRU encoder, attention pooling, linear head.
 
-    Supports one or several targets (``y`` of shape ``(n_samples,)`` or
-    ``(n_samples, n_outputs)``); targets are standardised for training and
-    predictions come back on their original scale, float64.
+        Supports one or several targets (``y`` of shape ``(n_samples,)`` or
+        ``(n_samples, n_outputs)``); targets are standardised for training and
+        predictions come back on their original scale, float64.
 
-    Parameters
-    ----------
-{architecture}
-{training}
+        Parameters
+        ----------
+    {architecture}
+    {training}
 
-    Attributes
-    ----------
-{attributes}
+        Attributes
+        ----------
+    {attributes}
 
-    See Also
-    --------
-    TransformerRegressor : the same task with a Transformer encoder.
+        See Also
+        --------
+        TransformerRegressor : the same task with a Transformer encoder.
 
-    Examples
-    --------
-    >>> from skattn import LSTMAttentionRegressor
-    >>> from skattn.datasets import load_covid3month
-    >>> X_train, X_test, y_train, y_test = load_covid3month(return_X_y=True)
-    >>> reg = LSTMAttentionRegressor(max_epochs=5, random_state=0)
-    >>> reg.fit(X_train, y_train).predict(X_test).shape
-    (61,)
+        Examples
+        --------
+        >>> from skattn import LSTMAttentionRegressor
+        >>> from skattn.datasets import load_covid3month
+        >>> X_train, X_test, y_train, y_test = load_covid3month(return_X_y=True)
+        >>> reg = LSTMAttentionRegressor(max_epochs=5, random_state=0)
+        >>> reg.fit(X_train, y_train).predict(X_test).shape
+        (61,)
     """
 
     _parameter_constraints = {

@@ -75,14 +75,17 @@ class BatchIterator:
     every batch.
     """
 
-    def __init__(self, data, batch_size, *, shuffle=False, generator=None,
-                 device="cpu"):
+    def __init__(
+        self, data, batch_size, *, shuffle=False, generator=None, device="cpu"
+    ):
         self.data = data
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
         self.device = torch.device(device)
-        self._varied = bool((data.lengths != data.lengths[0]).any()) if len(data) else False
+        self._varied = (
+            bool((data.lengths != data.lengths[0]).any()) if len(data) else False
+        )
 
     def __len__(self):
         return math.ceil(len(self.data) / self.batch_size)
@@ -122,8 +125,10 @@ class BatchIterator:
             if data.target is None:
                 yield X, None
             else:
-                y = (data.target[index].to(device, non_blocking=non_blocking),
-                     data.weight[index].to(device, non_blocking=non_blocking))
+                y = (
+                    data.target[index].to(device, non_blocking=non_blocking),
+                    data.weight[index].to(device, non_blocking=non_blocking),
+                )
                 yield X, y
 
 
@@ -142,8 +147,9 @@ class TrainingMonitor(Callback):
       stopped early (``restore_best``) or was interrupted by Ctrl-C.
     """
 
-    def __init__(self, monitor="train_loss", patience=None, restore_best=False,
-                 tol=1e-4):
+    def __init__(
+        self, monitor="train_loss", patience=None, restore_best=False, tol=1e-4
+    ):
         self.monitor = monitor
         self.patience = patience
         self.restore_best = restore_best
@@ -185,7 +191,10 @@ class TrainingMonitor(Callback):
             self._epochs_without_improvement = 0
         else:
             self._epochs_without_improvement += 1
-        if self.patience is not None and self._epochs_without_improvement >= self.patience:
+        if (
+            self.patience is not None
+            and self._epochs_without_improvement >= self.patience
+        ):
             self.stopped_early_ = True
             raise _StopTraining()
 
@@ -239,8 +248,9 @@ class SequenceNet(NeuralNet):
     def _autocast(self):
         if not self.mixed_precision:
             return nullcontext()
-        return torch.autocast(device_type=torch.device(self.device).type,
-                              dtype=torch.bfloat16)
+        return torch.autocast(
+            device_type=torch.device(self.device).type, dtype=torch.bfloat16
+        )
 
     def infer(self, x, **fit_params):
         with self._autocast():
@@ -311,5 +321,7 @@ class WarmupCosine:
     def __call__(self, step):
         if step < self.warmup_steps:
             return (step + 1) / self.warmup_steps
-        progress = (step - self.warmup_steps) / max(self.total_steps - self.warmup_steps, 1)
+        progress = (step - self.warmup_steps) / max(
+            self.total_steps - self.warmup_steps, 1
+        )
         return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))

@@ -28,7 +28,8 @@ TRANSFORMER_CONSTRAINTS = {
 
 TRANSFORMER_DEFAULTS = dict(max_epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-2)
 
-TRANSFORMER_PARAMS_DOC = """\
+TRANSFORMER_PARAMS_DOC = (
+    """\
     d_model : int, default=64
         Width of the encoder (and of the pooled vector).
     num_layers : int, default=2
@@ -38,18 +39,22 @@ TRANSFORMER_PARAMS_DOC = """\
     positional_encoding : {"sinusoidal", "learned"} or None, default="sinusoidal"
         Fixed sine/cosine codes (any length), one trained vector per position
         (up to the longest training sequence), or none.
-""" + POOLING_PARAMS_DOC.format(
-    pooling_options='{"attention", "cls", "mean", "max", "last"}',
-    cls_doc=(", or ``\"cls\"``: the final state of a learned token prepended "
-             "to every sequence"),
-    attention="multihead",
-    num_heads=4,
-    heads_doc=" in the encoder layers and in multi-head pooling; must divide "
-    "``d_model``",
-    dropout=0.1,
-    dropout_doc=" on the residual branches, the feed-forward block and before "
-    "the output layer (never inside the attention)",
-) + """
+"""
+    + POOLING_PARAMS_DOC.format(
+        pooling_options='{"attention", "cls", "mean", "max", "last"}',
+        cls_doc=(
+            ', or ``"cls"``: the final state of a learned token prepended '
+            "to every sequence"
+        ),
+        attention="multihead",
+        num_heads=4,
+        heads_doc=" in the encoder layers and in multi-head pooling; must divide "
+        "``d_model``",
+        dropout=0.1,
+        dropout_doc=" on the residual branches, the feed-forward block and before "
+        "the output layer (never inside the attention)",
+    )
+    + """
     vocab_size : int or None, default=None
         Set it for token-id input: sequences of integers in
         ``[0, vocab_size)`` are embedded before the encoder.
@@ -58,6 +63,7 @@ TRANSFORMER_PARAMS_DOC = """\
     padding_idx : int or None, default=None
         Token id used for padding: trailing runs of it are padding, and its
         embedding stays zero."""
+)
 
 
 class _TransformerArchitecture:
@@ -112,38 +118,38 @@ class _TransformerArchitecture:
 class TransformerClassifier(_TransformerArchitecture, SequenceClassifierBase):
     """Sequence classifier: Transformer encoder, attention pooling, linear head.
 
-    Each timestep is projected to ``d_model``, given a positional code and
-    passed through pre-norm encoder layers of multi-head self-attention
-    (``F.scaled_dot_product_attention`` with the padding mask) and
-    feed-forward blocks; attention pooling turns the states into one vector
-    for a linear head.
+        Each timestep is projected to ``d_model``, given a positional code and
+        passed through pre-norm encoder layers of multi-head self-attention
+        (``F.scaled_dot_product_attention`` with the padding mask) and
+        feed-forward blocks; attention pooling turns the states into one vector
+        for a linear head.
 
-    Parameters
-    ----------
-{architecture}
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss, as in scikit-learn; multiplied
-        with ``sample_weight``.
-{training}
+        Parameters
+        ----------
+    {architecture}
+        class_weight : dict, "balanced" or None, default=None
+            Weights of the classes in the loss, as in scikit-learn; multiplied
+            with ``sample_weight``.
+    {training}
 
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-{attributes}
+        Attributes
+        ----------
+        classes_ : ndarray of shape (n_classes,)
+            Class labels.
+    {attributes}
 
-    See Also
-    --------
-    LSTMAttentionClassifier : the same task with a recurrent encoder.
+        See Also
+        --------
+        LSTMAttentionClassifier : the same task with a recurrent encoder.
 
-    Examples
-    --------
-    >>> from skattn import TransformerClassifier
-    >>> from skattn.datasets import load_basic_motions
-    >>> X_train, X_test, y_train, y_test = load_basic_motions(return_X_y=True)
-    >>> clf = TransformerClassifier(max_epochs=5, random_state=0)
-    >>> clf.fit(X_train, y_train).predict_proba(X_test[:2]).shape
-    (2, 4)
+        Examples
+        --------
+        >>> from skattn import TransformerClassifier
+        >>> from skattn.datasets import load_basic_motions
+        >>> X_train, X_test, y_train, y_test = load_basic_motions(return_X_y=True)
+        >>> clf = TransformerClassifier(max_epochs=5, random_state=0)
+        >>> clf.fit(X_train, y_train).predict_proba(X_test[:2]).shape
+        (2, 4)
     """
 
     _parameter_constraints = {
@@ -225,32 +231,32 @@ class TransformerClassifier(_TransformerArchitecture, SequenceClassifierBase):
 class TransformerRegressor(_TransformerArchitecture, SequenceRegressorBase):
     """Sequence regressor: Transformer encoder, attention pooling, linear head.
 
-    Supports one or several targets; targets are standardised for training
-    and predictions come back on their original scale, float64.
+        Supports one or several targets; targets are standardised for training
+        and predictions come back on their original scale, float64.
 
-    Parameters
-    ----------
-{architecture}
-{training}
+        Parameters
+        ----------
+    {architecture}
+    {training}
 
-    Attributes
-    ----------
-{attributes}
+        Attributes
+        ----------
+    {attributes}
 
-    See Also
-    --------
-    LSTMAttentionRegressor : the same task with a recurrent encoder.
+        See Also
+        --------
+        LSTMAttentionRegressor : the same task with a recurrent encoder.
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skattn import TransformerRegressor
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(64, 20, 2))
-    >>> y = X[:, :, 0].mean(axis=1)
-    >>> reg = TransformerRegressor(max_epochs=5, random_state=0).fit(X, y)
-    >>> reg.predict(X[:4]).shape
-    (4,)
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skattn import TransformerRegressor
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(64, 20, 2))
+        >>> y = X[:, :, 0].mean(axis=1)
+        >>> reg = TransformerRegressor(max_epochs=5, random_state=0).fit(X, y)
+        >>> reg.predict(X[:4]).shape
+        (4,)
     """
 
     _parameter_constraints = {

@@ -76,7 +76,7 @@ class Sequences:
             squeeze = self.template  # per sequence: was it 1D?
             return [
                 v[:n, 0] if sq else v[:n]
-                for v, n, sq in zip(values, self.lengths, squeeze)
+                for v, n, sq in zip(values, self.lengths, squeeze, strict=True)
             ]
         # long: one row per real step, in the order of the sorted index
         index = self.template
@@ -89,8 +89,17 @@ def _position(i, t, c=None):
     return where if c is None else f"{where}, channel {c}"
 
 
-def _from_padded(values, layout, *, allow_missing, template=None, channel_names=None,
-                 offset=0, name="X", lengths=None):
+def _from_padded(
+    values,
+    layout,
+    *,
+    allow_missing,
+    template=None,
+    channel_names=None,
+    offset=0,
+    name="X",
+    lengths=None,
+):
     """Find padding and check NaN/inf in a float64 ``(n, T, C)`` array.
 
     ``lengths``, when given, are the known sequence lengths (long format: one
@@ -140,9 +149,7 @@ def _float_array(a, where):
         try:
             a = a.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            raise type(exc)(
-                f"{where} could not be converted to float: {exc}"
-            ) from None
+            raise type(exc)(f"{where} could not be converted to float: {exc}") from None
         if np.iscomplexobj(a):
             raise ValueError(f"{where} is complex; complex data is not supported")
     elif a.dtype.kind not in "biuf":
@@ -215,8 +222,12 @@ def _ragged(X, *, allow_missing, offset, name):
     for i, a in enumerate(arrays):
         values[i, : a.shape[0]] = a
     return _from_padded(
-        values, "ragged", allow_missing=allow_missing, template=was_1d,
-        offset=offset, name=name,
+        values,
+        "ragged",
+        allow_missing=allow_missing,
+        template=was_1d,
+        offset=offset,
+        name=name,
     )
 
 
@@ -224,15 +235,23 @@ def _long(X, *, allow_missing, name):
     id_level, time_level = _level_names(X)
     frame = X.reset_index()
     values, ids, names, index = _long_to_padded(
-        frame, id_col=id_level, time_col=time_level, value_cols=None,
+        frame,
+        id_col=id_level,
+        time_col=time_level,
+        value_cols=None,
         allow_missing=allow_missing,
     )
     # rows per entity, in the sorted entity order of ``values``
     codes = pd.factorize(index.get_level_values(0), sort=True)[0]
     lengths = np.bincount(codes, minlength=len(ids)).astype(np.int64)
     return _from_padded(
-        values, "long", allow_missing=allow_missing, template=index,
-        channel_names=names, name=name, lengths=lengths,
+        values,
+        "long",
+        allow_missing=allow_missing,
+        template=index,
+        channel_names=names,
+        name=name,
+        lengths=lengths,
     )
 
 
@@ -275,8 +294,13 @@ def check_sequences(X, *, allow_missing=False, offset=0, name="X"):
         input_name=name,
     )
     if arr.ndim == 2:
-        return _from_padded(arr[..., None], "tabular", allow_missing=allow_missing,
-                            offset=offset, name=name)
+        return _from_padded(
+            arr[..., None],
+            "tabular",
+            allow_missing=allow_missing,
+            offset=offset,
+            name=name,
+        )
     if arr.ndim != 3:
         raise ValueError(
             f"{name} has {arr.ndim} dimensions; expected 2D (n_samples, n_timesteps) "
@@ -284,8 +308,9 @@ def check_sequences(X, *, allow_missing=False, offset=0, name="X"):
         )
     if arr.shape[2] == 0:
         raise ValueError(f"{name} has 0 channels: shape {arr.shape}")
-    return _from_padded(arr, "padded", allow_missing=allow_missing, offset=offset,
-                        name=name)
+    return _from_padded(
+        arr, "padded", allow_missing=allow_missing, offset=offset, name=name
+    )
 
 
 def to_padded(X, *, dtype=np.float32, fill_value=0.0, allow_missing=False):
@@ -388,9 +413,13 @@ def _long_to_padded(df, *, id_col, time_col, value_cols, allow_missing):
         raise ValueError(f"id_col and time_col must differ, both are {id_col!r}")
     if value_cols is None:
         value_cols = [
-            c for c in df.columns
+            c
+            for c in df.columns
             if c not in (id_col, time_col)
-            and (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))
+            and (
+                pd.api.types.is_numeric_dtype(df[c])
+                or pd.api.types.is_bool_dtype(df[c])
+            )
             and not pd.api.types.is_complex_dtype(df[c])
         ]
         if not value_cols:
@@ -399,7 +428,11 @@ def _long_to_padded(df, *, id_col, time_col, value_cols, allow_missing):
                 f"{id_col!r} and {time_col!r}"
             )
     else:
-        value_cols = [value_cols] if isinstance(value_cols, (str, numbers.Number)) else list(value_cols)
+        value_cols = (
+            [value_cols]
+            if isinstance(value_cols, (str, numbers.Number))
+            else list(value_cols)
+        )
         if not value_cols:
             raise ValueError("value_cols is empty")
         for c in value_cols:
@@ -407,7 +440,10 @@ def _long_to_padded(df, *, id_col, time_col, value_cols, allow_missing):
                 raise ValueError(f"value column {c!r} is not in the DataFrame")
             if c in (id_col, time_col):
                 raise ValueError(f"value column {c!r} is also id_col or time_col")
-            if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])) or pd.api.types.is_complex_dtype(df[c]):
+            if not (
+                pd.api.types.is_numeric_dtype(df[c])
+                or pd.api.types.is_bool_dtype(df[c])
+            ) or pd.api.types.is_complex_dtype(df[c]):
                 raise TypeError(
                     f"value column {c!r} has dtype {df[c].dtype}; value columns must "
                     "be numeric (encode categories first)"
@@ -497,7 +533,10 @@ def from_long(df, *, id_col, time_col, value_cols=None, allow_missing=False):
     array(['a', 'b'], dtype=object)
     """
     values, ids, _, _ = _long_to_padded(
-        df, id_col=id_col, time_col=time_col, value_cols=value_cols,
+        df,
+        id_col=id_col,
+        time_col=time_col,
+        value_cols=value_cols,
         allow_missing=allow_missing,
     )
     return values, ids
@@ -540,7 +579,9 @@ def to_long(X, ids=None, *, id_col="id", time_col="time", value_cols=None):
     if value_cols is None:
         value_cols = [f"value_{k}" for k in range(c)]
     if len(value_cols) != c:
-        raise ValueError(f"value_cols has {len(value_cols)} names, but X has {c} channels")
+        raise ValueError(
+            f"value_cols has {len(value_cols)} names, but X has {c} channels"
+        )
     mask = seqs.mask
     frame = pd.DataFrame(seqs.values[mask], columns=list(value_cols))
     frame.insert(0, time_col, np.nonzero(mask)[1])

@@ -23,9 +23,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import data as _data
+from ._validation import validate_sequences
 
 __all__ = [
     "SequenceImputer",
@@ -89,42 +90,9 @@ class _SequenceTransformer(TransformerMixin, BaseEstimator):
     def _check_input(self, X, *, reset):
         """Convert ``X`` to :class:`skattn.data.Sequences`; with ``reset``,
         record its contract, else check ``X`` against the recorded one."""
-        name = type(self).__name__
-        tabular = not (_data.is_ragged(X) or _data.is_long(X)) and (
-            len(_data.array_shape(X)) != 3
+        return validate_sequences(
+            self, X, reset=reset, allow_missing=self._allow_missing
         )
-        if tabular:
-            X = validate_data(
-                self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan"
-            )
-        elif reset:
-            for attr in ("n_features_in_", "feature_names_in_"):
-                self.__dict__.pop(attr, None)
-        elif hasattr(self, "n_features_in_"):
-            raise ValueError(
-                f"{name} was fitted on fixed-length univariate input (a 2D array of "
-                f"{self.n_features_in_} timesteps), so it transforms 2D input of that "
-                "width only. To transform sequences of any length, fit it on a 3D "
-                "array or a list of arrays"
-            )
-        seqs = _data.check_sequences(X, allow_missing=self._allow_missing)
-        if reset:
-            self.n_channels_in_ = seqs.n_channels
-            self._channel_names = seqs.channel_names
-            return seqs
-        if seqs.n_channels != self.n_channels_in_:
-            raise ValueError(
-                f"X has {seqs.n_channels} channels, but {name} was fitted with "
-                f"{self.n_channels_in_}"
-            )
-        fitted_names = self._channel_names
-        if seqs.channel_names is not None and fitted_names is not None:
-            if list(seqs.channel_names) != list(fitted_names):
-                raise ValueError(
-                    f"X has value columns {list(seqs.channel_names)}, but {name} was "
-                    f"fitted with {list(fitted_names)}"
-                )
-        return seqs
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -9,7 +9,7 @@ def make_sequences(n=40, n_channels=2, min_length=5, max_length=12, seed=0):
     lengths = rng.integers(min_length, max_length + 1, size=n)
     y = np.arange(n) % 2
     X = []
-    for length, label in zip(lengths, y):
+    for length, label in zip(lengths, y, strict=True):
         s = rng.normal(size=(length, n_channels))
         s[:, 0] += 1.5 if label else -1.5
         X.append(s)

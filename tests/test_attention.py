@@ -1,6 +1,5 @@
 """The attention modules: textbook formulas and the corrected worked example."""
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -83,7 +82,9 @@ def test_general_score_is_luong_bilinear():
 
 def test_masked_softmax_gives_padding_exactly_zero():
     scores = torch.randn(3, 6)
-    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0]]).bool()
+    mask = torch.tensor(
+        [[1, 1, 1, 1, 1, 1], [1, 1, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0]]
+    ).bool()
     weights = masked_softmax(scores, mask)
     assert torch.all(weights[~mask] == 0)
     assert_allclose(weights.sum(1), 1.0, rtol=1e-6)
@@ -104,7 +105,10 @@ def random_batch(b=4, t=7, d=8, seed=0):
 def test_pooling_ignores_padding(attention, aggregation, learned_query):
     torch.manual_seed(0)
     pool = AttentionPooling(
-        8, attention=attention, aggregation=aggregation, num_heads=2,
+        8,
+        attention=attention,
+        aggregation=aggregation,
+        num_heads=2,
         learned_query=learned_query,
     ).double()
     states, mask = random_batch()
@@ -128,7 +132,9 @@ def test_multihead_pooling_matches_torch_multihead_attention():
     mha = torch.nn.MultiheadAttention(d, h, batch_first=True).double()
     with torch.no_grad():
         mha.in_proj_weight.copy_(
-            torch.cat([pool.query_proj.weight, pool.key_proj.weight, pool.value_proj.weight])
+            torch.cat(
+                [pool.query_proj.weight, pool.key_proj.weight, pool.value_proj.weight]
+            )
         )
         mha.in_proj_bias.copy_(
             torch.cat([pool.query_proj.bias, pool.key_proj.bias, pool.value_proj.bias])
@@ -183,9 +189,13 @@ def test_self_attention_never_uses_attention_dropout(monkeypatch):
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_recurrent_network_does_not_read_padding(cell, bidirectional):
     torch.manual_seed(0)
-    net = recurrent_network(
-        2, 3, hidden_size=4, cell=cell, bidirectional=bidirectional, query="last"
-    ).double().eval()
+    net = (
+        recurrent_network(
+            2, 3, hidden_size=4, cell=cell, bidirectional=bidirectional, query="last"
+        )
+        .double()
+        .eval()
+    )
     values, mask = random_batch(d=2)
     out, weights = net.attention(values, mask)
     noisy = values.masked_fill(~mask[..., None], 123.0)
@@ -202,7 +212,11 @@ def test_recurrent_network_does_not_read_padding(cell, bidirectional):
 @pytest.mark.parametrize("pooling", ["attention", "cls", "mean", "max", "last"])
 def test_transformer_network_does_not_read_padding(pooling):
     torch.manual_seed(0)
-    net = transformer_network(2, 3, d_model=8, num_heads=2, pooling=pooling).double().eval()
+    net = (
+        transformer_network(2, 3, d_model=8, num_heads=2, pooling=pooling)
+        .double()
+        .eval()
+    )
     values, mask = random_batch(d=2)
     out = net(values, mask)
     noisy = values.masked_fill(~mask[..., None], -50.0)

@@ -27,10 +27,15 @@ from ._data import pad
 SMALL = {
     LSTMAttentionClassifier: dict(hidden_size=8, max_epochs=4),
     LSTMAttentionRegressor: dict(hidden_size=8, max_epochs=4),
-    TransformerClassifier: dict(d_model=8, num_heads=2, dim_feedforward=16, max_epochs=4),
-    TransformerRegressor: dict(d_model=8, num_heads=2, dim_feedforward=16, max_epochs=4),
-    AttentionPoolingTransformer: dict(d_model=8, num_heads=2, dim_feedforward=16,
-                                      max_epochs=4),
+    TransformerClassifier: dict(
+        d_model=8, num_heads=2, dim_feedforward=16, max_epochs=4
+    ),
+    TransformerRegressor: dict(
+        d_model=8, num_heads=2, dim_feedforward=16, max_epochs=4
+    ),
+    AttentionPoolingTransformer: dict(
+        d_model=8, num_heads=2, dim_feedforward=16, max_epochs=4
+    ),
 }
 CLASSIFIERS = [LSTMAttentionClassifier, TransformerClassifier]
 REGRESSORS = [LSTMAttentionRegressor, TransformerRegressor]
@@ -57,7 +62,7 @@ def fitted_classifiers(data3d):
 
 @pytest.mark.parametrize("cls", CLASSIFIERS)
 def test_classifier_outputs(cls, fitted_classifiers, data3d):
-    clf, (X, y) = fitted_classifiers[cls], data3d
+    clf, (X, _) = fitted_classifiers[cls], data3d
     assert_array_equal(clf.classes_, ["neg", "pos"])
     proba = clf.predict_proba(X)
     assert proba.shape == (48, 2) and proba.dtype == np.float64
@@ -132,7 +137,9 @@ def test_fit_leaves_global_torch_rng_alone(data3d):
 def test_predictions_do_not_depend_on_batching(fitted_classifiers, data3d):
     clf, (X, _) = fitted_classifiers[TransformerClassifier], data3d
     full = clf.predict_proba(X)
-    one_by_one = np.concatenate([clf.predict_proba(X[i : i + 1]) for i in range(len(X))])
+    one_by_one = np.concatenate(
+        [clf.predict_proba(X[i : i + 1]) for i in range(len(X))]
+    )
     assert_allclose(one_by_one, full, rtol=1e-12, atol=1e-14)
     order = np.random.default_rng(0).permutation(len(X))
     assert_allclose(clf.predict_proba(X[order]), full[order], rtol=1e-12, atol=1e-14)
@@ -200,14 +207,19 @@ def test_2d_contract_and_3d_lengths(data3d):
     X, y = data3d
     clf = small(TransformerClassifier).fit(X[:, :, 0], y)
     assert clf.n_features_in_ == 10
-    with pytest.raises(ValueError, match="X has 8 features, but TransformerClassifier is expecting 10"):
+    with pytest.raises(
+        ValueError, match="X has 8 features, but TransformerClassifier is expecting 10"
+    ):
         clf.predict(X[:, :8, 0])
     with pytest.raises(ValueError, match="fitted on fixed-length univariate input"):
         clf.predict([np.zeros(4), np.zeros(7)])
     clf3 = small(TransformerClassifier).fit(X, y)
     assert clf3.predict(X[:, :6]).shape == (48,)  # other lengths are fine in 3D
-    with pytest.raises(ValueError, match="X has 10 channels, but TransformerClassifier "
-                       "was fitted with 3.*from_channels_first"):
+    with pytest.raises(
+        ValueError,
+        match="X has 10 channels, but TransformerClassifier "
+        "was fitted with 3.*from_channels_first",
+    ):
         clf3.predict(np.zeros((5, 3, 10)))
 
 
@@ -234,7 +246,10 @@ class TestAttentionPoolingTransformer:
         t = np.linspace(0, 4 * np.pi, 30)
         X = np.sin(t[None, :, None] + rng.uniform(0, 6, size=(64, 1, 2)))
         pool = small(
-            AttentionPoolingTransformer, encoder="lstm", hidden_size=8, max_epochs=30,
+            AttentionPoolingTransformer,
+            encoder="lstm",
+            hidden_size=8,
+            max_epochs=30,
             lr=1e-2,
         ).fit(X)
         assert pool.task_ == "reconstruction"
@@ -254,7 +269,10 @@ class TestAttentionPoolingTransformer:
     def test_task_can_be_forced(self, data3d):
         X, _ = data3d
         y = np.arange(48) % 3
-        assert small(AttentionPoolingTransformer, task="regression").fit(X, y).task_ == "regression"
+        assert (
+            small(AttentionPoolingTransformer, task="regression").fit(X, y).task_
+            == "regression"
+        )
         assert small(AttentionPoolingTransformer).fit(X, y).task_ == "classification"
 
 

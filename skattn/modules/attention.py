@@ -88,9 +88,7 @@ def aggregate(weights, values, mask, aggregation="sum"):
         # mask [b, t] -> [b, (1,) t, 1]
         step_mask = mask.view(mask.shape[0], *([1] * (values.dim() - 3)), -1, 1)
         return weighted.masked_fill(~step_mask, float("-inf")).amax(dim=-2)
-    raise ValueError(
-        f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}"
-    )
+    raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
 
 
 class DotScore(nn.Module):
@@ -145,9 +143,7 @@ def _make_score(attention, size, attention_size):
         return GeneralScore(size, size)
     if attention == "additive":
         return AdditiveScore(size, size, attention_size)
-    raise ValueError(
-        f"attention must be one of {ATTENTION_SCORES}, got {attention!r}"
-    )
+    raise ValueError(f"attention must be one of {ATTENTION_SCORES}, got {attention!r}")
 
 
 class AttentionPooling(nn.Module):

@@ -25,7 +25,9 @@ class TokenEmbedding(nn.Module):
 
     def __init__(self, vocab_size, embedding_dim, padding_idx=None):
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
+        self.embedding = nn.Embedding(
+            vocab_size, embedding_dim, padding_idx=padding_idx
+        )
 
     def forward(self, values):
         return self.embedding(values[..., 0].long())
@@ -175,7 +177,9 @@ def recurrent_network(
         bidirectional=bidirectional,
         dropout=dropout,
     )
-    pool = _pooling(encoder.output_size, pooling, attention, aggregation, num_heads, query)
+    pool = _pooling(
+        encoder.output_size, pooling, attention, aggregation, num_heads, query
+    )
     return SequenceNetwork(
         encoder,
         pool,

@@ -1,0 +1,71 @@
+"""The input contract shared by every skattn estimator and transformer.
+
+2D input follows scikit-learn's tabular contract (``n_features_in_`` is the
+number of timesteps, feature names are checked); every other format only
+needs the channels seen in ``fit``.
+"""
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+from . import data as _data
+
+
+def validate_sequences(estimator, X, *, reset, allow_missing=False, offset=0):
+    """Convert ``X`` to :class:`skattn.data.Sequences`.
+
+    With ``reset``, record the input contract on ``estimator``
+    (``n_channels_in_``, and for 2D input ``n_features_in_`` and
+    ``feature_names_in_``); otherwise check ``X`` against it. ``offset``
+    shifts sequence numbers in messages for inputs handled in chunks.
+    """
+    name = type(estimator).__name__
+    tabular = not (_data.is_ragged(X) or _data.is_long(X)) and (
+        len(_data.array_shape(X)) != 3
+    )
+    if tabular:
+        X = validate_data(
+            estimator, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan"
+        )
+    elif reset:
+        for attr in ("n_features_in_", "feature_names_in_"):
+            estimator.__dict__.pop(attr, None)
+    elif hasattr(estimator, "n_features_in_"):
+        raise ValueError(
+            f"{name} was fitted on fixed-length univariate input (a 2D array, or a "
+            f"list of lists, of {estimator.n_features_in_} timesteps), so it accepts "
+            "2D input of that width only. To accept sequences of any length, fit it "
+            "on a 3D array or a list of arrays"
+        )
+    seqs = _data.check_sequences(X, allow_missing=allow_missing, offset=offset)
+    if reset:
+        estimator.n_channels_in_ = seqs.n_channels
+        estimator._channel_names = seqs.channel_names
+    else:
+        check_channels(estimator, seqs)
+    return seqs
+
+
+def check_channels(estimator, seqs):
+    """Channels of ``seqs`` must match those seen in ``fit``."""
+    name = type(estimator).__name__
+    fitted = estimator.n_channels_in_
+    if seqs.n_channels != fitted:
+        hint = ""
+        if seqs.layout == "padded" and seqs.values.shape[1] == fitted:
+            hint = (
+                ". The array looks channels-first (n_samples, n_channels, "
+                "n_timesteps), as aeon and sktime store it; convert it with "
+                "skattn.data.from_channels_first(X)"
+            )
+        raise ValueError(
+            f"X has {seqs.n_channels} channels, but {name} was fitted with "
+            f"{fitted}{hint}"
+        )
+    fitted_names = getattr(estimator, "_channel_names", None)
+    if seqs.channel_names is not None and fitted_names is not None:
+        if list(seqs.channel_names) != list(fitted_names):
+            raise ValueError(
+                f"X has value columns {list(seqs.channel_names)}, but {name} was "
+                f"fitted with {list(fitted_names)}"
+            )
