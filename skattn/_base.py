@@ -34,7 +34,7 @@ from ._net import (
     TrainingMonitor,
     WarmupCosine,
 )
-from ._validation import validate_sequences
+from ._validation import align_to_entities, validate_sequences
 
 # Inputs are converted and predicted in chunks of about this many values, so
 # memory during prediction is bounded by the chunk, not by the data.
@@ -309,11 +309,10 @@ class SequenceEstimator(BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
-        if warm:
-            seqs = self._validate_input(X, reset=False)
-        else:
-            seqs = self._validate_input(X, reset=True)
+        seqs = self._validate_input(X, reset=not warm)
         n = len(seqs.lengths)
+        y = align_to_entities(y, seqs)
+        sample_weight = align_to_entities(sample_weight, seqs, "sample_weight")
         if y is not None:
             check_consistent_length(seqs.lengths, y)
         target, n_outputs = self._prepare_target(y, warm=warm)

@@ -6,6 +6,7 @@ needs the channels seen in ``fit``.
 """
 
 import numpy as np
+import pandas as pd
 from sklearn.utils.validation import validate_data
 
 from . import data as _data
@@ -69,3 +70,25 @@ def check_channels(estimator, seqs):
                 f"X has value columns {list(seqs.channel_names)}, but {name} was "
                 f"fitted with {list(fitted_names)}"
             )
+
+
+def align_to_entities(y, seqs, name="y"):
+    """Order a pandas ``y`` indexed by entity like long-format ``X``.
+
+    Rows of long-format input follow the sorted entity ids. A Series or
+    DataFrame ``y`` whose index holds exactly those ids is reordered to
+    match; one with a default ``RangeIndex`` is taken in that order as is.
+    """
+    if seqs.layout != "long" or not isinstance(y, (pd.Series, pd.DataFrame)):
+        return y
+    ids = seqs.ids
+    index = y.index
+    if not index.has_duplicates and len(index) == len(ids) and index.isin(ids).all():
+        return y.loc[ids]
+    if isinstance(index, pd.RangeIndex):
+        return y
+    raise ValueError(
+        f"{name} is indexed by {index.name or 'values'} that are not the entity ids "
+        f"of X ({len(ids)} entities, e.g. {list(ids[:3])}); index {name} by entity "
+        "id, or pass it as an array in the sorted order of the ids"
+    )

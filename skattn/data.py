@@ -54,6 +54,13 @@ class Sequences:
         self.channel_names = channel_names
 
     @property
+    def ids(self):
+        """Entity ids of a long-format input, in the order of ``values``."""
+        if self.layout != "long":
+            return None
+        return self.template.get_level_values(0).unique().to_numpy()
+
+    @property
     def n_channels(self):
         return self.values.shape[2]
 
@@ -166,6 +173,8 @@ def is_ragged(X):
     like ``X``).
     """
     if isinstance(X, (list, tuple)):
+        if len(X) == 0:
+            return True
         if any(isinstance(s, (np.ndarray, pd.Series, pd.DataFrame)) for s in X):
             return True
         try:
@@ -400,6 +409,11 @@ def from_channels_first(X):
     return np.ascontiguousarray(arr.transpose(0, 2, 1))
 
 
+def _plain(value):
+    """A numpy scalar as the Python value it holds, for readable messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _long_to_padded(df, *, id_col, time_col, value_cols, allow_missing):
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
@@ -458,8 +472,8 @@ def _long_to_padded(df, *, id_col, time_col, value_cols, allow_missing):
     if duplicated.any():
         row = df.loc[duplicated.to_numpy()].iloc[0]
         raise ValueError(
-            f"duplicate ({id_col}, {time_col}) pair ({row[id_col]!r}, "
-            f"{row[time_col]!r}): each entity may have one row per time"
+            f"duplicate ({id_col}, {time_col}) pair ({_plain(row[id_col])!r}, "
+            f"{_plain(row[time_col])!r}): each entity may have one row per time"
         )
     try:
         frame = df.sort_values([id_col, time_col], kind="stable")
@@ -473,15 +487,16 @@ def _long_to_padded(df, *, id_col, time_col, value_cols, allow_missing):
         r, c = np.argwhere(np.isnan(values))[0]
         row = frame.iloc[r]
         raise ValueError(
-            f"column {value_cols[c]!r} is NaN for {id_col}={row[id_col]!r}, "
-            f"{time_col}={row[time_col]!r}; impute it or pass allow_missing=True"
+            f"column {value_cols[c]!r} is NaN for {id_col}={_plain(row[id_col])!r}, "
+            f"{time_col}={_plain(row[time_col])!r}; impute it or pass "
+            "allow_missing=True"
         )
     if np.isinf(values).any():
         r, c = np.argwhere(np.isinf(values))[0]
         row = frame.iloc[r]
         raise ValueError(
-            f"column {value_cols[c]!r} is inf for {id_col}={row[id_col]!r}, "
-            f"{time_col}={row[time_col]!r}"
+            f"column {value_cols[c]!r} is inf for {id_col}={_plain(row[id_col])!r}, "
+            f"{time_col}={_plain(row[time_col])!r}"
         )
     codes, ids = pd.factorize(frame[id_col], sort=True)
     position = frame.groupby(id_col, sort=False).cumcount().to_numpy()

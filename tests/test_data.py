@@ -1,0 +1,263 @@
+"""Input formats, padding, missing values and the long-format converters."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.model_selection import cross_val_score
+
+from skattn import (
+    AttentionPoolingTransformer,
+    LSTMAttentionClassifier,
+    LSTMAttentionRegressor,
+    TransformerClassifier,
+    TransformerRegressor,
+)
+from skattn.data import (
+    check_sequences,
+    from_channels_first,
+    from_long,
+    sequence_lengths,
+    to_long,
+    to_padded,
+)
+
+from ._data import make_sequences, pad
+
+
+def test_to_padded_from_every_format():
+    X, _ = make_sequences(n=6, n_channels=2)
+    expected_lengths = [len(s) for s in X]
+    for form in (X, pad(X), pad(X, 30), np.array(X, dtype=object), pd.Series(X)):
+        values, mask = to_padded(form)
+        assert values.dtype == np.float32
+        assert_array_equal(mask.sum(1), expected_lengths)
+        for i, s in enumerate(X):
+            assert_allclose(values[i, : len(s)], s, rtol=1e-6)
+            assert np.all(values[i, len(s) :] == 0)
+    values, mask = to_padded(np.arange(12.0).reshape(3, 4))  # 2D: univariate
+    assert values.shape == (3, 4, 1) and mask.all()
+
+
+def test_univariate_lists_keep_their_shape_in_restore():
+    seqs = check_sequences([np.arange(3.0), np.arange(5.0)])
+    restored = seqs.restore(seqs.values * 2)
+    assert [r.shape for r in restored] == [(3,), (5,)]
+    assert_allclose(restored[1], np.arange(5.0) * 2)
+
+
+def test_nan_inside_a_sequence_is_an_error_that_says_where():
+    X = pad(make_sequences(n=4)[0])
+    X[2, 3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN at sequence 2, timestep 3, channel 1"):
+        to_padded(X)
+    values, mask = to_padded(X, allow_missing=True)
+    assert np.isnan(values[2, 3, 1]) and mask[2, 3]
+
+
+def test_trailing_nan_in_some_channels_is_missing_not_padding():
+    X = np.ones((2, 5, 2))
+    X[0, 4, 0] = np.nan  # only one channel: a missing value
+    with pytest.raises(ValueError, match="sequence 0, timestep 4, channel 0"):
+        to_padded(X)
+    X[0, 4, 1] = np.nan  # every channel: padding
+    assert_array_equal(sequence_lengths(X), [4, 5])
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        ([np.ones(3), np.ones(0)], "empty sequence: X\\[1\\] has length 0"),
+        (np.full((2, 3, 1), np.nan), "sequence 0 has no timestep"),
+        ([np.ones((3, 2)), np.ones((3, 3))], "X\\[1\\] has 3 channels"),
+        ([np.ones(3), np.array([1.0, np.inf])], "inf at sequence 1, timestep 1"),
+        ([np.ones(3), 5.0], "X\\[1\\] is a scalar"),
+        ([np.ones(3), np.array(["a", "b"])], "X\\[1\\] could not be converted"),
+        ([np.ones(3), np.array([1j, 2j])], "X\\[1\\] is complex"),
+        (np.ones((2, 3, 4, 5)), "4 dimensions"),
+        ([], "0 sequences"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(X, message):
+    with pytest.raises(ValueError, match=message):
+        to_padded(X)
+
+
+def test_from_channels_first():
+    X = np.arange(24.0).reshape(2, 3, 4)  # (n, channels, time)
+    out = from_channels_first(X)
+    assert out.shape == (2, 4, 3)
+    assert_array_equal(out[1, :, 2], X[1, 2])
+    ragged = from_channels_first([np.zeros((3, 5)), np.zeros((3, 2))])
+    assert [a.shape for a in ragged] == [(5, 3), (2, 3)]
+
+
+@pytest.fixture
+def transactions():
+    return pd.DataFrame(
+        {
+            "customer": ["b", "a", "a", "b", "a", "c"],
+            "day": [3, 2, 1, 1, 5, 7],
+            "amount": [30.0, 20.0, 10.0, 5.0, 50.0, 1.0],
+            "items": [3, 2, 1, 1, 5, 1],
+            "channel": ["web", "app", "app", "web", "web", "app"],
+        }
+    )
+
+
+def test_from_long_sorts_entities_and_times(transactions):
+    X, ids = from_long(transactions, id_col="customer", time_col="day")
+    assert_array_equal(ids, ["a", "b", "c"])
+    assert X.shape == (3, 3, 2)  # numeric columns only: amount, items
+    assert_array_equal(X[0, :, 0], [10.0, 20.0, 50.0])
+    assert_array_equal(X[1, :2, 0], [5.0, 30.0])
+    assert np.isnan(X[1, 2]).all() and np.isnan(X[2, 1:]).all()
+    X1, _ = from_long(
+        transactions, id_col="customer", time_col="day", value_cols="items"
+    )
+    assert X1.shape == (3, 3, 1)
+
+
+def test_from_long_errors(transactions):
+    dup = pd.concat([transactions, transactions.iloc[[0]]])
+    with pytest.raises(
+        ValueError, match="duplicate \\(customer, day\\) pair \\('b', 3\\)"
+    ):
+        from_long(dup, id_col="customer", time_col="day")
+    with pytest.raises(TypeError, match="value column 'channel' has dtype"):
+        from_long(
+            transactions, id_col="customer", time_col="day", value_cols=["channel"]
+        )
+    holes = transactions.assign(amount=[30.0, np.nan, 10.0, 5.0, 50.0, 1.0])
+    with pytest.raises(ValueError, match="'amount' is NaN for customer='a', day=2"):
+        from_long(holes, id_col="customer", time_col="day")
+    X, _ = from_long(holes, id_col="customer", time_col="day", allow_missing=True)
+    assert np.isnan(X[0, 1, 0])
+    with pytest.raises(ValueError, match="id_col='user' is not a column"):
+        from_long(transactions, id_col="user", time_col="day")
+
+
+def test_to_long_round_trip(transactions):
+    X, ids = from_long(transactions, id_col="customer", time_col="day")
+    frame = to_long(
+        X, ids, id_col="customer", time_col="step", value_cols=["amount", "items"]
+    )
+    assert len(frame) == len(transactions)
+    back, back_ids = from_long(frame, id_col="customer", time_col="step")
+    assert_array_equal(back_ids, ids)
+    assert_allclose(back, X)
+
+
+def test_long_multiindex_frames_are_sequences(transactions):
+    frame = transactions.set_index(["customer", "day"])[["amount", "items"]]
+    seqs = check_sequences(frame)
+    assert seqs.layout == "long" and seqs.n_channels == 2
+    assert_array_equal(seqs.lengths, [3, 2, 1])
+    assert_array_equal(seqs.ids, ["a", "b", "c"])
+
+
+ESTIMATORS = [
+    (LSTMAttentionClassifier, dict(hidden_size=4)),
+    (LSTMAttentionRegressor, dict(hidden_size=4)),
+    (TransformerClassifier, dict(d_model=8, num_heads=2, dim_feedforward=8)),
+    (TransformerRegressor, dict(d_model=8, num_heads=2, dim_feedforward=8)),
+    (AttentionPoolingTransformer, dict(d_model=8, num_heads=2, dim_feedforward=8)),
+]
+
+
+def formats():
+    X, y = make_sequences(n=20, n_channels=2, seed=3)
+    long = to_long(X, np.arange(100, 120), id_col="id", time_col="t")
+    return {
+        "list": X,
+        "object array": np.array(X, dtype=object),
+        "nan-padded 3D": pad(X),
+        "3D": np.stack([s[:5] for s in X]),
+        "2D": np.stack([s[:5, 0] for s in X]),
+        "long frame": long.set_index(["id", "t"]),
+    }, y
+
+
+@pytest.mark.parametrize(
+    "cls, params", ESTIMATORS, ids=lambda p: getattr(p, "__name__", "")
+)
+def test_every_estimator_on_every_format(cls, params):
+    inputs, labels = formats()
+    y = labels if "Regressor" not in cls.__name__ else (labels == "up").astype(float)
+    for name, X in inputs.items():
+        est = cls(max_epochs=2, random_state=0, **params).fit(X, y)
+        out = est.transform(X) if hasattr(est, "transform") else est.predict(X)
+        assert len(out) == 20, name
+        assert np.all(np.isfinite(out if out.dtype.kind == "f" else 0)), name
+
+
+def test_other_lengths_at_predict_and_channel_checks():
+    X, y = make_sequences(n=20, n_channels=2)
+    clf = TransformerClassifier(d_model=8, num_heads=2, max_epochs=2, random_state=0)
+    clf.fit(X, y)
+    assert clf.predict([np.ones((40, 2)), np.ones((1, 2))]).shape == (2,)
+    with pytest.raises(
+        ValueError,
+        match="X has 3 channels, but TransformerClassifier was fitted with 2",
+    ):
+        clf.predict([np.ones((4, 3))])
+    with pytest.raises(ValueError, match="empty sequence"):
+        clf.predict([np.ones((4, 2)), np.ones((0, 2))])
+
+
+def test_long_frame_y_is_aligned_by_entity(transactions):
+    frame = transactions.set_index(["customer", "day"])[["amount", "items"]]
+    y = pd.Series({"c": "low", "a": "high", "b": "low"})  # not in sorted order
+    clf = LSTMAttentionClassifier(hidden_size=4, max_epochs=2, random_state=0)
+    clf.fit(frame, y)
+    same = LSTMAttentionClassifier(hidden_size=4, max_epochs=2, random_state=0)
+    same.fit(frame, ["high", "low", "low"])
+    assert_array_equal(clf.predict_proba(frame), same.predict_proba(frame))
+    with pytest.raises(ValueError, match="not the entity ids of X"):
+        clf.fit(frame, pd.Series(["x", "y", "z"], index=["p", "q", "r"]))
+    renamed = frame.rename(columns={"items": "quantity"})
+    with pytest.raises(ValueError, match="value columns \\['amount', 'quantity'\\]"):
+        clf.predict(renamed)
+
+
+def test_cross_validation_splits_ragged_input_by_sequence():
+    X, y = make_sequences(n=30, n_channels=1, seed=5)
+    clf = LSTMAttentionClassifier(hidden_size=4, max_epochs=3, random_state=0)
+    for form in (X, np.array(X, dtype=object)):
+        scores = cross_val_score(clf, form, y, cv=3)
+        assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+
+
+def test_grid_search_a_scaled_pipeline_on_long_format_data():
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    from skattn import SequenceScaler
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for customer in range(36):
+        label = customer % 2
+        for day in rng.choice(60, size=rng.integers(4, 12), replace=False):
+            amount = rng.gamma(2.0, 20.0) * (3.0 if label else 1.0)
+            rows.append((f"c{customer:02d}", day, amount, rng.poisson(2 + 2 * label)))
+    frame = pd.DataFrame(rows, columns=["customer", "day", "amount", "items"])
+    X, ids = from_long(frame, id_col="customer", time_col="day")
+    y = np.array([int(i[1:]) % 2 for i in ids])
+    pipe = make_pipeline(
+        SequenceScaler(),
+        TransformerClassifier(
+            d_model=8, dim_feedforward=16, max_epochs=15, lr=1e-2, random_state=0
+        ),
+    )
+    grid = GridSearchCV(
+        pipe,
+        {
+            "transformerclassifier__attention": ["additive", "multihead"],
+            "transformerclassifier__num_heads": [1, 2],
+        },
+        cv=3,
+    )
+    grid.fit(X, y)
+    assert len(grid.cv_results_["params"]) == 4
+    assert grid.best_score_ > 0.7  # spending triples for one class: easy to learn
