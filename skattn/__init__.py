@@ -14,8 +14,10 @@ converters live in :mod:`skattn.data`, bundled data sets in
 """
 
 from ._lstm import LSTMAttentionClassifier, LSTMAttentionRegressor
+from ._persistence import load
 from ._pooling import AttentionPoolingTransformer
 from ._transformer import TransformerClassifier, TransformerRegressor
+from ._version import __version__
 from .preprocessing import (
     SequenceImputer,
     SequenceResampler,
@@ -23,8 +25,6 @@ from .preprocessing import (
     SequenceTruncator,
     TokenEncoder,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AttentionPoolingTransformer",
@@ -38,4 +38,5 @@ __all__ = [
     "TransformerClassifier",
     "TransformerRegressor",
     "__version__",
+    "load",
 ]

@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
 )
-from skorch.callbacks import GradientNormClipping, LRScheduler
+from skorch.callbacks import Callback, GradientNormClipping, LRScheduler
 
 from . import data as _data
 from ._net import (
@@ -114,6 +114,20 @@ def _training_doc(**defaults):
     return TRAINING_PARAMS_DOC.format(**defaults)
 
 
+def _plain(value):
+    """History values as plain Python data."""
+    if isinstance(value, (np.generic, torch.Tensor)):
+        return value.item()
+    return value
+
+
+class _RecordLearningRate(Callback):
+    """Record the learning rate at the end of each epoch in the history."""
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
+
+
 def resolve_device(device):
     """``"auto"`` -> ``"cuda"`` or ``"cpu"``; check that CUDA exists if asked."""
     if device == "auto":
@@ -175,7 +189,7 @@ class SequenceEstimator(BaseEstimator):
     # task hooks -------------------------------------------------------------
     _supervised = True
 
-    def _prepare_target(self, y, warm=False):  # pragma: no cover - abstract
+    def _prepare_target(self, y, warm=False, classes=None):  # pragma: no cover
         raise NotImplementedError
 
     def _criterion(self):  # pragma: no cover - abstract
@@ -291,7 +305,9 @@ class SequenceEstimator(BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_timesteps[, n_channels]), list of
             arrays, or long DataFrame
-            Training sequences; see :mod:`skattn.data` for the formats.
+            Training sequences; see :mod:`skattn.data` for the formats. For a
+            long DataFrame, rows of ``y`` follow the sorted entity ids (a
+            pandas ``y`` indexed by entity id is aligned to them).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), optional
@@ -304,6 +320,40 @@ class SequenceEstimator(BaseEstimator):
         """
         self._check_params()
         warm = self.warm_start and hasattr(self, "net_")
+        return self._fit(X, y, sample_weight, warm=warm)
+
+    def partial_fit(self, X, y=None, sample_weight=None, classes=None):
+        """Train for one epoch on ``X``, continuing from the current weights.
+
+        The first call builds the network and fixes the input
+        standardisation, the target scaling (regression) and the classes
+        (classification: pass every label that will ever appear as
+        ``classes``, else those of the first ``y`` are used) from its data.
+        The learning rate is constant (``lr``); early stopping is not used.
+
+        Parameters
+        ----------
+        X : sequences in any format ``fit`` accepts
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), optional
+        classes : array-like of shape (n_classes,), optional
+            All class labels, for classification; read on the first call.
+
+        Returns
+        -------
+        self
+        """
+        first = not hasattr(self, "net_")
+        if first:
+            self._check_params()
+        return self._fit(
+            X, y, sample_weight, warm=not first, epochs=1, stream=True, classes=classes
+        )
+
+    def _fit(
+        self, X, y, sample_weight, *, warm, epochs=None, stream=False, classes=None
+    ):
+        """The fit template shared by ``fit``, warm starts and ``partial_fit``."""
         if self._supervised and y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
@@ -315,7 +365,7 @@ class SequenceEstimator(BaseEstimator):
         sample_weight = align_to_entities(sample_weight, seqs, "sample_weight")
         if y is not None:
             check_consistent_length(seqs.lengths, y)
-        target, n_outputs = self._prepare_target(y, warm=warm)
+        target, n_outputs = self._prepare_target(y, warm=warm, classes=classes)
         weight = self._sample_weight(sample_weight, n, y)
         keep = np.flatnonzero(weight > 0)
         if not warm:
@@ -329,7 +379,10 @@ class SequenceEstimator(BaseEstimator):
             target[keep],
             torch.from_numpy((weight[keep] / weight[keep].mean()).astype(np.float32)),
         )
-        self._train(data, n_outputs, int(seqs.values.shape[1]), warm=warm)
+        max_length = int(seqs.values.shape[1])
+        self._train(
+            data, n_outputs, max_length, warm=warm, epochs=epochs, stream=stream
+        )
         return self
 
     def _sample_weight(self, sample_weight, n, y):
@@ -372,24 +425,25 @@ class SequenceEstimator(BaseEstimator):
             train_idx, valid_idx = next(splitter.split(np.zeros(n)))
         return data.subset(np.sort(train_idx)), data.subset(np.sort(valid_idx))
 
-    def _callbacks(self, n_train_batches, validation):
+    def _callbacks(self, n_train_batches, validation, epochs, schedule):
         monitor = "valid_loss" if validation else "train_loss"
         callbacks = [
             (
                 "monitor",
                 TrainingMonitor(
                     monitor=monitor,
-                    patience=self.n_iter_no_change if self.early_stopping else None,
-                    restore_best=self.early_stopping,
+                    patience=self.n_iter_no_change if validation else None,
+                    restore_best=validation,
                 ),
-            )
+            ),
+            ("lr", _RecordLearningRate()),
         ]
         if self.clip_grad_norm is not None:
             callbacks.append(
                 ("clip", GradientNormClipping(gradient_clip_value=self.clip_grad_norm))
             )
-        if self.lr_schedule == "cosine":
-            total = self.max_epochs * n_train_batches
+        if schedule == "cosine":
+            total = epochs * n_train_batches
             callbacks.append(
                 (
                     "lr_schedule",
@@ -397,10 +451,12 @@ class SequenceEstimator(BaseEstimator):
                         policy=torch.optim.lr_scheduler.LambdaLR,
                         lr_lambda=WarmupCosine(total, max(1, total // 20)),
                         step_every="batch",
+                        last_epoch=-1,  # each call to fit runs its own schedule
+                        event_name=None,
                     ),
                 )
             )
-        elif self.lr_schedule == "plateau":
+        elif schedule == "plateau":
             callbacks.append(
                 (
                     "lr_schedule",
@@ -409,60 +465,72 @@ class SequenceEstimator(BaseEstimator):
                         monitor=monitor,
                         factor=0.5,
                         patience=max(1, self.n_iter_no_change // 2),
+                        event_name=None,
                     ),
                 )
             )
         return callbacks
 
-    def _train(self, data, n_outputs, max_length, *, warm, epochs=None):
+    def _new_net(self, module, device, seed):
+        """A skorch net around ``module`` with this estimator's settings."""
+        return SequenceNet(
+            module=module,
+            criterion=self._criterion(),
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            callbacks=[],
+            device=device,
+            verbose=self.verbose,
+            shuffle_seed=seed,
+            mixed_precision=self.mixed_precision,
+        )
+
+    def _train(self, data, n_outputs, max_length, *, warm, epochs=None, stream=False):
+        """Build (unless ``warm``) and train the skorch net on ``data``."""
         device = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        if self.early_stopping:
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+        epochs = self.max_epochs if epochs is None else epochs
+        if self.early_stopping and not stream:
             train, valid = self._split(data, seed)
         else:
             train, valid = data, None
-        if len(train) == 0:
-            raise ValueError("no training samples left")
+        schedule = "constant" if stream else self.lr_schedule
         n_batches = math.ceil(len(train) / self.batch_size)
+        callbacks = self._callbacks(n_batches, valid is not None, epochs, schedule)
         with self._torch_context(seed=seed, device=device):
             if warm:
                 net = self.net_
-                net.set_params(
-                    callbacks=self._callbacks(n_batches, valid is not None),
-                    max_epochs=self.max_epochs,
-                    batch_size=self.batch_size,
-                    lr=self.lr,
-                    verbose=self.verbose,
-                )
-                net.initialize_callbacks()
                 net.shuffle_generator_.manual_seed(seed)
-                net.partial_fit((train, valid), None, epochs=epochs)
+                for group in net.optimizer_.param_groups:  # a fresh schedule
+                    group["lr"] = self.lr
+                    group.pop("initial_lr", None)
             else:
                 module = self._build_network(self.n_channels_in_, n_outputs, max_length)
-                net = SequenceNet(
-                    module=module,
-                    criterion=self._criterion(),
-                    optimizer=torch.optim.AdamW,
-                    optimizer__weight_decay=self.weight_decay,
-                    lr=self.lr,
-                    max_epochs=self.max_epochs,
-                    batch_size=self.batch_size,
-                    train_split=None,
-                    callbacks=self._callbacks(n_batches, valid is not None),
-                    device=device,
-                    verbose=self.verbose,
-                    shuffle_seed=seed,
-                    mixed_precision=self.mixed_precision,
-                )
+                net = self._new_net(module, device, seed)
                 net.initialize()
-                net.partial_fit((train, valid), None, epochs=epochs)
+                self._n_outputs, self._max_length = n_outputs, max_length
+            net.set_params(
+                callbacks=callbacks,
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                lr=self.lr,
+                verbose=self.verbose,
+            )
+            net.initialize_callbacks()
+            net.partial_fit((train, valid), None, epochs=epochs)
         self.net_ = net
-        self._max_length = max_length
-        self.history_ = [
-            {k: v for k, v in row.items() if k != "batches"} for row in net.history
+        history = [
+            {k: _plain(v) for k, v in row.items() if k != "batches"}
+            for row in net.history
         ]
-        self.n_iter_ = len(net.history)
+        self.history_ = history
+        self.n_iter_ = len(history)
         self._inference = InferenceModules()
 
     @contextmanager
@@ -588,6 +656,35 @@ class SequenceEstimator(BaseEstimator):
         weights = self._run(X, "attention")
         return weights if per_head else weights.mean(axis=1)
 
+    def save(self, path):
+        """Save the fitted estimator to ``path`` without pickle.
+
+        The file holds the hyperparameters, fitted attributes and network
+        weights as tensors and plain data; :func:`skattn.load` reads it with
+        ``torch.load(weights_only=True)``, so loading a file cannot run code.
+        The optimizer state is not kept: ``warm_start`` after loading starts
+        a fresh optimizer.
+
+        Parameters
+        ----------
+        path : str or path-like
+        """
+        from ._persistence import save
+
+        save(self, path)
+
+    def _restore_network(self, state_dict, device):
+        """Rebuild ``net_`` from saved weights (used by :func:`skattn.load`)."""
+        with self._torch_context(seed=0, device=device):
+            module = self._build_network(
+                self.n_channels_in_, self._n_outputs, self._max_length
+            )
+            module.load_state_dict(state_dict)
+            net = self._new_net(module, device, seed=0)
+            net.initialize()
+        self.net_ = net
+        self._inference = InferenceModules()
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 
@@ -595,26 +692,25 @@ class SequenceEstimator(BaseEstimator):
 class _ClassTargets:
     """Encode class labels as integers; ``classes_`` as in scikit-learn."""
 
-    def _prepare_class_target(self, y, warm=False):
+    def _prepare_class_target(self, y, warm=False, classes=None):
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        classes, encoded = np.unique(y, return_inverse=True)
-        if warm:
-            unseen = np.setdiff1d(classes, self.classes_)
-            if unseen.size:
-                raise ValueError(
-                    f"y holds classes {unseen.tolist()} that the fitted model has not "
-                    f"seen (classes_ = {self.classes_.tolist()}); warm_start cannot "
-                    "add classes"
-                )
-            encoded = np.searchsorted(self.classes_, y)
-        else:
+        if not warm:
+            classes = np.unique(y if classes is None else column_or_1d(classes))
             if len(classes) < 2:
                 raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes, but y "
-                    f"contains only 1 class: {classes[0]!r}"
+                    f"{type(self).__name__} needs samples of at least 2 classes, but "
+                    f"y contains only 1 class: {classes[0]!r}"
                 )
             self.classes_ = classes
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y holds classes {unseen.tolist()} that are not in classes_ "
+                f"{self.classes_.tolist()}; a fitted model cannot learn new classes "
+                "(with partial_fit, pass every label as classes= on the first call)"
+            )
+        encoded = np.searchsorted(self.classes_, y)
         return torch.from_numpy(encoded.astype(np.int64)), len(self.classes_)
 
     def _class_weight(self, y):
@@ -639,8 +735,8 @@ class SequenceClassifierBase(ClassifierMixin, _ClassTargets, SequenceEstimator):
         "class_weight": [StrOptions({"balanced"}), dict, None],
     }
 
-    def _prepare_target(self, y, warm=False):
-        return self._prepare_class_target(y, warm)
+    def _prepare_target(self, y, warm=False, classes=None):
+        return self._prepare_class_target(y, warm, classes)
 
     def _stratify(self, target):
         return None if target is None else target.numpy()
@@ -703,7 +799,7 @@ class SequenceRegressorBase(RegressorMixin, _TargetScaling, SequenceEstimator):
     """Regression of one or several targets; targets are standardised during
     training, so their scale does not matter."""
 
-    def _prepare_target(self, y, warm=False):
+    def _prepare_target(self, y, warm=False, classes=None):
         return self._prepare_regression_target(y, warm)
 
     def _criterion(self):

@@ -256,7 +256,7 @@ default="sinusoidal"
             "choose, or y=None for self-supervised training."
         )
 
-    def _prepare_target(self, y, warm=False):
+    def _prepare_target(self, y, warm=False, classes=None):
         task = self._target_task(y)
         if warm and task != self.task_:
             raise ValueError(
@@ -272,7 +272,7 @@ default="sinusoidal"
                 )
             return None, 0
         if task == "classification":
-            return self._prepare_class_target(y, warm)
+            return self._prepare_class_target(y, warm, classes)
         return self._prepare_regression_target(y, warm)
 
     def _class_weight(self, y):
