@@ -285,7 +285,13 @@ def test_save_and_load_round_trip(cls, params, target, data, tmp_path):
     for method in ("predict", "predict_proba", "transform", "attention_weights"):
         if hasattr(est, method):
             assert_array_equal(getattr(loaded, method)(X), getattr(est, method)(X))
-    # a fresh process, as a user would load it
+
+
+def test_saved_model_loads_in_a_new_process(data, tmp_path):
+    X, y = data
+    est = TransformerClassifier(max_epochs=2, **LEARNED).fit(X, y)
+    path = tmp_path / "model.skattn"
+    est.save(path)
     np.save(tmp_path / "X.npy", X)
     out, inputs = str(tmp_path / "out.npy"), str(tmp_path / "X.npy")
     script = (
