@@ -1,0 +1,306 @@
+"""Plots of the attention weights of fitted skattn estimators.
+
+matplotlib is an optional dependency (``pip install "skattn[plot]"``); it is
+imported only when a plot is drawn.
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from . import data as _data
+
+__all__ = ["plot_attention"]
+
+_KINDS = ("strip", "overlay")
+# By default, draw the first few sequences: up to 3, and up to about 6 rows.
+_DEFAULT_SEQUENCES = 3
+_DEFAULT_ROWS = 6
+# Height of the heat strip, as a share of the height of the series' Axes.
+_STRIP_HEIGHT = 0.22
+
+
+def _import_pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(
+            "plot_attention needs matplotlib; install it with "
+            'pip install "skattn[plot]" (or pip install matplotlib)'
+        ) from exc
+    return plt
+
+
+def _attention_estimator(estimator):
+    """The estimator that pools with attention (the last step of a pipeline),
+    and the steps before it."""
+    preprocess = None
+    if hasattr(estimator, "steps"):  # a Pipeline: its last step attends
+        preprocess, estimator = estimator[:-1], estimator[-1]
+    name = type(estimator).__name__
+    if not hasattr(estimator, "attention_weights"):
+        raise TypeError(
+            f"plot_attention needs a skattn estimator with attention pooling, got "
+            f"{name}, which has no attention_weights method"
+        )
+    pooling = getattr(estimator, "pooling", "attention")
+    if pooling != "attention":
+        raise ValueError(
+            f"{name} pools with pooling={pooling!r}, which has no attention weights "
+            "to plot; fit it with pooling='attention'"
+        )
+    return preprocess, estimator
+
+
+def _sequence_index(index, n, n_default):
+    """Sequence numbers to draw, as a list of ints in ``[0, n)``."""
+    if index is None:
+        return list(range(min(n_default, n)))
+    scalar = isinstance(index, numbers.Integral)
+    positions = [index] if scalar else list(index)
+    if not positions:
+        raise ValueError("index is empty; give at least one sequence number")
+    out = []
+    for i in positions:
+        if not isinstance(i, numbers.Integral) or isinstance(i, bool):
+            raise TypeError(f"index must hold integers, got {i!r}")
+        if not -n <= i < n:
+            raise IndexError(f"index {i} is out of range for X with {n} sequences")
+        out.append(int(i) % n)
+    return out
+
+
+def _n_sequences(X):
+    if _data.is_long(X):
+        return X.index.get_level_values(0).nunique()
+    return len(X)
+
+
+def _take(X, positions):
+    """The sequences at ``positions`` of ``X``, in the same input format.
+
+    Keeping the format matters: an estimator fitted on 2D input accepts only
+    2D input. Long DataFrames come back in sorted entity order, so the
+    positions are returned in the order of the subset.
+    """
+    if _data.is_long(X):
+        ids = X.index.get_level_values(0).unique().sort_values()
+        chosen = sorted(set(positions))
+        rows = X.index.get_level_values(0).isin(ids[chosen])
+        return X.loc[rows], chosen
+    if _data.is_ragged(X):
+        if hasattr(X, "iloc"):
+            return X.iloc[positions], positions
+        return [X[i] for i in positions], positions
+    if hasattr(X, "iloc"):
+        return X.iloc[positions], positions
+    return np.asarray(X)[positions], positions
+
+
+def _trailing_padding_ids(values, lengths, padding_idx):
+    """Shorten token sequences by their trailing runs of ``padding_idx``."""
+    out = lengths.copy()
+    for i, n in enumerate(lengths):
+        ids = values[i, :n, 0]
+        while out[i] > 1 and ids[out[i] - 1] == padding_idx:
+            out[i] -= 1
+    return out
+
+
+def _check_axes(ax, n_rows):
+    axes = np.asarray(ax, dtype=object).ravel()
+    if axes.size != n_rows:
+        raise ValueError(
+            f"ax holds {axes.size} Axes, but the plot has {n_rows} rows (one per "
+            "sequence and channel)"
+        )
+    return axes
+
+
+def plot_attention(
+    estimator,
+    X,
+    *,
+    index=None,
+    ax=None,
+    kind="strip",
+    channel_names=None,
+    per_head=False,
+    cmap=None,
+    color="black",
+):
+    """Draw sequences with the attention weights the estimator gives them.
+
+    Each chosen sequence is drawn over its real timesteps (padding is left
+    out), one row per channel, with its attention weights either as a heat
+    strip under the series (``kind="strip"``) or as shading behind it
+    (``kind="overlay"``). Colours run from 0 to the sequence's largest
+    weight, so each sequence uses the whole colour map.
+
+    Parameters
+    ----------
+    estimator : fitted estimator or Pipeline
+        A skattn estimator fitted with ``pooling="attention"``, or a Pipeline
+        ending in one; the sequences drawn are then those its last step
+        receives (e.g. after scaling).
+    X : sequences, in any format the estimator accepts
+        See :mod:`skattn.data`. For a long DataFrame, sequence numbers
+        follow the sorted entity ids.
+    index : int, list of int or None, default=None
+        Which sequences of ``X`` to draw; by default the first three, or
+        fewer when there are more than two channels (about six rows).
+    ax : matplotlib Axes or array of Axes, optional
+        Where to draw: one Axes per row, i.e. per sequence and channel. By
+        default a new figure is made.
+    kind : {"strip", "overlay"}, default="strip"
+        ``"strip"``: a heat strip under the series, attached to its Axes;
+        ``"overlay"``: the weights as shading behind the series.
+    channel_names : list of str, optional
+        Labels of the channels; by default the value columns of a long
+        DataFrame, else ``channel 0``, ``channel 1``, ...
+    per_head : bool, default=False
+        With ``kind="strip"``, one band per attention head (multi-head
+        attention) instead of their average.
+    cmap : str, Colormap or None, default=None
+        Colour map of the weights; by default ``"viridis"`` for a strip and
+        ``"Reds"`` (pale for small weights) for an overlay.
+    color : color, default="black"
+        Colour of the series' line.
+
+    Returns
+    -------
+    matplotlib Axes, or ndarray of Axes of shape (n_rows,)
+        The Axes of the series, one per sequence and channel (sequence by
+        sequence); a single Axes when there is one row. With
+        ``kind="strip"`` each strip is an inset of its Axes
+        (``ax.child_axes``).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")  # draw without a window
+    >>> from skattn import LSTMAttentionClassifier
+    >>> from skattn.datasets import load_basic_motions
+    >>> from skattn.plotting import plot_attention
+    >>> X_train, X_test, y_train, y_test = load_basic_motions(return_X_y=True)
+    >>> clf = LSTMAttentionClassifier(max_epochs=2, random_state=0)
+    >>> clf = clf.fit(X_train, y_train)
+    >>> axes = plot_attention(clf, X_test, index=0)  # 6 channels: 6 rows
+    >>> axes.shape
+    (6,)
+    >>> axes[0].figure.savefig("attention.png")  # doctest: +SKIP
+    """
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
+    if per_head and kind != "strip":
+        raise ValueError("per_head=True draws one band per head: use kind='strip'")
+    plt = _import_pyplot()
+    preprocess, model = _attention_estimator(estimator)
+    check_is_fitted(model)
+    if preprocess is not None:
+        X = preprocess.transform(X)
+
+    n_default = max(1, min(_DEFAULT_SEQUENCES, _DEFAULT_ROWS // model.n_channels_in_))
+    positions = _sequence_index(index, _n_sequences(X), n_default)
+    subset, subset_positions = _take(X, positions)
+    seqs = _data.check_sequences(subset, allow_missing=True)
+    weights = model.attention_weights(subset, per_head=True)  # [n, h, t]
+    if not per_head:
+        weights = weights.mean(axis=1, keepdims=True)
+    lengths = seqs.lengths
+    if getattr(model, "padding_idx", None) is not None:
+        lengths = _trailing_padding_ids(seqs.values, lengths, model.padding_idx)
+
+    n_channels = seqs.n_channels
+    if channel_names is None:
+        channel_names = seqs.channel_names or [
+            f"channel {c}" for c in range(n_channels)
+        ]
+    channel_names = [str(name) for name in channel_names]
+    if len(channel_names) != n_channels:
+        raise ValueError(
+            f"channel_names has {len(channel_names)} names, but X has {n_channels} "
+            "channels"
+        )
+    if cmap is None:
+        # shading behind a line needs a map that is pale for small weights
+        cmap = "viridis" if kind == "strip" else "Reds"
+
+    n_rows = len(positions) * n_channels
+    if ax is None:
+        strip_space = 0.6 if kind == "strip" else 0.0
+        _, ax = plt.subplots(
+            n_rows,
+            1,
+            figsize=(8, 0.5 + 1.4 * n_rows + strip_space * len(positions)),
+            layout="constrained",
+            squeeze=False,
+        )
+    axes = _check_axes(ax, n_rows)
+
+    for k, position in enumerate(positions):
+        i = subset_positions.index(position)
+        length = int(lengths[i])
+        seq_weights = weights[i, :, :length]  # [h, length]
+        vmax = seq_weights.max() or 1.0
+        rows = axes[k * n_channels : (k + 1) * n_channels]
+        for c, a in enumerate(rows):
+            a.plot(
+                np.arange(length),
+                seqs.values[i, :length, c],
+                color=color,
+                linewidth=1.2,
+                zorder=2,
+            )
+            a.set_xlim(-0.5, length - 0.5)
+            a.set_ylabel(channel_names[c] if n_channels > 1 else "value")
+            if kind == "overlay":
+                low, high = a.get_ylim()
+                a.imshow(
+                    seq_weights,
+                    extent=(-0.5, length - 0.5, low, high),
+                    aspect="auto",
+                    origin="lower",
+                    cmap=cmap,
+                    vmin=0.0,
+                    vmax=vmax,
+                    interpolation="nearest",
+                    alpha=0.5,
+                    zorder=1,
+                )
+                a.set_ylim(low, high)
+            if c < n_channels - 1:  # the sequence's last row carries the time axis
+                a.tick_params(axis="x", labelbottom=False)
+            elif kind == "strip":
+                _draw_strip(a, seq_weights, length, cmap, vmax)
+            else:
+                a.set_xlabel("timestep")
+        rows[0].set_title(f"sequence {position}", loc="left", fontsize="medium")
+    return axes[0] if n_rows == 1 else axes
+
+
+def _draw_strip(ax, weights, length, cmap, vmax):
+    """A heat strip of ``weights`` [h, length] just under ``ax``."""
+    n_heads = weights.shape[0]
+    strip = ax.inset_axes([0.0, -_STRIP_HEIGHT - 0.04, 1.0, _STRIP_HEIGHT])
+    strip.imshow(
+        weights,
+        extent=(-0.5, length - 0.5, n_heads - 0.5, -0.5),
+        aspect="auto",
+        cmap=cmap,
+        vmin=0.0,
+        vmax=vmax,
+        interpolation="nearest",
+    )
+    strip.set_xlim(ax.get_xlim())
+    if n_heads > 1:
+        strip.set_yticks(range(n_heads))
+        strip.tick_params(axis="y", labelsize="x-small")
+        strip.set_ylabel("head", fontsize="small")
+    else:
+        strip.set_yticks([])
+        strip.set_ylabel("attention", rotation=0, ha="right", va="center")
+    strip.set_xlabel("timestep")
+    # the strip carries the time axis; the series above shares it
+    ax.tick_params(axis="x", labelbottom=False)

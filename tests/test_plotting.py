@@ -1,0 +1,213 @@
+"""plot_attention: rendered images, rows per channel, inputs and errors."""
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from skattn import (
+    LSTMAttentionClassifier,
+    SequenceScaler,
+    TransformerClassifier,
+    TransformerRegressor,
+)
+from skattn.data import to_long
+from skattn.plotting import plot_attention
+
+from ._data import make_sequences, pad
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def univariate():
+    """Equal-length 1-channel sequences and a fitted LSTM."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(scale=0.3, size=(60, 30, 1))
+    y = np.arange(60) % 2
+    X[:, 14:17, 0] += np.where(y == 1, 3.0, -3.0)[:, None]
+    clf = LSTMAttentionClassifier(hidden_size=8, max_epochs=2, random_state=0)
+    return X, clf.fit(X, y)
+
+
+def peaked_weights(X, per_head=False):
+    """Known attention weights for the pixel test: a bump at step 15 of 30
+    on a floor, the same for every sequence."""
+    steps = np.arange(30)
+    w = 0.2 + np.exp(-((steps - 15.0) ** 2) / 8.0)
+    w = np.broadcast_to(w / w.sum(), (len(X), 1, 30))
+    return w if per_head else w[:, 0]
+
+
+@pytest.fixture(scope="module")
+def ragged_two_channels():
+    X, y = make_sequences(n=30)
+    clf = TransformerClassifier(
+        d_model=8, num_heads=2, dim_feedforward=16, max_epochs=2, random_state=0
+    )
+    return X, clf.fit(X, y)
+
+
+def render(fig, path):
+    """Save ``fig`` as a PNG with Agg and read the pixels back (RGB, 0-1)."""
+    fig.savefig(path)
+    return plt.imread(path)[..., :3]
+
+
+def pixels_of(ax, image):
+    """The pixels inside ``ax`` (a few pixels in from its frame)."""
+    fig = ax.figure
+    fig.canvas.draw()
+    box = ax.get_window_extent()
+    height = image.shape[0]
+    top, bottom = int(height - box.y1) + 3, int(height - box.y0) - 3
+    left, right = int(box.x0) + 3, int(box.x1) - 3
+    return image[top:bottom, left:right], (left, right)
+
+
+def test_strip_image_is_drawn_and_follows_the_weights(
+    univariate, tmp_path, monkeypatch
+):
+    X, clf = univariate
+    monkeypatch.setattr(clf, "attention_weights", peaked_weights)
+    ax = plot_attention(clf, X, index=1)
+    image = render(ax.figure, tmp_path / "strip.png")
+    assert image.std() > 0.05  # not a blank canvas
+
+    (strip,) = ax.child_axes
+    strip_pixels, (left, right) = pixels_of(strip, image)
+    columns = strip_pixels.mean(axis=(0, 2))  # brightness of each pixel column
+    assert columns.std() > 0.05  # the strip's colour changes along time
+
+    # viridis gets brighter with the weight: the column brightness follows
+    # the weight of the timestep under it
+    weights = clf.attention_weights(X[1:2])[0]
+    x_data = strip.transData.inverted().transform(
+        np.column_stack([np.arange(left, right) + 0.5, np.zeros(right - left)])
+    )[:, 0]
+    step_of_column = np.clip(np.round(x_data).astype(int), 0, len(weights) - 1)
+    assert np.corrcoef(columns, weights[step_of_column])[0, 1] > 0.95
+    assert step_of_column[columns.argmax()] == 15
+
+
+def test_series_is_drawn_over_its_real_steps_only(ragged_two_channels):
+    X, clf = ragged_two_channels
+    axes = plot_attention(clf, X, index=[0, 3])
+    lengths = [len(X[0]), len(X[3])]
+    for k, length in enumerate(lengths):
+        for c in range(2):
+            (line,) = axes[2 * k + c].get_lines()
+            np.testing.assert_array_equal(line.get_xdata(), np.arange(length))
+            np.testing.assert_array_equal(line.get_ydata(), X[[0, 3][k]][:, c])
+        (strip,) = axes[2 * k + 1].child_axes
+        assert strip.get_images()[0].get_array().shape == (1, length)
+
+
+def test_axes_count_univariate_vs_multivariate(univariate, ragged_two_channels):
+    X1, uni = univariate
+    X2, multi = ragged_two_channels
+    single = plot_attention(uni, X1, index=0)
+    assert isinstance(single, matplotlib.axes.Axes)
+    assert plot_attention(uni, X1, index=[0, 5]).shape == (2,)
+    assert plot_attention(uni, X1).shape == (3,)  # the first three sequences
+    assert plot_attention(multi, X2, index=4).shape == (2,)  # one row per channel
+    assert plot_attention(multi, X2, index=[0, 1, 2]).shape == (6,)
+
+
+def test_overlay_and_given_axes(univariate, tmp_path):
+    X, clf = univariate
+    fig, given = plt.subplots(2, 1)
+    axes = plot_attention(clf, X, index=[2, 3], ax=given, kind="overlay")
+    assert list(axes) == list(given)
+    for ax in axes:
+        assert not ax.child_axes  # shading, no strip
+        assert len(ax.get_images()) == 1
+    assert render(fig, tmp_path / "overlay.png").std() > 0.05
+    with pytest.raises(ValueError, match="ax holds 2 Axes, but the plot has 3 rows"):
+        plot_attention(clf, X, index=[0, 1, 2], ax=given)
+
+
+def test_per_head_strip_has_a_band_per_head(univariate):
+    X, _ = univariate
+    y = X[:, 15, 0]
+    reg = TransformerRegressor(
+        d_model=8, num_heads=4, dim_feedforward=16, max_epochs=2, random_state=0
+    ).fit(X, y)
+    ax = plot_attention(reg, X, index=0, per_head=True)
+    (strip,) = ax.child_axes
+    assert strip.get_images()[0].get_array().shape == (4, 30)
+    with pytest.raises(ValueError, match="kind='strip'"):
+        plot_attention(reg, X, per_head=True, kind="overlay")
+
+
+def test_pipeline_and_long_frame(ragged_two_channels):
+    X, clf = ragged_two_channels
+    _, y = make_sequences(n=30)
+    pipe = make_pipeline(SequenceScaler(), clone(clf)).fit(X, y)
+    axes = plot_attention(pipe, X, index=1)
+    scaled = pipe[0].transform(X)[1]
+    np.testing.assert_allclose(axes[0].get_lines()[0].get_ydata(), scaled[:, 0])
+
+    # long format: sequence numbers follow the sorted entity ids
+    ids = [f"customer {k:02d}" for k in range(30)]
+    long = to_long(X, ids=ids, value_cols=["amount", "items"])
+    long = long.set_index(["id", "time"]).sample(frac=1.0, random_state=0)
+    fitted = clone(clf).fit(long, pd.Series(y, index=ids))
+    axes = plot_attention(fitted, long, index=[7, 2])
+    assert axes[0].get_ylabel() == "amount"
+    assert axes[0].get_title(loc="left") == "sequence 7"
+    np.testing.assert_allclose(axes[0].get_lines()[0].get_ydata(), X[7][:, 0])
+    np.testing.assert_allclose(axes[2].get_lines()[0].get_ydata(), X[2][:, 0])
+
+
+def test_padding_in_arrays_is_not_drawn(ragged_two_channels):
+    X, clf = ragged_two_channels
+    padded = pad(X)
+    ax = plot_attention(clf, padded, index=0, channel_names=["a", "b"])
+    assert len(ax[0].get_lines()[0].get_xdata()) == len(X[0])
+    assert [a.get_ylabel() for a in ax] == ["a", "b"]
+
+
+def test_estimator_without_attention_pooling(univariate):
+    X, _ = univariate
+    y = np.arange(len(X)) % 2
+    mean_pooled = LSTMAttentionClassifier(
+        hidden_size=4, pooling="mean", max_epochs=1, random_state=0
+    ).fit(X, y)
+    with pytest.raises(ValueError, match="pooling='mean'.*pooling='attention'"):
+        plot_attention(mean_pooled, X)
+    plain = LogisticRegression().fit(X[..., 0], y)
+    with pytest.raises(TypeError, match="no attention_weights"):
+        plot_attention(plain, X[..., 0])
+
+
+def test_bad_arguments(univariate):
+    X, clf = univariate
+    with pytest.raises(ValueError, match="kind must be one of"):
+        plot_attention(clf, X, kind="heatmap")
+    with pytest.raises(IndexError, match="index 60 is out of range"):
+        plot_attention(clf, X, index=60)
+    with pytest.raises(ValueError, match="channel_names has 2 names"):
+        plot_attention(clf, X, index=0, channel_names=["a", "b"])
+
+
+def test_missing_matplotlib_gives_an_install_hint(univariate, monkeypatch):
+    X, clf = univariate
+    # a None entry in sys.modules makes `import matplotlib...` raise ImportError
+    for name in [m for m in sys.modules if m.startswith("matplotlib")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r'pip install "skattn\[plot\]"'):
+        plot_attention(clf, X)
