@@ -6,8 +6,10 @@ accuracy and fit time next to a 1-nearest-neighbour baseline, and shows
 which timesteps each model attends to.
 
 Run: python examples/quickstart.py
+(set SKATTN_EXAMPLES_FAST=1 for a quick run with a few epochs)
 """
 
+import os
 import time
 
 import numpy as np
@@ -17,6 +19,8 @@ from skattn import LSTMAttentionClassifier, TransformerClassifier
 from skattn.datasets import load_gunpoint
 
 SHADES = " .:-=+*#%@"
+# A quick check that the script runs; the default (100 epochs) otherwise.
+EPOCHS = {"max_epochs": 2} if os.environ.get("SKATTN_EXAMPLES_FAST") == "1" else {}
 
 
 def strip(values, width=60):
@@ -43,8 +47,8 @@ def main():
 
     models = {
         "1-NN, Euclidean (sklearn baseline)": KNeighborsClassifier(n_neighbors=1),
-        "TransformerClassifier": TransformerClassifier(random_state=0),
-        "LSTMAttentionClassifier": LSTMAttentionClassifier(random_state=0),
+        "TransformerClassifier": TransformerClassifier(random_state=0, **EPOCHS),
+        "LSTMAttentionClassifier": LSTMAttentionClassifier(random_state=0, **EPOCHS),
     }
     print(f"{'model':<38}{'test accuracy':>14}{'fit time':>10}")
     fitted = {}

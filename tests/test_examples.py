@@ -1,0 +1,123 @@
+"""Every script in examples/ runs end to end in its fast mode.
+
+Each script runs in a fresh process, from an empty working directory, with
+``SKATTN_EXAMPLES_FAST=1`` (a smaller version of the same work) and the Agg
+backend; the test checks its exit code, a few lines of its output, and the
+files it writes. The scripts run two at a time, so the module takes about
+half the sum of their run times.
+"""
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+import skattn
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SCRIPTS = sorted(path.name for path in EXAMPLES.glob("*.py"))
+
+# script -> (text its output must contain, files it must write)
+EXPECTED = {
+    "quickstart.py": (
+        ["1-NN, Euclidean", "TransformerClassifier", "most attended timesteps"],
+        [],
+    ),
+    "customer_sequences.py": (
+        ["Grid search", "Best model on the test set: accuracy", "churners"],
+        [],
+    ),
+    "text_classification.py": (
+        ["TF-IDF words + logistic regression", "Stopped after", "Where the LSTM"],
+        [],
+    ),
+    "sensor_classification.py": (
+        ["LSTMAttentionClassifier test accuracy", "predicts the same probabilities"],
+        ["basic_motions_lstm.pt", "basic_motions_attention.png"],
+    ),
+    "price_forecasting.py": (
+        ["naive (last value)", "TransformerRegressor", "warm-start update"],
+        ["price_forecast.png"],
+    ),
+    "embeddings_for_any_model.py": (
+        ["on attention embeddings", "on self-supervised embeddings"],
+        [],
+    ),
+    "attention_variants.py": (
+        [
+            "(no attention: mean pooling)",
+            "a = softmax(e)            [0.196012, 0.201982, 0.204012, 0.201982,",
+            "max aggregation           [0.980062]",
+            "a = softmax(e / sqrt(5))  [0.198214, 0.200891, 0.201791, 0.200891,",
+        ],
+        ["attention_variants.png"],
+    ),
+}
+TIMEOUT = 180  # seconds per script; each takes a few seconds in fast mode
+
+
+def run_example(script, cwd):
+    env = {
+        **os.environ,
+        "SKATTN_EXAMPLES_FAST": "1",
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1",
+        # the skattn these tests import, not another installed copy
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(skattn.__file__).resolve().parent.parent)]
+            + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        ),
+    }
+    env.pop("SKATTN_EXAMPLES_OUTPUT", None)  # figures go to the working directory
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / script)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+
+
+@pytest.fixture(scope="module")
+def runs(request, tmp_path_factory):
+    """Start the selected scripts, two at a time; script -> (future, cwd)."""
+    selected = sorted(
+        {
+            item.callspec.params["script"]
+            for item in request.session.items
+            if getattr(item, "originalname", None) == "test_example_runs"
+            and hasattr(item, "callspec")
+        }
+    )
+    pool = ThreadPoolExecutor(max_workers=2)
+    started = {}
+    for script in selected:
+        cwd = tmp_path_factory.mktemp(script.removesuffix(".py"))
+        started[script] = (pool.submit(run_example, script, cwd), cwd)
+    yield started
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_example_runs(script, runs):
+    expected_text, expected_files = EXPECTED[script]  # a new script needs an entry
+    future, cwd = runs[script]
+    result = future.result()
+    assert result.returncode == 0, (
+        f"{script} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
+    for text in expected_text:
+        assert text in result.stdout, f"{script} did not print {text!r}"
+    for name in expected_files:
+        path = cwd / name
+        assert path.is_file() and path.stat().st_size > 1000, f"{script}: no {name}"
+    assert sorted(p.name for p in cwd.iterdir()) == sorted(expected_files)
+
+
+def test_every_example_is_checked():
+    assert set(SCRIPTS) == set(EXPECTED)
+    assert len(SCRIPTS) == 7
