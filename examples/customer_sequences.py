@@ -38,7 +38,7 @@ from skattn import SequenceScaler, TransformerClassifier
 from skattn.data import from_long
 
 FAST = os.environ.get("SKATTN_EXAMPLES_FAST") == "1"
-N_CUSTOMERS = 150 if FAST else 500
+N_CUSTOMERS = 150 if FAST else 400
 MAX_EPOCHS = 2 if FAST else 20
 
 
@@ -156,7 +156,7 @@ def main():
     scaler, classifier = best[0], best[-1]
     weights = classifier.attention_weights(scaler.transform(X_test))
     lengths = (~np.isnan(X_test[:, :, 0])).sum(axis=1)
-    back = 8  # every history has at least 8 events
+    back = min(8, lengths.min())  # the latest events, up to 8
     from_end = np.array(
         [w[n - back : n][::-1] for w, n in zip(weights, lengths, strict=True)]
     )  # [customer, steps back from the latest event]

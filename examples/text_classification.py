@@ -16,7 +16,8 @@ reading the tokens in order does not. The example shows:
 - early stopping on a validation split, with ``verbose=1`` printing the
   training table;
 - the accuracy of both models on the same test texts, per kind of sentence;
-- the words the model attended to most in a few test reviews.
+- the words the model attended to most in a few test reviews (where the
+  pooling looks, which is not a full explanation of the prediction).
 
 Run: python text_classification.py
 (set SKATTN_EXAMPLES_FAST=1 for a quick, smaller run)
@@ -134,7 +135,9 @@ def main():
         print(f"{name:<40}{correct.mean():>6.3f}{per_kind}")
 
     # The words each review's attention weighs most: [word weight] marks
-    # every word with at least 10% of the attention.
+    # every word with at least 10% of the attention. The LSTM reads in both
+    # directions, so its state at a word also carries the words around it: a
+    # weight on "was" in "was not quite boring" stands for that phrase.
     encoder, classifier = model[0], model[-1]
     examples = [texts_test[i] for i in np.flatnonzero(kinds_test == "contrast")[:3]]
     examples += [texts_test[i] for i in np.flatnonzero(kinds_test == "negation")[:2]]

@@ -198,12 +198,13 @@ def plot_attention(
     plt = _import_pyplot()
     preprocess, model = _attention_estimator(estimator)
     check_is_fitted(model)
-    if preprocess is not None:
-        X = preprocess.transform(X)
 
     n_default = max(1, min(_DEFAULT_SEQUENCES, _DEFAULT_ROWS // model.n_channels_in_))
     positions = _sequence_index(index, _n_sequences(X), n_default)
+    # only the chosen sequences are transformed and attended to
     subset, subset_positions = _take(X, positions)
+    if preprocess is not None:
+        subset = preprocess.transform(subset)
     seqs = _data.check_sequences(subset, allow_missing=True)
     weights = model.attention_weights(subset, per_head=True)  # [n, h, t]
     if not per_head:

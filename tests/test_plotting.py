@@ -12,6 +12,7 @@ from sklearn.pipeline import make_pipeline
 from skattn import (
     LSTMAttentionClassifier,
     SequenceScaler,
+    TokenEncoder,
     TransformerClassifier,
     TransformerRegressor,
 )
@@ -170,6 +171,24 @@ def test_pipeline_and_long_frame(ragged_two_channels):
     assert axes[0].get_title(loc="left") == "sequence 7"
     np.testing.assert_allclose(axes[0].get_lines()[0].get_ydata(), X[7][:, 0])
     np.testing.assert_allclose(axes[2].get_lines()[0].get_ydata(), X[2][:, 0])
+
+
+def test_token_pipeline_draws_the_real_tokens():
+    texts = ["a good film", "a bad film", "not a good film at all", "bad"] * 5
+    y = ["pos", "neg", "neg", "neg"] * 5
+    pipe = make_pipeline(
+        TokenEncoder(max_tokens=20),
+        LSTMAttentionClassifier(
+            vocab_size=22, padding_idx=0, hidden_size=4, max_epochs=1, random_state=0
+        ),
+    ).fit(texts, y)
+    axes = plot_attention(pipe, texts, index=[2, 3])
+    assert [len(ax.get_lines()[0].get_xdata()) for ax in axes] == [6, 1]
+    # token ids padded with padding_idx: the padding is not drawn
+    ids = np.array([[2, 3, 4, 0, 0], [5, 0, 0, 0, 0]])
+    clf = pipe[-1]
+    axes = plot_attention(clf, [row for row in ids], index=[0, 1])
+    assert [len(ax.get_lines()[0].get_xdata()) for ax in axes] == [3, 1]
 
 
 def test_padding_in_arrays_is_not_drawn(ragged_two_channels):
