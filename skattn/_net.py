@@ -195,7 +195,12 @@ class TrainingMonitor(Callback):
             self.patience is not None
             and self._epochs_without_improvement >= self.patience
         ):
+            # stop before the next epoch, so that this one is still logged
             self.stopped_early_ = True
+
+    def on_epoch_begin(self, net, **kwargs):
+        if self.stopped_early_:
+            net.history.pop()  # the row skorch opened for an epoch that won't run
             raise _StopTraining()
 
     def on_train_end(self, net, **kwargs):
@@ -203,6 +208,12 @@ class TrainingMonitor(Callback):
             return
         if (self.stopped_early_ and self.restore_best) or self.interrupted_:
             net.module_.load_state_dict(self.best_state_)
+        if self.stopped_early_ and net.verbose:
+            print(
+                f"Stopped early: {self.monitor} has not improved for "
+                f"{self.patience} epochs; restored the weights of epoch "
+                f"{self.best_epoch_} (best {self.monitor} {self.best_score_:.4g})."
+            )
         if self.interrupted_:
             warnings.warn(
                 f"training was interrupted after {len(net.history)} epochs; keeping "

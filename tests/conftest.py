@@ -1,16 +1,6 @@
 import pytest
-import torch
 
 from ._data import make_sequences
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Outputs compared across fits depend on the thread count: pin it."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,6 @@ tests configure MLPClassifier.
 
 import inspect
 
-import pytest
-import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -79,14 +77,6 @@ def test_all_public_estimators_are_found():
         "SequenceTruncator",
         "TokenEncoder",
     } <= names
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @parametrize_with_checks(
