@@ -5,8 +5,9 @@ small ``TransformerClassifier`` on GunPoint, 3 folds: 24 fits, no refit).
 Each way of running it is timed ``--repeats`` times after starting its
 worker processes (start-up: reported on its own) and a 1-epoch warm-up
 search in them (a process's first fit is slow); the table gives the median
-and the range, the load average of the machine around the runs, and whether
-the cross-validation scores equal those of the serial one-thread search.
+and the range of the wall time, the CPU time spent, the load average of the
+machine around the runs, and whether the cross-validation scores equal
+those of the serial one-thread search.
 
 Run: python benchmarks/grid_search_scaling.py [--repeats 3] [--max-epochs 20]
 Writes the markdown table to stdout and to benchmarks/GRID_SEARCH.md.
@@ -64,14 +65,33 @@ def search(model, n_jobs, X, y):
     return GridSearchCV(model, GRID, cv=3, n_jobs=n_jobs, refit=False).fit(X, y)
 
 
+def cpu_seconds():
+    """CPU time (user + system) of this process and its live children (the
+    loky and dask workers), or NaN without psutil (a dask dependency)."""
+    try:
+        import psutil
+    except ImportError:
+        return float("nan")
+    me = psutil.Process()
+    total = 0.0
+    for process in [me, *me.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:  # exited meanwhile
+            continue
+        total += times.user + times.system
+    return total
+
+
 def time_runs(run, repeats):
-    seconds, results, loads = [], None, [load()]
+    seconds, cpu, results, loads = [], [], None, [load()]
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), cpu_seconds()
         results = run()
         seconds.append(time.perf_counter() - start)
+        cpu.append(cpu_seconds() - start_cpu)
         loads.append(load())
-    return seconds, results, loads
+    return seconds, cpu, results, loads
 
 
 def main():
@@ -97,7 +117,7 @@ def main():
 
     def record(name, workers, threads, startup, timed):
         nonlocal reference
-        seconds, results, loads = timed
+        seconds, cpu, results, loads = timed
         scores = results.cv_results_["mean_test_score"]
         if reference is None:
             reference = scores
@@ -110,6 +130,7 @@ def main():
                 statistics.median(seconds),
                 min(seconds),
                 max(seconds),
+                statistics.median(cpu),
                 bool(np.array_equal(scores, reference)),
                 " → ".join(loads),
             )
@@ -181,21 +202,25 @@ def main():
         f"max_epochs={args.max_epochs})` on GunPoint (50 × 150 × 1), `cv=3`: "
         f"24 fits, no refit. Median of {args.repeats} runs after a warm-up "
         "search (1 epoch) in the same processes; start-up (starting the "
-        "workers and importing torch in them) is reported apart.",
+        "workers and importing torch in them) is reported apart. CPU time: "
+        "user + system seconds of this process and its worker processes "
+        "during a run (median). The load average counts this benchmark's own "
+        "busy processes too: 1 for a serial search, 2 for the others.",
         "",
         f"Machine: {cpu_name()}, {os.cpu_count()} logical CPUs, "
         f"{platform.system()} {platform.release()}. {versions}.",
         "",
         "| how | workers | torch threads per fit | start-up (s) | search (s) "
-        "| range (s) | speed-up vs 1 thread | scores equal serial 1-thread "
+        "| range (s) | speed-up vs 1 thread | CPU time (s) "
+        "| scores equal serial 1-thread "
         "| load average (1/5/15 min) before → after each run |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, workers, threads, startup, med, low, high, equal, loads in rows:
+    for name, workers, threads, startup, med, low, high, cpu, equal, loads in rows:
         lines.append(
             f"| {name} | {workers} | {threads} | "
             f"{'—' if startup is None else f'{startup:.1f}'} | {med:.1f} | "
-            f"{low:.1f}–{high:.1f} | {serial / med:.2f}× | "
+            f"{low:.1f}–{high:.1f} | {serial / med:.2f}× | {cpu:.1f} | "
             f"{'yes' if equal else 'no'} | {loads} |"
         )
     table = "\n".join(lines) + "\n"
