@@ -10,7 +10,9 @@ Sequence-aware preprocessing: :class:`SequenceScaler`,
 :class:`SequenceImputer`, :class:`SequenceResampler`,
 :class:`SequenceTruncator`, and :class:`TokenEncoder` for text. Input formats and
 converters live in :mod:`skattn.data`, bundled data sets in
-:mod:`skattn.datasets`, plots in :mod:`skattn.plotting`.
+:mod:`skattn.datasets`, plots in :mod:`skattn.plotting`, and
+:class:`skattn.model_selection.CachedFit` (resumable searches) in
+:mod:`skattn.model_selection`.
 """
 
 from ._lstm import LSTMAttentionClassifier, LSTMAttentionRegressor

@@ -9,6 +9,10 @@ families change only the network they build.
 """
 
 import math
+import multiprocessing
+import os
+import tempfile
+import threading
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -73,7 +77,9 @@ TRAINING_PARAMS_DOC = """\
         starting anew (the input format and classes must stay the same).
     device : str, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU; or ``"cpu"``,
-        ``"cuda"``, ``"cuda:N"``.
+        ``"cuda"``, ``"cuda:N"``. With several GPUs, ``"auto"`` in the worker
+        processes of a parallel search (joblib, dask) spreads them over the
+        GPUs: the ``k``-th live worker of a host uses ``cuda:{{k % n_gpus}}``.
     mixed_precision : bool, default=False
         Train under bfloat16 autocast (useful on recent GPUs).
     inference_dtype : {{"float64", "float32"}}, default="float64"
@@ -83,7 +89,10 @@ TRAINING_PARAMS_DOC = """\
         prediction; training always runs in float32.
     n_threads : int or None, default=None
         Torch threads used during ``fit`` and prediction; None leaves torch's
-        setting alone. Set it to ``cores // n_jobs`` in parallel searches.
+        setting alone: all cores in a main process, ``cores // n_jobs`` in
+        joblib's process workers and 1 in dask's, which limit
+        ``OMP_NUM_THREADS`` before torch starts, so parallel searches do not
+        oversubscribe the cores.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and dropout. With the same
         seed, data, torch version, device and thread count, results are
@@ -128,10 +137,64 @@ class _RecordLearningRate(Callback):
         net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
 
 
+_SLOT_LOCK = threading.Lock()
+_slot = None  # (pid, slot, locked file descriptor) of this process
+
+
+def _worker_slot():
+    """This process's slot among the skattn worker processes alive on this host.
+
+    The slot is the smallest ``k`` whose lock file
+    ``<tmp>/skattn-worker-slots-<uid>/<k>.lock`` this process could lock; it
+    keeps the lock until it exits, when the OS releases it. Concurrently live
+    workers therefore hold distinct slots ``0, 1, 2, ...`` whatever launched
+    them (loky, which gives its workers no rank, dask, multiprocessing).
+    Without ``fcntl`` (Windows) the process id stands in.
+    """
+    global _slot
+    with _SLOT_LOCK:
+        if _slot is not None and _slot[0] == os.getpid():
+            return _slot[1]
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            _slot = (os.getpid(), os.getpid(), None)
+            return _slot[1]
+        folder = os.path.join(
+            tempfile.gettempdir(), f"skattn-worker-slots-{os.getuid()}"
+        )
+        os.makedirs(folder, exist_ok=True)
+        k = 0
+        while True:
+            fd = os.open(os.path.join(folder, f"{k}.lock"), os.O_RDWR | os.O_CREAT)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                k += 1
+                continue
+            _slot = (os.getpid(), k, fd)  # fd stays open: the lock is held
+            return k
+
+
 def resolve_device(device):
-    """``"auto"`` -> ``"cuda"`` or ``"cpu"``; check that CUDA exists if asked."""
+    """``"auto"`` -> ``"cuda"``, ``"cuda:N"`` or ``"cpu"``; check that CUDA
+    exists if asked.
+
+    With several GPUs visible, ``"auto"`` in a worker process (joblib/loky,
+    dask: any process started by multiprocessing) picks
+    ``cuda:{slot % n_gpus}``, where ``slot`` numbers the live worker processes
+    of this host (see ``_worker_slot``), so parallel fits of a search spread
+    over the GPUs; in the main process it stays ``"cuda"`` (the current
+    device).
+    """
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        if not torch.cuda.is_available():
+            return "cpu"
+        n_gpus = torch.cuda.device_count()
+        if n_gpus > 1 and multiprocessing.parent_process() is not None:
+            return f"cuda:{_worker_slot() % n_gpus}"
+        return "cuda"
     try:
         parsed = torch.device(device)
     except RuntimeError as exc:

@@ -1,0 +1,123 @@
+"""A grid search on a dask.distributed cluster equals the same search run
+serially (needs the ``skattn[dask]`` extra; skipped without it)."""
+
+import logging
+import os
+import signal
+import time
+from contextlib import contextmanager
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+import dask  # noqa: E402
+import joblib  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from numpy.testing import assert_array_equal  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+
+import skattn  # noqa: E402
+from skattn import LSTMAttentionClassifier  # noqa: E402
+
+from ._data import make_sequences  # noqa: E402
+
+TIME_LIMIT_S = 240
+
+
+@contextmanager
+def time_limit(seconds):
+    """Fail instead of hanging if the cluster stops answering (POSIX)."""
+    if not hasattr(signal, "SIGALRM"):  # pragma: no cover - Windows
+        yield
+        return
+
+    def fail(signum, frame):
+        signal.alarm(1)  # again in 1 s, should something swallow this one
+        raise TimeoutError(f"the dask test took longer than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, fail)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A LocalCluster of 2 worker processes with 1 thread each; closed, and
+    its processes checked gone, when the module's tests are done."""
+    with time_limit(TIME_LIMIT_S):
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        )
+        client = distributed.Client(cluster)
+    pids = set()
+    try:
+        client.wait_for_workers(2, timeout=TIME_LIMIT_S)
+        pids = set(client.run(os.getpid).values())  # the nannies run in this process
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+        deadline = time.monotonic() + 30
+        while any(alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(alive(p) for p in pids), "dask processes outlived the test"
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped) counts as gone
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def test_workers_run_this_skattn_with_limited_threads(client):
+    # the nanny sets OMP_NUM_THREADS (1 by default) before a worker starts;
+    # torch reads it, so fits with n_threads=None use that many threads
+    limit = dask.config.get("distributed.nanny.pre-spawn-environ")["OMP_NUM_THREADS"]
+    files = client.run(lambda: skattn.__file__)
+    threads = client.run(torch.get_num_threads)
+    assert set(files.values()) == {skattn.__file__}
+    assert set(threads.values()) == {int(limit)}
+
+
+def test_grid_search_on_dask_equals_serial(client):
+    X, y = make_sequences(n=32)
+    model = LSTMAttentionClassifier(
+        hidden_size=4, max_epochs=2, n_threads=1, random_state=0
+    )
+    grid = {
+        "attention": ["additive", "multihead"],
+        "num_heads": [1, 2],
+        "lr": [1e-2, 5e-2],
+    }
+    serial = GridSearchCV(model, grid, cv=2).fit(X, y)
+    on_dask = GridSearchCV(model, grid, cv=2, n_jobs=-1)
+    with time_limit(TIME_LIMIT_S), distributed.get_task_stream(client) as tasks:
+        with joblib.parallel_config(backend="dask"):
+            on_dask.fit(X, y)
+    # the 8 candidates x 2 folds ran on the cluster's workers
+    assert len(tasks.data) >= 16
+    assert on_dask.best_params_ == serial.best_params_
+    for key in serial.cv_results_:
+        if key.startswith(("split", "mean_test", "std_test", "rank", "param")):
+            assert_array_equal(on_dask.cv_results_[key], serial.cv_results_[key])
+    assert_array_equal(
+        on_dask.best_estimator_.predict_proba(X),
+        serial.best_estimator_.predict_proba(X),
+    )
+    assert np.ptp(serial.cv_results_["mean_test_score"]) > 0  # a real comparison
