@@ -30,6 +30,7 @@ Needs: pip install "skattn[dask]"
 """
 
 import argparse
+import os
 import time
 
 import joblib
@@ -54,7 +55,8 @@ def main():
     )
     parser.add_argument("--workers", type=int, default=2, help="LocalCluster size")
     parser.add_argument("--cache", help="folder that keeps finished fits")
-    parser.add_argument("--max-epochs", type=int, default=40)
+    fast = os.environ.get("SKATTN_EXAMPLES_FAST") == "1"  # a quick run for CI
+    parser.add_argument("--max-epochs", type=int, default=2 if fast else 40)
     args = parser.parse_args()
 
     if args.scheduler:

@@ -46,6 +46,10 @@ EXPECTED = {
         ["on attention embeddings", "on self-supervised embeddings"],
         [],
     ),
+    "dask_grid_search.py": (
+        ["dask cluster:", "fits and the refit in", "test accuracy of the refitted"],
+        [],
+    ),
     "attention_variants.py": (
         [
             "(no attention: mean pooling)",
@@ -120,4 +124,4 @@ def test_example_runs(script, runs):
 
 def test_every_example_is_checked():
     assert set(SCRIPTS) == set(EXPECTED)
-    assert len(SCRIPTS) == 7
+    assert len(SCRIPTS) == 8
