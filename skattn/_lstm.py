@@ -18,6 +18,7 @@ from .modules import recurrent_network
 __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
 
 RECURRENT_CONSTRAINTS = {
+    "conv_stem": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None],
     "hidden_size": [Interval(Integral, 1, None, closed="left")],
     "num_layers": [Interval(Integral, 1, None, closed="left")],
     "cell": [StrOptions({"lstm", "gru"})],
@@ -38,6 +39,15 @@ RECURRENT_PARAMS_DOC = """\
     bidirectional : bool, default=True
         Read each sequence in both directions; states have size
         ``2 * hidden_size``.
+    conv_stem : "auto", int or None, default=None
+        A convolutional stem before the encoder: three ``Conv1d -> LayerNorm
+        -> GELU`` layers with ``hidden_size`` channels that give every step a view of
+        its neighbourhood and divide the length by a total stride (a power of
+        two). ``"auto"`` picks the stride from the longest training sequence
+        (the largest power of two that leaves at least 64 steps: 1 up to 127
+        steps, 2 up to 255, ...); an int sets it; None feeds the input
+        straight to the encoder. Attention weights are still reported per
+        input step.
 """ + POOLING_PARAMS_DOC.format(
     pooling_options='{"attention", "mean", "max", "last"}',
     cls_doc=" (the final hidden state)",
@@ -57,6 +67,14 @@ RECURRENT_PARAMS_DOC = """\
         embedding stays zero."""
 
 
+def _check_conv_stem(conv_stem):
+    if isinstance(conv_stem, Integral) and conv_stem & (conv_stem - 1):
+        raise ValueError(
+            f"conv_stem={conv_stem} must be a power of two (1, 2, 4, ...), "
+            "'auto' or None"
+        )
+
+
 class _RecurrentArchitecture:
     """Builds the LSTM/GRU network from the estimator's parameters."""
 
@@ -64,6 +82,7 @@ class _RecurrentArchitecture:
         return self.hidden_size * (2 if self.bidirectional else 1)
 
     def _check_architecture(self):
+        _check_conv_stem(getattr(self, "conv_stem", None))
         size = self._state_size()
         if self.pooling == "attention" and self.attention == "multihead":
             if size % self.num_heads:
@@ -91,6 +110,8 @@ class _RecurrentArchitecture:
             vocab_size=self.vocab_size,
             embedding_dim=self.embedding_dim,
             padding_idx=self.padding_idx,
+            conv_stem=getattr(self, "conv_stem", None),
+            max_length=max_length,
         )
 
 
@@ -148,6 +169,7 @@ class LSTMAttentionClassifier(_RecurrentArchitecture, SequenceClassifierBase):
         num_layers=1,
         cell="lstm",
         bidirectional=True,
+        conv_stem=None,
         pooling="attention",
         attention="additive",
         num_heads=4,
@@ -179,6 +201,7 @@ class LSTMAttentionClassifier(_RecurrentArchitecture, SequenceClassifierBase):
         self.num_layers = num_layers
         self.cell = cell
         self.bidirectional = bidirectional
+        self.conv_stem = conv_stem
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads
@@ -254,6 +277,7 @@ class LSTMAttentionRegressor(_RecurrentArchitecture, SequenceRegressorBase):
         num_layers=1,
         cell="lstm",
         bidirectional=True,
+        conv_stem=None,
         pooling="attention",
         attention="additive",
         num_heads=4,
@@ -284,6 +308,7 @@ class LSTMAttentionRegressor(_RecurrentArchitecture, SequenceRegressorBase):
         self.num_layers = num_layers
         self.cell = cell
         self.bidirectional = bidirectional
+        self.conv_stem = conv_stem
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads

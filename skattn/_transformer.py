@@ -13,11 +13,13 @@ from ._base import (
     _training_doc,
     fill_doc,
 )
+from ._lstm import _check_conv_stem
 from .modules import transformer_network
 
 __all__ = ["TransformerClassifier", "TransformerRegressor"]
 
 TRANSFORMER_CONSTRAINTS = {
+    "conv_stem": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None],
     "d_model": [Interval(Integral, 1, None, closed="left")],
     "num_layers": [Interval(Integral, 1, None, closed="left")],
     "dim_feedforward": [Interval(Integral, 1, None, closed="left")],
@@ -38,6 +40,15 @@ TRANSFORMER_PARAMS_DOC = """\
     positional_encoding : {"sinusoidal", "learned"} or None, default="sinusoidal"
         Fixed sine/cosine codes (any length), one trained vector per position
         (up to the longest training sequence), or none.
+    conv_stem : "auto", int or None, default=None
+        A convolutional stem before the encoder: three ``Conv1d -> LayerNorm
+        -> GELU`` layers with ``d_model`` channels that give every step a view of
+        its neighbourhood and divide the length by a total stride (a power of
+        two). ``"auto"`` picks the stride from the longest training sequence
+        (the largest power of two that leaves at least 64 steps: 1 up to 127
+        steps, 2 up to 255, ...); an int sets it; None feeds the input
+        straight to the encoder. Attention weights are still reported per
+        input step.
 """ + POOLING_PARAMS_DOC.format(
     pooling_options='{"attention", "cls", "mean", "max", "last"}',
     cls_doc=(", or ``\"cls\"``: the final state of a learned token prepended "
@@ -64,6 +75,7 @@ class _TransformerArchitecture:
     """Builds the Transformer network from the estimator's parameters."""
 
     def _check_architecture(self):
+        _check_conv_stem(getattr(self, "conv_stem", None))
         if self.d_model % self.num_heads:
             raise ValueError(
                 f"d_model={self.d_model} must be divisible by "
@@ -101,6 +113,7 @@ class _TransformerArchitecture:
             vocab_size=self.vocab_size,
             embedding_dim=self.embedding_dim,
             padding_idx=self.padding_idx,
+            conv_stem=getattr(self, "conv_stem", None),
         )
 
 
@@ -160,6 +173,7 @@ class TransformerClassifier(_TransformerArchitecture, SequenceClassifierBase):
         dim_feedforward=128,
         dropout=0.1,
         positional_encoding="sinusoidal",
+        conv_stem=None,
         pooling="attention",
         attention="multihead",
         query="learned",
@@ -191,6 +205,7 @@ class TransformerClassifier(_TransformerArchitecture, SequenceClassifierBase):
         self.dim_feedforward = dim_feedforward
         self.dropout = dropout
         self.positional_encoding = positional_encoding
+        self.conv_stem = conv_stem
         self.pooling = pooling
         self.attention = attention
         self.query = query
@@ -267,6 +282,7 @@ class TransformerRegressor(_TransformerArchitecture, SequenceRegressorBase):
         dim_feedforward=128,
         dropout=0.1,
         positional_encoding="sinusoidal",
+        conv_stem=None,
         pooling="attention",
         attention="multihead",
         query="learned",
@@ -297,6 +313,7 @@ class TransformerRegressor(_TransformerArchitecture, SequenceRegressorBase):
         self.dim_feedforward = dim_feedforward
         self.dropout = dropout
         self.positional_encoding = positional_encoding
+        self.conv_stem = conv_stem
         self.pooling = pooling
         self.attention = attention
         self.query = query

@@ -1,0 +1,96 @@
+"""Run skattn's benchmarks and write ``benchmarks/RESULTS.md``.
+
+    python benchmarks/run.py                      # everything (about an hour)
+    python benchmarks/run.py --quick              # smoke run, a few minutes
+    python benchmarks/run.py --only overhead      # one part
+
+Parts: ``accuracy`` (test scores against MiniRocket, ridge and, with
+``--tsai-python``, tsai), ``overhead`` (estimator versus a hand-written
+PyTorch loop) and ``scaling`` (time and memory against length and number of
+sequences). Everything runs with one torch thread.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import _common as C  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PARTS = ("accuracy", "overhead", "scaling")
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="skattn benchmarks")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny sizes and few epochs: checks that everything runs")
+    p.add_argument("--only", choices=PARTS, action="append",
+                   help="run only this part (repeatable)")
+    p.add_argument("--tsai-python", default=os.environ.get("SKATTN_BENCH_TSAI_PYTHON"),
+                   help="a Python interpreter with tsai installed, for the tsai "
+                        "baselines (default: $SKATTN_BENCH_TSAI_PYTHON)")
+    p.add_argument("--tsai-seeds", type=int, default=1,
+                   help="seeds per tsai model (default 1)")
+    p.add_argument("--output", default=None,
+                   help="report path (default: benchmarks/RESULTS.md, or "
+                        "benchmarks/RESULTS-quick.md with --quick)")
+    a = p.parse_args(argv)
+    parts = a.only or list(PARTS)
+    C.set_one_thread()
+    output = a.output or os.path.join(
+        HERE, "RESULTS-quick.md" if a.quick else "RESULTS.md")
+
+    sections, raw = [], {}
+    if "accuracy" in parts:
+        import accuracy
+
+        log("accuracy ...")
+        rows, notes = accuracy.run(quick=a.quick, tsai_python=a.tsai_python,
+                                   tsai_seeds=a.tsai_seeds, log=log)
+        raw["accuracy"] = {"rows": rows, "notes": notes}
+        sections.append(accuracy.markdown(rows, notes))
+    if "overhead" in parts:
+        import overhead
+
+        log("overhead ...")
+        res, prof = overhead.run(quick=a.quick, log=log)
+        raw["overhead"] = res
+        sections.append(overhead.markdown(res, prof))
+    if "scaling" in parts:
+        import scaling
+
+        log("scaling ...")
+        res = scaling.run(quick=a.quick, log=log)
+        raw["scaling"] = res
+        sections.append(scaling.markdown(res))
+
+    mach = C.machine()
+    vers = C.versions()
+    head = [
+        "# skattn benchmark results" + (" (quick smoke run)" if a.quick else ""),
+        "",
+        f"Written by `python benchmarks/run.py{' --quick' if a.quick else ''}` on "
+        f"{datetime.date.today().isoformat()}.",
+        "",
+        "Machine: " + ", ".join(f"{k}: {v}" for k, v in mach.items()) + ".",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()) + ".",
+        "",
+    ]
+    text = "\n".join(head) + "\n" + "\n".join(sections)
+    with open(output, "w") as f:
+        f.write(text)
+    with open(os.path.splitext(output)[0] + ".json", "w") as f:
+        json.dump({"machine": mach, "versions": vers, **raw}, f, indent=1, default=str)
+    log(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    main()
