@@ -58,7 +58,10 @@ def ridge(classification):
     from sklearn.preprocessing import StandardScaler
 
     alphas = np.logspace(-3, 3, 13)
-    model = RidgeClassifierCV(alphas=alphas) if classification else RidgeCV(alphas=alphas)
+    if classification:
+        model = RidgeClassifierCV(alphas=alphas)
+    else:
+        model = RidgeCV(alphas=alphas)
     return make_pipeline(StandardScaler(), model)
 
 
@@ -113,6 +116,9 @@ def machine():
                               / 2**30, 1),
         "python": platform.python_version(),
         "torch threads": torch.get_num_threads(),
+        # other processes share the cores; timings are only as quiet as this
+        "load average at start (1/5/15 min)": "/".join(
+            f"{x:.1f}" for x in os.getloadavg()),
     }
 
 

@@ -6,10 +6,11 @@ Run by ``accuracy.py`` in a Python that has tsai:
 Inputs are standardised per channel with the training split's statistics
 (over real steps); unequal-length series are resampled to the longest
 training length by linear interpolation, as for MiniRocket (tsai's models
-need one length; TST's positional table is sized by the training length). The arrays then go to tsai's
-``TSClassifier`` / ``TSRegressor`` (channels first) with the whole training
-split for training (batch size 32, last partial batch kept) and
-``fit_one_cycle(100, 1e-3)``, tsai's defaults otherwise.
+need one length; TST's positional table is sized by the training length).
+The arrays then go to tsai's ``TSClassifier`` / ``TSRegressor`` (channels
+first) with the whole training split for training (batch size 32, last
+partial batch kept) and ``fit_one_cycle(100, 1e-3)``, tsai's defaults
+otherwise.
 """
 
 import json
@@ -30,9 +31,8 @@ torch.set_num_threads(1)
 def main():
     name, arch, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
     quick = "--quick" in sys.argv
-    from tsai.all import TSClassification, TSClassifier, TSRegressor
-
     from accuracy import resample_to_longest
+    from tsai.all import TSClassification, TSClassifier, TSRegressor
 
     from skattn.datasets import load_dataset
 

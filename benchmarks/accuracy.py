@@ -8,10 +8,11 @@ data set's archive training split, 3 seeds. Beside them, in the same run:
   ``n_jobs=1``), when aeon is importable. aeon's MiniRocket needs
   equal-length series: unequal-length sets are resampled to the longest
   length by linear interpolation of each series' real steps (test series
-  to the training length). Numba's
-  compilation is done by a warm-up fit before timing.
+  to the training length). Numba's compilation is done by a warm-up fit
+  before timing.
 - A ridge model on the flattened series (standardised, NaN padding set to
-  0, test series padded to the training length): ``RidgeClassifierCV`` / ``RidgeCV`` with 13 alphas from 1e-3 to 1e3.
+  0, test series padded to the training length): ``RidgeClassifierCV`` /
+  ``RidgeCV`` with 13 alphas from 1e-3 to 1e3.
 - For regression, the training mean as a floor (``DummyRegressor``).
 - tsai's ``LSTMAttention`` and ``TST`` when a Python with tsai is given
   (``--tsai-python``); they run in that interpreter (see ``_tsai_child.py``),
@@ -25,7 +26,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import _common as C  # noqa: E402
-
 import numpy as np  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))

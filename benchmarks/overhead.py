@@ -17,7 +17,6 @@ callbacks); the hand loop starts from ready tensors.
 """
 
 import cProfile
-import io
 import os
 import pstats
 import statistics
@@ -25,7 +24,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import _common as C  # noqa: E402
-
 import numpy as np  # noqa: E402
 
 
@@ -48,7 +46,8 @@ def hand_fit(module, values, mask, target, *, epochs, batch_size, lr, weight_dec
     n_batches = -(-n // batch_size)
     total = epochs * n_batches
     opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, WarmupCosine(total, max(1, total // 20)))
+    schedule = WarmupCosine(total, max(1, total // 20))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
     loss_fn = torch.nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(seed)
     module.train()
@@ -106,9 +105,9 @@ def measure(family="transformer", n=512, t=128, epochs=2, batch_size=32, repeats
         times["fit"].append(tm.seconds)
         module = est32._build_network(X.shape[2], 2, t)
         with C.Timer() as tm:
-            hand_fit(module, values, mask, target, epochs=epochs, batch_size=batch_size,
-                     lr=p["lr"], weight_decay=p["weight_decay"], clip=p["clip_grad_norm"],
-                     seed=r)
+            hand_fit(module, values, mask, target, epochs=epochs,
+                     batch_size=batch_size, lr=p["lr"], weight_decay=p["weight_decay"],
+                     clip=p["clip_grad_norm"], seed=r)
         times["hand_fit"].append(tm.seconds)
         # steady state: the first call after fit builds the frozen inference copy
         est32.predict(X[:batch_size])
@@ -135,8 +134,23 @@ def measure(family="transformer", n=512, t=128, epochs=2, batch_size=32, repeats
     )
 
 
-def profile_fit(family="transformer", n=512, t=128, epochs=2, batch_size=32, top=14):
-    """cProfile of one ``fit``: the functions with the most own time."""
+def _where(filename):
+    if "/skorch/" in filename:
+        return "skorch (Python)"
+    if "/skattn/modules/" in filename:
+        return "skattn.modules (Python, shared with the hand loop)"
+    if "/skattn/" in filename:
+        return "skattn estimator and net (Python)"
+    if "/torch/" in filename:
+        return "torch (Python)"
+    if filename == "~":
+        return "C functions (torch kernels, numpy)"
+    return "other Python"
+
+
+def profile_fit(family="transformer", n=512, t=128, epochs=2, batch_size=32, top=6):
+    """cProfile of one ``fit``: own time grouped by where the code lives, and
+    the skorch / skattn functions with the most own time."""
     import skattn
 
     Model = {"transformer": skattn.TransformerClassifier,
@@ -148,9 +162,17 @@ def profile_fit(family="transformer", n=512, t=128, epochs=2, batch_size=32, top
     prof.enable()
     est.fit(X, y)
     prof.disable()
-    s = io.StringIO()
-    pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(top)
-    return s.getvalue()
+    stats = pstats.Stats(prof).stats
+    groups, funcs = {}, []
+    for (filename, line, name), (_, _, own, _, _) in stats.items():
+        where = _where(filename)
+        groups[where] = groups.get(where, 0.0) + own
+        if where.startswith(("skorch", "skattn estimator")):
+            short = filename.split("site-packages/")[-1].split("/skattn/")[-1]
+            funcs.append((own, f"{short}:{line}({name})"))
+    total = sum(groups.values())
+    return dict(family=family, total=total, groups=groups,
+                top=sorted(funcs, reverse=True)[:top])
 
 
 def markdown(results, profile_text=None):
@@ -167,15 +189,22 @@ def markdown(results, profile_text=None):
             f"**{r['train_sps'] / r['hand_train_sps']:.2f}**",
             f"{r['predict_sps']:.0f}", f"{r['hand_predict_sps']:.0f}",
             f"**{r['predict_sps'] / r['hand_predict_sps']:.2f}**",
-            f"{r['predict64_sps']:.0f} ({r['predict64_sps'] / r['hand_predict_sps']:.2f})",
+            f"{r['predict64_sps']:.0f} "
+            f"({r['predict64_sps'] / r['hand_predict_sps']:.2f})",
         ])
     lines.append(C.markdown_table(
         ["network", "data n×t", "batch", "epochs", "fit sps", "hand fit sps",
          "train ratio", "predict sps (f32)", "hand predict sps", "predict ratio",
          "predict sps f64 (ratio)"], rows))
-    if profile_text:
-        lines += ["", "cProfile of one Transformer `fit` (own time, top entries):", "",
-                  "```", profile_text.strip(), "```"]
+    for prof in profile_text or []:
+        lines += ["", f"cProfile of one {prof['family']} `fit` (same data, "
+                  f"{prof['total']:.2f} s under the profiler): own time by where "
+                  "the code lives.", ""]
+        rows = [[k, f"{v:.3f}", f"{100 * v / prof['total']:.1f}%"]
+                for k, v in sorted(prof["groups"].items(), key=lambda kv: -kv[1])]
+        lines.append(C.markdown_table(["code", "own s", "share"], rows))
+        lines += ["", "Largest skorch / skattn-estimator entries: " + "; ".join(
+            f"`{name}` {own * 1e3:.1f} ms" for own, name in prof["top"]) + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -185,8 +214,10 @@ def run(quick=False, log=print):
         res = [measure("transformer", n=64, t=32, epochs=1, repeats=2, log=log),
                measure("lstm", n=64, t=32, epochs=1, repeats=2, log=log)]
     else:
-        res = [measure("transformer", log=log), measure("lstm", log=log)]
-    prof = None if quick else profile_fit()
+        res = [measure("transformer", repeats=7, log=log),
+               measure("lstm", repeats=7, log=log)]
+    prof = [profile_fit(f, n=64 if quick else 512, t=32 if quick else 128)
+            for f in ("transformer", "lstm")]
     return res, prof
 
 

@@ -4,7 +4,8 @@ Every measurement runs in its own child process (``--child``), so its peak
 resident memory (``ru_maxrss`` from ``os.wait4``) is its own. A child
 builds synthetic univariate data, fits one epoch of an estimator (batch
 size 32, width 64: ``d_model=64`` / ``hidden_size=64``) and reports the fit
-time, after a tiny warm-up fit that absorbs torch's one-off start-up costs. A child that only imports the libraries gives the baseline RSS.
+time, after a tiny warm-up fit that absorbs torch's one-off start-up
+costs. A child that only imports the libraries gives the baseline RSS.
 
 Sequences get a padding mask in every batch (a quarter of them are 3/4 of
 the longest length), so the masked attention path is the one measured.
@@ -170,10 +171,10 @@ def markdown(results):
     for key, rs in series.items():
         ok = [r for r in rs if "error" not in r]
         cells = []
-        for a, b in zip(ok, ok[1:]):
+        for a, b in zip(ok, ok[1:], strict=False):
+            mem = max(b["peak_mib"] - base, 1) / max(a["peak_mib"] - base, 1)
             cells.append(f"{a['t']}→{b['t']}: ×{b['fit_s'] / a['fit_s']:.1f} time, "
-                         f"×{max(b['peak_mib'] - base, 1) / max(a['peak_mib'] - base, 1):.1f}"
-                         " mem")
+                         f"×{mem:.1f} mem")
         grow_rows.append([key, "; ".join(cells)])
     lines += [C.markdown_table(["series", "per doubling"], grow_rows), ""]
     lines += ["### Number of sequences (length 128, one epoch)", ""]
@@ -198,8 +199,8 @@ def markdown(results):
               f"{k['b']} × {k['t']} steps with a boolean key-padding mask ran these "
               "attention operators (a materialised T×T weight tensor for this batch "
               f"would take {k['txt_mib']:.0f} MiB):", ""]
-    lines += [C.markdown_table(["operator", "calls", "CPU ms"],
-                               [[f"`{o}`", c, f"{ms:.1f}"] for o, c, ms in k["ops"]]), ""]
+    ops = [[f"`{o}`", c, f"{ms:.1f}"] for o, c, ms in k["ops"]]
+    lines += [C.markdown_table(["operator", "calls", "CPU ms"], ops), ""]
     return "\n".join(lines)
 
 

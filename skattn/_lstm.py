@@ -18,7 +18,9 @@ from .modules import recurrent_network
 __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
 
 RECURRENT_CONSTRAINTS = {
-    "conv_stem": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None],
+    "conv_stem": [
+        StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None
+    ],
     "hidden_size": [Interval(Integral, 1, None, closed="left")],
     "num_layers": [Interval(Integral, 1, None, closed="left")],
     "cell": [StrOptions({"lstm", "gru"})],
@@ -27,7 +29,7 @@ RECURRENT_CONSTRAINTS = {
     **POOLING_CONSTRAINTS,
 }
 
-RECURRENT_DEFAULTS = dict(max_epochs=100, batch_size=32, lr=3e-3, weight_decay=1e-2)
+RECURRENT_DEFAULTS = dict(max_epochs=200, batch_size=16, lr=3e-3, weight_decay=1e-2)
 
 RECURRENT_PARAMS_DOC = """\
     hidden_size : int, default=64
@@ -39,7 +41,7 @@ RECURRENT_PARAMS_DOC = """\
     bidirectional : bool, default=True
         Read each sequence in both directions; states have size
         ``2 * hidden_size``.
-    conv_stem : "auto", int or None, default=None
+    conv_stem : "auto", int or None, default="auto"
         A convolutional stem before the encoder: three ``Conv1d -> LayerNorm
         -> GELU`` layers with ``hidden_size`` channels that give every step a view of
         its neighbourhood and divide the length by a total stride (a power of
@@ -169,7 +171,7 @@ class LSTMAttentionClassifier(_RecurrentArchitecture, SequenceClassifierBase):
         num_layers=1,
         cell="lstm",
         bidirectional=True,
-        conv_stem=None,
+        conv_stem="auto",
         pooling="attention",
         attention="additive",
         num_heads=4,
@@ -277,7 +279,7 @@ class LSTMAttentionRegressor(_RecurrentArchitecture, SequenceRegressorBase):
         num_layers=1,
         cell="lstm",
         bidirectional=True,
-        conv_stem=None,
+        conv_stem="auto",
         pooling="attention",
         attention="additive",
         num_heads=4,

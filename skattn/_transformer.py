@@ -19,7 +19,9 @@ from .modules import transformer_network
 __all__ = ["TransformerClassifier", "TransformerRegressor"]
 
 TRANSFORMER_CONSTRAINTS = {
-    "conv_stem": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None],
+    "conv_stem": [
+        StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None
+    ],
     "d_model": [Interval(Integral, 1, None, closed="left")],
     "num_layers": [Interval(Integral, 1, None, closed="left")],
     "dim_feedforward": [Interval(Integral, 1, None, closed="left")],
@@ -28,7 +30,9 @@ TRANSFORMER_CONSTRAINTS = {
     **POOLING_CONSTRAINTS,
 }
 
-TRANSFORMER_DEFAULTS = dict(max_epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-2)
+TRANSFORMER_DEFAULTS = dict(
+    max_epochs=200, batch_size=16, lr=1e-3, weight_decay=1e-2
+)
 
 TRANSFORMER_PARAMS_DOC = """\
     d_model : int, default=64
@@ -40,7 +44,7 @@ TRANSFORMER_PARAMS_DOC = """\
     positional_encoding : {"sinusoidal", "learned"} or None, default="sinusoidal"
         Fixed sine/cosine codes (any length), one trained vector per position
         (up to the longest training sequence), or none.
-    conv_stem : "auto", int or None, default=None
+    conv_stem : "auto", int or None, default="auto"
         A convolutional stem before the encoder: three ``Conv1d -> LayerNorm
         -> GELU`` layers with ``d_model`` channels that give every step a view of
         its neighbourhood and divide the length by a total stride (a power of
@@ -173,7 +177,7 @@ class TransformerClassifier(_TransformerArchitecture, SequenceClassifierBase):
         dim_feedforward=128,
         dropout=0.1,
         positional_encoding="sinusoidal",
-        conv_stem=None,
+        conv_stem="auto",
         pooling="attention",
         attention="multihead",
         query="learned",
@@ -282,7 +286,7 @@ class TransformerRegressor(_TransformerArchitecture, SequenceRegressorBase):
         dim_feedforward=128,
         dropout=0.1,
         positional_encoding="sinusoidal",
-        conv_stem=None,
+        conv_stem="auto",
         pooling="attention",
         attention="multihead",
         query="learned",

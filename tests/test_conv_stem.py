@@ -117,7 +117,9 @@ def test_predictions_do_not_depend_on_padding(Model):
     X, y, lengths = _ragged_data()
     clf = Model(conv_stem="auto", max_epochs=2, random_state=0, n_threads=1).fit(X, y)
     together = clf.predict_proba(X)
-    alone = np.vstack([clf.predict_proba(X[i : i + 1, :n]) for i, n in enumerate(lengths)])
+    alone = np.vstack(
+        [clf.predict_proba(X[i : i + 1, :n]) for i, n in enumerate(lengths)]
+    )
     np.testing.assert_allclose(together, alone, atol=1e-10)
 
 
@@ -132,7 +134,7 @@ def test_stem_fits_regression_and_learned_positions(Model):
 
 def test_no_stem_means_no_stem_module():
     X, y, _ = _ragged_data()
-    clf = TransformerClassifier(conv_stem=None, max_epochs=1, random_state=0, n_threads=1)
+    clf = TransformerClassifier(conv_stem=None, max_epochs=1, random_state=0)
     assert clf.fit(X, y).net_.module_.stem is None
 
 

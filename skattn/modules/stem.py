@@ -37,7 +37,9 @@ def stem_strides(stride, num_layers):
     if stride < 1 or stride & (stride - 1):
         raise ValueError(f"the stem stride must be a power of two, got {stride}")
     k = stride.bit_length() - 1
-    return tuple(2 ** (k // num_layers + (i < k % num_layers)) for i in range(num_layers))
+    return tuple(
+        2 ** (k // num_layers + (i < k % num_layers)) for i in range(num_layers)
+    )
 
 
 class ConvStem(nn.Module):
@@ -94,7 +96,7 @@ class ConvStem(nn.Module):
     def forward(self, x, mask):
         lengths = mask.sum(1)  # [b]
         x = x.masked_fill(~mask.unsqueeze(-1), 0.0).transpose(1, 2)  # [b, c, t]
-        for conv, norm, s in zip(self.convs, self.norms, self.strides):
+        for conv, norm, s in zip(self.convs, self.norms, self.strides, strict=True):
             x = conv(x)  # [b, d, t_i]
             lengths = torch.div(lengths + s - 1, s, rounding_mode="floor")
             mask = self._lengths_mask(lengths, x.shape[-1])
