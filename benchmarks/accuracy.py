@@ -15,8 +15,8 @@ data set's archive training split, 3 seeds. Beside them, in the same run:
   ``RidgeCV`` with 13 alphas from 1e-3 to 1e3.
 - For regression, the training mean as a floor (``DummyRegressor``).
 - tsai's ``LSTMAttention`` and ``TST`` when a Python with tsai is given
-  (``--tsai-python``); they run in that interpreter (see ``_tsai_child.py``),
-  with ``tsai_seeds`` seeds (default 1: tsai's fits are the slowest part).
+  (``run_tsai``); they run in that interpreter (see ``_tsai_child.py``),
+  with one seed by default (tsai's fits are the slowest part).
 """
 
 import json
@@ -74,7 +74,7 @@ def _record(rows, dataset, model, seed, score, fit_s, predict_s, note=""):
                      fit_s=fit_s, predict_s=predict_s, note=note))
 
 
-def run(quick=False, seeds=(0, 1, 2), tsai_python=None, tsai_seeds=1, log=print):
+def run(quick=False, seeds=(0, 1, 2), log=print):
     C.set_one_thread()
     rows, notes = [], {}
     datasets = C.DATASETS
@@ -106,8 +106,7 @@ def run(quick=False, seeds=(0, 1, 2), tsai_python=None, tsai_seeds=1, log=print)
             T = X_tr.shape[1]  # the training length (a test split may be shorter)
             A_tr, A_te = resample_to_longest(X_tr), resample_to_longest(X_te, T)
             # warm-up: numba compiles on first use; keep that out of the timing
-            minirocket(cls, 0)[0].fit(A_tr[: max(8, len(np.unique(y_tr)) * 2)],
-                                      y_tr[: max(8, len(np.unique(y_tr)) * 2)])
+            minirocket(cls, 0)[0].fit(A_tr, y_tr).predict(A_te)
             for seed in seeds:
                 est = minirocket(cls, seed)[0]
                 with C.Timer() as t_fit:
@@ -136,27 +135,39 @@ def run(quick=False, seeds=(0, 1, 2), tsai_python=None, tsai_seeds=1, log=print)
                     C.score(cls, y_te, est.predict(C.flat(X_te, X_tr.shape[1]))), 0.0,
                     0.0)
 
-        if tsai_python:
-            for arch in ("LSTMAttention", "TST"):
-                for seed in seeds[:tsai_seeds]:
-                    res = _tsai(tsai_python, name, arch, seed, quick)
-                    if "error" in res:
-                        notes[f"tsai {arch}"] = res["error"]
-                        break
-                    _record(rows, name, f"tsai {arch}", seed, res["score"],
-                            res["fit_s"], res["predict_s"])
-                    log(f"  {name:>22} {'tsai ' + arch:>24} seed {seed}: "
-                        f"{res['score']:.4f}")
     return rows, notes
 
 
-def _tsai(python, name, arch, seed, quick):
+def run_tsai(tsai_python, quick=False, seeds=(0,), log=print):
+    """tsai's LSTMAttention and TST on every data set, in ``tsai_python``."""
+    rows, notes = [], {}
+    for name in C.DATASETS:
+        for arch in ("LSTMAttention", "TST"):
+            if f"tsai {arch}" in notes:
+                continue
+            for seed in seeds:
+                res = _tsai(tsai_python, name, arch, seed, quick)
+                if "error" in res:
+                    notes[f"tsai {arch} ({name})"] = res["error"]
+                    break
+                _record(rows, name, f"tsai {arch}", seed, res["score"], res["fit_s"],
+                        res["predict_s"])
+                log(f"  {name:>22} {'tsai ' + arch:>24} seed {seed}: "
+                    f"{res['score']:.4f} (fit {res['fit_s']:.1f}s)")
+    return rows, notes
+
+
+def _tsai(python, name, arch, seed, quick, timeout=600):
     cmd = [python, os.path.join(HERE, "_tsai_child.py"), name, arch, str(seed)]
     if quick:
         cmd.append("--quick")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [os.path.dirname(HERE), os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"no result within {timeout} s"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode or not lines:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
@@ -236,5 +247,8 @@ if __name__ == "__main__":
     p.add_argument("--quick", action="store_true")
     p.add_argument("--tsai-python", default=None)
     a = p.parse_args()
-    rows, notes = run(quick=a.quick, tsai_python=a.tsai_python)
+    rows, notes = run(quick=a.quick)
+    if a.tsai_python:
+        more, more_notes = run_tsai(a.tsai_python, quick=a.quick)
+        rows, notes = rows + more, {**notes, **more_notes}
     print(markdown(rows, notes))

@@ -111,7 +111,7 @@ def run(quick=False, log=print):
     results = {"base": measure("import-only", 0, 0)}
     log(f"  import-only child: {results['base']['peak_mib']:.0f} MiB")
     if quick:
-        tf_lengths, lstm_lengths, counts = [64, 128], [64, 128], [64, 128]
+        tf_lengths, lstm_lengths, counts = [64], [64], [64]
     else:
         tf_lengths = [128, 256, 512, 1024, 2048, 4096, 8192]
         lstm_lengths = [128, 256, 512, 1024, 2048, 4096]

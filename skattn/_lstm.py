@@ -125,9 +125,11 @@ class _RecurrentArchitecture:
 class LSTMAttentionClassifier(_RecurrentArchitecture, SequenceClassifierBase):
     """Sequence classifier: LSTM/GRU encoder, attention pooling, linear head.
 
-    The encoder reads each sequence (never its padding); attention turns its
-    hidden states into one vector, which a linear layer maps to class
-    logits. ``attention_weights(X)`` returns how much each timestep counted.
+    A convolutional stem (``conv_stem``) gives each timestep a view of its
+    neighbourhood and shortens long sequences; the encoder reads the result
+    (never the padding); attention turns its hidden states into one vector,
+    which a linear layer maps to class logits. ``attention_weights(X)``
+    returns how much each input timestep counted.
 
     Parameters
     ----------

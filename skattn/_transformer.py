@@ -129,8 +129,10 @@ class _TransformerArchitecture:
 class TransformerClassifier(_TransformerArchitecture, SequenceClassifierBase):
     """Sequence classifier: Transformer encoder, attention pooling, linear head.
 
-    Each timestep is projected to ``d_model``, given a positional code and
-    passed through pre-norm encoder layers of multi-head self-attention
+    A convolutional stem (``conv_stem``) gives each timestep a view of its
+    neighbourhood and shortens long sequences; each step is then projected to
+    ``d_model``, given a positional code and passed through pre-norm encoder
+    layers of multi-head self-attention
     (``F.scaled_dot_product_attention`` with the padding mask) and
     feed-forward blocks; attention pooling turns the states into one vector
     for a linear head.
