@@ -138,8 +138,9 @@ def run(quick=False, seeds=(0, 1, 2), log=print):
     return rows, notes
 
 
-def run_tsai(tsai_python, quick=False, seeds=(0,), log=print):
-    """tsai's LSTMAttention and TST on every data set, in ``tsai_python``."""
+def run_tsai(tsai_python, quick=False, seeds=(0,), log=print, on_result=None):
+    """tsai's LSTMAttention and TST on every data set, in ``tsai_python``;
+    ``on_result(rows, notes)`` is called after every fit."""
     rows, notes = [], {}
     for name in C.DATASETS:
         for arch in ("LSTMAttention", "TST"):
@@ -154,6 +155,8 @@ def run_tsai(tsai_python, quick=False, seeds=(0,), log=print):
                         res["predict_s"])
                 log(f"  {name:>22} {'tsai ' + arch:>24} seed {seed}: "
                     f"{res['score']:.4f} (fit {res['fit_s']:.1f}s)")
+                if on_result is not None:
+                    on_result(rows, notes)
     return rows, notes
 
 

@@ -21,6 +21,7 @@ import _common as C  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PARTS = ("accuracy", "overhead", "scaling")
+# "tsai" (with --only) adds tsai's rows to an existing accuracy report.
 
 
 def log(msg):
@@ -31,7 +32,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description="skattn benchmarks")
     p.add_argument("--quick", action="store_true",
                    help="tiny sizes and few epochs: checks that everything runs")
-    p.add_argument("--only", choices=PARTS, action="append",
+    p.add_argument("--only", choices=(*PARTS, "tsai"), action="append",
                    help="run only this part (repeatable)")
     p.add_argument("--tsai-python", default=os.environ.get("SKATTN_BENCH_TSAI_PYTHON"),
                    help="a Python interpreter with tsai installed, for the tsai "
@@ -49,6 +50,28 @@ def main(argv=None):
 
     sections, raw = {}, {}
     mach, vers = C.machine(), C.versions()
+    previous = os.path.splitext(output)[0] + ".json"
+    if a.only and os.path.exists(previous):
+        # keep the parts that this run does not measure
+        with open(previous) as f:
+            old = json.load(f)
+        if "accuracy" not in parts and "accuracy" in old:  # tsai rows included
+            import accuracy
+
+            raw["accuracy"] = old["accuracy"]
+            sections["accuracy"] = accuracy.markdown(
+                old["accuracy"]["rows"], old["accuracy"]["notes"])
+        if "overhead" not in parts and "overhead" in old:
+            import overhead
+
+            raw["overhead"] = old["overhead"]
+            sections["overhead"] = overhead.markdown(
+                old["overhead"]["results"], old["overhead"]["profiles"])
+        if "scaling" not in parts and "scaling" in old:
+            import scaling
+
+            raw["scaling"] = old["scaling"]
+            sections["scaling"] = scaling.markdown(old["scaling"])
 
     def write():
         head = [
@@ -96,14 +119,24 @@ def main(argv=None):
         raw["scaling"] = res
         sections["scaling"] = scaling.markdown(res)
         write()
-    if "accuracy" in parts and a.tsai_python:
+    if ("accuracy" in parts or "tsai" in parts) and a.tsai_python:
+        import accuracy
+
         log("accuracy: tsai ...")
+        base = raw.get("accuracy", {"rows": [], "notes": {}})
+        base_rows = [r for r in base["rows"] if not r["model"].startswith("tsai")]
+
+        def merge(more, more_notes):
+            rows = base_rows + more
+            notes = {**base["notes"], **more_notes}
+            raw["accuracy"] = {"rows": rows, "notes": notes}
+            sections["accuracy"] = accuracy.markdown(rows, notes)
+            write()
+
         more, more_notes = accuracy.run_tsai(
-            a.tsai_python, quick=a.quick, seeds=tuple(range(a.tsai_seeds)), log=log)
-        rows, notes = rows + more, {**notes, **more_notes}
-        raw["accuracy"] = {"rows": rows, "notes": notes}
-        sections["accuracy"] = accuracy.markdown(rows, notes)
-        write()
+            a.tsai_python, quick=a.quick, seeds=tuple(range(a.tsai_seeds)), log=log,
+            on_result=merge)
+        merge(more, more_notes)
     log(f"wrote {output}")
 
 
