@@ -137,6 +137,7 @@ def main(argv=None):
             a.tsai_python, quick=a.quick, seeds=tuple(range(a.tsai_seeds)), log=log,
             on_result=merge)
         merge(more, more_notes)
+    write()
     log(f"wrote {output}")
 
 

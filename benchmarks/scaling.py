@@ -172,6 +172,9 @@ def markdown(results):
              "the child (`VmHWM`; in brackets: above the "
              f"{base:.0f} MiB of a child that only imports the libraries and "
              "runs the tiny warm-up fit).", "",
+             "Each length is one batch timed once on a machine shared with "
+             "other processes: a point far off both neighbours (a ×30 step "
+             "followed by ×0.2) is interference, not the model.", "",
              "### Sequence length (32 sequences = one batch per epoch)", ""]
     series = results["length"]
     lengths = sorted({r["t"] for rs in series.values() for r in rs})
