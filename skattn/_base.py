@@ -11,7 +11,9 @@ families change only the network they build.
 import math
 import multiprocessing
 import os
+import re
 import tempfile
+import textwrap
 import threading
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -914,10 +916,20 @@ default="{attention}"
 
 
 def fill_doc(**blocks):
-    """Class decorator: fill ``{name}`` placeholders of the docstring."""
+    """Class decorator: replace each docstring line holding only ``{name}``
+    with the text block ``name``, indented like the placeholder."""
 
     def decorate(cls):
-        cls.__doc__ = cls.__doc__.format(**blocks)
+        doc = cls.__doc__
+        for name, block in blocks.items():
+            block = textwrap.dedent(block)
+            doc = re.sub(
+                rf"^([ \t]*){{{name}}}$",
+                lambda m, block=block: textwrap.indent(block, m.group(1)),
+                doc,
+                flags=re.M,
+            )
+        cls.__doc__ = doc
         return cls
 
     return decorate

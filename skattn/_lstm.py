@@ -18,6 +18,11 @@ from .modules import recurrent_network
 __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
 
 RECURRENT_CONSTRAINTS = {
+    "conv_stem": [
+        StrOptions({"auto"}),
+        Interval(Integral, 1, None, closed="left"),
+        None,
+    ],
     "hidden_size": [Interval(Integral, 1, None, closed="left")],
     "num_layers": [Interval(Integral, 1, None, closed="left")],
     "cell": [StrOptions({"lstm", "gru"})],
@@ -26,7 +31,7 @@ RECURRENT_CONSTRAINTS = {
     **POOLING_CONSTRAINTS,
 }
 
-RECURRENT_DEFAULTS = dict(max_epochs=100, batch_size=32, lr=3e-3, weight_decay=1e-2)
+RECURRENT_DEFAULTS = dict(max_epochs=200, batch_size=16, lr=3e-3, weight_decay=1e-2)
 
 RECURRENT_PARAMS_DOC = (
     """\
@@ -39,6 +44,15 @@ RECURRENT_PARAMS_DOC = (
     bidirectional : bool, default=True
         Read each sequence in both directions; states have size
         ``2 * hidden_size``.
+    conv_stem : "auto", int or None, default="auto"
+        A convolutional stem before the encoder: three ``Conv1d -> LayerNorm
+        -> GELU`` layers with ``hidden_size`` channels that give every step a view of
+        its neighbourhood and divide the length by a total stride (a power of
+        two). ``"auto"`` picks the stride from the longest training sequence
+        (the largest power of two that leaves at least 64 steps: 1 up to 127
+        steps, 2 up to 255, ...); an int sets it; None feeds the input
+        straight to the encoder. Attention weights are still reported per
+        input step.
 """
     + POOLING_PARAMS_DOC.format(
         pooling_options='{"attention", "mean", "max", "last"}',
@@ -61,10 +75,19 @@ RECURRENT_PARAMS_DOC = (
 )
 
 
+def _check_conv_stem(conv_stem):
+    if isinstance(conv_stem, Integral) and conv_stem & (conv_stem - 1):
+        raise ValueError(
+            f"conv_stem={conv_stem} must be a power of two (1, 2, 4, ...), "
+            "'auto' or None"
+        )
+
+
 class _RecurrentArchitecture:
     """Builds the LSTM/GRU network from the estimator's parameters."""
 
     def _check_architecture(self):
+        _check_conv_stem(getattr(self, "conv_stem", None))
         size = self.hidden_size * (2 if self.bidirectional else 1)
         if self.pooling == "attention" and self.attention == "multihead":
             if size % self.num_heads:
@@ -92,6 +115,8 @@ class _RecurrentArchitecture:
             vocab_size=self.vocab_size,
             embedding_dim=self.embedding_dim,
             padding_idx=self.padding_idx,
+            conv_stem=getattr(self, "conv_stem", None),
+            max_length=max_length,
         )
 
 
@@ -103,38 +128,40 @@ class _RecurrentArchitecture:
 class LSTMAttentionClassifier(_RecurrentArchitecture, SequenceClassifierBase):
     """Sequence classifier: LSTM/GRU encoder, attention pooling, linear head.
 
-        The encoder reads each sequence (never its padding); attention turns its
-        hidden states into one vector, which a linear layer maps to class
-        logits. ``attention_weights(X)`` returns how much each timestep counted.
+    A convolutional stem (``conv_stem``) gives each timestep a view of its
+    neighbourhood and shortens long sequences; the encoder reads the result
+    (never the padding); attention turns its hidden states into one vector,
+    which a linear layer maps to class logits. ``attention_weights(X)``
+    returns how much each input timestep counted.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {architecture}
-        class_weight : dict, "balanced" or None, default=None
-            Weights of the classes in the loss, as in scikit-learn; multiplied
-            with ``sample_weight``.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn; multiplied
+        with ``sample_weight``.
     {training}
 
-        Attributes
-        ----------
-        classes_ : ndarray of shape (n_classes,)
-            Class labels.
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
     {attributes}
 
-        See Also
-        --------
-        TransformerClassifier : the same task with a Transformer encoder.
+    See Also
+    --------
+    TransformerClassifier : the same task with a Transformer encoder.
 
-        Examples
-        --------
-        >>> from skattn import LSTMAttentionClassifier
-        >>> from skattn.datasets import load_gunpoint
-        >>> X_train, X_test, y_train, y_test = load_gunpoint(return_X_y=True)
-        >>> clf = LSTMAttentionClassifier(max_epochs=5, random_state=0)
-        >>> clf.fit(X_train, y_train).predict(X_test[:3]).shape
-        (3,)
-        >>> clf.attention_weights(X_test[:3]).shape
-        (3, 150)
+    Examples
+    --------
+    >>> from skattn import LSTMAttentionClassifier
+    >>> from skattn.datasets import load_gunpoint
+    >>> X_train, X_test, y_train, y_test = load_gunpoint(return_X_y=True)
+    >>> clf = LSTMAttentionClassifier(max_epochs=5, random_state=0)
+    >>> clf.fit(X_train, y_train).predict(X_test[:3]).shape
+    (3,)
+    >>> clf.attention_weights(X_test[:3]).shape
+    (3, 150)
     """
 
     _parameter_constraints = {
@@ -149,6 +176,7 @@ class LSTMAttentionClassifier(_RecurrentArchitecture, SequenceClassifierBase):
         num_layers=1,
         cell="lstm",
         bidirectional=True,
+        conv_stem="auto",
         pooling="attention",
         attention="additive",
         num_heads=4,
@@ -180,6 +208,7 @@ class LSTMAttentionClassifier(_RecurrentArchitecture, SequenceClassifierBase):
         self.num_layers = num_layers
         self.cell = cell
         self.bidirectional = bidirectional
+        self.conv_stem = conv_stem
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads
@@ -216,31 +245,31 @@ class LSTMAttentionClassifier(_RecurrentArchitecture, SequenceClassifierBase):
 class LSTMAttentionRegressor(_RecurrentArchitecture, SequenceRegressorBase):
     """Sequence regressor: LSTM/GRU encoder, attention pooling, linear head.
 
-        Supports one or several targets (``y`` of shape ``(n_samples,)`` or
-        ``(n_samples, n_outputs)``); targets are standardised for training and
-        predictions come back on their original scale, float64.
+    Supports one or several targets (``y`` of shape ``(n_samples,)`` or
+    ``(n_samples, n_outputs)``); targets are standardised for training and
+    predictions come back on their original scale, float64.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {architecture}
     {training}
 
-        Attributes
-        ----------
+    Attributes
+    ----------
     {attributes}
 
-        See Also
-        --------
-        TransformerRegressor : the same task with a Transformer encoder.
+    See Also
+    --------
+    TransformerRegressor : the same task with a Transformer encoder.
 
-        Examples
-        --------
-        >>> from skattn import LSTMAttentionRegressor
-        >>> from skattn.datasets import load_covid3month
-        >>> X_train, X_test, y_train, y_test = load_covid3month(return_X_y=True)
-        >>> reg = LSTMAttentionRegressor(max_epochs=5, random_state=0)
-        >>> reg.fit(X_train, y_train).predict(X_test).shape
-        (61,)
+    Examples
+    --------
+    >>> from skattn import LSTMAttentionRegressor
+    >>> from skattn.datasets import load_covid3month
+    >>> X_train, X_test, y_train, y_test = load_covid3month(return_X_y=True)
+    >>> reg = LSTMAttentionRegressor(max_epochs=5, random_state=0)
+    >>> reg.fit(X_train, y_train).predict(X_test).shape
+    (61,)
     """
 
     _parameter_constraints = {
@@ -255,6 +284,7 @@ class LSTMAttentionRegressor(_RecurrentArchitecture, SequenceRegressorBase):
         num_layers=1,
         cell="lstm",
         bidirectional=True,
+        conv_stem="auto",
         pooling="attention",
         attention="additive",
         num_heads=4,
@@ -285,6 +315,7 @@ class LSTMAttentionRegressor(_RecurrentArchitecture, SequenceRegressorBase):
         self.num_layers = num_layers
         self.cell = cell
         self.bidirectional = bidirectional
+        self.conv_stem = conv_stem
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads

@@ -72,7 +72,7 @@ class AttentionPoolingTransformer(
 
     Parameters
     ----------
-    encoder : {{"transformer", "lstm"}}, default="transformer"
+    encoder : {"transformer", "lstm"}, default="transformer"
         The sequence encoder.
     d_model : int, default=64
         Width of the Transformer (``encoder="transformer"``); the output has
@@ -85,15 +85,15 @@ class AttentionPoolingTransformer(
         Encoder layers.
     dim_feedforward : int, default=128
         Feed-forward width of the Transformer layers.
-    positional_encoding : {{"sinusoidal", "learned"}} or None, \
+    positional_encoding : {"sinusoidal", "learned"} or None, \
 default="sinusoidal"
         Positional codes of the Transformer.
-    cell : {{"lstm", "gru"}}, default="lstm"
+    cell : {"lstm", "gru"}, default="lstm"
         Cell of the recurrent encoder.
     bidirectional : bool, default=True
         Bidirectional recurrent encoder.
-{pooling}
-    task : {{"auto", "classification", "regression"}}, default="auto"
+    {pooling}
+    task : {"auto", "classification", "regression"}, default="auto"
         Supervised objective when ``y`` is given; ``"auto"`` decides from
         ``y`` with scikit-learn's ``type_of_target``.
     vocab_size : int or None, default=None
@@ -103,7 +103,7 @@ default="sinusoidal"
         Size of the token embedding.
     padding_idx : int or None, default=None
         Token id used for padding (trailing runs of it).
-{training}
+    {training}
 
     Attributes
     ----------
@@ -111,7 +111,7 @@ default="sinusoidal"
         ``"classification"``, ``"regression"`` or ``"reconstruction"``.
     classes_ : ndarray
         Class labels, when ``task_ == "classification"``.
-{attributes}
+    {attributes}
 
     Examples
     --------

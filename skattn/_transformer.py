@@ -13,11 +13,17 @@ from ._base import (
     _training_doc,
     fill_doc,
 )
+from ._lstm import _check_conv_stem
 from .modules import transformer_network
 
 __all__ = ["TransformerClassifier", "TransformerRegressor"]
 
 TRANSFORMER_CONSTRAINTS = {
+    "conv_stem": [
+        StrOptions({"auto"}),
+        Interval(Integral, 1, None, closed="left"),
+        None,
+    ],
     "d_model": [Interval(Integral, 1, None, closed="left")],
     "num_layers": [Interval(Integral, 1, None, closed="left")],
     "dim_feedforward": [Interval(Integral, 1, None, closed="left")],
@@ -26,7 +32,7 @@ TRANSFORMER_CONSTRAINTS = {
     **POOLING_CONSTRAINTS,
 }
 
-TRANSFORMER_DEFAULTS = dict(max_epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-2)
+TRANSFORMER_DEFAULTS = dict(max_epochs=200, batch_size=16, lr=1e-3, weight_decay=1e-2)
 
 TRANSFORMER_PARAMS_DOC = (
     """\
@@ -39,6 +45,15 @@ TRANSFORMER_PARAMS_DOC = (
     positional_encoding : {"sinusoidal", "learned"} or None, default="sinusoidal"
         Fixed sine/cosine codes (any length), one trained vector per position
         (up to the longest training sequence), or none.
+    conv_stem : "auto", int or None, default="auto"
+        A convolutional stem before the encoder: three ``Conv1d -> LayerNorm
+        -> GELU`` layers with ``d_model`` channels that give every step a view of
+        its neighbourhood and divide the length by a total stride (a power of
+        two). ``"auto"`` picks the stride from the longest training sequence
+        (the largest power of two that leaves at least 64 steps: 1 up to 127
+        steps, 2 up to 255, ...); an int sets it; None feeds the input
+        straight to the encoder. Attention weights are still reported per
+        input step.
 """
     + POOLING_PARAMS_DOC.format(
         pooling_options='{"attention", "cls", "mean", "max", "last"}',
@@ -70,6 +85,7 @@ class _TransformerArchitecture:
     """Builds the Transformer network from the estimator's parameters."""
 
     def _check_architecture(self):
+        _check_conv_stem(getattr(self, "conv_stem", None))
         if self.d_model % self.num_heads:
             raise ValueError(
                 f"d_model={self.d_model} must be divisible by "
@@ -107,6 +123,7 @@ class _TransformerArchitecture:
             vocab_size=self.vocab_size,
             embedding_dim=self.embedding_dim,
             padding_idx=self.padding_idx,
+            conv_stem=getattr(self, "conv_stem", None),
         )
 
 
@@ -118,38 +135,40 @@ class _TransformerArchitecture:
 class TransformerClassifier(_TransformerArchitecture, SequenceClassifierBase):
     """Sequence classifier: Transformer encoder, attention pooling, linear head.
 
-        Each timestep is projected to ``d_model``, given a positional code and
-        passed through pre-norm encoder layers of multi-head self-attention
-        (``F.scaled_dot_product_attention`` with the padding mask) and
-        feed-forward blocks; attention pooling turns the states into one vector
-        for a linear head.
+    A convolutional stem (``conv_stem``) gives each timestep a view of its
+    neighbourhood and shortens long sequences; each step is then projected to
+    ``d_model``, given a positional code and passed through pre-norm encoder
+    layers of multi-head self-attention
+    (``F.scaled_dot_product_attention`` with the padding mask) and
+    feed-forward blocks; attention pooling turns the states into one vector
+    for a linear head.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {architecture}
-        class_weight : dict, "balanced" or None, default=None
-            Weights of the classes in the loss, as in scikit-learn; multiplied
-            with ``sample_weight``.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn; multiplied
+        with ``sample_weight``.
     {training}
 
-        Attributes
-        ----------
-        classes_ : ndarray of shape (n_classes,)
-            Class labels.
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
     {attributes}
 
-        See Also
-        --------
-        LSTMAttentionClassifier : the same task with a recurrent encoder.
+    See Also
+    --------
+    LSTMAttentionClassifier : the same task with a recurrent encoder.
 
-        Examples
-        --------
-        >>> from skattn import TransformerClassifier
-        >>> from skattn.datasets import load_basic_motions
-        >>> X_train, X_test, y_train, y_test = load_basic_motions(return_X_y=True)
-        >>> clf = TransformerClassifier(max_epochs=5, random_state=0)
-        >>> clf.fit(X_train, y_train).predict_proba(X_test[:2]).shape
-        (2, 4)
+    Examples
+    --------
+    >>> from skattn import TransformerClassifier
+    >>> from skattn.datasets import load_basic_motions
+    >>> X_train, X_test, y_train, y_test = load_basic_motions(return_X_y=True)
+    >>> clf = TransformerClassifier(max_epochs=5, random_state=0)
+    >>> clf.fit(X_train, y_train).predict_proba(X_test[:2]).shape
+    (2, 4)
     """
 
     _parameter_constraints = {
@@ -166,6 +185,7 @@ class TransformerClassifier(_TransformerArchitecture, SequenceClassifierBase):
         dim_feedforward=128,
         dropout=0.1,
         positional_encoding="sinusoidal",
+        conv_stem="auto",
         pooling="attention",
         attention="multihead",
         query="learned",
@@ -197,6 +217,7 @@ class TransformerClassifier(_TransformerArchitecture, SequenceClassifierBase):
         self.dim_feedforward = dim_feedforward
         self.dropout = dropout
         self.positional_encoding = positional_encoding
+        self.conv_stem = conv_stem
         self.pooling = pooling
         self.attention = attention
         self.query = query
@@ -231,32 +252,32 @@ class TransformerClassifier(_TransformerArchitecture, SequenceClassifierBase):
 class TransformerRegressor(_TransformerArchitecture, SequenceRegressorBase):
     """Sequence regressor: Transformer encoder, attention pooling, linear head.
 
-        Supports one or several targets; targets are standardised for training
-        and predictions come back on their original scale, float64.
+    Supports one or several targets; targets are standardised for training
+    and predictions come back on their original scale, float64.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {architecture}
     {training}
 
-        Attributes
-        ----------
+    Attributes
+    ----------
     {attributes}
 
-        See Also
-        --------
-        LSTMAttentionRegressor : the same task with a recurrent encoder.
+    See Also
+    --------
+    LSTMAttentionRegressor : the same task with a recurrent encoder.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skattn import TransformerRegressor
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.normal(size=(64, 20, 2))
-        >>> y = X[:, :, 0].mean(axis=1)
-        >>> reg = TransformerRegressor(max_epochs=5, random_state=0).fit(X, y)
-        >>> reg.predict(X[:4]).shape
-        (4,)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skattn import TransformerRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(64, 20, 2))
+    >>> y = X[:, :, 0].mean(axis=1)
+    >>> reg = TransformerRegressor(max_epochs=5, random_state=0).fit(X, y)
+    >>> reg.predict(X[:4]).shape
+    (4,)
     """
 
     _parameter_constraints = {
@@ -273,6 +294,7 @@ class TransformerRegressor(_TransformerArchitecture, SequenceRegressorBase):
         dim_feedforward=128,
         dropout=0.1,
         positional_encoding="sinusoidal",
+        conv_stem="auto",
         pooling="attention",
         attention="multihead",
         query="learned",
@@ -303,6 +325,7 @@ class TransformerRegressor(_TransformerArchitecture, SequenceRegressorBase):
         self.dim_feedforward = dim_feedforward
         self.dropout = dropout
         self.positional_encoding = positional_encoding
+        self.conv_stem = conv_stem
         self.pooling = pooling
         self.attention = attention
         self.query = query

@@ -98,7 +98,7 @@ def test_workers_run_this_skattn_with_limited_threads(client):
 def test_grid_search_on_dask_equals_serial(client):
     X, y = make_sequences(n=32)
     model = LSTMAttentionClassifier(
-        hidden_size=4, max_epochs=2, n_threads=1, random_state=0
+        hidden_size=4, max_epochs=3, batch_size=8, n_threads=1, random_state=0
     )
     grid = {
         "attention": ["additive", "multihead"],

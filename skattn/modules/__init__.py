@@ -31,12 +31,14 @@ from .network import (
     recurrent_network,
     transformer_network,
 )
+from .stem import ConvStem
 
 __all__ = [
     "AGGREGATIONS",
     "ATTENTION_SCORES",
     "AdditiveScore",
     "AttentionPooling",
+    "ConvStem",
     "DotScore",
     "GeneralScore",
     "LearnedPositionalEncoding",

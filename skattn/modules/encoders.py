@@ -15,7 +15,6 @@ import math
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .attention import last_real_step, scaled_dot_product_self_attention
 
@@ -31,9 +30,14 @@ __all__ = [
 class RecurrentEncoder(nn.Module):
     """LSTM or GRU encoder that never reads padding.
 
-    Batches with padding run as packed sequences, so each sequence's states
-    depend on its real steps only. ``last`` is the final hidden state of the
-    top layer (forward and backward directions concatenated).
+    Sequences are right-padded, so the forward direction reads every real
+    step before any padding and its states at real steps are exact. The
+    backward direction reads each sequence reversed within its own length
+    (padding stays at the end), and its states are put back in order. This
+    runs the fused full-batch kernels; packed sequences would do the same
+    work, but their backward pass on the CPU grows with the square of the
+    length. ``last`` is the final hidden state of the top layer (forward and
+    backward directions concatenated), as ``h_n`` of ``nn.LSTM``.
     """
 
     def __init__(
@@ -50,35 +54,49 @@ class RecurrentEncoder(nn.Module):
         rnn_cls = {"lstm": nn.LSTM, "gru": nn.GRU}.get(cell)
         if rnn_cls is None:
             raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
-        self.rnn = rnn_cls(
-            input_size,
-            hidden_size,
-            num_layers=num_layers,
-            bidirectional=bidirectional,
-            dropout=dropout if num_layers > 1 else 0.0,
-            batch_first=True,
-        )
         self.num_directions = 2 if bidirectional else 1
         self.output_size = hidden_size * self.num_directions
+        self.layers = nn.ModuleList(
+            nn.ModuleList(
+                rnn_cls(
+                    input_size if k == 0 else self.output_size,
+                    hidden_size,
+                    batch_first=True,
+                )
+                for _ in range(self.num_directions)
+            )
+            for k in range(num_layers)
+        )
+        self.dropout = nn.Dropout(dropout)
 
     def forward(self, x, mask):
         b, t, _ = x.shape
-        if bool(mask.all()):
-            states, hidden = self.rnn(x)
-        else:
-            lengths = mask.sum(1).cpu()
-            packed = pack_padded_sequence(
-                x, lengths, batch_first=True, enforce_sorted=False
-            )
-            packed_states, hidden = self.rnn(packed)
-            states, _ = pad_packed_sequence(
-                packed_states, batch_first=True, total_length=t
-            )
-        if isinstance(hidden, tuple):  # LSTM: (h_n, c_n)
-            hidden = hidden[0]
-        # h_n [layers * directions, b, H] -> top layer [directions, b, H] -> [b, d]
-        last = hidden[-self.num_directions :].transpose(0, 1).reshape(b, -1)
+        lengths = mask.sum(1)  # [b]
+        steps = torch.arange(t, device=x.device)
+        # position of each step in its sequence read backwards; padding stays
+        reverse = torch.where(mask, lengths[:, None] - 1 - steps, steps)  # [b, t]
+        out = x
+        for k, directions in enumerate(self.layers):
+            if k > 0:
+                out = self.dropout(out)
+            forward_states, _ = directions[0](out)  # [b, t, H]
+            if self.num_directions == 1:
+                out = forward_states
+                continue
+            backward_states, _ = directions[1](_gather_steps(out, reverse))
+            backward_states = _gather_steps(backward_states, reverse)
+            out = torch.cat([forward_states, backward_states], -1)  # [b, t, 2H]
+        states = out.masked_fill(~mask.unsqueeze(-1), 0.0)
+        last = forward_states[torch.arange(b, device=x.device), lengths - 1]
+        if self.num_directions == 2:
+            # the backward direction ends at the first step
+            last = torch.cat([last, backward_states[:, 0]], -1)
         return states, last
+
+
+def _gather_steps(x, index):
+    """``x[b, index[b, t]]`` for ``x [b, t, d]`` and ``index [b, t]``."""
+    return torch.gather(x, 1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
 
 
 class SinusoidalPositionalEncoding(nn.Module):

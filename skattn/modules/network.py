@@ -5,11 +5,14 @@ output ``[b, n_outputs]``. The estimators train it through skorch; nothing
 here knows about scikit-learn or skorch.
 """
 
+from numbers import Integral
+
 import torch
 from torch import nn
 
 from .attention import AttentionPooling, MaskedPooling
 from .encoders import RecurrentEncoder, TransformerEncoder
+from .stem import ConvStem, auto_stem_stride
 
 __all__ = [
     "MaskedReconstruction",
@@ -34,7 +37,7 @@ class TokenEmbedding(nn.Module):
 
 
 class SequenceNetwork(nn.Module):
-    """``input layer -> encoder -> pooling -> dropout -> linear head``.
+    """``input layer -> [stem] -> encoder -> pooling -> dropout -> linear head``.
 
     Parameters
     ----------
@@ -47,6 +50,10 @@ class SequenceNetwork(nn.Module):
         Applied to ``values`` first (token ids).
     query_from_last : bool
         Pass the encoder's last state to the pooling as its query.
+    stem : ConvStem, optional
+        Applied before the encoder; the encoder then sees the stem's
+        (possibly shorter) sequence and mask, and attention weights are
+        spread back over the input steps.
     """
 
     def __init__(
@@ -58,9 +65,11 @@ class SequenceNetwork(nn.Module):
         embedding=None,
         query_from_last=False,
         dropout=0.0,
+        stem=None,
     ):
         super().__init__()
         self.embedding = embedding
+        self.stem = stem
         self.encoder = encoder
         self.pooling = pooling
         self.query_from_last = query_from_last
@@ -69,11 +78,20 @@ class SequenceNetwork(nn.Module):
         self.output_size = encoder.output_size
 
     def encode(self, values, mask):
-        """Per-step states, pooled vector and attention weights (or None)."""
+        """Per-step states, pooled vector and attention weights (or None).
+
+        With a stem, ``states`` are at the stem's resolution, while
+        ``weights`` are spread back over the input steps ``[b, h, t]``.
+        """
         x = values if self.embedding is None else self.embedding(values)
+        input_mask = mask
+        if self.stem is not None:
+            x, mask = self.stem(x, mask)
         states, last = self.encoder(x, mask)
         query = last if self.query_from_last else None
         pooled, weights = self.pooling(states, mask, query)
+        if self.stem is not None and weights is not None:
+            weights = self.stem.upsample(weights, input_mask)
         return states, pooled, weights
 
     def embed(self, values, mask):
@@ -131,6 +149,22 @@ class MaskedReconstruction(nn.Module):
         return self.network.attention(values, mask)
 
 
+def _stem(input_size, channels, conv_stem, max_length):
+    """``(ConvStem or None, total stride)`` for ``conv_stem`` None, "auto"
+    (stride from ``max_length``) or a power-of-two stride."""
+    if conv_stem is None:
+        return None, 1
+    if conv_stem == "auto":
+        stride = auto_stem_stride(max_length)
+    elif isinstance(conv_stem, Integral) and not isinstance(conv_stem, bool):
+        stride = int(conv_stem)
+    else:
+        raise ValueError(
+            f"conv_stem must be None, 'auto' or a power-of-two int, got {conv_stem!r}"
+        )
+    return ConvStem(input_size, channels, stride=stride), stride
+
+
 def _pooling(size, pooling, attention, aggregation, num_heads, query):
     if pooling == "attention":
         return AttentionPooling(
@@ -161,6 +195,8 @@ def recurrent_network(
     vocab_size=None,
     embedding_dim=None,
     padding_idx=None,
+    conv_stem=None,
+    max_length=None,
 ):
     """An LSTM/GRU :class:`SequenceNetwork`; see the estimators for the
     meaning of each argument."""
@@ -169,6 +205,9 @@ def recurrent_network(
     if vocab_size is not None:
         input_size = embedding_dim or hidden_size
         embedding = TokenEmbedding(vocab_size, input_size, padding_idx)
+    stem, _ = _stem(input_size, hidden_size, conv_stem, max_length)
+    if stem is not None:
+        input_size = stem.output_size
     encoder = RecurrentEncoder(
         input_size,
         hidden_size,
@@ -188,6 +227,7 @@ def recurrent_network(
         query_from_last=(pooling == "attention" and query == "last")
         or pooling == "last",
         dropout=dropout,
+        stem=stem,
     )
 
 
@@ -209,6 +249,7 @@ def transformer_network(
     vocab_size=None,
     embedding_dim=None,
     padding_idx=None,
+    conv_stem=None,
 ):
     """A Transformer :class:`SequenceNetwork`; see the estimators for the
     meaning of each argument."""
@@ -217,6 +258,11 @@ def transformer_network(
     if vocab_size is not None:
         input_size = embedding_dim or d_model
         embedding = TokenEmbedding(vocab_size, input_size, padding_idx)
+    stem, stride = _stem(input_size, d_model, conv_stem, max_length)
+    if stem is not None:
+        input_size = stem.output_size
+        if max_length is not None:
+            max_length = -(-max_length // stride)  # steps after the stem
     encoder = TransformerEncoder(
         input_size,
         d_model,
@@ -237,4 +283,5 @@ def transformer_network(
         query_from_last=pooling in ("cls", "last")
         or (pooling == "attention" and query == "last"),
         dropout=dropout,
+        stem=stem,
     )

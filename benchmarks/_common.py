@@ -1,0 +1,149 @@
+"""Helpers shared by the benchmark scripts: data, baselines, timing, machine."""
+
+import os
+
+# One thread for every math library, set before numpy or torch load them.
+for _var in (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+):
+    os.environ.setdefault(_var, "1")
+
+import platform  # noqa: E402
+import time  # noqa: E402
+from importlib import metadata  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+CLASSIFICATION = ["GunPoint", "BasicMotions", "PickupGestureWiimoteZ"]
+REGRESSION = ["Covid3Month"]
+DATASETS = CLASSIFICATION + REGRESSION
+
+
+def set_one_thread():
+    """One torch thread (the environment variables above cover the rest)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def load(name):
+    from skattn.datasets import load_dataset
+
+    return load_dataset(name, return_X_y=True)
+
+
+def is_classification(name):
+    return name in CLASSIFICATION
+
+
+def pad_to(X, t):
+    """NaN-pad (or cut) ``[n, t0, c]`` to ``t`` steps."""
+    if X.shape[1] >= t:
+        return X[:, :t]
+    pad = np.full((X.shape[0], t - X.shape[1], X.shape[2]), np.nan, X.dtype)
+    return np.concatenate([X, pad], axis=1)
+
+
+def flat(X, t=None, fill=0.0):
+    """``[n, t0, c]`` -> ``[n, t * c]`` (NaN-padded or cut to ``t`` steps, by
+    default ``t0``) with NaN padding replaced by ``fill``."""
+    if t is not None:
+        X = pad_to(X, t)
+    return np.nan_to_num(X.reshape(len(X), -1).astype(np.float64), nan=fill)
+
+
+def ridge(classification):
+    """Standardised flattened series -> RidgeClassifierCV / RidgeCV."""
+    from sklearn.linear_model import RidgeClassifierCV, RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    alphas = np.logspace(-3, 3, 13)
+    if classification:
+        model = RidgeClassifierCV(alphas=alphas)
+    else:
+        model = RidgeCV(alphas=alphas)
+    return make_pipeline(StandardScaler(), model)
+
+
+def score(classification, y_true, y_pred):
+    """Accuracy for classification, RMSE for regression."""
+    if classification:
+        return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+    return float(np.sqrt(np.mean((np.asarray(y_true) - np.asarray(y_pred)) ** 2)))
+
+
+class Timer:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def versions(
+    names=(
+        "skattn",
+        "torch",
+        "skorch",
+        "scikit-learn",
+        "numpy",
+        "pandas",
+        "aeon",
+        "numba",
+        "tsai",
+        "fastai",
+    ),
+):
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            if name == "skattn":
+                import skattn
+
+                out[name] = skattn.__version__
+    return out
+
+
+def machine():
+    import torch
+
+    return {
+        "cpu": cpu_model(),
+        "logical cores": os.cpu_count(),
+        "memory (GiB)": round(
+            os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
+        ),
+        "python": platform.python_version(),
+        "torch threads": torch.get_num_threads(),
+        # other processes share the cores; timings are only as quiet as this
+        "load average at start (1/5/15 min)": "/".join(
+            f"{x:.1f}" for x in os.getloadavg()
+        ),
+    }
+
+
+def markdown_table(header, rows):
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,170 @@
+"""Run skattn's benchmarks and write ``benchmarks/RESULTS.md``.
+
+    python benchmarks/run.py                      # everything (about an hour)
+    python benchmarks/run.py --quick              # smoke run, a few minutes
+    python benchmarks/run.py --only overhead      # one part
+
+Parts: ``accuracy`` (test scores against MiniRocket, ridge and, with
+``--tsai-python``, tsai), ``overhead`` (estimator versus a hand-written
+PyTorch loop) and ``scaling`` (time and memory against length and number of
+sequences). Everything runs with one torch thread.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import _common as C  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PARTS = ("accuracy", "overhead", "scaling")
+# "tsai" (with --only) adds tsai's rows to an existing accuracy report.
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="skattn benchmarks")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes and few epochs: checks that everything runs",
+    )
+    p.add_argument(
+        "--only",
+        choices=(*PARTS, "tsai"),
+        action="append",
+        help="run only this part (repeatable)",
+    )
+    p.add_argument(
+        "--tsai-python",
+        default=os.environ.get("SKATTN_BENCH_TSAI_PYTHON"),
+        help="a Python interpreter with tsai installed, for the tsai "
+        "baselines (default: $SKATTN_BENCH_TSAI_PYTHON)",
+    )
+    p.add_argument(
+        "--tsai-seeds", type=int, default=1, help="seeds per tsai model (default 1)"
+    )
+    p.add_argument(
+        "--output",
+        default=None,
+        help="report path (default: benchmarks/RESULTS.md, or "
+        "benchmarks/RESULTS-quick.md with --quick)",
+    )
+    a = p.parse_args(argv)
+    parts = a.only or list(PARTS)
+    C.set_one_thread()
+    output = a.output or os.path.join(
+        HERE, "RESULTS-quick.md" if a.quick else "RESULTS.md"
+    )
+
+    sections, raw = {}, {}
+    mach, vers = C.machine(), C.versions()
+    previous = os.path.splitext(output)[0] + ".json"
+    if a.only and os.path.exists(previous):
+        # keep the parts that this run does not measure
+        with open(previous) as f:
+            old = json.load(f)
+        if "accuracy" not in parts and "accuracy" in old:  # tsai rows included
+            import accuracy
+
+            raw["accuracy"] = old["accuracy"]
+            sections["accuracy"] = accuracy.markdown(
+                old["accuracy"]["rows"], old["accuracy"]["notes"]
+            )
+        if "overhead" not in parts and "overhead" in old:
+            import overhead
+
+            raw["overhead"] = old["overhead"]
+            sections["overhead"] = overhead.markdown(
+                old["overhead"]["results"], old["overhead"]["profiles"]
+            )
+        if "scaling" not in parts and "scaling" in old:
+            import scaling
+
+            raw["scaling"] = old["scaling"]
+            sections["scaling"] = scaling.markdown(old["scaling"])
+
+    def write():
+        head = [
+            "# skattn benchmark results" + (" (quick smoke run)" if a.quick else ""),
+            "",
+            f"Written by `python benchmarks/run.py{' --quick' if a.quick else ''}` "
+            f"on {datetime.date.today().isoformat()}.",
+            "",
+            "Machine: " + ", ".join(f"{k}: {v}" for k, v in mach.items()) + ".",
+            "",
+            "Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()) + ".",
+            "",
+        ]
+        text = (
+            "\n".join(head)
+            + "\n"
+            + "\n".join(sections[p] for p in PARTS if p in sections)
+        )
+        with open(output, "w") as f:
+            f.write(text)
+        with open(os.path.splitext(output)[0] + ".json", "w") as f:
+            json.dump(
+                {"machine": mach, "versions": vers, **raw}, f, indent=1, default=str
+            )
+
+    # The report is rewritten after every part, so an interrupted run keeps
+    # what it measured; tsai, the slowest, runs last.
+    if "accuracy" in parts:
+        import accuracy
+
+        log("accuracy ...")
+        rows, notes = accuracy.run(quick=a.quick, log=log)
+        raw["accuracy"] = {"rows": rows, "notes": notes}
+        sections["accuracy"] = accuracy.markdown(rows, notes)
+        write()
+    if "overhead" in parts:
+        import overhead
+
+        log("overhead ...")
+        res, prof = overhead.run(quick=a.quick, log=log)
+        raw["overhead"] = {"results": res, "profiles": prof}
+        sections["overhead"] = overhead.markdown(res, prof)
+        write()
+    if "scaling" in parts:
+        import scaling
+
+        log("scaling ...")
+        res = scaling.run(quick=a.quick, log=log)
+        raw["scaling"] = res
+        sections["scaling"] = scaling.markdown(res)
+        write()
+    if ("accuracy" in parts or "tsai" in parts) and a.tsai_python:
+        import accuracy
+
+        log("accuracy: tsai ...")
+        base = raw.get("accuracy", {"rows": [], "notes": {}})
+        base_rows = [r for r in base["rows"] if not r["model"].startswith("tsai")]
+
+        def merge(more, more_notes):
+            rows = base_rows + more
+            notes = {**base["notes"], **more_notes}
+            raw["accuracy"] = {"rows": rows, "notes": notes}
+            sections["accuracy"] = accuracy.markdown(rows, notes)
+            write()
+
+        more, more_notes = accuracy.run_tsai(
+            a.tsai_python,
+            quick=a.quick,
+            seeds=tuple(range(a.tsai_seeds)),
+            log=log,
+            on_result=merge,
+        )
+        merge(more, more_notes)
+    write()
+    log(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    main()
