@@ -717,7 +717,10 @@ class SequenceEstimator(BaseEstimator):
                 n_steps = max(n_steps or 0, values.shape[1])
         if method == "attention":
             outputs = [
-                np.pad(o, [(0, 0), (0, 0), (0, n_steps - o.shape[-1])]) for o in outputs
+                o
+                if o.shape[-1] == n_steps
+                else np.pad(o, [(0, 0), (0, 0), (0, n_steps - o.shape[-1])])
+                for o in outputs
             ]
         return np.concatenate(outputs).astype(np.float64, copy=False)
 
@@ -925,7 +928,9 @@ class SequenceClassifierBase(ClassifierMixin, _ClassTargets, SequenceEstimator):
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), float64."""
         logits = torch.from_numpy(self._run(X, "forward"))
-        return torch.softmax(logits, dim=1).numpy()
+        # softmax in place: no second array as large as the output
+        logits.sub_(logits.amax(dim=1, keepdim=True)).exp_()
+        return logits.div_(logits.sum(dim=1, keepdim=True)).numpy()
 
     def predict(self, X):
         """Predicted class label of each sequence."""
