@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_array, check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
@@ -40,11 +40,14 @@ from ._net import (
     TrainingMonitor,
     WarmupCosine,
 )
+from ._stats import mean_std
 from ._validation import align_to_entities, validate_sequences
 
 # Inputs are converted and predicted in chunks of about this many values, so
-# memory during prediction is bounded by the chunk, not by the data.
-_CHUNK_VALUES = 2**22
+# memory during prediction is bounded by the chunk (a few float64 copies of
+# it, about 40 MB), not by the data; benchmarks/memory.py measures it.
+# Smaller chunks cost little time: the network runs in batches anyway.
+_CHUNK_VALUES = 2**20
 
 TRAINING_PARAMS_DOC = """\
     max_epochs : int, default={max_epochs}
@@ -90,11 +93,18 @@ TRAINING_PARAMS_DOC = """\
         rows are batched (to about 1e-12), at about twice the cost of float32
         prediction; training always runs in float32.
     n_threads : int or None, default=None
-        Torch threads used during ``fit`` and prediction; None leaves torch's
-        setting alone: all cores in a main process, ``cores // n_jobs`` in
-        joblib's process workers and 1 in dask's, which limit
-        ``OMP_NUM_THREADS`` before torch starts, so parallel searches do not
-        oversubscribe the cores.
+        Torch threads used during ``fit`` and prediction, at most 1024; None
+        leaves torch's setting alone: all cores in a main process,
+        ``cores // n_jobs`` in joblib's process workers and 1 in dask's,
+        which limit ``OMP_NUM_THREADS`` before torch starts, so parallel
+        searches do not oversubscribe the cores.
+        Torch's setting is process-wide (per thread in OpenMP builds): each
+        call sets it and, when it ends, restores the value from before the
+        first of any calls that overlap it, so concurrent ``predict`` calls
+        from several threads leave the setting as they found it. Outputs
+        depend on the thread count only through float rounding; for
+        bit-identical results across threads, leave it None and call
+        ``torch.set_num_threads`` once.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and dropout. With the same
         seed, data, torch version, device and thread count, results are
@@ -119,6 +129,48 @@ FITTED_ATTRIBUTES_DOC = """\
     feature_names_in_ : ndarray of str
         Column names of a wide training DataFrame, when it had string names.\
 """
+
+
+# ``n_threads``: torch.set_num_threads is process-wide (per thread for
+# OpenMP's part), so calls that overlap share one saved value to restore.
+_THREADS_LOCK = threading.Lock()
+_threads_users = 0
+_threads_before = None
+
+
+@contextmanager
+def _num_threads(n):
+    """Set torch's thread count to ``n`` (None: leave it) for the block.
+
+    Every call restores the value from before the first of the calls that
+    overlap it: with a per-call save, a call starting while another runs
+    would save the other's setting and, ending last, leave it in place.
+    """
+    global _threads_users, _threads_before
+    if n is None:
+        yield
+        return
+    with _THREADS_LOCK:
+        if _threads_users == 0:
+            _threads_before = torch.get_num_threads()
+        _threads_users += 1
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _threads_users -= 1
+            # restore in this thread too (OpenMP keeps the count per thread)
+            torch.set_num_threads(_threads_before)
+
+
+def _size(sequence):
+    """Number of values of one list element (1 when it is not array-like:
+    validation then says what is wrong with it)."""
+    try:
+        return np.size(sequence)
+    except ValueError:
+        return 1
 
 
 def _training_doc(**defaults):
@@ -243,7 +295,8 @@ class SequenceEstimator(BaseEstimator):
         "device": [str],
         "mixed_precision": ["boolean"],
         "inference_dtype": [StrOptions({"float32", "float64"})],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        # more threads than the system can start crash torch (a segfault)
+        "n_threads": [Interval(Integral, 1, 1024, closed="both"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "vocab_size": [Interval(Integral, 1, None, closed="left"), None],
@@ -283,6 +336,15 @@ class SequenceEstimator(BaseEstimator):
     # parameters -------------------------------------------------------------
     def _check_params(self):
         self._validate_params()
+        for name, constraints in self._parameter_constraints.items():
+            # sklearn's Interval(Integral) lets True pass as 1; torch does not
+            value = getattr(self, name, None)
+            integral = any(getattr(c, "type", None) is Integral for c in constraints)
+            if integral and isinstance(value, (bool, np.bool_)):
+                raise ValueError(
+                    f"The {name!r} parameter of {type(self).__name__} must be an int, "
+                    f"got {value!r}"
+                )
         if self.padding_idx is not None and self.vocab_size is None:
             raise ValueError(
                 f"padding_idx={self.padding_idx} needs vocab_size (token input)"
@@ -318,9 +380,12 @@ class SequenceEstimator(BaseEstimator):
         bad = (vals != np.round(vals)) | (vals < 0) | (vals >= self.vocab_size)
         if bad.any():
             i, t = np.argwhere(seqs.mask)[np.flatnonzero(bad)[0]]
+            value = seqs.values[i, t, 0]
+            value = int(value) if abs(value) < 2**53 and value % 1 == 0 else value
+            value = _plain(value)
             raise ValueError(
-                f"X holds {seqs.values[i, t, 0]!r} at sequence {i + offset}, timestep "
-                f"{t}; token ids must be integers in [0, vocab_size={self.vocab_size})"
+                f"X holds {value!r} at sequence {i + offset}, timestep {t}; token "
+                f"ids must be integers in [0, vocab_size={self.vocab_size})"
             )
         if self.padding_idx is not None:
             # trailing runs of padding_idx are padding
@@ -342,18 +407,26 @@ class SequenceEstimator(BaseEstimator):
         if self.vocab_size is not None:
             self._input_loc = self._input_scale = None
             return
-        steps = seqs.values[keep][seqs.mask[keep]]  # [n_real_steps, C]
-        loc = steps.mean(axis=0)
-        scale = steps.std(axis=0)
-        scale[~(scale > 1e-12 * np.maximum(np.abs(loc), 1.0))] = 1.0
+        values, mask = seqs.values, seqs.mask
+        if len(keep) < len(mask):
+            values, mask = values[keep], mask[keep]
+        steps = values[mask]  # [n_real_steps, C]
+        loc, scale = mean_std(steps, axis=0)
+        # Constant channels (up to rounding) are centred, not divided. The
+        # threshold is relative only, so data on a tiny scale (1e-30) is still
+        # standardised instead of being mistaken for constant.
+        scale[~(scale > 1e-12 * np.abs(loc))] = 1.0
         self._input_loc, self._input_scale = loc, scale
 
     def _tensors(self, seqs, dtype):
         """Standardised values (zeros on padding) and lengths as tensors."""
-        values = seqs.values
+        # one float64 copy, then in place: memory per chunk stays small
         if self._input_loc is not None:
-            values = (values - self._input_loc) / self._input_scale
-        values = np.where(seqs.mask[..., None], values, 0.0)
+            values = seqs.values - self._input_loc
+            values /= self._input_scale
+        else:
+            values = seqs.values.copy()
+        values[~seqs.mask] = 0.0
         values = torch.from_numpy(np.ascontiguousarray(values, dtype=dtype))
         if dtype == np.float32 and not bool(torch.isfinite(values).all()):
             raise ValueError(
@@ -372,7 +445,13 @@ class SequenceEstimator(BaseEstimator):
             arrays, or long DataFrame
             Training sequences; see :mod:`skattn.data` for the formats. For a
             long DataFrame, rows of ``y`` follow the sorted entity ids (a
-            pandas ``y`` indexed by entity id is aligned to them).
+            pandas ``y`` indexed by entity id is aligned to them). Each
+            channel is standardised with its mean and standard deviation over
+            the real timesteps, computed in float64 without overflow, so the
+            scale of ``X`` does not matter (1e-30 and 1e30 train alike); a
+            constant channel is only centred. At prediction, values that
+            standardise far beyond the training range (e.g. 1e300 for data of
+            scale 1) are an error rather than a NaN output.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), optional
@@ -436,15 +515,18 @@ class SequenceEstimator(BaseEstimator):
         if not warm:
             self._fit_input_scaling(seqs, keep)
         values, lengths = self._tensors(seqs, np.float32)
+        max_length = int(seqs.values.shape[1])
+        del seqs  # the float64 copy is not needed during training
         if target is None:  # self-supervised: the loss reads the input only
             target = torch.zeros(n)
+        if len(keep) < n:  # (indexing copies: only when samples are dropped)
+            values, lengths, target = values[keep], lengths[keep], target[keep]
         data = SequenceData(
-            values[keep],
-            lengths[keep],
-            target[keep],
+            values,
+            lengths,
+            target,
             torch.from_numpy((weight[keep] / weight[keep].mean()).astype(np.float32)),
         )
-        max_length = int(seqs.values.shape[1])
         self._train(
             data, n_outputs, max_length, warm=warm, epochs=epochs, stream=stream
         )
@@ -457,6 +539,10 @@ class SequenceEstimator(BaseEstimator):
         weight = weight * self._class_weight(y)
         if not np.all(np.isfinite(weight)):
             raise ValueError("sample_weight contains NaN or inf")
+        if (weight < 0).any():
+            raise ValueError(
+                "class_weight gives negative weights; class weights must be >= 0"
+            )
         if not (weight > 0).any():
             raise ValueError("sample_weight is zero for every sample; nothing to fit")
         return weight
@@ -602,10 +688,7 @@ class SequenceEstimator(BaseEstimator):
     def _torch_context(self, seed=None, device="cpu"):
         """Apply ``n_threads``; with ``seed``, fork and seed torch's RNGs so
         the caller's global random state is left untouched."""
-        threads = torch.get_num_threads()
-        if self.n_threads is not None:
-            torch.set_num_threads(self.n_threads)
-        try:
+        with _num_threads(self.n_threads):
             if seed is None:
                 yield
             else:
@@ -614,21 +697,21 @@ class SequenceEstimator(BaseEstimator):
                 with torch.random.fork_rng(devices=devices):
                     torch.manual_seed(seed)
                     yield
-        finally:
-            if self.n_threads is not None:
-                torch.set_num_threads(threads)
 
     # inference --------------------------------------------------------------
     def _chunks(self, X):
         """Yield ``(offset, chunk)`` pieces of ``X`` holding about
         ``_CHUNK_VALUES`` values each."""
-        if _data.is_long(X) or not hasattr(X, "__len__"):
+        if _data.is_long(X):
+            yield from self._long_chunks(X)
+            return
+        if not hasattr(X, "__len__"):
             yield 0, X
             return
         n = len(X)
         if _data.is_ragged(X):
             seqs = X.values if hasattr(X, "iloc") else X
-            step_size = max((np.size(s) for s in seqs), default=1)
+            step_size = max((_size(s) for s in seqs), default=1)
         else:
             shape = _data.array_shape(X)
             step_size = int(np.prod(shape[1:])) if len(shape) > 1 else 1
@@ -641,6 +724,36 @@ class SequenceEstimator(BaseEstimator):
                 yield start, X.iloc[start : start + rows]
             else:
                 yield start, X[start : start + rows]
+
+    def _long_chunks(self, X):
+        """Chunks of a long DataFrame, whole entities each, in sorted id order.
+
+        The MultiIndex's codes give each row's entity; when its levels are
+        not sorted (or an id is missing) the frame is converted at once and
+        validation reports what is wrong.
+        """
+        index = X.index
+        codes = np.asarray(index.codes[0])
+        levels = index.levels[0]
+        if not len(codes) or codes.min() < 0 or not levels.is_monotonic_increasing:
+            yield 0, X
+            return
+        counts = np.bincount(codes, minlength=len(levels))
+        present = np.flatnonzero(counts)  # entity codes, in sorted id order
+        width = int(counts.max()) * max(X.shape[1], 1)  # padded values per entity
+        # pandas needs several times more memory per row than numpy per value
+        per = max(self.batch_size, _CHUNK_VALUES // 4 // width)
+        if per >= len(present):
+            yield 0, X
+            return
+        grouped = bool((codes[1:] >= codes[:-1]).all())  # rows sorted by entity
+        for start in range(0, len(present), per):
+            lo, hi = present[start], present[min(start + per, len(present)) - 1] + 1
+            if grouped:
+                a, b = np.searchsorted(codes, [lo, hi])
+                yield start, X.iloc[a:b]
+            else:
+                yield start, X.iloc[np.flatnonzero((codes >= lo) & (codes < hi))]
 
     def _run(self, X, method):
         """Apply the trained network to ``X`` batch by batch.
@@ -661,16 +774,35 @@ class SequenceEstimator(BaseEstimator):
                 values, lengths = self._tensors(seqs, np_dtype)
                 self._check_positional_length(values.shape[1])
                 chunk_out = self._run_batches(network, values, lengths, method, device)
+                if not np.isfinite(chunk_out).all():
+                    self._raise_non_finite(chunk_out, values, offset)
                 outputs.append(chunk_out)
                 n_steps = max(n_steps or 0, values.shape[1])
         if method == "attention":
             outputs = [
-                np.pad(o, [(0, 0), (0, 0), (0, n_steps - o.shape[-1])]) for o in outputs
+                o
+                if o.shape[-1] == n_steps
+                else np.pad(o, [(0, 0), (0, 0), (0, n_steps - o.shape[-1])])
+                for o in outputs
             ]
         return np.concatenate(outputs).astype(np.float64, copy=False)
 
     def _check_positional_length(self, t):
         pass
+
+    def _raise_non_finite(self, out, values, offset):
+        """The network overflowed on some sequence: say which, and why."""
+        bad = ~np.isfinite(out.reshape(len(out), -1)).all(axis=1)
+        row = int(np.flatnonzero(bad)[0])
+        peak = float(values[row].abs().max())
+        raise ValueError(
+            f"{type(self).__name__} cannot compute a finite output for sequence "
+            f"{row + offset} of X: standardised with the training statistics, its "
+            f"values reach {peak:.3g} (the training data has mean 0 and standard "
+            "deviation 1 on that scale), which overflows the network. X is far "
+            "outside the range of the training data; rescale it like the training "
+            "data"
+        )
 
     def _run_batches(self, network, values, lengths, method, device):
         n = len(lengths)
@@ -710,7 +842,9 @@ class SequenceEstimator(BaseEstimator):
         ndarray of shape (n_samples, n_timesteps), or (n_samples, n_heads,
         n_timesteps) with ``per_head=True``
             Non-negative, 0 on padding, each row summing to 1 over the real
-            timesteps. ``n_timesteps`` is the longest sequence in ``X``.
+            timesteps. ``n_timesteps`` is the width of ``X``: the padded
+            length of an array, or the longest sequence of a list or long
+            DataFrame.
         """
         check_is_fitted(self, "net_")
         if not self._uses_attention_pooling():
@@ -754,18 +888,63 @@ class SequenceEstimator(BaseEstimator):
         return hasattr(self, "net_")
 
 
+def _label_kind(label):
+    if label is None:
+        return "None"
+    if isinstance(label, str):  # np.str_ too
+        return "str"
+    if isinstance(label, (bool, np.bool_)):
+        return "bool"
+    if isinstance(label, Real):  # Python and numpy numbers alike
+        return "number"
+    return type(label).__name__
+
+
+def check_label_types(y):
+    """Labels of mixed Python types (``[1, "a", None]``) get a message that
+    says so; sklearn calls them of "unknown" type."""
+    y = np.asarray(y)
+    if y.dtype == object and y.ndim == 1:
+        kinds = sorted({_label_kind(label) for label in y})
+        if len(kinds) > 1:
+            raise ValueError(
+                f"Unknown label type: y mixes labels of types {kinds}; class labels "
+                "must all be of one type (e.g. all str), and none may be missing"
+            )
+
+
+def _check_classes(classes):
+    """``classes`` of ``partial_fit``: a 1D array of class labels."""
+    classes = np.asarray(classes)
+    if classes.ndim != 1:
+        raise ValueError(
+            f"classes must be a 1D array of labels, got shape {classes.shape}"
+        )
+    kind = type_of_target(classes, input_name="classes")
+    if kind not in ("binary", "multiclass"):
+        raise ValueError(
+            f"classes must hold class labels, but they are of type {kind!r}: "
+            f"{classes.tolist()[:5]}"
+        )
+    return classes
+
+
 class _ClassTargets:
     """Encode class labels as integers; ``classes_`` as in scikit-learn."""
 
     def _prepare_class_target(self, y, warm=False, classes=None):
         y = column_or_1d(y, warn=True)
+        check_label_types(y)
         check_classification_targets(y)
         if not warm:
-            classes = np.unique(y if classes is None else column_or_1d(classes))
+            source = "y" if classes is None else "classes"
+            if classes is not None:
+                classes = _check_classes(classes)
+            classes = np.unique(y if classes is None else classes)
             if len(classes) < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes, but "
-                    f"y contains only 1 class: {classes[0]!r}"
+                    f"{source} contains only 1 class: {_plain(classes[0])!r}"
                 )
             self.classes_ = classes
         unseen = np.setdiff1d(np.unique(y), self.classes_)
@@ -812,7 +991,9 @@ class SequenceClassifierBase(ClassifierMixin, _ClassTargets, SequenceEstimator):
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), float64."""
         logits = torch.from_numpy(self._run(X, "forward"))
-        return torch.softmax(logits, dim=1).numpy()
+        # softmax in place: no second array as large as the output
+        logits.sub_(logits.amax(dim=1, keepdim=True)).exp_()
+        return logits.div_(logits.sum(dim=1, keepdim=True)).numpy()
 
     def predict(self, X):
         """Predicted class label of each sequence."""
@@ -841,8 +1022,9 @@ class _TargetScaling:
                 )
         else:
             self._y_ndim = y.ndim
-            self._y_loc = y2.mean(axis=0)
-            scale = y2.std(axis=0)
+            # in float64 and overflow-safe: targets of any finite scale (1e-300
+            # to 1e300) train on values of unit scale
+            self._y_loc, scale = mean_std(y2, axis=0)
             scale[~(scale > 0)] = 1.0
             self._y_scale = scale
         target = (y2 - self._y_loc) / self._y_scale
@@ -850,6 +1032,12 @@ class _TargetScaling:
 
     def _unscale(self, out):
         y = out * self._y_scale + self._y_loc
+        if not np.isfinite(y).all():
+            raise ValueError(
+                f"{type(self).__name__} predicts beyond the float64 range for X "
+                f"(targets were fitted with scale {self._y_scale.max():.3g}); X is "
+                "far outside the training data"
+            )
         return y[:, 0] if self._y_ndim == 1 else y
 
 

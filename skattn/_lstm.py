@@ -247,7 +247,9 @@ class LSTMAttentionRegressor(_RecurrentArchitecture, SequenceRegressorBase):
 
     Supports one or several targets (``y`` of shape ``(n_samples,)`` or
     ``(n_samples, n_outputs)``); targets are standardised for training and
-    predictions come back on their original scale, float64.
+    predictions come back on their original scale, float64. The mean and
+    standard deviation are computed in float64 without overflow, so
+    targets of any finite scale (1e-300 to 1e300) train alike.
 
     Parameters
     ----------

@@ -9,7 +9,6 @@ code. Pickle and joblib keep working as well, for users who trust the file.
 """
 
 import pickle
-import zipfile
 
 import numpy as np
 import torch
@@ -148,42 +147,171 @@ def load(path, *, device=None):
 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as exc:
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise  # about the path, not the content: the message says it all
+    except pickle.UnpicklingError as exc:
+        if "Unsupported global" in str(exc):  # weights_only refused an object
+            raise ValueError(
+                f"{path} is not a skattn model file: it holds objects other than "
+                "tensors and plain data, which skattn never loads (nothing in the "
+                "file was run)"
+            ) from None
+        raise ValueError(  # not a pickle torch can read: garbage or damage
+            f"{path} is not a skattn model file (or it is corrupted): its content "
+            "cannot be read as tensors and plain data"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - any byte string may reach here
+        # torch's readers fail on damaged archives with RuntimeError, EOFError,
+        # BadZipFile, UnicodeDecodeError, KeyError, IndexError...
         raise ValueError(
             f"{path} is not a readable skattn model file (truncated or corrupted?): "
-            f"{exc}"
-        ) from None
-    except pickle.UnpicklingError:  # weights_only refused the content
-        raise ValueError(
-            f"{path} is not a skattn model file: it holds objects other than "
-            "tensors and plain data, which skattn never loads (nothing in the file "
-            "was run)"
+            f"{type(exc).__name__}: {exc}"
         ) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"{path} is not a skattn model file")
     version = state.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if type(version) is not int or version < 1:
+        raise ValueError(f"{path} has an invalid model format version {version!r}")
+    if version > FORMAT_VERSION:
         raise ValueError(
             f"{path} has model format version {version!r}, but skattn "
             f"{__version__} reads versions up to {FORMAT_VERSION}; upgrade skattn"
         )
     classes = _estimator_classes()
     name = state.get("class")
-    if name not in classes:
+    if not isinstance(name, str) or name not in classes:
         raise ValueError(f"{path} holds an unknown estimator class {name!r}")
     try:
-        estimator = classes[name](**_decode(state["params"]))
-        for attr, value in state["fitted"].items():
-            if attr not in _ATTRIBUTES:
-                raise ValueError(f"unexpected attribute {attr!r}")
-            setattr(estimator, attr, _decode(value))
-        if device is None:
-            device = estimator.device
-            if device != "auto" and "cuda" in device and not torch.cuda.is_available():
-                device = "cpu"
-        estimator._restore_network(state["state_dict"], resolve_device(device))
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise ValueError(f"{path} holds an inconsistent skattn model: {exc}") from None
+        estimator = _rebuild(classes[name], state, device, resolve_device)
+    except (
+        AttributeError,
+        IndexError,
+        KeyError,
+        OverflowError,
+        RuntimeError,
+        TypeError,
+        ValueError,
+    ) as exc:
+        reason = f"missing entry {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ValueError(
+            f"{path} holds an inconsistent skattn model: {reason}"
+        ) from None
     return estimator
+
+
+def _rebuild(cls, state, device, resolve_device):
+    """The estimator described by a loaded ``state``, checked piece by piece."""
+    for key, kind in (("params", dict), ("fitted", dict), ("state_dict", dict)):
+        if not isinstance(state[key], kind):
+            raise TypeError(f"{key!r} is {type(state[key]).__name__}, not {kind}")
+    estimator = cls(**_decode(state["params"]))
+    estimator._check_params()  # hyperparameters as fit would accept them
+    for attr, value in state["fitted"].items():
+        if attr not in _ATTRIBUTES:
+            raise ValueError(f"unexpected attribute {attr!r}")
+        setattr(estimator, attr, _decode(value))
+    _check_fitted(estimator)
+    weights = state["state_dict"]
+    for key, tensor in weights.items():
+        if not isinstance(key, str) or not isinstance(tensor, torch.Tensor):
+            raise TypeError(f"the weights hold {key!r}: {type(tensor).__name__}")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"the weight {key!r} holds NaN or inf")
+    # Compare shapes on the meta device first: corrupted sizes must not
+    # allocate a huge network before load_state_dict finds the mismatch. Each
+    # layer holds weights, so a valid num_layers is at most their number (a
+    # corrupted one must not make even the meta build loop for ages).
+    if getattr(estimator, "num_layers", 1) > len(weights):
+        raise ValueError(
+            f"num_layers={estimator.num_layers}, but the file holds only "
+            f"{len(weights)} weight tensors"
+        )
+    with torch.device("meta"):
+        probe = estimator._build_network(
+            estimator.n_channels_in_, estimator._n_outputs, estimator._max_length
+        )
+    expected = {k: tuple(v.shape) for k, v in probe.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in weights.items()}
+    if expected != found:
+        diff = sorted(set(expected.items()) ^ set(found.items()))[:3]
+        raise ValueError(
+            f"the weights do not fit the hyperparameters (first differences, "
+            f"(name, shape): {diff})"
+        )
+    if device is None:
+        device = estimator.device
+        if device != "auto" and "cuda" in device and not torch.cuda.is_available():
+            device = "cpu"
+    estimator._restore_network(weights, resolve_device(device))
+    return estimator
+
+
+def _is_count(value, low):
+    return type(value) is int and value >= low
+
+
+def _is_vector(value, size, positive=False):
+    return (
+        isinstance(value, np.ndarray)
+        and value.dtype.kind == "f"
+        and value.shape == (size,)
+        and bool(np.isfinite(value).all())
+        and (not positive or bool((value > 0).all()))
+    )
+
+
+def _check_fitted(est):
+    """Fitted attributes must have the types and sizes that ``fit`` gives."""
+    n_channels = getattr(est, "n_channels_in_", None)
+    if not _is_count(n_channels, 1):
+        raise ValueError(f"n_channels_in_={n_channels!r} is not a positive int")
+    for attr in ("_n_outputs", "_max_length"):
+        if not _is_count(getattr(est, attr, None), 0 if attr == "_n_outputs" else 1):
+            raise ValueError(f"{attr}={getattr(est, attr, None)!r} is invalid")
+    n_outputs = est._n_outputs
+    if est.vocab_size is None:
+        if not (
+            _is_vector(getattr(est, "_input_loc", None), n_channels)
+            and _is_vector(getattr(est, "_input_scale", None), n_channels, True)
+        ):
+            raise ValueError(
+                f"the input standardisation is not {n_channels} finite values"
+            )
+    names = getattr(est, "_channel_names", None)
+    if names is not None and (not isinstance(names, list) or len(names) != n_channels):
+        raise ValueError(f"_channel_names={names!r} do not match the channels")
+    if hasattr(est, "n_features_in_"):
+        if not _is_count(est.n_features_in_, 1) or n_channels != 1:
+            raise ValueError(f"n_features_in_={est.n_features_in_!r} is invalid")
+        names = getattr(est, "feature_names_in_", None)
+        if names is not None and np.shape(names) != (est.n_features_in_,):
+            raise ValueError("feature_names_in_ does not match n_features_in_")
+    task = getattr(est, "task_", None)
+    if hasattr(est, "predict_proba") or task == "classification":
+        classes = getattr(est, "classes_", None)
+        if (
+            not isinstance(classes, np.ndarray)
+            or classes.ndim != 1
+            or len(classes) < 2
+            or len(classes) != n_outputs
+            or classes.dtype.kind not in "biufUO"
+            or (
+                classes.dtype.kind == "O"
+                and not all(isinstance(c, (str, int, float)) for c in classes)
+            )
+        ):
+            raise ValueError(f"classes_ does not match the {n_outputs} outputs")
+    elif hasattr(est, "_unscale") and task in (None, "regression"):
+        if not (
+            _is_vector(getattr(est, "_y_loc", None), n_outputs)
+            and _is_vector(getattr(est, "_y_scale", None), n_outputs, True)
+            and getattr(est, "_y_ndim", None) in (1, 2)
+            and n_outputs >= 1
+            and (est._y_ndim == 2 or n_outputs == 1)
+        ):
+            raise ValueError(f"the target scaling does not match {n_outputs} outputs")
+    elif task == "reconstruction":
+        if n_outputs != 0:
+            raise ValueError("a reconstruction model has no outputs")
+    else:
+        raise ValueError(f"unknown task_ {task!r}")

@@ -16,6 +16,7 @@ from ._base import (
     _PerSampleMSE,
     _TargetScaling,
     _training_doc,
+    check_label_types,
     fill_doc,
 )
 from ._lstm import _RecurrentArchitecture
@@ -244,6 +245,7 @@ default="sinusoidal"
             return "reconstruction"
         if self.task != "auto":
             return self.task
+        check_label_types(y)
         kind = type_of_target(y, input_name="y")
         if kind in ("binary", "multiclass"):
             return "classification"

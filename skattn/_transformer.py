@@ -253,7 +253,9 @@ class TransformerRegressor(_TransformerArchitecture, SequenceRegressorBase):
     """Sequence regressor: Transformer encoder, attention pooling, linear head.
 
     Supports one or several targets; targets are standardised for training
-    and predictions come back on their original scale, float64.
+    and predictions come back on their original scale, float64. The mean
+    and standard deviation are computed in float64 without overflow, so
+    targets of any finite scale (1e-300 to 1e300) train alike.
 
     Parameters
     ----------

@@ -21,13 +21,27 @@ def validate_sequences(estimator, X, *, reset, allow_missing=False, offset=0):
     shifts sequence numbers in messages for inputs handled in chunks.
     """
     name = type(estimator).__name__
-    tabular = not (_data.is_ragged(X) or _data.is_long(X)) and (
-        len(_data.array_shape(X)) != 3
-    )
+    _data.check_container(X)
+    ndim = None
+    if not (_data.is_ragged(X) or _data.is_long(X)):
+        ndim = len(_data.array_shape(X))
+        if ndim > 3:
+            raise ValueError(
+                f"X has {ndim} dimensions; expected 2D (n_samples, n_timesteps), 3D "
+                "(n_samples, n_timesteps, n_channels), a list of arrays or a long "
+                "DataFrame"
+            )
+    tabular = ndim is not None and ndim != 3
     if tabular:
-        X = validate_data(
-            estimator, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan"
-        )
+        _data.check_dtypes(X)
+        with _data.converting():
+            X = validate_data(
+                estimator,
+                X,
+                reset=reset,
+                dtype=np.float64,
+                ensure_all_finite="allow-nan",
+            )
     elif reset:
         for attr in ("n_features_in_", "feature_names_in_"):
             estimator.__dict__.pop(attr, None)

@@ -24,6 +24,9 @@ exactly that.
 """
 
 import numbers
+import re
+from collections.abc import Mapping, Set
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -147,18 +150,96 @@ def _from_padded(
     return Sequences(values, lengths, layout, template, channel_names)
 
 
+# Appended to errors about values that are not numbers.
+_NUMBERS_HINT = (
+    "skattn models need numeric values: encode categories first (e.g. with "
+    "sklearn.preprocessing.OrdinalEncoder), or turn texts into token ids with "
+    "skattn.TokenEncoder"
+)
+
+
+def check_container(X, name="X"):
+    """Reject what cannot hold sequences (None, a string, a dict, a number)
+    before any conversion, with a message that says what was given."""
+    if (
+        X is None
+        or isinstance(X, (str, bytes, Mapping, Set, numbers.Number, np.generic))
+        or not (hasattr(X, "__len__") or hasattr(X, "__array__"))
+    ):
+        raise TypeError(
+            f"{name} is {type(X).__name__} ({X!r:.40}); expected sequences: a 2D "
+            "array (n_samples, n_timesteps), a 3D array (n_samples, n_timesteps, "
+            "n_channels), a list of arrays, or a DataFrame"
+        )
+    if isinstance(X, pd.DataFrame) and X.shape[1] == 0 and not is_long(X):
+        raise ValueError(f"{name} is a DataFrame without columns: shape {X.shape}")
+    if isinstance(X, pd.DataFrame) and X.columns.has_duplicates:
+        twice = X.columns[X.columns.duplicated()].unique().tolist()
+        raise ValueError(
+            f"{name} has duplicate column names {twice[:5]}; every column needs its "
+            "own name"
+        )
+
+
+def check_dtypes(X, name="X"):
+    """Reject dtypes that are not numbers (complex, dates, times) by name.
+
+    Object and string dtypes pass: their elements are converted one by one,
+    and :func:`converting` names the value that is not a number.
+    """
+    if isinstance(X, pd.DataFrame):
+        dtypes = [(f"{name} column {col!r}", dt) for col, dt in X.dtypes.items()]
+    else:
+        dtype = getattr(X, "dtype", None)
+        dtypes = [] if dtype is None else [(name, dtype)]
+    for where, dtype in dtypes:
+        kind = getattr(dtype, "kind", "O")
+        if kind == "c":
+            # sklearn's wording, which its estimator checks look for
+            raise ValueError(f"Complex data not supported: {where} is {dtype}")
+        if kind in "mM":
+            raise TypeError(
+                f"{where} has dtype {dtype}; skattn needs numbers, so convert times "
+                "and durations first (e.g. to seconds)"
+            )
+        if kind not in "biufOUS":
+            raise TypeError(f"{where} has unsupported dtype {dtype}")
+
+
+@contextmanager
+def converting(name="X"):
+    """Turn numpy's "could not convert string to float" errors into one that
+    says which input holds values that are not numbers and what to do."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        # numpy 2 shows np.str_('a') where 'a' is meant
+        text = re.sub(r"np\.\w+\(('[^']*'|[^()]*)\)", r"\1", str(exc))
+        if "could not convert" in text or "argument must be" in text:
+            raise type(exc)(
+                f"{name} could not be converted to numbers ({text}); {_NUMBERS_HINT}"
+            ) from None
+        if "with a sequence" in text:  # a cell that holds a list or an array
+            raise ValueError(
+                f"{name} could not be converted to numbers: a cell holds a sequence "
+                "instead of one number. For sequences of different lengths, pass a "
+                "list of arrays"
+            ) from None
+        raise
+
+
 def _float_array(a, where):
     """Convert one array-like to float64 with an error that says where."""
     a = np.asarray(a)
     if a.dtype.kind == "c":
-        raise ValueError(f"{where} is complex; complex data is not supported")
+        raise ValueError(f"Complex data not supported: {where} is {a.dtype}")
     if a.dtype.kind in "OUS":
-        try:
+        with converting(where):
             a = a.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(f"{where} could not be converted to float: {exc}") from None
         if np.iscomplexobj(a):
-            raise ValueError(f"{where} is complex; complex data is not supported")
+            raise ValueError(f"Complex data not supported: {where} is complex")
+    elif a.dtype.kind in "mM":
+        check_dtypes(a, where)
     elif a.dtype.kind not in "biuf":
         raise TypeError(f"{where} has unsupported dtype {a.dtype}")
     return a.astype(np.float64, copy=False)
@@ -200,10 +281,18 @@ def _ragged(X, *, allow_missing, offset, name):
     n_channels = None
     for i, s in enumerate(seqs):
         where = f"{name}[{i + offset}]"
-        if isinstance(s, (str, bytes)) or np.ndim(s) == 0:
+        try:
+            ndim = np.ndim(s)
+        except ValueError:  # numpy: "inhomogeneous shape"
             raise ValueError(
-                f"{where} is a scalar ({s!r}); a list input must hold one array per "
-                "sequence, each (length,) or (length, n_channels)"
+                f"{where} is ragged itself: its timesteps have different numbers of "
+                "channels"
+            ) from None
+        if isinstance(s, (str, bytes, Mapping, Set)) or ndim == 0:
+            what = "a scalar" if np.ndim(s) == 0 and np.isscalar(s) else "not an array"
+            raise ValueError(
+                f"{where} is {what} ({type(s).__name__} {s!r:.40}); a list input must "
+                "hold one array per sequence, each (length,) or (length, n_channels)"
             )
         a = _float_array(s, where)
         if a.ndim == 1:
@@ -242,12 +331,21 @@ def _ragged(X, *, allow_missing, offset, name):
 
 def _long(X, *, allow_missing, name):
     id_level, time_level = _level_names(X)
+    clash = [c for c in X.columns if c in (id_level, time_level)]
+    if clash:
+        raise ValueError(
+            f"{name} has a column named {clash[0]!r}, like a level of its (entity, "
+            "time) MultiIndex; rename the column or the index level"
+        )
+    if X.shape[1] == 0:
+        raise ValueError(f"{name} has no value columns, only its (entity, time) index")
     frame = X.reset_index()
+    # every column is a channel: a column that is not numeric is an error
     values, ids, names, index = _long_to_padded(
         frame,
         id_col=id_level,
         time_col=time_level,
-        value_cols=None,
+        value_cols=list(X.columns),
         allow_missing=allow_missing,
     )
     # rows per entity, in the sorted entity order of ``values``
@@ -291,17 +389,20 @@ def check_sequences(X, *, allow_missing=False, offset=0, name="X"):
     ``n_features_in_``). ``offset`` shifts the sequence numbers in messages,
     for inputs processed in chunks.
     """
+    check_container(X, name)
     if is_long(X):
         return _long(X, allow_missing=allow_missing, name=name)
     if is_ragged(X):
         return _ragged(X, allow_missing=allow_missing, offset=offset, name=name)
-    arr = check_array(
-        X,
-        allow_nd=True,
-        dtype=np.float64,
-        ensure_all_finite=False,
-        input_name=name,
-    )
+    check_dtypes(X, name)
+    with converting(name):
+        arr = check_array(
+            X,
+            allow_nd=True,
+            dtype=np.float64,
+            ensure_all_finite=False,
+            input_name=name,
+        )
     if arr.ndim == 2:
         return _from_padded(
             arr[..., None],
@@ -317,6 +418,11 @@ def check_sequences(X, *, allow_missing=False, offset=0, name="X"):
         )
     if arr.shape[2] == 0:
         raise ValueError(f"{name} has 0 channels: shape {arr.shape}")
+    if arr.shape[1] == 0:
+        raise ValueError(
+            f"{name} has sequences of 0 timesteps: shape {arr.shape}; every sequence "
+            "needs at least one"
+        )
     return _from_padded(
         arr, "padded", allow_missing=allow_missing, offset=offset, name=name
     )
@@ -354,7 +460,16 @@ def to_padded(X, *, dtype=np.float32, fill_value=0.0, allow_missing=False):
            [ True, False, False]])
     """
     seqs = check_sequences(X, allow_missing=allow_missing)
-    return seqs.filled(fill_value).astype(dtype, copy=False), seqs.mask
+    values = seqs.filled(fill_value)
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f" and values.size:
+        peak = np.max(np.abs(values), initial=0.0, where=~np.isnan(values))
+        if peak > np.finfo(dtype).max:
+            raise ValueError(
+                f"X holds values up to {peak:.3g}, beyond the range of {dtype}; pass "
+                "dtype=np.float64 or rescale X"
+            )
+    return values.astype(dtype, copy=False), seqs.mask
 
 
 def sequence_lengths(X):
@@ -425,6 +540,12 @@ def _long_to_padded(df, *, id_col, time_col, value_cols, allow_missing):
             )
     if id_col == time_col:
         raise ValueError(f"id_col and time_col must differ, both are {id_col!r}")
+    twice = df.columns[df.columns.duplicated()].unique().tolist()
+    if twice:
+        raise ValueError(
+            f"the DataFrame has more than one column named {twice[0]!r}; every "
+            "column needs its own name"
+        )
     if value_cols is None:
         value_cols = [
             c
@@ -470,10 +591,11 @@ def _long_to_padded(df, *, id_col, time_col, value_cols, allow_missing):
             raise ValueError(f"column {col!r} has a missing value at row {row!r}")
     duplicated = df.duplicated([id_col, time_col])
     if duplicated.any():
-        row = df.loc[duplicated.to_numpy()].iloc[0]
+        first = np.flatnonzero(duplicated.to_numpy())[0]
+        entity, time = df[id_col].iloc[first], df[time_col].iloc[first]
         raise ValueError(
-            f"duplicate ({id_col}, {time_col}) pair ({_plain(row[id_col])!r}, "
-            f"{_plain(row[time_col])!r}): each entity may have one row per time"
+            f"duplicate ({id_col}, {time_col}) pair ({_plain(entity)!r}, "
+            f"{_plain(time)!r}): each entity may have one row per time"
         )
     try:
         frame = df.sort_values([id_col, time_col], kind="stable")
@@ -485,18 +607,18 @@ def _long_to_padded(df, *, id_col, time_col, value_cols, allow_missing):
     values = frame[value_cols].to_numpy(dtype=np.float64)
     if not allow_missing and np.isnan(values).any():
         r, c = np.argwhere(np.isnan(values))[0]
-        row = frame.iloc[r]
+        entity, time = frame[id_col].iloc[r], frame[time_col].iloc[r]
         raise ValueError(
-            f"column {value_cols[c]!r} is NaN for {id_col}={_plain(row[id_col])!r}, "
-            f"{time_col}={_plain(row[time_col])!r}; impute it or pass "
-            "allow_missing=True"
+            f"column {value_cols[c]!r} is NaN for {id_col}={_plain(entity)!r}, "
+            f"{time_col}={_plain(time)!r}; impute it first, e.g. with "
+            "skattn.SequenceImputer (from_long keeps it with allow_missing=True)"
         )
     if np.isinf(values).any():
         r, c = np.argwhere(np.isinf(values))[0]
-        row = frame.iloc[r]
+        entity, time = frame[id_col].iloc[r], frame[time_col].iloc[r]
         raise ValueError(
-            f"column {value_cols[c]!r} is inf for {id_col}={_plain(row[id_col])!r}, "
-            f"{time_col}={_plain(row[time_col])!r}"
+            f"column {value_cols[c]!r} is inf for {id_col}={_plain(entity)!r}, "
+            f"{time_col}={_plain(time)!r}; skattn needs finite values"
         )
     codes, ids = pd.factorize(frame[id_col], sort=True)
     position = frame.groupby(id_col, sort=False).cumcount().to_numpy()

@@ -26,6 +26,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import data as _data
+from ._stats import mean_std
 from ._validation import validate_sequences
 
 __all__ = [
@@ -107,9 +108,9 @@ def _location_scale(values, axis):
     The scale is 1 where all values are equal, as in scikit-learn's
     ``StandardScaler``, so constant channels are centred but not divided.
     """
-    mean = np.nanmean(values, axis=axis)
+    mean, std = mean_std(values, axis=axis)  # finite for any finite values
     constant = np.nanmax(values, axis=axis) == np.nanmin(values, axis=axis)
-    scale = np.where(constant, 1.0, np.nanstd(values, axis=axis))
+    scale = np.where(constant | ~(std > 0), 1.0, std)
     return mean, scale
 
 
@@ -315,7 +316,7 @@ class SequenceImputer(_SequenceTransformer):
                 f"channel {unobserved[0]} of X has no observed value in any "
                 "sequence; there is nothing to impute it from"
             )
-        self.mean_ = np.nanmean(steps, axis=0)
+        self.mean_ = mean_std(steps, axis=0)[0]
 
     def _transform(self, seqs):
         values = seqs.values

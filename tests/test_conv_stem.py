@@ -13,14 +13,6 @@ from skattn import (
 from skattn.modules.stem import ConvStem, auto_stem_stride, stem_strides
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize(
     "length, stride",
     [

@@ -261,3 +261,85 @@ def test_grid_search_a_scaled_pipeline_on_long_format_data():
     grid.fit(X, y)
     assert len(grid.cv_results_["params"]) == 4
     assert grid.best_score_ > 0.7  # spending triples for one class: easy to learn
+
+
+# Regressions found by fuzzing (tests/test_fuzz.py) -------------------------
+
+
+@pytest.mark.parametrize(
+    "X, error, message",
+    [
+        (np.zeros((3, 0, 2)), ValueError, "sequences of 0 timesteps"),
+        (None, TypeError, "X is NoneType"),
+        ("abc", TypeError, "X is str"),
+        ({"a": [1.0]}, TypeError, "X is dict"),
+        (3.0, TypeError, "X is float"),
+        ((s for s in [np.ones(3)]), TypeError, "X is generator"),
+        (np.zeros((2, 3), "datetime64[s]"), TypeError, "dtype datetime64"),
+        (np.zeros((2, 3, 1), "timedelta64[s]"), TypeError, "dtype timedelta64"),
+        (
+            np.full((2, 3), "a"),
+            ValueError,
+            "could not be converted to numbers.*OrdinalEncoder.*TokenEncoder",
+        ),
+        ([np.ones(3), {"a": 1}], ValueError, "X\\[1\\] is not an array \\(dict"),
+        (
+            [np.ones((2, 2)), [[1.0, 2.0], [3.0]]],
+            ValueError,
+            "X\\[1\\] is ragged itself",
+        ),
+        (
+            pd.DataFrame(np.ones((2, 2)), columns=[0, 0]),
+            ValueError,
+            "duplicate column names \\[0\\]",
+        ),
+        (pd.DataFrame(index=[0, 1]), ValueError, "DataFrame without columns"),
+        (
+            pd.DataFrame({"s": [[1.0, 2.0], [3.0]]}),
+            ValueError,
+            "a cell holds a sequence",
+        ),
+        (
+            pd.DataFrame({"t": pd.date_range("2020", periods=2), "v": [1.0, 2.0]}),
+            TypeError,
+            "column 't' has dtype datetime64",
+        ),
+    ],
+)
+def test_unusable_input_gets_a_clear_error(X, error, message):
+    with pytest.raises(error, match=message):
+        to_padded(X)
+    if hasattr(X, "__next__"):  # consumed
+        return
+    with pytest.raises(error, match=message):  # the estimators say the same
+        LSTMAttentionClassifier().fit(X, [0, 1])
+
+
+def test_long_frame_columns_are_all_channels_and_must_be_numeric(transactions):
+    long = transactions.set_index(["customer", "day"])
+    # a string column used to be dropped silently, losing a feature
+    with pytest.raises(TypeError, match="value column 'channel' has dtype"):
+        to_padded(long)
+    with pytest.raises(ValueError, match="a column named 'day', like a level"):
+        to_padded(long.drop(columns="channel").assign(day=1.0))  # was a pandas error
+    assert to_padded(long.drop(columns="channel"))[0].shape == (3, 3, 2)
+
+
+def test_from_long_with_duplicate_column_names(transactions):
+    df = transactions.rename(columns={"items": "amount"})  # was a pandas error
+    with pytest.raises(ValueError, match="more than one column named 'amount'"):
+        from_long(df, id_col="customer", time_col="day")
+
+
+def test_long_errors_show_ids_and_times_as_given():
+    index = pd.MultiIndex.from_tuples([(1, 0), (1, 0)], names=["id", "t"])
+    df = pd.DataFrame({"v": [1.0, 2.0]}, index=index)
+    with pytest.raises(ValueError, match="pair \\(1, 0\\)"):  # was (1.0, 0.0)
+        to_padded(df)
+
+
+def test_to_padded_refuses_to_overflow_float32():
+    X = np.full((2, 3, 1), 1e300)
+    with pytest.raises(ValueError, match="beyond the range of float32"):
+        to_padded(X)  # was silently inf
+    assert to_padded(X, dtype=np.float64)[0].max() == 1e300

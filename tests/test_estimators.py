@@ -281,3 +281,140 @@ def test_string_labels_and_nan_padded_input(ragged):
     clf = small(LSTMAttentionClassifier, max_epochs=10).fit(pad(X), y)
     assert set(clf.predict(X)) <= {"up", "down"}
     assert_array_equal(clf.predict(X), clf.predict(pad(X, 20)))
+
+
+# Numerics: standardisation in float64 makes the scale of X and y irrelevant --
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e30, 1e200])
+def test_inputs_on_any_scale_train_the_same_model(scale):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 8, 2))
+    y = np.where(X[:, :, 0].mean(1) > 0, "up", "down")
+    reference = small(LSTMAttentionClassifier).fit(X, y).predict_proba(X)
+    # values of 1e-30 used to count as a constant channel (not divided by
+    # their std): the model saw zeros. Squares of 1e200 overflowed the std.
+    scaled = small(LSTMAttentionClassifier).fit(X * scale + 3 * scale, y)
+    assert_allclose(scaled.predict_proba(X * scale + 3 * scale), reference, atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [1e-12, 1e12, 1e300])
+def test_targets_on_any_scale_are_predicted_on_their_scale(scale):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 6, 1))
+    y = X[:, :, 0].mean(1)
+    reference = small(LSTMAttentionRegressor).fit(X, y).predict(X)
+    # targets of 1e300 gave an inf scale and inf predictions
+    scaled = small(LSTMAttentionRegressor).fit(X, y * scale).predict(X)
+    assert np.isfinite(scaled).all()
+    assert_allclose(scaled / scale, reference, rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("cls", [*CLASSIFIERS, *REGRESSORS])
+def test_constant_and_length_one_sequences_train(cls):
+    y = np.arange(12) % 2
+    for X in (
+        np.full((12, 5, 2), 7.0),
+        np.random.default_rng(0).normal(size=(12, 1, 2)),
+    ):
+        model = small(cls).fit(X, y)
+        out = model.predict_proba(X) if hasattr(model, "predict_proba") else None
+        assert np.isfinite(model.predict(X).astype(float)).all()
+        assert out is None or np.isfinite(out).all()
+
+
+def test_input_far_outside_the_training_range_is_an_error_not_nan(data3d):
+    X, y = data3d
+    clf = small(TransformerClassifier).fit(X, y)
+    far = X[:3].copy()
+    far[1] = 1e300
+    with pytest.raises(
+        ValueError, match="output for sequence 1 of X.*reach 1.0.e\\+300"
+    ):
+        clf.predict_proba(far)  # was NaN (the layer norm overflowed)
+    with pytest.raises(ValueError, match="sequence 1 of X"):
+        clf.attention_weights(far)
+
+
+def test_bool_is_not_an_int_parameter(data3d):
+    X, y = data3d
+    with pytest.raises(ValueError, match="'batch_size' parameter .* must be an int"):
+        small(LSTMAttentionClassifier, batch_size=True).fit(X, y)  # torch error
+
+
+def test_messages_show_plain_values():
+    with pytest.raises(ValueError, match="only 1 class: 0.0$"):  # not np.float64
+        small(LSTMAttentionClassifier).fit(np.ones((4, 3)), np.zeros(4))
+    tokens = small(LSTMAttentionClassifier, vocab_size=5).fit(
+        [np.array([1, 2]), np.array([3])], [0, 1]
+    )
+    with pytest.raises(ValueError, match="X holds 7 at sequence 0, timestep 1"):
+        tokens.predict([np.array([1, 7])])
+
+
+# Volume and concurrency ------------------------------------------------------
+
+
+def test_long_format_is_predicted_in_chunks_of_whole_entities(monkeypatch):
+    import skattn._base
+
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(rng.integers(1, 6), 1)) for _ in range(60)]
+    y = np.arange(60) % 2
+    model = small(LSTMAttentionClassifier, batch_size=4).fit(X, y)
+    long = (
+        pd.DataFrame({"v": np.concatenate(X)[:, 0]})
+        .assign(id=np.repeat([f"e{i:02d}" for i in range(60)], [len(s) for s in X]))
+        .assign(t=np.concatenate([np.arange(len(s)) for s in X]))
+        .set_index(["id", "t"])
+    )
+    whole = model.predict_proba(long), model.attention_weights(long)
+    monkeypatch.setattr(skattn._base, "_CHUNK_VALUES", 16)
+    chunks = list(model._long_chunks(long))
+    assert len(chunks) == 15 and all(c.index.levels[0].size for _, c in chunks)
+    shuffled = long.sample(frac=1.0, random_state=0)  # rows in any order
+    for frame in (long, shuffled):
+        assert_allclose(model.predict_proba(frame), whole[0], atol=1e-12)
+        assert_allclose(model.attention_weights(frame), whole[1], atol=1e-12)
+
+
+def test_concurrent_predictions_equal_serial_ones(data3d):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from skattn._net import InferenceModules
+
+    X, y = data3d
+    for cls in (LSTMAttentionClassifier, TransformerClassifier):
+        model = small(cls).fit(X, y)
+        parts = [X[i::6] for i in range(6)] * 8
+        serial = [model.predict_proba(p) for p in parts]
+        weights = [model.attention_weights(p) for p in parts]
+        model._inference = InferenceModules()  # built again, under the race
+        with ThreadPoolExecutor(8) as pool:
+            proba = list(pool.map(model.predict_proba, parts))
+            attention = list(pool.map(model.attention_weights, parts))
+        for a, b in zip(serial + weights, proba + attention, strict=True):
+            assert_array_equal(a, b)
+
+
+def test_n_threads_is_restored_after_overlapping_calls(data3d):
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y = data3d
+    model = small(LSTMAttentionClassifier, n_threads=2).fit(X, y)
+    before = torch.get_num_threads()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(model.predict_proba, [X[:8]] * 64))
+    assert torch.get_num_threads() == before
+    # new threads start from torch's last setting: it must be the old one
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(torch.get_num_threads).result() == before
+
+
+def test_labels_of_mixed_types_are_named(data3d):
+    X, _ = data3d
+    y = np.array([1, "a", None] * 16, dtype=object)
+    for est in (small(LSTMAttentionClassifier), small(AttentionPoolingTransformer)):
+        # sklearn's own message said "unknown" type, regression-like
+        with pytest.raises(ValueError, match="mixes labels of types.*None.*str"):
+            est.fit(X, y)

@@ -1,15 +1,19 @@
 """Training behaviour: early stopping, schedules, weights, progress,
 divergence, interruption, continued training, devices and safe saving."""
 
+import copy
+import json
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 import torch
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 
 import skattn
 from skattn import (
@@ -356,3 +360,160 @@ def test_bad_model_files_give_clear_errors_and_run_no_code(data, tmp_path, capsy
     torch.save(state, tmp_path / "inconsistent")
     with pytest.raises(ValueError, match="inconsistent skattn model"):
         skattn.load(tmp_path / "inconsistent")
+
+
+# Regressions found by fuzzing (tests/test_fuzz.py) -------------------------
+
+
+def test_partial_fit_classes_are_checked(data):
+    X, y = data
+    clf = LSTMAttentionClassifier(hidden_size=4, max_epochs=1, random_state=0)
+    with pytest.raises(ValueError, match="Input classes contains NaN"):
+        clf.partial_fit(X, y == "a", classes=[0, 1, np.nan])  # NaN became a class
+    with pytest.raises(ValueError, match="classes must be a 1D array"):
+        clf.partial_fit(X, y, classes=[["a", "b"]])  # was a message about y
+    with pytest.raises(ValueError, match="but classes contains only 1 class: 'a'"):
+        clf.partial_fit(X, y, classes=["a"])
+
+
+def test_negative_class_weight_is_an_error(data):
+    X, y = data
+    clf = LSTMAttentionClassifier(class_weight={"a": -1.0, "b": 1.0}, max_epochs=1)
+    with pytest.raises(ValueError, match="class_weight gives negative weights"):
+        clf.fit(X, y)  # the samples of "a" were dropped silently
+
+
+@pytest.fixture(scope="module")
+def saved(data, tmp_path_factory):
+    X, y = data
+    path = tmp_path_factory.mktemp("saved") / "m.skattn"
+    TransformerClassifier(max_epochs=1, **LEARNED).fit(X, y).save(path)
+    return path, torch.load(path, weights_only=True)
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b"PK\x03\x04" + b"\x00" * 40,  # a zip header and nothing else
+        bytes(range(256)) * 4,
+        b"\x80\x02}q\x00X\x01\x00\x00\x00a\x86",  # a broken pickle
+    ],
+)
+def test_random_bytes_are_not_a_model(blob, tmp_path):
+    path = tmp_path / "random.skattn"
+    path.write_bytes(blob)
+    with pytest.raises(ValueError, match="not a (readable )?skattn model file"):
+        skattn.load(path)
+
+
+def test_damaged_pickles_give_a_value_error(saved, tmp_path):
+    # Byte flips inside data.pkl made torch raise UnicodeDecodeError, KeyError,
+    # IndexError or TypeError; each is now the same ValueError.
+    path, _ = saved
+    blob = bytearray(path.read_bytes())
+    start = blob.index(b"data.pkl") + len(b"data.pkl")
+    errors = set()
+    for offset in range(40, 600, 7):
+        damaged = bytearray(blob)
+        damaged[start + offset] ^= 0xFF
+        (tmp_path / "damaged").write_bytes(bytes(damaged))
+        try:
+            skattn.load(tmp_path / "damaged")
+        except ValueError as exc:
+            errors.add(type(exc))
+    assert errors == {ValueError}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("fitted", "classes_", "dtype"), "classes_ does not match"),
+        (("fitted", "_input_scale", "__ndarray__"), "input standardisation"),
+        (("fitted", "n_channels_in_"), "n_channels_in_"),
+        (("params", "num_layers"), "num_layers"),  # True: a torch error in predict
+        (("params", "batch_size"), "batch_size"),
+        (("params", "n_threads"), "n_threads"),  # 10**6 threads: a segfault
+        (("params", "attention"), "attention"),
+        (("state_dict",), "'state_dict' is"),
+    ],
+)
+def test_tampered_model_files_are_rejected_at_load(saved, tmp_path, change, message):
+    _, state = saved
+    state = copy.deepcopy(state)
+    values = {
+        "dtype": [],
+        "__ndarray__": [0.0, -1.0],
+        "n_channels_in_": 0,
+        "num_layers": True,
+        "batch_size": True,
+        "n_threads": 10**6,
+        "attention": "nope",
+        "state_dict": None,
+    }
+    parent = state
+    for key in change[:-1]:
+        parent = parent[key]
+    parent[change[-1]] = values[change[-1]]
+    torch.save(state, tmp_path / "tampered")
+    with pytest.raises(ValueError, match=f"inconsistent skattn model.*{message}"):
+        skattn.load(tmp_path / "tampered")
+
+
+def test_huge_sizes_in_a_model_file_allocate_nothing(saved, tmp_path):
+    # num_layers=2**40 made load loop and allocate for minutes (GBs of RAM)
+    _, state = saved
+    for key, value in [
+        ("num_layers", 2**40),
+        ("d_model", 2**30),
+        ("dim_feedforward", 2**40),
+    ]:
+        tampered = copy.deepcopy(state)
+        tampered["params"][key] = value
+        torch.save(tampered, tmp_path / "huge")
+        with pytest.raises(ValueError, match="inconsistent skattn model"):
+            skattn.load(tmp_path / "huge")
+
+
+def test_nan_weights_are_rejected(saved, tmp_path):
+    _, state = saved
+    state = copy.deepcopy(state)
+    name = next(iter(state["state_dict"]))
+    state["state_dict"][name] = torch.full_like(state["state_dict"][name], np.nan)
+    torch.save(state, tmp_path / "nan")
+    with pytest.raises(ValueError, match=f"weight '{name}' holds NaN"):
+        skattn.load(tmp_path / "nan")
+
+
+# Model files of earlier releases ---------------------------------------------
+
+FIXTURES = Path(__file__).parent / "data"
+
+
+def test_model_files_of_format_version_1_still_load_and_predict():
+    """Files saved by skattn 0.1 (format 1): see tests/data/make_model_v1.py.
+
+    If this fails, files that users saved with an earlier release no longer
+    load, or predict differently: keep reading them (never regenerate the
+    files to make this pass).
+    """
+    expected = json.loads((FIXTURES / "model_v1_expected.json").read_text())
+    clf = skattn.load(FIXTURES / "transformer_classifier_v1.skattn")
+    assert type(clf) is TransformerClassifier
+    assert (
+        torch.load(FIXTURES / "transformer_classifier_v1.skattn", weights_only=True)[
+            "format_version"
+        ]
+        == 1
+    )
+    case = expected["classifier"]
+    X = [np.array(s) for s in case["X"]]
+    assert clf.predict(X).tolist() == case["predict"]
+    assert_allclose(clf.predict_proba(X), case["predict_proba"], rtol=1e-6, atol=1e-9)
+    assert_allclose(
+        clf.attention_weights(X), case["attention_weights"], rtol=1e-6, atol=1e-9
+    )
+    reg = skattn.load(FIXTURES / "lstm_regressor_v1.skattn")
+    case = expected["regressor"]
+    wide = pd.DataFrame(case["X"])
+    assert list(reg.feature_names_in_) == list(wide.columns)
+    assert_allclose(reg.predict(wide), case["predict"], rtol=1e-6, atol=1e-9)
