@@ -246,6 +246,7 @@ def summarise(rows):
                 max=float(scores.max()),
                 fit_s=float(np.mean([r["fit_s"] for r in rs])),
                 predict_s=float(np.mean([r["predict_s"] for r in rs])),
+                note=rs[0].get("note", ""),
             )
         )
     return summary
@@ -276,7 +277,7 @@ def markdown(rows, notes):
             )
             table.append(
                 [
-                    s["model"],
+                    s["model"] + (" *" if s["note"] else ""),
                     s["n"],
                     spread,
                     f"{s['fit_s']:.2f}",
@@ -291,6 +292,10 @@ def markdown(rows, notes):
             C.markdown_table(["model", "runs", metric, "fit s", "predict s"], table),
             "",
         ]
+    marked = sorted({s["note"] for s in summary if s["note"]})
+    if marked:
+        lines += ["\\* " + note for note in marked]
+        lines.append("")
     # headline: mean accuracy over the classification sets
     by = {(s["dataset"], s["model"]): s["mean"] for s in summary}
     models = sorted({m for (_, m) in by})

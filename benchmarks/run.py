@@ -14,6 +14,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -64,6 +65,7 @@ def main(argv=None):
     )
 
     sections, raw = {}, {}
+    today = datetime.date.today().isoformat()
     mach, vers = C.machine(), C.versions()
     previous = os.path.splitext(output)[0] + ".json"
     if a.only and os.path.exists(previous):
@@ -90,12 +92,30 @@ def main(argv=None):
             raw["scaling"] = old["scaling"]
             sections["scaling"] = scaling.markdown(old["scaling"])
 
+    # Without --tsai-python the tsai rows of the previous report stay, marked
+    # with the date of the run that measured them (tsai's models do not
+    # depend on skattn's).
+    kept_tsai, kept_tsai_notes = [], {}
+    if "accuracy" in parts and not a.tsai_python and os.path.exists(previous):
+        with open(previous) as f:
+            old = json.load(f)
+        when = old.get("date") or _report_date(output) or "an earlier date"
+        note = f"tsai rows measured in an earlier run ({when}) and kept in this report"
+        for r in old.get("accuracy", {}).get("rows", []):
+            if r["model"].startswith("tsai"):
+                kept_tsai.append(dict(r, note=r.get("note") or note))
+        kept_tsai_notes = {
+            k: v
+            for k, v in old.get("accuracy", {}).get("notes", {}).items()
+            if k.startswith("tsai")
+        }
+
     def write():
         head = [
             "# skattn benchmark results" + (" (quick smoke run)" if a.quick else ""),
             "",
             f"Written by `python benchmarks/run.py{' --quick' if a.quick else ''}` "
-            f"on {datetime.date.today().isoformat()}.",
+            f"on {today}.",
             "",
             "Machine: " + ", ".join(f"{k}: {v}" for k, v in mach.items()) + ".",
             "",
@@ -111,7 +131,10 @@ def main(argv=None):
             f.write(text)
         with open(os.path.splitext(output)[0] + ".json", "w") as f:
             json.dump(
-                {"machine": mach, "versions": vers, **raw}, f, indent=1, default=str
+                {"date": today, "machine": mach, "versions": vers, **raw},
+                f,
+                indent=1,
+                default=str,
             )
 
     # The report is rewritten after every part, so an interrupted run keeps
@@ -121,6 +144,7 @@ def main(argv=None):
 
         log("accuracy ...")
         rows, notes = accuracy.run(quick=a.quick, log=log)
+        rows, notes = rows + kept_tsai, {**notes, **kept_tsai_notes}
         raw["accuracy"] = {"rows": rows, "notes": notes}
         sections["accuracy"] = accuracy.markdown(rows, notes)
         write()
@@ -164,6 +188,16 @@ def main(argv=None):
         merge(more, more_notes)
     write()
     log(f"wrote {output}")
+
+
+def _report_date(path):
+    """The date in the "Written by ... on YYYY-MM-DD." line of a report."""
+    try:
+        with open(path) as f:
+            found = re.search(r"^Written by .* on (\d{4}-\d\d-\d\d)\.$", f.read(), re.M)
+    except OSError:
+        return None
+    return found.group(1) if found else None
 
 
 if __name__ == "__main__":

@@ -196,8 +196,8 @@ def markdown(results):
         "runs the tiny warm-up fit).",
         "",
         "Each length is one batch timed once on a machine shared with "
-        "other processes: a point far off both neighbours (a ×30 step "
-        "followed by ×0.2) is interference, not the model.",
+        "other processes: a point far off both neighbours (a large step "
+        "up followed by a step down) is interference, not the model.",
         "",
         "### Sequence length (32 sequences = one batch per epoch)",
         "",
