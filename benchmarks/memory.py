@@ -12,10 +12,11 @@ channel), and then calls ``predict_proba(X)``. The child reports:
 - ``peak - input``: the child's overall peak minus the input's size (torch,
   the model and the interpreter make up a constant part of it).
 
-Prediction converts and standardises ``X`` in chunks of about 2**22 values
-(``skattn._base._CHUNK_VALUES``), so ``predict peak`` should stop growing
-once ``X`` is larger than one chunk; only the output (``n x n_classes``
-float64) keeps growing with ``n``.
+Prediction converts and standardises ``X`` in chunks of about
+``skattn._base._CHUNK_VALUES`` values and writes each chunk's result into
+the output, so ``predict peak`` should stop growing once ``X`` is larger
+than one chunk; only the output (``n x n_classes`` float64) keeps growing
+with ``n``.
 
 Usage::
 
@@ -172,6 +173,7 @@ def main():
         import torch
 
         import skattn
+        from skattn._base import _CHUNK_VALUES
 
         header = (
             "# Prediction memory\n\n"
@@ -182,7 +184,8 @@ def main():
             "`predict_proba` above the resident set just before it; it should "
             "stay flat as the number of sequences grows, apart from the output "
             "itself, because inputs are converted and predicted in chunks of "
-            "about 2**22 values.\n\n"
+            f"about 2**{_CHUNK_VALUES.bit_length() - 1} values and each "
+            "chunk's result is written into the output.\n\n"
         )
         (HERE / "MEMORY.md").write_text(header + text + "\n")
 

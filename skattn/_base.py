@@ -700,13 +700,14 @@ class SequenceEstimator(BaseEstimator):
 
     # inference --------------------------------------------------------------
     def _chunks(self, X):
-        """Yield ``(offset, chunk)`` pieces of ``X`` holding about
-        ``_CHUNK_VALUES`` values each."""
+        """Yield ``(offset, chunk, n_total)`` pieces of ``X`` holding about
+        ``_CHUNK_VALUES`` values each; ``n_total`` is the number of sequences
+        in ``X``, or None when the one chunk is the whole of ``X``."""
         if _data.is_long(X):
             yield from self._long_chunks(X)
             return
         if not hasattr(X, "__len__"):
-            yield 0, X
+            yield 0, X, None
             return
         n = len(X)
         if _data.is_ragged(X):
@@ -717,13 +718,13 @@ class SequenceEstimator(BaseEstimator):
             step_size = int(np.prod(shape[1:])) if len(shape) > 1 else 1
         rows = max(self.batch_size, _CHUNK_VALUES // max(step_size, 1))
         if rows >= n:
-            yield 0, X
+            yield 0, X, None
             return
         for start in range(0, n, rows):
             if hasattr(X, "iloc"):
-                yield start, X.iloc[start : start + rows]
+                yield start, X.iloc[start : start + rows], n
             else:
-                yield start, X[start : start + rows]
+                yield start, X[start : start + rows], n
 
     def _long_chunks(self, X):
         """Chunks of a long DataFrame, whole entities each, in sorted id order.
@@ -736,7 +737,7 @@ class SequenceEstimator(BaseEstimator):
         codes = np.asarray(index.codes[0])
         levels = index.levels[0]
         if not len(codes) or codes.min() < 0 or not levels.is_monotonic_increasing:
-            yield 0, X
+            yield 0, X, None
             return
         counts = np.bincount(codes, minlength=len(levels))
         present = np.flatnonzero(counts)  # entity codes, in sorted id order
@@ -744,16 +745,17 @@ class SequenceEstimator(BaseEstimator):
         # pandas needs several times more memory per row than numpy per value
         per = max(self.batch_size, _CHUNK_VALUES // 4 // width)
         if per >= len(present):
-            yield 0, X
+            yield 0, X, None
             return
         grouped = bool((codes[1:] >= codes[:-1]).all())  # rows sorted by entity
         for start in range(0, len(present), per):
             lo, hi = present[start], present[min(start + per, len(present)) - 1] + 1
             if grouped:
                 a, b = np.searchsorted(codes, [lo, hi])
-                yield start, X.iloc[a:b]
+                yield start, X.iloc[a:b], len(present)
             else:
-                yield start, X.iloc[np.flatnonzero((codes >= lo) & (codes < hi))]
+                rows = np.flatnonzero((codes >= lo) & (codes < hi))
+                yield start, X.iloc[rows], len(present)
 
     def _run(self, X, method):
         """Apply the trained network to ``X`` batch by batch.
@@ -767,17 +769,27 @@ class SequenceEstimator(BaseEstimator):
         np_dtype = np.float64 if dtype == torch.float64 else np.float32
         device = torch.device(self.net_.device)
         network = self._inference.get(self.net_.module_, dtype, device)
-        outputs, n_steps = [], None
+        outputs, n_steps, result = [], None, None
         with self._torch_context(), torch.inference_mode():
-            for offset, chunk in self._chunks(X):
+            for offset, chunk, n_total in self._chunks(X):
                 seqs = self._validate_input(chunk, reset=False, offset=offset)
                 values, lengths = self._tensors(seqs, np_dtype)
                 self._check_positional_length(values.shape[1])
                 chunk_out = self._run_batches(network, values, lengths, method, device)
                 if not np.isfinite(chunk_out).all():
                     self._raise_non_finite(chunk_out, values, offset)
-                outputs.append(chunk_out)
-                n_steps = max(n_steps or 0, values.shape[1])
+                if method == "attention" or n_total is None:
+                    outputs.append(chunk_out)
+                    n_steps = max(n_steps or 0, values.shape[1])
+                else:  # written in place: no list of pieces to concatenate
+                    if result is None:
+                        shape = (n_total, *chunk_out.shape[1:])
+                        result = np.empty(shape, dtype=np.float64)
+                    result[offset : offset + len(chunk_out)] = chunk_out
+        if result is not None:
+            return result
+        if len(outputs) == 1:
+            return outputs[0].astype(np.float64, copy=False)
         if method == "attention":
             outputs = [
                 o

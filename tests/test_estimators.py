@@ -371,11 +371,37 @@ def test_long_format_is_predicted_in_chunks_of_whole_entities(monkeypatch):
     whole = model.predict_proba(long), model.attention_weights(long)
     monkeypatch.setattr(skattn._base, "_CHUNK_VALUES", 16)
     chunks = list(model._long_chunks(long))
-    assert len(chunks) == 15 and all(c.index.levels[0].size for _, c in chunks)
+    assert len(chunks) == 15 and all(c.index.levels[0].size for _, c, _ in chunks)
+    assert [n for *_, n in chunks] == [60] * 15
     shuffled = long.sample(frac=1.0, random_state=0)  # rows in any order
     for frame in (long, shuffled):
         assert_allclose(model.predict_proba(frame), whole[0], atol=1e-12)
         assert_allclose(model.attention_weights(frame), whole[1], atol=1e-12)
+
+
+@pytest.mark.parametrize("form", ["3d", "2d", "list"])
+def test_chunked_prediction_equals_prediction_at_once(monkeypatch, form):
+    import skattn._base
+
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(2, 9, size=50)
+    seqs = [rng.normal(size=(k, 1)) for k in lengths]
+    if form == "list":
+        X = seqs
+    else:
+        X = np.full((50, 8, 1), np.nan)
+        for i, s in enumerate(seqs):
+            X[i, : len(s)] = s
+        X = X[:, :, 0] if form == "2d" else X
+        X = np.nan_to_num(X) if form == "2d" else X  # 2D input is one length
+    y = np.arange(50) % 2
+    model = small(LSTMAttentionClassifier, batch_size=4).fit(X, y)
+    whole = [model.predict_proba(X), model.attention_weights(X), model.predict(X)]
+    monkeypatch.setattr(skattn._base, "_CHUNK_VALUES", 16)
+    assert len(list(model._chunks(X))) == 13  # of max(batch_size, 16 // 8) rows
+    assert_allclose(model.predict_proba(X), whole[0], atol=1e-12)
+    assert_allclose(model.attention_weights(X), whole[1], atol=1e-12)
+    assert_array_equal(model.predict(X), whole[2])
 
 
 def test_concurrent_predictions_equal_serial_ones(data3d):
