@@ -148,7 +148,7 @@ def run(quick=False, log=print):
         tf_lengths, lstm_lengths, counts = [64], [64], [64]
     else:
         tf_lengths = [128, 256, 512, 1024, 2048, 4096, 8192]
-        lstm_lengths = [128, 256, 512, 1024, 2048, 4096]
+        lstm_lengths = [128, 256, 512, 1024, 2048, 4096, 8192]
         counts = [256, 1024, 4096, 16384]
     series = {}
     for model, lengths in (("transformer", tf_lengths), ("lstm", lstm_lengths)):
