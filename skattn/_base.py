@@ -1091,6 +1091,36 @@ POOLING_CONSTRAINTS = {
     "dropout": [Interval(Real, 0, 1, closed="left")],
 }
 
+# The convolutional stem in front of either encoder (modules.stem.ConvStem).
+CONV_STEM_CONSTRAINTS = {
+    "conv_stem": [
+        StrOptions({"auto"}),
+        Interval(Integral, 1, None, closed="left"),
+        None,
+    ],
+}
+
+CONV_STEM_DOC = """\
+    conv_stem : "auto", int or None, default="auto"
+        A convolutional stem before the encoder: three ``Conv1d -> LayerNorm
+        -> GELU`` layers with ``{width}`` channels that give every step a
+        view of its neighbourhood and divide the length by a total stride (a
+        power of two). ``"auto"`` picks the stride from the longest training
+        sequence (the largest power of two that leaves at least 64 steps: 1
+        up to 127 steps, 2 up to 255, ...); an int sets it; None feeds the
+        input straight to the encoder. Attention weights are still reported
+        per input step.
+"""
+
+
+def check_conv_stem(conv_stem):
+    if isinstance(conv_stem, Integral) and conv_stem & (conv_stem - 1):
+        raise ValueError(
+            f"conv_stem={conv_stem} must be a power of two (1, 2, 4, ...), "
+            "'auto' or None"
+        )
+
+
 POOLING_PARAMS_DOC = """\
     pooling : {pooling_options}, default="attention"
         How the encoded sequence becomes one vector: ``"attention"`` (see

@@ -5,12 +5,15 @@ from numbers import Integral
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import (
+    CONV_STEM_CONSTRAINTS,
+    CONV_STEM_DOC,
     FITTED_ATTRIBUTES_DOC,
     POOLING_CONSTRAINTS,
     POOLING_PARAMS_DOC,
     SequenceClassifierBase,
     SequenceRegressorBase,
     _training_doc,
+    check_conv_stem,
     fill_doc,
 )
 from .modules import recurrent_network
@@ -18,11 +21,7 @@ from .modules import recurrent_network
 __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
 
 RECURRENT_CONSTRAINTS = {
-    "conv_stem": [
-        StrOptions({"auto"}),
-        Interval(Integral, 1, None, closed="left"),
-        None,
-    ],
+    **CONV_STEM_CONSTRAINTS,
     "hidden_size": [Interval(Integral, 1, None, closed="left")],
     "num_layers": [Interval(Integral, 1, None, closed="left")],
     "cell": [StrOptions({"lstm", "gru"})],
@@ -44,16 +43,8 @@ RECURRENT_PARAMS_DOC = (
     bidirectional : bool, default=True
         Read each sequence in both directions; states have size
         ``2 * hidden_size``.
-    conv_stem : "auto", int or None, default="auto"
-        A convolutional stem before the encoder: three ``Conv1d -> LayerNorm
-        -> GELU`` layers with ``hidden_size`` channels that give every step a view of
-        its neighbourhood and divide the length by a total stride (a power of
-        two). ``"auto"`` picks the stride from the longest training sequence
-        (the largest power of two that leaves at least 64 steps: 1 up to 127
-        steps, 2 up to 255, ...); an int sets it; None feeds the input
-        straight to the encoder. Attention weights are still reported per
-        input step.
 """
+    + CONV_STEM_DOC.format(width="hidden_size")
     + POOLING_PARAMS_DOC.format(
         pooling_options='{"attention", "mean", "max", "last"}',
         cls_doc=" (the final hidden state)",
@@ -75,19 +66,11 @@ RECURRENT_PARAMS_DOC = (
 )
 
 
-def _check_conv_stem(conv_stem):
-    if isinstance(conv_stem, Integral) and conv_stem & (conv_stem - 1):
-        raise ValueError(
-            f"conv_stem={conv_stem} must be a power of two (1, 2, 4, ...), "
-            "'auto' or None"
-        )
-
-
 class _RecurrentArchitecture:
     """Builds the LSTM/GRU network from the estimator's parameters."""
 
     def _check_architecture(self):
-        _check_conv_stem(getattr(self, "conv_stem", None))
+        check_conv_stem(getattr(self, "conv_stem", None))
         size = self.hidden_size * (2 if self.bidirectional else 1)
         if self.pooling == "attention" and self.attention == "multihead":
             if size % self.num_heads:

@@ -5,25 +5,23 @@ from numbers import Integral
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import (
+    CONV_STEM_CONSTRAINTS,
+    CONV_STEM_DOC,
     FITTED_ATTRIBUTES_DOC,
     POOLING_CONSTRAINTS,
     POOLING_PARAMS_DOC,
     SequenceClassifierBase,
     SequenceRegressorBase,
     _training_doc,
+    check_conv_stem,
     fill_doc,
 )
-from ._lstm import _check_conv_stem
 from .modules import transformer_network
 
 __all__ = ["TransformerClassifier", "TransformerRegressor"]
 
 TRANSFORMER_CONSTRAINTS = {
-    "conv_stem": [
-        StrOptions({"auto"}),
-        Interval(Integral, 1, None, closed="left"),
-        None,
-    ],
+    **CONV_STEM_CONSTRAINTS,
     "d_model": [Interval(Integral, 1, None, closed="left")],
     "num_layers": [Interval(Integral, 1, None, closed="left")],
     "dim_feedforward": [Interval(Integral, 1, None, closed="left")],
@@ -45,16 +43,8 @@ TRANSFORMER_PARAMS_DOC = (
     positional_encoding : {"sinusoidal", "learned"} or None, default="sinusoidal"
         Fixed sine/cosine codes (any length), one trained vector per position
         (up to the longest training sequence), or none.
-    conv_stem : "auto", int or None, default="auto"
-        A convolutional stem before the encoder: three ``Conv1d -> LayerNorm
-        -> GELU`` layers with ``d_model`` channels that give every step a view of
-        its neighbourhood and divide the length by a total stride (a power of
-        two). ``"auto"`` picks the stride from the longest training sequence
-        (the largest power of two that leaves at least 64 steps: 1 up to 127
-        steps, 2 up to 255, ...); an int sets it; None feeds the input
-        straight to the encoder. Attention weights are still reported per
-        input step.
 """
+    + CONV_STEM_DOC.format(width="d_model")
     + POOLING_PARAMS_DOC.format(
         pooling_options='{"attention", "cls", "mean", "max", "last"}',
         cls_doc=(
@@ -85,7 +75,7 @@ class _TransformerArchitecture:
     """Builds the Transformer network from the estimator's parameters."""
 
     def _check_architecture(self):
-        _check_conv_stem(getattr(self, "conv_stem", None))
+        check_conv_stem(getattr(self, "conv_stem", None))
         if self.d_model % self.num_heads:
             raise ValueError(
                 f"d_model={self.d_model} must be divisible by "
