@@ -26,6 +26,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import data as _data
+from ._base import fill_doc
 from ._stats import mean_std
 from ._validation import validate_sequences
 
@@ -38,6 +39,16 @@ __all__ = [
 ]
 
 _LENGTH = [Interval(Integral, 1, None, closed="left"), None]
+
+
+INPUT_ATTRIBUTES_DOC = """\
+n_channels_in_ : int
+    Number of channels of the training sequences.
+n_features_in_ : int
+    Only for 2D training input: its number of columns (timesteps).
+feature_names_in_ : ndarray of str
+    Column names of a wide training DataFrame, when it had string names.\
+"""
 
 
 class _SequenceTransformer(TransformerMixin, BaseEstimator):
@@ -124,6 +135,7 @@ def _has_inverse(scaler):
     return True
 
 
+@fill_doc(input_attributes=INPUT_ATTRIBUTES_DOC)
 class SequenceScaler(_SequenceTransformer):
     """Standardise each channel over the real timesteps of sequences.
 
@@ -153,12 +165,7 @@ class SequenceScaler(_SequenceTransformer):
     scale_ : ndarray of shape (n_channels,) or None
         Standard deviation of each channel (1 where constant); None with
         ``per_sequence=True`` or ``with_std=False``.
-    n_channels_in_ : int
-        Number of channels of the training sequences.
-    n_features_in_ : int
-        Only for 2D training input: its number of columns (timesteps).
-    feature_names_in_ : ndarray of str
-        Column names of a wide training DataFrame, when it had string names.
+    {input_attributes}
 
     Notes
     -----
@@ -254,6 +261,7 @@ def _interpolate(values, lengths, missing):
     return values
 
 
+@fill_doc(input_attributes=INPUT_ATTRIBUTES_DOC)
 class SequenceImputer(_SequenceTransformer):
     """Fill missing values inside sequences.
 
@@ -279,12 +287,7 @@ class SequenceImputer(_SequenceTransformer):
     ----------
     mean_ : ndarray of shape (n_channels,)
         Mean of each channel over the observed training values.
-    n_channels_in_ : int
-        Number of channels of the training sequences.
-    n_features_in_ : int
-        Only for 2D training input: its number of columns (timesteps).
-    feature_names_in_ : ndarray of str
-        Column names of a wide training DataFrame, when it had string names.
+    {input_attributes}
 
     Examples
     --------
@@ -334,6 +337,7 @@ class SequenceImputer(_SequenceTransformer):
         return seqs.restore(filled)
 
 
+@fill_doc(input_attributes=INPUT_ATTRIBUTES_DOC)
 class SequenceResampler(_SequenceTransformer):
     """Resample every sequence to the same number of timesteps.
 
@@ -356,12 +360,7 @@ class SequenceResampler(_SequenceTransformer):
     ----------
     length_ : int
         The number of output timesteps.
-    n_channels_in_ : int
-        Number of channels of the training sequences.
-    n_features_in_ : int
-        Only for 2D training input: its number of columns (timesteps).
-    feature_names_in_ : ndarray of str
-        Column names of a wide training DataFrame, when it had string names.
+    {input_attributes}
 
     Notes
     -----
@@ -409,6 +408,7 @@ class SequenceResampler(_SequenceTransformer):
         return values[..., 0] if seqs.layout == "tabular" else values
 
 
+@fill_doc(input_attributes=INPUT_ATTRIBUTES_DOC)
 class SequenceTruncator(_SequenceTransformer):
     """Cap sequence lengths, keeping the first or the last steps.
 
@@ -432,12 +432,7 @@ class SequenceTruncator(_SequenceTransformer):
     ----------
     max_length_ : int
         The length cap applied.
-    n_channels_in_ : int
-        Number of channels of the training sequences.
-    n_features_in_ : int
-        Only for 2D training input: its number of columns (timesteps).
-    feature_names_in_ : ndarray of str
-        Column names of a wide training DataFrame, when it had string names.
+    {input_attributes}
 
     Examples
     --------
