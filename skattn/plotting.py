@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from . import data as _data
+from ._validation import trailing_padding_lengths
 
 __all__ = ["plot_attention"]
 
@@ -94,16 +95,6 @@ def _take(X, positions):
     if _data.is_ragged(X):
         return [X[i] for i in positions], positions
     return np.asarray(X)[positions], positions
-
-
-def _trailing_padding_ids(values, lengths, padding_idx):
-    """Shorten token sequences by their trailing runs of ``padding_idx``."""
-    out = lengths.copy()
-    for i, n in enumerate(lengths):
-        ids = values[i, :n, 0]
-        while out[i] > 1 and ids[out[i] - 1] == padding_idx:
-            out[i] -= 1
-    return out
 
 
 def _check_axes(ax, n_rows):
@@ -238,8 +229,9 @@ def _attend(model, preprocess, X, positions, per_head):
     if not per_head:
         weights = weights.mean(axis=1, keepdims=True)
     lengths = seqs.lengths
-    if getattr(model, "padding_idx", None) is not None:
-        lengths = _trailing_padding_ids(seqs.values, lengths, model.padding_idx)
+    if model.padding_idx is not None:
+        # as the model reads them: trailing padding tokens are not steps
+        lengths = trailing_padding_lengths(seqs.values, seqs.mask, model.padding_idx)
     rows_of = [subset_positions.index(position) for position in positions]
     return seqs, weights, lengths, rows_of
 
