@@ -77,18 +77,18 @@ def iter_chunks(X, min_rows):
     ``CHUNK_VALUES`` values each, and at least ``min_rows`` sequences;
     ``n_total`` is the number of sequences in ``X``, or None when the one
     chunk is the whole of ``X``."""
-    if _data.is_long(X):
+    if _data._is_long(X):
         yield from _long_chunks(X, min_rows)
         return
     if not hasattr(X, "__len__"):
         yield 0, X, None
         return
     n = len(X)
-    if _data.is_ragged(X):
+    if _data._is_ragged(X):
         seqs = X.values if hasattr(X, "iloc") else X
         step_size = max((_size(s) for s in seqs), default=1)
     else:
-        shape = _data.array_shape(X)
+        shape = _data._array_shape(X)
         step_size = int(np.prod(shape[1:])) if len(shape) > 1 else 1
     rows = max(min_rows, CHUNK_VALUES // max(step_size, 1))
     if rows >= n:

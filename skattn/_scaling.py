@@ -18,7 +18,7 @@ def fit_input_scaling(seqs, keep):
 
     Parameters
     ----------
-    seqs : skattn.data.Sequences
+    seqs : skattn.data._Sequences
     keep : ndarray of int
         Indices of the samples that train (those of nonzero weight).
 

@@ -18,7 +18,7 @@ from . import data as _data
 
 
 def validate_sequences(estimator, X, *, reset, allow_missing=False, offset=0):
-    """Convert ``X`` to :class:`skattn.data.Sequences`.
+    """Convert ``X`` to :class:`skattn.data._Sequences`.
 
     With ``reset``, record the input contract on ``estimator``
     (``n_channels_in_``, and for 2D input ``n_features_in_`` and
@@ -26,10 +26,10 @@ def validate_sequences(estimator, X, *, reset, allow_missing=False, offset=0):
     shifts sequence numbers in messages for inputs handled in chunks.
     """
     name = type(estimator).__name__
-    _data.check_container(X)
+    _data._check_container(X)
     ndim = None
-    if not (_data.is_ragged(X) or _data.is_long(X)):
-        ndim = len(_data.array_shape(X))
+    if not (_data._is_ragged(X) or _data._is_long(X)):
+        ndim = len(_data._array_shape(X))
         if ndim > 3:
             raise ValueError(
                 f"X has {ndim} dimensions; expected 2D (n_samples, n_timesteps), 3D "
@@ -38,8 +38,8 @@ def validate_sequences(estimator, X, *, reset, allow_missing=False, offset=0):
             )
     tabular = ndim is not None and ndim != 3
     if tabular:
-        _data.check_dtypes(X)
-        with _data.converting():
+        _data._check_dtypes(X)
+        with _data._converting():
             X = validate_data(
                 estimator,
                 X,
@@ -57,7 +57,7 @@ def validate_sequences(estimator, X, *, reset, allow_missing=False, offset=0):
             "2D input of that width only. To accept sequences of any length, fit it "
             "on a 3D array or a list of arrays"
         )
-    seqs = _data.check_sequences(X, allow_missing=allow_missing, offset=offset)
+    seqs = _data._check_sequences(X, allow_missing=allow_missing, offset=offset)
     if reset:
         estimator.n_channels_in_ = seqs.n_channels
         estimator._channel_names = seqs.channel_names
@@ -173,4 +173,6 @@ class _IntInterval(Interval):
 
 def int_param(left, right=None):
     """Parameter constraint: an int (never a bool) in ``[left, right]``."""
-    return _IntInterval(Integral, left, right, closed="left" if right is None else "both")
+    return _IntInterval(
+        Integral, left, right, closed="left" if right is None else "both"
+    )

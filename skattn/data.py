@@ -46,7 +46,7 @@ def _lengths_to_mask(lengths, t):
     return np.arange(t) < lengths[:, None]
 
 
-class Sequences:
+class _Sequences:
     """Padded float64 values, lengths, and how to give them back as ``X``.
 
     ``values`` is ``(n, T, C)`` with NaN on padding; ``layout`` is one of
@@ -152,7 +152,7 @@ def _from_padded(
                 "inside a sequence or in only some channels is a missing value. "
                 "Impute it first, e.g. with skattn.SequenceImputer."
             )
-    return Sequences(values, lengths, layout, template, channel_names)
+    return _Sequences(values, lengths, layout, template, channel_names)
 
 
 # Appended to errors about values that are not numbers.
@@ -163,7 +163,7 @@ _NUMBERS_HINT = (
 )
 
 
-def check_container(X, name="X"):
+def _check_container(X, name="X"):
     """Reject what cannot hold sequences (None, a string, a dict, a number)
     before any conversion, with a message that says what was given."""
     if (
@@ -176,7 +176,7 @@ def check_container(X, name="X"):
             "array (n_samples, n_timesteps), a 3D array (n_samples, n_timesteps, "
             "n_channels), a list of arrays, or a DataFrame"
         )
-    if isinstance(X, pd.DataFrame) and X.shape[1] == 0 and not is_long(X):
+    if isinstance(X, pd.DataFrame) and X.shape[1] == 0 and not _is_long(X):
         raise ValueError(f"{name} is a DataFrame without columns: shape {X.shape}")
     if isinstance(X, pd.DataFrame) and X.columns.has_duplicates:
         twice = _duplicate_columns(X)
@@ -191,11 +191,11 @@ def _duplicate_columns(df):
     return df.columns[df.columns.duplicated()].unique().tolist()
 
 
-def check_dtypes(X, name="X"):
+def _check_dtypes(X, name="X"):
     """Reject dtypes that are not numbers (complex, dates, times) by name.
 
     Object and string dtypes pass: their elements are converted one by one,
-    and :func:`converting` names the value that is not a number.
+    and :func:`_converting` names the value that is not a number.
     """
     if isinstance(X, pd.DataFrame):
         dtypes = [(f"{name} column {col!r}", dt) for col, dt in X.dtypes.items()]
@@ -217,7 +217,7 @@ def check_dtypes(X, name="X"):
 
 
 @contextmanager
-def converting(name="X"):
+def _converting(name="X"):
     """Turn numpy's "could not convert string to float" errors into one that
     says which input holds values that are not numbers and what to do."""
     try:
@@ -241,16 +241,16 @@ def converting(name="X"):
 def _float_array(a, where):
     """Convert one array-like to float64 with an error that says where."""
     a = np.asarray(a)
-    check_dtypes(a, where)  # complex, dates, times and other kinds, by name
+    _check_dtypes(a, where)  # complex, dates, times and other kinds, by name
     if a.dtype.kind in "OUS":
-        with converting(where):
+        with _converting(where):
             a = a.astype(np.float64)
         if np.iscomplexobj(a):
             raise ValueError(f"Complex data not supported: {where} is complex")
     return a.astype(np.float64, copy=False)
 
 
-def is_ragged(X):
+def _is_ragged(X):
     """True when ``X`` is a collection of separate sequences.
 
     That is an object Series or 1D object array, or a list/tuple that holds
@@ -273,7 +273,7 @@ def is_ragged(X):
     return isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1
 
 
-def is_long(X):
+def _is_long(X):
     """True for a DataFrame indexed by a two-level (entity, time) MultiIndex."""
     return isinstance(X, pd.DataFrame) and isinstance(X.index, pd.MultiIndex)
 
@@ -364,7 +364,7 @@ def _long(X, *, allow_missing, name):
     )
 
 
-def array_shape(X):
+def _array_shape(X):
     """Shape of an array-like that is not a list of sequences."""
     shape = getattr(X, "shape", None)
     return tuple(shape) if shape is not None else np.asarray(X).shape
@@ -383,21 +383,21 @@ def _level_names(df):
     return names[0], names[1]
 
 
-def check_sequences(X, *, allow_missing=False, offset=0, name="X"):
-    """Convert any supported input to :class:`Sequences` (values float64).
+def _check_sequences(X, *, allow_missing=False, offset=0, name="X"):
+    """Convert any supported input to :class:`_Sequences` (values float64).
 
     2D input is treated as univariate sequences of fixed length (the caller
     applies scikit-learn's tabular validation first when it needs
     ``n_features_in_``). ``offset`` shifts the sequence numbers in messages,
     for inputs processed in chunks.
     """
-    check_container(X, name)
-    if is_long(X):
+    _check_container(X, name)
+    if _is_long(X):
         return _long(X, allow_missing=allow_missing, name=name)
-    if is_ragged(X):
+    if _is_ragged(X):
         return _ragged(X, allow_missing=allow_missing, offset=offset, name=name)
-    check_dtypes(X, name)
-    with converting(name):
+    _check_dtypes(X, name)
+    with _converting(name):
         arr = check_array(
             X,
             allow_nd=True,
@@ -461,7 +461,7 @@ def to_padded(X, *, dtype=np.float32, fill_value=0.0, allow_missing=False):
     array([[ True,  True,  True],
            [ True, False, False]])
     """
-    seqs = check_sequences(X, allow_missing=allow_missing)
+    seqs = _check_sequences(X, allow_missing=allow_missing)
     values = seqs.filled(fill_value)
     dtype = np.dtype(dtype)
     if dtype.kind == "f" and values.size:
@@ -484,7 +484,7 @@ def sequence_lengths(X):
     >>> sequence_lengths([np.zeros(5), np.zeros(2)])
     array([5, 2])
     """
-    return check_sequences(X, allow_missing=True).lengths
+    return _check_sequences(X, allow_missing=True).lengths
 
 
 def from_channels_first(X):
@@ -507,7 +507,7 @@ def from_channels_first(X):
     >>> from_channels_first(np.zeros((10, 3, 50))).shape
     (10, 50, 3)
     """
-    if is_ragged(X):
+    if _is_ragged(X):
         out = []
         for i, s in enumerate(X):
             a = np.asarray(s)
@@ -772,7 +772,7 @@ def to_long(X, ids=None, *, id_col="id", time_col="time", value_cols=None):
     1  a     1     5.0
     2  b     0     7.0
     """
-    seqs = check_sequences(X, allow_missing=True)
+    seqs = _check_sequences(X, allow_missing=True)
     n, _, c = seqs.values.shape
     ids = np.arange(n) if ids is None else np.asarray(ids)
     if len(ids) != n:

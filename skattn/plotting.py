@@ -73,7 +73,7 @@ def _sequence_index(index, n, n_default):
 
 
 def _n_sequences(X):
-    if _data.is_long(X):
+    if _data._is_long(X):
         return X.index.get_level_values(0).nunique()
     return len(X)
 
@@ -85,14 +85,14 @@ def _take(X, positions):
     2D input. Long DataFrames come back in sorted entity order, so the
     positions are returned in the order of the subset.
     """
-    if _data.is_long(X):
+    if _data._is_long(X):
         ids = X.index.get_level_values(0).unique().sort_values()
         chosen = sorted(set(positions))
         rows = X.index.get_level_values(0).isin(ids[chosen])
         return X.loc[rows], chosen
     if hasattr(X, "iloc"):  # a wide DataFrame, or a Series of arrays
         return X.iloc[positions], positions
-    if _data.is_ragged(X):
+    if _data._is_ragged(X):
         return [X[i] for i in positions], positions
     return np.asarray(X)[positions], positions
 
@@ -224,7 +224,7 @@ def _attend(model, preprocess, X, positions, per_head):
     subset, subset_positions = _take(X, positions)
     if preprocess is not None:
         subset = preprocess.transform(subset)
-    seqs = _data.check_sequences(subset, allow_missing=True)
+    seqs = _data._check_sequences(subset, allow_missing=True)
     weights = model.attention_weights(subset, per_head=True)  # [n, h, t]
     if not per_head:
         weights = weights.mean(axis=1, keepdims=True)

@@ -55,7 +55,7 @@ class _SequenceTransformer(TransformerMixin, BaseEstimator):
     """Input handling shared by the numeric sequence transformers.
 
     ``fit`` and ``transform`` validate the input and hand a
-    :class:`skattn.data.Sequences` to ``_fit`` and ``_transform``, which each
+    :class:`skattn.data._Sequences` to ``_fit`` and ``_transform``, which each
     subclass implements.
     """
 
@@ -100,7 +100,7 @@ class _SequenceTransformer(TransformerMixin, BaseEstimator):
         pass
 
     def _check_input(self, X, *, reset):
-        """Convert ``X`` to :class:`skattn.data.Sequences`; with ``reset``,
+        """Convert ``X`` to :class:`skattn.data._Sequences`; with ``reset``,
         record its contract, else check ``X`` against the recorded one."""
         return validate_sequences(
             self, X, reset=reset, allow_missing=self._allow_missing
@@ -472,7 +472,7 @@ class SequenceTruncator(_SequenceTransformer):
             t = np.arange(n_steps)
             kept = (t >= start[:, None]) & (t < (start + lengths)[:, None])
             template = template[kept[seqs.mask]]
-        kept_seqs = _data.Sequences(
+        kept_seqs = _data._Sequences(
             values, lengths, seqs.layout, template, seqs.channel_names
         )
         return kept_seqs.restore(values)
