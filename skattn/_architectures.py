@@ -106,6 +106,24 @@ def _check_recurrent(est):
             )
 
 
+def _shared_network_params(est, conv_stem, max_length):
+    """The input, stem and pooling parameters both families pass on as
+    they are."""
+    return dict(
+        pooling=est.pooling,
+        attention=est.attention,
+        num_heads=est.num_heads,
+        dropout=est.dropout,
+        query=est.query,
+        aggregation=est.aggregation,
+        vocab_size=est.vocab_size,
+        embedding_dim=est.embedding_dim,
+        padding_idx=est.padding_idx,
+        conv_stem=conv_stem,
+        max_length=max_length,
+    )
+
+
 def _build_recurrent(est, n_channels, n_outputs, max_length, conv_stem):
     return recurrent_network(
         n_channels,
@@ -114,17 +132,7 @@ def _build_recurrent(est, n_channels, n_outputs, max_length, conv_stem):
         num_layers=est.num_layers,
         cell=est.cell,
         bidirectional=est.bidirectional,
-        pooling=est.pooling,
-        attention=est.attention,
-        num_heads=est.num_heads,
-        query=est.query,
-        aggregation=est.aggregation,
-        dropout=est.dropout,
-        vocab_size=est.vocab_size,
-        embedding_dim=est.embedding_dim,
-        padding_idx=est.padding_idx,
-        conv_stem=conv_stem,
-        max_length=max_length,
+        **_shared_network_params(est, conv_stem, max_length),
     )
 
 
@@ -154,20 +162,10 @@ def _build_transformer(est, n_channels, n_outputs, max_length, conv_stem):
         n_channels,
         n_outputs,
         d_model=est.d_model,
-        num_heads=est.num_heads,
         num_layers=est.num_layers,
         dim_feedforward=est.dim_feedforward,
-        dropout=est.dropout,
         positional_encoding=est.positional_encoding,
-        max_length=max_length,
-        pooling=est.pooling,
-        attention=est.attention,
-        query=est.query,
-        aggregation=est.aggregation,
-        vocab_size=est.vocab_size,
-        embedding_dim=est.embedding_dim,
-        padding_idx=est.padding_idx,
-        conv_stem=conv_stem,
+        **_shared_network_params(est, conv_stem, max_length),
     )
 
 

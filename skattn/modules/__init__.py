@@ -30,6 +30,7 @@ from .network import (
     SequenceNetwork,
     TokenEmbedding,
     recurrent_network,
+    sequence_network,
     transformer_network,
 )
 from .stem import ConvStem
@@ -56,5 +57,6 @@ __all__ = [
     "lengths_to_mask",
     "masked_softmax",
     "recurrent_network",
+    "sequence_network",
     "transformer_network",
 ]

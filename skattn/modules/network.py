@@ -19,6 +19,7 @@ __all__ = [
     "SequenceNetwork",
     "TokenEmbedding",
     "recurrent_network",
+    "sequence_network",
     "transformer_network",
 ]
 
@@ -178,29 +179,61 @@ def _pooling(size, pooling, attention, aggregation, num_heads, query):
     return MaskedPooling("last" if pooling == "cls" else pooling)
 
 
-def _network(
+def sequence_network(
     n_channels,
     n_outputs,
     width,
     make_encoder,
     *,
-    pooling,
-    attention,
-    num_heads,
-    query,
-    aggregation,
-    dropout,
-    vocab_size,
-    embedding_dim,
-    padding_idx,
-    conv_stem,
-    max_length,
+    pooling="attention",
+    attention="multihead",
+    num_heads=4,
+    query="learned",
+    aggregation="sum",
+    dropout=0.0,
+    vocab_size=None,
+    embedding_dim=None,
+    padding_idx=None,
+    conv_stem=None,
+    max_length=None,
 ):
-    """``[token embedding] -> [stem] -> encoder -> pooling -> head``.
+    """Assemble ``[token embedding] -> [stem] -> encoder -> pooling -> head``.
 
-    ``width`` is the default embedding size and the stem's channels;
-    ``make_encoder(input_size, max_length)`` builds the encoder for the
-    stem's output (``max_length`` counted in the stem's steps).
+    Parameters
+    ----------
+    n_channels : int
+        Channels of the input values (1 for token ids).
+    n_outputs : int
+        Width of the head; 0 for no head.
+    width : int
+        Default token embedding size, and the stem's channels.
+    make_encoder : callable
+        ``make_encoder(input_size, max_length)`` returns the encoder for the
+        stem's output, with ``max_length`` counted in the stem's steps.
+    pooling : {"attention", "cls", "mean", "max", "last"}, default="attention"
+        How the states become one vector.
+    attention : str, default="multihead"
+        Attention score of attention pooling (see :data:`ATTENTION_SCORES`).
+    num_heads : int, default=4
+        Heads of multi-head attention pooling.
+    query : {"learned", "last"}, default="learned"
+        Query of attention pooling.
+    aggregation : {"sum", "mean", "max"}, default="sum"
+        Aggregation of the weighted states.
+    dropout : float, default=0.0
+        Dropout before the head.
+    vocab_size, embedding_dim, padding_idx : int or None, default=None
+        Token-id input: an embedding of ``vocab_size`` ids comes first.
+    conv_stem : "auto", int or None, default=None
+        The convolutional stem's total stride (``"auto"``: from
+        ``max_length``), or no stem.
+    max_length : int or None, default=None
+        Longest training sequence.
+
+    Returns
+    -------
+    network : SequenceNetwork
+        The assembled network.
     """
     embedding = None
     input_size = n_channels
@@ -238,20 +271,38 @@ def recurrent_network(
     num_layers=1,
     cell="lstm",
     bidirectional=True,
-    pooling="attention",
     attention="additive",
-    num_heads=4,
-    query="learned",
-    aggregation="sum",
     dropout=0.0,
-    vocab_size=None,
-    embedding_dim=None,
-    padding_idx=None,
-    conv_stem=None,
-    max_length=None,
+    **options,
 ):
-    """An LSTM/GRU :class:`SequenceNetwork`; see the estimators for the
-    meaning of each argument."""
+    """An LSTM/GRU :class:`SequenceNetwork`.
+
+    Parameters
+    ----------
+    n_channels : int
+        Channels of the input values.
+    n_outputs : int
+        Width of the head; 0 for no head.
+    hidden_size : int, default=64
+        Hidden units per direction.
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    cell : {"lstm", "gru"}, default="lstm"
+        Recurrent cell.
+    bidirectional : bool, default=True
+        Read each sequence in both directions.
+    attention : str, default="additive"
+        Attention score of attention pooling.
+    dropout : float, default=0.0
+        Dropout between recurrent layers and before the head.
+    **options
+        Input, stem and pooling options of :func:`sequence_network`.
+
+    Returns
+    -------
+    network : SequenceNetwork
+        The assembled network.
+    """
 
     def make_encoder(input_size, max_length):
         return RecurrentEncoder(
@@ -263,22 +314,14 @@ def recurrent_network(
             dropout=dropout,
         )
 
-    return _network(
+    return sequence_network(
         n_channels,
         n_outputs,
         hidden_size,
         make_encoder,
-        pooling=pooling,
         attention=attention,
-        num_heads=num_heads,
-        query=query,
-        aggregation=aggregation,
         dropout=dropout,
-        vocab_size=vocab_size,
-        embedding_dim=embedding_dim,
-        padding_idx=padding_idx,
-        conv_stem=conv_stem,
-        max_length=max_length,
+        **options,
     )
 
 
@@ -292,18 +335,39 @@ def transformer_network(
     dim_feedforward=128,
     dropout=0.1,
     positional_encoding="sinusoidal",
-    max_length=None,
     pooling="attention",
-    attention="multihead",
-    query="learned",
-    aggregation="sum",
-    vocab_size=None,
-    embedding_dim=None,
-    padding_idx=None,
-    conv_stem=None,
+    **options,
 ):
-    """A Transformer :class:`SequenceNetwork`; see the estimators for the
-    meaning of each argument."""
+    """A Transformer :class:`SequenceNetwork`.
+
+    Parameters
+    ----------
+    n_channels : int
+        Channels of the input values.
+    n_outputs : int
+        Width of the head; 0 for no head.
+    d_model : int, default=64
+        Width of the encoder.
+    num_heads : int, default=4
+        Heads of the encoder layers and of multi-head pooling.
+    num_layers : int, default=2
+        Encoder layers.
+    dim_feedforward : int, default=128
+        Hidden width of each layer's feed-forward block.
+    dropout : float, default=0.1
+        Dropout of the encoder layers and before the head.
+    positional_encoding : {"sinusoidal", "learned"} or None, default="sinusoidal"
+        Positional codes.
+    pooling : {"attention", "cls", "mean", "max", "last"}, default="attention"
+        How the states become one vector; ``"cls"`` prepends a learned token.
+    **options
+        Input, stem and pooling options of :func:`sequence_network`.
+
+    Returns
+    -------
+    network : SequenceNetwork
+        The assembled network.
+    """
 
     def make_encoder(input_size, max_length):
         return TransformerEncoder(
@@ -318,20 +382,13 @@ def transformer_network(
             cls_token=pooling == "cls",
         )
 
-    return _network(
+    return sequence_network(
         n_channels,
         n_outputs,
         d_model,
         make_encoder,
         pooling=pooling,
-        attention=attention,
         num_heads=num_heads,
-        query=query,
-        aggregation=aggregation,
         dropout=dropout,
-        vocab_size=vocab_size,
-        embedding_dim=embedding_dim,
-        padding_idx=padding_idx,
-        conv_stem=conv_stem,
-        max_length=max_length,
+        **options,
     )
