@@ -43,7 +43,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
 
     See Also
     --------
-    TransformerClassifier : the same task with a Transformer encoder.
+    TransformerClassifier : The same task with a Transformer encoder.
 
     Examples
     --------
@@ -156,7 +156,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
 
     See Also
     --------
-    TransformerRegressor : the same task with a Transformer encoder.
+    TransformerRegressor : The same task with a Transformer encoder.
 
     Examples
     --------

@@ -106,6 +106,7 @@ def load(path, *, device=None):
     Parameters
     ----------
     path : str or path-like
+        File written by the estimator's ``save`` method.
     device : str, optional
         Where to place the network (``"cpu"``, ``"cuda"``, ``"auto"``). By
         default the estimator's own ``device``, or the CPU when that names
@@ -114,14 +115,31 @@ def load(path, *, device=None):
 
     Returns
     -------
-    The fitted estimator, predicting exactly as before it was saved (on the
-    same device and thread count).
+    estimator : object
+        The fitted estimator, predicting exactly as before it was saved (on
+        the same device and thread count).
 
     Raises
     ------
     ValueError
         If the file is truncated, corrupted, not a skattn model, from a newer
         format version, or holds anything but tensors and plain data.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> from skattn import LSTMAttentionClassifier, load
+    >>> from skattn.datasets import load_gunpoint
+    >>> X, _, y, _ = load_gunpoint(return_X_y=True)
+    >>> model = LSTMAttentionClassifier(hidden_size=8, max_epochs=1, random_state=0)
+    >>> model = model.fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "model.skattn")
+    ...     model.save(path)
+    ...     loaded = load(path)
+    >>> bool((loaded.predict(X) == model.predict(X)).all())
+    True
     """
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

@@ -277,7 +277,8 @@ default="sinusoidal"
 
         Parameters
         ----------
-        X : sequences in any supported format
+        X : sequences in any format :mod:`skattn.data` accepts
+            Training sequences.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), or None
             Class labels or continuous targets; None for self-supervised
             masked reconstruction.
@@ -286,16 +287,23 @@ default="sinusoidal"
 
         Returns
         -------
-        self
+        self : object
+            The fitted transformer.
         """
         return super().fit(X, y, sample_weight)
 
     def transform(self, X):
         """Pooled vector of each sequence.
 
+        Parameters
+        ----------
+        X : sequences in any format ``fit`` accepts
+            The sequences to embed.
+
         Returns
         -------
-        ndarray of shape (n_samples, n_features_out), float64
+        X_new : ndarray of shape (n_samples, n_features_out)
+            Float64 pooled vector of each sequence.
         """
         return self._run(X, "embed")
 

@@ -45,7 +45,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
 
     See Also
     --------
-    LSTMAttentionClassifier : the same task with a recurrent encoder.
+    LSTMAttentionClassifier : The same task with a recurrent encoder.
 
     Examples
     --------
@@ -66,16 +66,16 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self,
         *,
         d_model=64,
-        num_heads=4,
         num_layers=2,
         dim_feedforward=128,
-        dropout=0.1,
         positional_encoding="sinusoidal",
         conv_stem="auto",
         pooling="attention",
         attention="multihead",
+        num_heads=4,
         query="learned",
         aggregation="sum",
+        dropout=0.1,
         vocab_size=None,
         embedding_dim=None,
         padding_idx=None,
@@ -98,16 +98,16 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         verbose=0,
     ):
         self.d_model = d_model
-        self.num_heads = num_heads
         self.num_layers = num_layers
         self.dim_feedforward = dim_feedforward
-        self.dropout = dropout
         self.positional_encoding = positional_encoding
         self.conv_stem = conv_stem
         self.pooling = pooling
         self.attention = attention
+        self.num_heads = num_heads
         self.query = query
         self.aggregation = aggregation
+        self.dropout = dropout
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
@@ -155,7 +155,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
 
     See Also
     --------
-    LSTMAttentionRegressor : the same task with a recurrent encoder.
+    LSTMAttentionRegressor : The same task with a recurrent encoder.
 
     Examples
     --------
@@ -178,16 +178,16 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self,
         *,
         d_model=64,
-        num_heads=4,
         num_layers=2,
         dim_feedforward=128,
-        dropout=0.1,
         positional_encoding="sinusoidal",
         conv_stem="auto",
         pooling="attention",
         attention="multihead",
+        num_heads=4,
         query="learned",
         aggregation="sum",
+        dropout=0.1,
         vocab_size=None,
         embedding_dim=None,
         padding_idx=None,
@@ -209,16 +209,16 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         verbose=0,
     ):
         self.d_model = d_model
-        self.num_heads = num_heads
         self.num_layers = num_layers
         self.dim_feedforward = dim_feedforward
-        self.dropout = dropout
         self.positional_encoding = positional_encoding
         self.conv_stem = conv_stem
         self.pooling = pooling
         self.attention = attention
+        self.num_heads = num_heads
         self.query = query
         self.aggregation = aggregation
+        self.dropout = dropout
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx

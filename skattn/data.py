@@ -438,7 +438,7 @@ def to_padded(X, *, dtype=np.float32, fill_value=0.0, allow_missing=False):
     X : array-like, list of arrays or long DataFrame
         See the module documentation for the accepted formats.
     dtype : numpy dtype, default=np.float32
-        dtype of the returned values.
+        The dtype of the returned values.
     fill_value : float, default=0.0
         Value written on padded steps.
     allow_missing : bool, default=False
@@ -447,6 +447,8 @@ def to_padded(X, *, dtype=np.float32, fill_value=0.0, allow_missing=False):
     Returns
     -------
     values : ndarray of shape (n_samples, max_length, n_channels)
+        The sequences in ``dtype``, each padded with ``fill_value`` after its
+        last real timestep up to the longest length.
     mask : bool ndarray of shape (n_samples, max_length)
         True on real timesteps.
 
@@ -477,6 +479,17 @@ def to_padded(X, *, dtype=np.float32, fill_value=0.0, allow_missing=False):
 def sequence_lengths(X):
     """Number of real timesteps of each sequence, as an int64 array.
 
+    Parameters
+    ----------
+    X : array-like, list of arrays or long DataFrame
+        See the module documentation for the accepted formats. NaN inside
+        sequences is allowed (it counts as a timestep).
+
+    Returns
+    -------
+    lengths : int64 ndarray of shape (n_samples,)
+        The number of real (unpadded) timesteps of each sequence.
+
     Examples
     --------
     >>> import numpy as np
@@ -492,13 +505,16 @@ def from_channels_first(X):
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_channels, n_timesteps), or a list of
-        arrays of shape (n_channels, length_i) (aeon's unequal-length format)
+    X : ndarray of shape (n_samples, n_channels, n_timesteps) or list of arrays
+        Channels-first sequences: a 3D array, or a list of arrays of shape
+        ``(n_channels, length_i)`` (aeon's unequal-length format).
 
     Returns
     -------
-    ndarray of shape (n_samples, n_timesteps, n_channels), or a list of
-    arrays of shape (length_i, n_channels)
+    X_out : ndarray of shape (n_samples, n_timesteps, n_channels) or list
+        The same values with time before channels: a C-contiguous 3D array,
+        or a list of arrays of shape ``(length_i, n_channels)`` (views of
+        the input arrays).
 
     Examples
     --------
@@ -748,7 +764,8 @@ def to_long(X, ids=None, *, id_col="id", time_col="time", value_cols=None):
 
     Parameters
     ----------
-    X : any supported sequence input
+    X : array-like, list of arrays or long DataFrame
+        See the module documentation for the accepted formats.
     ids : array-like of shape (n_samples,), optional
         Entity ids; by default ``0 .. n_samples - 1``.
     id_col, time_col : str
@@ -759,7 +776,9 @@ def to_long(X, ids=None, *, id_col="id", time_col="time", value_cols=None):
 
     Returns
     -------
-    DataFrame with columns ``[id_col, time_col, *value_cols]``.
+    frame : DataFrame
+        Columns ``[id_col, time_col, *value_cols]``, one row per real
+        timestep, ordered by sequence then time.
 
     Examples
     --------

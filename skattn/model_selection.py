@@ -97,14 +97,18 @@ class CachedFit(MetaEstimatorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : training input, in any form ``estimator`` accepts
-        y : targets, optional
+        X : object
+            Training input, in any form ``estimator`` accepts (part of the
+            cache key).
+        y : array-like or None, default=None
+            Targets, if ``estimator`` takes them (part of the cache key).
         **fit_params : dict
             Passed to ``estimator.fit`` (and part of the cache key).
 
         Returns
         -------
-        self
+        self : object
+            This instance, with the fitted or loaded clone in ``estimator_``.
         """
         memory = self.memory
         if isinstance(memory, os.PathLike):
@@ -115,41 +119,106 @@ class CachedFit(MetaEstimatorMixin, BaseEstimator):
 
     @property
     def classes_(self):
+        """The classes of the fitted classifier: ``estimator_.classes_``."""
         check_is_fitted(self)
         return self.estimator_.classes_
 
     @property
     def n_features_in_(self):
+        """The number of features (channels) seen by ``estimator_`` in fit."""
         check_is_fitted(self)
         return self.estimator_.n_features_in_
 
     @available_if(_estimator_has("predict"))
     def predict(self, X):
-        """``estimator_.predict(X)``."""
+        """Predict with the fitted estimator: ``estimator_.predict(X)``.
+
+        Parameters
+        ----------
+        X : object
+            Input, in any form ``estimator`` accepts.
+
+        Returns
+        -------
+        y_pred : ndarray
+            The predictions of ``estimator_``.
+        """
         check_is_fitted(self)
         return self.estimator_.predict(X)
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
-        """``estimator_.predict_proba(X)``."""
+        """Predict class probabilities: ``estimator_.predict_proba(X)``.
+
+        Parameters
+        ----------
+        X : object
+            Input, in any form ``estimator`` accepts.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The class probabilities of ``estimator_``, columns in the order
+            of ``classes_``.
+        """
         check_is_fitted(self)
         return self.estimator_.predict_proba(X)
 
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X):
-        """``estimator_.decision_function(X)``."""
+        """Decision scores: ``estimator_.decision_function(X)``.
+
+        Parameters
+        ----------
+        X : object
+            Input, in any form ``estimator`` accepts.
+
+        Returns
+        -------
+        scores : ndarray
+            The decision scores of ``estimator_``.
+        """
         check_is_fitted(self)
         return self.estimator_.decision_function(X)
 
     @available_if(_estimator_has("transform"))
     def transform(self, X):
-        """``estimator_.transform(X)``."""
+        """Transform with the fitted estimator: ``estimator_.transform(X)``.
+
+        Parameters
+        ----------
+        X : object
+            Input, in any form ``estimator`` accepts.
+
+        Returns
+        -------
+        X_new : ndarray
+            The output of ``estimator_.transform``.
+        """
         check_is_fitted(self)
         return self.estimator_.transform(X)
 
     @available_if(_estimator_has("score"))
     def score(self, X, y=None, sample_weight=None):
-        """``estimator_.score(X, y)``: what a search ranks by default."""
+        """Score the fitted estimator: ``estimator_.score(X, y)``.
+
+        This is what a search ranks candidates by when it has no ``scoring``.
+
+        Parameters
+        ----------
+        X : object
+            Input, in any form ``estimator`` accepts.
+        y : array-like or None, default=None
+            True targets.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weights of the sequences, passed on only when given.
+
+        Returns
+        -------
+        score : float
+            The score of ``estimator_`` (accuracy for a classifier, R^2 for
+            a regressor).
+        """
         check_is_fitted(self)
         if sample_weight is None:
             return self.estimator_.score(X, y)

@@ -67,15 +67,16 @@ class _SequenceTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps[, n_channels]), list of
-            arrays, or long DataFrame
+        X : array-like of shape (n_samples, n_timesteps[, n_channels]), list of \
+arrays, or long DataFrame
             Sequences; see :mod:`skattn.data` for the formats.
         y : None
             Ignored.
 
         Returns
         -------
-        self
+        self : object
+            The fitted transformer.
         """
         self._fit(self._check_input(X, reset=True))
         return self
@@ -85,13 +86,15 @@ class _SequenceTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps[, n_channels]), list of
-            arrays, or long DataFrame
+        X : array-like of shape (n_samples, n_timesteps[, n_channels]), list of \
+arrays, or long DataFrame
             Sequences with the fitted number of channels.
 
         Returns
         -------
         Xt : sequences, float64
+            The transformed sequences; the class docstring says in which
+            format.
         """
         check_is_fitted(self)
         return self._transform(self._check_input(X, reset=False))
@@ -231,6 +234,7 @@ class SequenceScaler(_SequenceTransformer):
         Returns
         -------
         X_original : sequences in the format of ``X``, float64
+            The sequences on their original scale; padding stays padding.
         """
         check_is_fitted(self)
         seqs = self._check_input(X, reset=False)
@@ -572,25 +576,29 @@ class TokenEncoder(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        self
+        self : object
+            The fitted encoder.
         """
         self._learn(self._tokenize(X))
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
-        """Learn the vocabulary and encode the training texts (tokenising
-        once).
+        """Learn the vocabulary and encode the training texts.
+
+        Equivalent to ``fit(X).transform(X)``, tokenising the texts once.
 
         Parameters
         ----------
         X : iterable of str
+            One text per sample (a list, array or Series of strings).
         y : None
             Ignored.
 
         Returns
         -------
-        list of int64 ndarray
+        Xt : list of int64 ndarray
+            One array of token ids per text, as ``transform`` gives.
         """
         tokens = self._tokenize(X)
         self._learn(tokens)
@@ -602,10 +610,11 @@ class TokenEncoder(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : iterable of str
+            One text per sample (a list, array or Series of strings).
 
         Returns
         -------
-        list of int64 ndarray
+        Xt : list of int64 ndarray
             One array per text; tokens outside the vocabulary are 1, and a
             text without tokens becomes ``[1]``, so no sequence is empty.
         """

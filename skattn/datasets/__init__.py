@@ -61,9 +61,15 @@ def load_dataset(name, *, return_X_y=False):
 
     Returns
     -------
-    Bunch with ``X_train``, ``X_test``, ``y_train``, ``y_test``,
-    ``lengths_train``, ``lengths_test``, ``description`` and ``citation``;
-    or the tuple above.
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with ``X_train``, ``X_test`` (float32
+        sequences), ``y_train``, ``y_test`` (targets), ``lengths_train``,
+        ``lengths_test`` (int64 number of real timesteps of each sequence),
+        ``description`` and ``citation`` (str). Only when ``return_X_y`` is
+        False.
+    (X_train, X_test, y_train, y_test) : tuple of ndarray
+        The train and test sequences and targets. Only when ``return_X_y``
+        is True.
 
     Examples
     --------
@@ -83,33 +89,148 @@ def load_dataset(name, *, return_X_y=False):
 
 
 def load_gunpoint(*, return_X_y=False):
-    """GunPoint (UCR): hand motion with or without a gun, 150 steps.
+    """Load GunPoint (UCR): hand motion with or without a gun.
 
-    See :func:`load_dataset`.
+    50 train and 150 test sequences of 150 steps, 1 channel; 2 classes
+    (``'1'``, ``'2'``).
+
+    Parameters
+    ----------
+    return_X_y : bool, default=False
+        Return ``(X_train, X_test, y_train, y_test)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with ``X_train``, ``X_test`` (float32
+        sequences), ``y_train``, ``y_test`` (targets), ``lengths_train``,
+        ``lengths_test`` (int64 number of real timesteps of each sequence),
+        ``description`` and ``citation`` (str). Only when ``return_X_y`` is
+        False.
+    (X_train, X_test, y_train, y_test) : tuple of ndarray
+        The train and test sequences and targets. Only when ``return_X_y``
+        is True.
+
+    See Also
+    --------
+    load_dataset : Load any bundled data set by name.
+
+    Examples
+    --------
+    >>> from skattn.datasets import load_gunpoint
+    >>> X_train, X_test, y_train, y_test = load_gunpoint(return_X_y=True)
+    >>> X_train.shape, X_test.shape
+    ((50, 150, 1), (150, 150, 1))
     """
     return load_dataset("GunPoint", return_X_y=return_X_y)
 
 
 def load_basic_motions(*, return_X_y=False):
-    """BasicMotions (UEA): 6-channel accelerometer/gyroscope, 4 activities.
+    """Load BasicMotions (UEA): accelerometer and gyroscope, 4 activities.
 
-    See :func:`load_dataset`.
+    40 train and 40 test sequences of 100 steps, 6 channels; 4 classes
+    (``'badminton'``, ``'running'``, ``'standing'``, ``'walking'``).
+
+    Parameters
+    ----------
+    return_X_y : bool, default=False
+        Return ``(X_train, X_test, y_train, y_test)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with ``X_train``, ``X_test`` (float32
+        sequences), ``y_train``, ``y_test`` (targets), ``lengths_train``,
+        ``lengths_test`` (int64 number of real timesteps of each sequence),
+        ``description`` and ``citation`` (str). Only when ``return_X_y`` is
+        False.
+    (X_train, X_test, y_train, y_test) : tuple of ndarray
+        The train and test sequences and targets. Only when ``return_X_y``
+        is True.
+
+    See Also
+    --------
+    load_dataset : Load any bundled data set by name.
+
+    Examples
+    --------
+    >>> from skattn.datasets import load_basic_motions
+    >>> X_train, X_test, y_train, y_test = load_basic_motions(return_X_y=True)
+    >>> X_train.shape, X_test.shape
+    ((40, 100, 6), (40, 100, 6))
     """
     return load_dataset("BasicMotions", return_X_y=return_X_y)
 
 
 def load_pickup_gesture(*, return_X_y=False):
-    """PickupGestureWiimoteZ (UCR): 10 gestures, lengths 29 to 361 (NaN-padded).
+    """Load PickupGestureWiimoteZ (UCR): 10 gestures of unequal lengths.
 
-    See :func:`load_dataset`.
+    50 train and 50 test sequences of 29 to 361 steps, right-padded with
+    NaN; 1 channel, 10 classes.
+
+    Parameters
+    ----------
+    return_X_y : bool, default=False
+        Return ``(X_train, X_test, y_train, y_test)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with ``X_train``, ``X_test`` (float32
+        sequences), ``y_train``, ``y_test`` (targets), ``lengths_train``,
+        ``lengths_test`` (int64 number of real timesteps of each sequence),
+        ``description`` and ``citation`` (str). Only when ``return_X_y`` is
+        False.
+    (X_train, X_test, y_train, y_test) : tuple of ndarray
+        The train and test sequences and targets. Only when ``return_X_y``
+        is True.
+
+    See Also
+    --------
+    load_dataset : Load any bundled data set by name.
+
+    Examples
+    --------
+    >>> from skattn.datasets import load_pickup_gesture
+    >>> X_train, X_test, y_train, y_test = load_pickup_gesture(return_X_y=True)
+    >>> X_train.shape, X_test.shape
+    ((50, 361, 1), (50, 324, 1))
     """
     return load_dataset("PickupGestureWiimoteZ", return_X_y=return_X_y)
 
 
 def load_covid3month(*, return_X_y=False):
-    """Covid3Month (Monash TSER): regression of a country's death rate from 84
-    days of case counts.
+    """Load Covid3Month (Monash TSER): a country's death rate from cases.
 
-    See :func:`load_dataset`.
+    A regression data set: 140 train and 61 test sequences of 84 days of
+    case counts, 1 channel; the float64 target is the death rate.
+
+    Parameters
+    ----------
+    return_X_y : bool, default=False
+        Return ``(X_train, X_test, y_train, y_test)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with ``X_train``, ``X_test`` (float32
+        sequences), ``y_train``, ``y_test`` (targets), ``lengths_train``,
+        ``lengths_test`` (int64 number of real timesteps of each sequence),
+        ``description`` and ``citation`` (str). Only when ``return_X_y`` is
+        False.
+    (X_train, X_test, y_train, y_test) : tuple of ndarray
+        The train and test sequences and targets. Only when ``return_X_y``
+        is True.
+
+    See Also
+    --------
+    load_dataset : Load any bundled data set by name.
+
+    Examples
+    --------
+    >>> from skattn.datasets import load_covid3month
+    >>> X_train, X_test, y_train, y_test = load_covid3month(return_X_y=True)
+    >>> X_train.shape, X_test.shape
+    ((140, 84, 1), (61, 84, 1))
     """
     return load_dataset("Covid3Month", return_X_y=return_X_y)

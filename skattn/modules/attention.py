@@ -47,8 +47,28 @@ AGGREGATIONS = ("sum", "mean", "max")
 
 
 def lengths_to_mask(lengths, t):
-    """The mask ``[b, t]`` of sequences of ``lengths [b]``: True on each
-    sequence's first ``lengths[i]`` steps (its real ones)."""
+    """Build the padding mask of sequences from their lengths.
+
+    Parameters
+    ----------
+    lengths : int Tensor of shape ``[b]``
+        The number of real steps of each sequence.
+    t : int
+        The padded length.
+
+    Returns
+    -------
+    mask : bool Tensor of shape ``[b, t]``
+        True on each sequence's first ``lengths[i]`` steps (its real ones).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import lengths_to_mask
+    >>> lengths_to_mask(torch.tensor([3, 1]), 4)
+    tensor([[ True,  True,  True, False],
+            [ True, False, False, False]])
+    """
     return torch.arange(t, device=lengths.device) < lengths[:, None]
 
 
@@ -58,8 +78,22 @@ def masked_softmax(scores, mask):
     Parameters
     ----------
     scores : Tensor of shape ``[..., t]``
-    mask : bool Tensor broadcastable to ``scores``; True marks real steps.
-        Every row must have at least one real step.
+        Attention scores.
+    mask : bool Tensor broadcastable to ``scores``
+        True marks real steps. Every row must have at least one real step.
+
+    Returns
+    -------
+    weights : Tensor of the shape of ``scores``
+        Non-negative weights that sum to 1 over the real steps of each row,
+        0 on padding.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import masked_softmax
+    >>> masked_softmax(torch.zeros(1, 3), torch.tensor([[True, True, False]]))
+    tensor([[0.5000, 0.5000, 0.0000]])
     """
     return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
 
@@ -72,7 +106,9 @@ def aggregate(weights, values, mask, aggregation="sum"):
     weights : Tensor ``[b, t]`` or ``[b, h, t]``
         Attention weights, zero on padding.
     values : Tensor ``[b, t, d]`` or ``[b, h, t, dh]``
+        The values ``v_t`` of each step (per head for ``[b, h, t, dh]``).
     mask : bool Tensor ``[b, t]``
+        True on real steps.
     aggregation : {"sum", "mean", "max"}
         ``sum`` is the context vector ``Σ_t a_t v_t``; ``mean`` divides it by
         the number of real steps L; ``max`` takes the element-wise maximum of
@@ -80,7 +116,18 @@ def aggregate(weights, values, mask, aggregation="sum"):
 
     Returns
     -------
-    Tensor ``[b, d]`` or ``[b, h, dh]``
+    pooled : Tensor ``[b, d]`` or ``[b, h, dh]``
+        One vector per sequence (per head for 4D ``values``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import aggregate
+    >>> weights = torch.tensor([[0.5, 0.5, 0.0]])
+    >>> values = torch.tensor([[[1.0], [3.0], [9.0]]])
+    >>> mask = torch.tensor([[True, True, False]])
+    >>> aggregate(weights, values, mask, "sum")
+    tensor([[2.]])
     """
     if aggregation == "sum":
         # [b, (h,) 1, t] @ [b, (h,) t, d] -> [b, (h,) d]
@@ -98,7 +145,21 @@ def aggregate(weights, values, mask, aggregation="sum"):
 
 
 class DotScore(nn.Module):
-    """``e_t = qᵀ h_t`` (Luong et al. 2015). Query and keys share size ``d``."""
+    """Dot-product score ``e_t = qᵀ h_t`` (Luong et al. 2015).
+
+    Query and keys share size ``d``. Called as ``score(query [b, d],
+    keys [b, t, d])``, it returns the scores ``[b, t]``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import DotScore
+    >>> DotScore()(torch.ones(2, 4), torch.ones(2, 5, 4)).shape
+    torch.Size([2, 5])
+    """
+
+    def __init__(self):  # no parameters (not nn.Module's *args, **kwargs)
+        super().__init__()
 
     def forward(self, query, keys):
         # [b, t, d] @ [b, d, 1] -> [b, t]
@@ -106,15 +167,47 @@ class DotScore(nn.Module):
 
 
 class ScaledDotScore(nn.Module):
-    """``e_t = qᵀ h_t / √d`` (Vaswani et al. 2017): the scale is applied to
-    the scores, so it acts inside the softmax."""
+    """Scaled dot-product score ``e_t = qᵀ h_t / √d`` (Vaswani et al. 2017).
+
+    The scale is applied to the scores, so it acts inside the softmax. Called
+    as ``score(query [b, d], keys [b, t, d])``, it returns the scores
+    ``[b, t]``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import ScaledDotScore
+    >>> ScaledDotScore()(torch.ones(1, 4), torch.ones(1, 2, 4))
+    tensor([[2., 2.]])
+    """
+
+    def __init__(self):  # no parameters (not nn.Module's *args, **kwargs)
+        super().__init__()
 
     def forward(self, query, keys):
         return (keys @ query.unsqueeze(-1)).squeeze(-1) / math.sqrt(keys.shape[-1])
 
 
 class GeneralScore(nn.Module):
-    """``e_t = qᵀ W h_t`` (Luong et al. 2015, "general")."""
+    """Bilinear score ``e_t = qᵀ W h_t`` (Luong et al. 2015, "general").
+
+    Called as ``score(query [b, dq], keys [b, t, dk])``, it returns the
+    scores ``[b, t]``.
+
+    Parameters
+    ----------
+    query_size : int
+        Size ``dq`` of the query.
+    key_size : int
+        Size ``dk`` of the keys.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import GeneralScore
+    >>> GeneralScore(4, 3)(torch.ones(2, 4), torch.ones(2, 5, 3)).shape
+    torch.Size([2, 5])
+    """
 
     def __init__(self, query_size, key_size):
         super().__init__()
@@ -126,7 +219,27 @@ class GeneralScore(nn.Module):
 
 
 class AdditiveScore(nn.Module):
-    """``e_t = vᵀ tanh(W_q q + W_k h_t + b)`` (Bahdanau et al. 2014)."""
+    """Additive score ``e_t = vᵀ tanh(W_q q + W_k h_t + b)`` (Bahdanau et al. 2014).
+
+    Called as ``score(query [b, dq], keys [b, t, dk])``, it returns the
+    scores ``[b, t]``.
+
+    Parameters
+    ----------
+    query_size : int
+        Size ``dq`` of the query.
+    key_size : int
+        Size ``dk`` of the keys.
+    attention_size : int
+        Size of the hidden layer (of ``v``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import AdditiveScore
+    >>> AdditiveScore(4, 3, 8)(torch.ones(2, 4), torch.ones(2, 5, 3)).shape
+    torch.Size([2, 5])
+    """
 
     def __init__(self, query_size, key_size, attention_size):
         super().__init__()
@@ -164,20 +277,33 @@ class AttentionPooling(nn.Module):
     ----------
     size : int
         Size ``d`` of the states (and of the query).
-    attention : {"additive", "dot", "scaled_dot", "general", "multihead"}
-    aggregation : {"sum", "mean", "max"}
-    num_heads : int
+    attention : {"additive", "dot", "scaled_dot", "general", "multihead"}, \
+default="additive"
+        The score of each step (see :data:`ATTENTION_SCORES`).
+    aggregation : {"sum", "mean", "max"}, default="sum"
+        How the weighted states become one vector (see :func:`aggregate`).
+    num_heads : int, default=1
         Heads of ``multihead``; must divide ``size``.
-    learned_query : bool
+    learned_query : bool, default=True
         If False, ``forward`` must receive ``query``.
     attention_size : int, optional
         Hidden size of the additive score; defaults to ``size``.
 
-    Shapes
-    ------
+    Notes
+    -----
     ``forward(states [b, t, d], mask [b, t], query [b, d] | None)`` returns
     ``(pooled [b, d], weights [b, h, t])`` with ``h = 1`` for the single-head
     scores. Weights are 0 on padding and sum to 1 over real steps.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import AttentionPooling
+    >>> pool = AttentionPooling(8, attention="multihead", num_heads=2)
+    >>> mask = torch.tensor([[True, True, True], [True, False, False]])
+    >>> pooled, weights = pool(torch.randn(2, 3, 8), mask)
+    >>> pooled.shape, weights.shape
+    (torch.Size([2, 8]), torch.Size([2, 2, 3]))
     """
 
     def __init__(
@@ -244,8 +370,23 @@ class AttentionPooling(nn.Module):
 class MaskedPooling(nn.Module):
     """Plain pooling over the real steps: ``mean``, ``max`` or ``last``.
 
-    These are the no-attention baselines; ``forward`` returns
-    ``(pooled [b, d], None)``.
+    These are the no-attention baselines. ``forward(states [b, t, d],
+    mask [b, t], query [b, d] | None)`` returns ``(pooled [b, d], None)``;
+    ``last`` returns ``query`` (the encoder's final state) when given.
+
+    Parameters
+    ----------
+    mode : {"mean", "max", "last"}
+        Mean or element-wise maximum over the real steps, or the state at
+        the last real step.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import MaskedPooling
+    >>> states = torch.tensor([[[1.0], [3.0], [9.0]]])
+    >>> MaskedPooling("mean")(states, torch.tensor([[True, True, False]]))
+    (tensor([[2.]]), None)
     """
 
     def __init__(self, mode):

@@ -38,6 +38,35 @@ class RecurrentEncoder(nn.Module):
     work, but their backward pass on the CPU grows with the square of the
     length. ``last`` is the final hidden state of the top layer (forward and
     backward directions concatenated), as ``h_n`` of ``nn.LSTM``.
+
+    ``forward(x [b, t, input_size], mask [b, t])`` returns ``(states [b, t,
+    output_size], last [b, output_size])``, states 0 on padding, with
+    ``output_size = hidden_size * (2 if bidirectional else 1)``.
+
+    Parameters
+    ----------
+    input_size : int
+        Channels of the input.
+    hidden_size : int
+        Hidden size of each direction.
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    cell : {"lstm", "gru"}, default="lstm"
+        The recurrent cell.
+    bidirectional : bool, default=False
+        Also read each sequence backwards and concatenate the two states.
+    dropout : float, default=0.0
+        Dropout on the input of every layer after the first.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import RecurrentEncoder
+    >>> encoder = RecurrentEncoder(3, 8, bidirectional=True)
+    >>> mask = torch.tensor([[True, True, True], [True, False, False]])
+    >>> states, last = encoder(torch.randn(2, 3, 3), mask)
+    >>> states.shape, last.shape
+    (torch.Size([2, 3, 16]), torch.Size([2, 16]))
     """
 
     def __init__(
@@ -100,7 +129,24 @@ def _gather_steps(x, index):
 
 
 class SinusoidalPositionalEncoding(nn.Module):
-    """Fixed sine/cosine position codes (Vaswani et al. 2017), any length."""
+    """Fixed sine/cosine position codes (Vaswani et al. 2017), any length.
+
+    ``forward(x [b, t, d_model])`` returns ``x`` plus the code of each
+    position, in the dtype of ``x``.
+
+    Parameters
+    ----------
+    d_model : int
+        Size ``d_model`` of the vectors the codes are added to.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import SinusoidalPositionalEncoding
+    >>> SinusoidalPositionalEncoding(4)(torch.zeros(1, 2, 4))
+    tensor([[[0.0000, 1.0000, 0.0000, 1.0000],
+             [0.8415, 0.5403, 0.0100, 0.9999]]])
+    """
 
     def __init__(self, d_model):
         super().__init__()
@@ -120,7 +166,25 @@ class SinusoidalPositionalEncoding(nn.Module):
 
 
 class LearnedPositionalEncoding(nn.Module):
-    """One trained vector per position, up to ``max_length`` positions."""
+    """One trained vector per position, up to ``max_length`` positions.
+
+    ``forward(x [b, t, d_model])`` returns ``x`` plus the vector of each
+    position; a ``t`` over ``max_length`` is an error.
+
+    Parameters
+    ----------
+    d_model : int
+        Size of the vectors.
+    max_length : int
+        Number of positions (the longest sequence it can encode).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import LearnedPositionalEncoding
+    >>> LearnedPositionalEncoding(4, max_length=10)(torch.zeros(2, 3, 4)).shape
+    torch.Size([2, 3, 4])
+    """
 
     def __init__(self, d_model, max_length):
         super().__init__()
@@ -143,7 +207,28 @@ class TransformerEncoderLayer(nn.Module):
 
     Every attention product goes through ``F.scaled_dot_product_attention``
     (no ``t × t`` weight matrix is kept); dropout acts on the residual
-    branches, never inside the attention.
+    branches, never inside the attention. ``forward(x [b, t, d_model],
+    mask [b, t] | None)`` returns the new states ``[b, t, d_model]``; a None
+    mask means every step is real.
+
+    Parameters
+    ----------
+    d_model : int
+        Size of the states.
+    num_heads : int
+        Attention heads; must divide ``d_model``.
+    dim_feedforward : int
+        Hidden size of the feed-forward block.
+    dropout : float, default=0.0
+        Dropout on the residual branches and inside the feed-forward block.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import TransformerEncoderLayer
+    >>> layer = TransformerEncoderLayer(8, num_heads=2, dim_feedforward=16)
+    >>> layer(torch.randn(2, 3, 8), torch.ones(2, 3, dtype=torch.bool)).shape
+    torch.Size([2, 3, 8])
     """
 
     def __init__(self, d_model, num_heads, dim_feedforward, dropout=0.0):
@@ -181,8 +266,43 @@ class TransformerEncoderLayer(nn.Module):
 class TransformerEncoder(nn.Module):
     """Input projection, positional encoding and a stack of encoder layers.
 
-    With ``cls_token=True`` a learned token is prepended; its final state is
-    returned as ``last`` and the states of the real steps follow it.
+    ``forward(x [b, t, input_size], mask [b, t])`` returns ``(states [b, t,
+    d_model], last [b, d_model])``: ``last`` is the state at each sequence's
+    last real step. With ``cls_token=True`` a learned token is prepended; its
+    final state is returned as ``last`` and the states of the real steps
+    follow it.
+
+    Parameters
+    ----------
+    input_size : int
+        Channels of the input, projected linearly to ``d_model``.
+    d_model : int
+        Size of the states.
+    num_heads : int, default=4
+        Attention heads; must divide ``d_model``.
+    num_layers : int, default=2
+        Stacked encoder layers.
+    dim_feedforward : int, default=128
+        Hidden size of the feed-forward blocks.
+    dropout : float, default=0.0
+        Dropout after the positional encoding and in every layer.
+    positional_encoding : {"sinusoidal", "learned"} or None, \
+default="sinusoidal"
+        Position codes added after the input projection; None adds none.
+    max_length : int, optional
+        Number of positions of the ``learned`` encoding (required for it).
+    cls_token : bool, default=False
+        Prepend a learned token whose final state is ``last``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import TransformerEncoder
+    >>> encoder = TransformerEncoder(3, 8, num_heads=2, num_layers=1)
+    >>> mask = torch.tensor([[True, True, True], [True, False, False]])
+    >>> states, last = encoder(torch.randn(2, 3, 3), mask)
+    >>> states.shape, last.shape
+    (torch.Size([2, 3, 8]), torch.Size([2, 8]))
     """
 
     def __init__(

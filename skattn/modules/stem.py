@@ -57,12 +57,22 @@ class ConvStem(nn.Module):
         Total stride ``s``, a power of two, split over the layers (kernel
         size ``2 * stride_i + 3`` per layer, so windows overlap).
     num_layers : int, default=3
+        Number of convolution layers.
 
-    Shapes
-    ------
+    Notes
+    -----
     ``forward(x [b, t, c], mask [b, t])`` returns ``(y [b, ceil(t/s), d],
     mask [b, ceil(t/s)])``; ``upsample(weights [b, h, t'], mask [b, t])``
     spreads per-output-step weights back over the input steps.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import ConvStem
+    >>> stem = ConvStem(3, 8, stride=2, num_layers=2)
+    >>> y, mask = stem(torch.randn(1, 10, 3), torch.ones(1, 10, dtype=torch.bool))
+    >>> y.shape, mask.shape
+    (torch.Size([1, 5, 8]), torch.Size([1, 5]))
     """
 
     def __init__(self, input_size, channels, *, stride=1, num_layers=3):
@@ -83,7 +93,18 @@ class ConvStem(nn.Module):
         self.output_size = channels
 
     def output_mask(self, mask):
-        """The mask ``[b, ceil(t/s)]`` of the stem's output."""
+        """Compute the mask of the stem's output from the input mask.
+
+        Parameters
+        ----------
+        mask : bool Tensor of shape ``[b, t]``
+            True on the real input steps.
+
+        Returns
+        -------
+        output_mask : bool Tensor of shape ``[b, ceil(t/s)]``
+            True on the output steps that cover a real input step.
+        """
         lengths = mask.sum(1)
         t = mask.shape[1]
         for s in self.strides:
@@ -109,6 +130,18 @@ class ConvStem(nn.Module):
         Each output step's weight is shared equally by the real input steps
         it stands for (steps ``j*s .. j*s + s - 1``), so rows still sum to 1
         over the real steps and padding gets 0.
+
+        Parameters
+        ----------
+        weights : Tensor of shape ``[b, h, t']``
+            Attention weights over the stem's output steps.
+        mask : bool Tensor of shape ``[b, t]``
+            True on the real input steps.
+
+        Returns
+        -------
+        input_weights : Tensor of shape ``[b, h, t]``
+            The weights over the input steps.
         """
         if self.stride == 1:
             return weights
