@@ -25,7 +25,30 @@ __all__ = [
 
 
 class TokenEmbedding(nn.Module):
-    """Embed integer token ids stored as ``values [b, t, 1]`` -> ``[b, t, e]``."""
+    """Embed integer token ids stored as ``values [b, t, 1]`` -> ``[b, t, e]``.
+
+    Parameters
+    ----------
+    vocab_size : int
+        Number of token ids: ids are in ``[0, vocab_size)``.
+    embedding_dim : int
+        Size ``e`` of each token's vector.
+    padding_idx : int or None, default=None
+        Id whose vector stays zero and gets no gradient.
+
+    Notes
+    -----
+    ``forward(values)`` reads the ids from the single channel of ``values``
+    (stored as floats, exact up to 2**24) and returns ``[b, t, e]``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import TokenEmbedding
+    >>> embed = TokenEmbedding(10, 4, padding_idx=0)
+    >>> embed(torch.tensor([[[3.0], [0.0]]])).shape
+    torch.Size([1, 2, 4])
+    """
 
     def __init__(self, vocab_size, embedding_dim, padding_idx=None):
         super().__init__()
@@ -45,16 +68,34 @@ class SequenceNetwork(nn.Module):
     encoder : nn.Module
         Returns ``(states [b, t, d], last [b, d])``; has ``output_size = d``.
     pooling : AttentionPooling or MaskedPooling
+        Turns the states ``[b, t, d]`` into one vector ``[b, d]`` (and
+        attention weights, or None).
     n_outputs : int
         Width of the head (classes, regression targets); 0 for no head.
     embedding : nn.Module, optional
         Applied to ``values`` first (token ids).
-    query_from_last : bool
+    query_from_last : bool, default=False
         Pass the encoder's last state to the pooling as its query.
+    dropout : float, default=0.0
+        Dropout on the pooled vector before the head.
     stem : ConvStem, optional
         Applied before the encoder; the encoder then sees the stem's
         (possibly shorter) sequence and mask, and attention weights are
         spread back over the input steps.
+
+    Notes
+    -----
+    ``forward(values [b, t, c], mask [b, t])`` returns the head's output
+    ``[b, n_outputs]``; ``mask`` is True on real timesteps.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import recurrent_network
+    >>> network = recurrent_network(2, 3, hidden_size=4)
+    >>> mask = torch.tensor([[True, True, True], [True, True, False]])
+    >>> network(torch.randn(2, 3, 2), mask).shape
+    torch.Size([2, 3])
     """
 
     def __init__(
@@ -81,8 +122,22 @@ class SequenceNetwork(nn.Module):
     def encode(self, values, mask):
         """Per-step states, pooled vector and attention weights (or None).
 
-        With a stem, ``states`` are at the stem's resolution, while
-        ``weights`` are spread back over the input steps ``[b, h, t]``.
+        Parameters
+        ----------
+        values : Tensor of shape ``[b, t, c]``
+            Input values (zeros on padding), or token ids ``[b, t, 1]``.
+        mask : bool Tensor of shape ``[b, t]``
+            True on real timesteps.
+
+        Returns
+        -------
+        states : Tensor of shape ``[b, t', d]``
+            The encoder's states; with a stem, at its resolution ``t'``.
+        pooled : Tensor of shape ``[b, d]``
+            The pooled vector.
+        weights : Tensor of shape ``[b, h, t]`` or None
+            Attention weights over the input steps (None without attention
+            pooling).
         """
         x = values if self.embedding is None else self.embedding(values)
         input_mask = mask
@@ -96,11 +151,39 @@ class SequenceNetwork(nn.Module):
         return states, pooled, weights
 
     def embed(self, values, mask):
-        """The pooled vector ``[b, d]``."""
+        """The pooled vector of each sequence.
+
+        Parameters
+        ----------
+        values : Tensor of shape ``[b, t, c]``
+            Input values (zeros on padding), or token ids ``[b, t, 1]``.
+        mask : bool Tensor of shape ``[b, t]``
+            True on real timesteps.
+
+        Returns
+        -------
+        pooled : Tensor of shape ``[b, d]``
+            The vector the head reads.
+        """
         return self.encode(values, mask)[1]
 
     def attention(self, values, mask):
-        """``(output [b, n_outputs] or pooled [b, d], weights [b, h, t])``."""
+        """The head's output together with the attention weights.
+
+        Parameters
+        ----------
+        values : Tensor of shape ``[b, t, c]``
+            Input values (zeros on padding), or token ids ``[b, t, 1]``.
+        mask : bool Tensor of shape ``[b, t]``
+            True on real timesteps.
+
+        Returns
+        -------
+        out : Tensor of shape ``[b, n_outputs]``, or ``[b, d]`` without a head
+            The head's output (without dropout), or the pooled vector.
+        weights : Tensor of shape ``[b, h, t]`` or None
+            Attention weights over the input steps.
+        """
         _, pooled, weights = self.encode(values, mask)
         out = pooled if self.head is None else self.head(pooled)
         return out, weights
@@ -116,8 +199,32 @@ class MaskedReconstruction(nn.Module):
     During training a random ``mask_ratio`` of each sequence's real steps is
     hidden (set to 0, the mean of standardised input); a linear decoder
     reconstructs them from the per-step state concatenated with the pooled
-    vector, so the pooling is trained too. ``forward`` returns
-    ``(reconstruction [b, t, c], target [b, t, c], hidden [b, t])``.
+    vector, so the pooling is trained too.
+
+    Parameters
+    ----------
+    network : SequenceNetwork
+        The network to train; its head is not used.
+    n_channels : int
+        Channels ``c`` of the input, reconstructed by the decoder.
+    mask_ratio : float, default=0.15
+        Share of each sequence's real steps hidden in each forward pass.
+
+    Notes
+    -----
+    ``forward(values [b, t, c], mask [b, t])`` returns
+    ``(reconstruction [b, t, c], target [b, t, c], hidden [b, t])``, where
+    ``hidden`` marks the steps to reconstruct.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import MaskedReconstruction, recurrent_network
+    >>> model = MaskedReconstruction(recurrent_network(2, 0, hidden_size=4), 2)
+    >>> mask = torch.ones(3, 5, dtype=torch.bool)
+    >>> reconstruction, target, hidden = model(torch.randn(3, 5, 2), mask)
+    >>> reconstruction.shape, bool(hidden.any(dim=1).all())
+    (torch.Size([3, 5, 2]), True)
     """
 
     def __init__(self, network, n_channels, mask_ratio=0.15):
@@ -142,11 +249,39 @@ class MaskedReconstruction(nn.Module):
         return reconstruction, values, hidden
 
     def embed(self, values, mask):
-        """The pooled vector of the uncorrupted input ``[b, d]``."""
+        """The pooled vector of the uncorrupted input.
+
+        Parameters
+        ----------
+        values : Tensor of shape ``[b, t, c]``
+            Input values (zeros on padding), or token ids ``[b, t, 1]``.
+        mask : bool Tensor of shape ``[b, t]``
+            True on real timesteps.
+
+        Returns
+        -------
+        pooled : Tensor of shape ``[b, d]``
+            The pooled vector.
+        """
         return self.network.embed(values, mask)
 
     def attention(self, values, mask):
-        """``(pooled [b, d], weights [b, h, t])`` of the uncorrupted input."""
+        """The pooled vector and attention weights of the uncorrupted input.
+
+        Parameters
+        ----------
+        values : Tensor of shape ``[b, t, c]``
+            Input values (zeros on padding), or token ids ``[b, t, 1]``.
+        mask : bool Tensor of shape ``[b, t]``
+            True on real timesteps.
+
+        Returns
+        -------
+        pooled : Tensor of shape ``[b, d]``
+            The pooled vector.
+        weights : Tensor of shape ``[b, h, t]`` or None
+            Attention weights over the input steps.
+        """
         return self.network.attention(values, mask)
 
 
@@ -234,6 +369,16 @@ def sequence_network(
     -------
     network : SequenceNetwork
         The assembled network.
+
+    Examples
+    --------
+    >>> from skattn.modules import RecurrentEncoder, sequence_network
+    >>> network = sequence_network(
+    ...     2, 3, 8, lambda size, max_length: RecurrentEncoder(size, 8),
+    ...     attention="additive", conv_stem=2,
+    ... )
+    >>> type(network.stem).__name__, network.output_size
+    ('ConvStem', 8)
     """
     embedding = None
     input_size = n_channels
@@ -302,6 +447,12 @@ def recurrent_network(
     -------
     network : SequenceNetwork
         The assembled network.
+
+    Examples
+    --------
+    >>> from skattn.modules import recurrent_network
+    >>> recurrent_network(3, 2, hidden_size=8, cell="gru").output_size
+    16
     """
 
     def make_encoder(input_size, max_length):
@@ -367,6 +518,12 @@ def transformer_network(
     -------
     network : SequenceNetwork
         The assembled network.
+
+    Examples
+    --------
+    >>> from skattn.modules import transformer_network
+    >>> transformer_network(3, 2, d_model=16, num_heads=2).output_size
+    16
     """
 
     def make_encoder(input_size, max_length):
