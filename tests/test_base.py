@@ -1,63 +1,30 @@
-"""Behaviour of the five estimators as a user sees it."""
-
-import pickle
-import subprocess
-import sys
+"""Behaviour every estimator shares: the template of ``skattn/_base.py``
+(``SequenceEstimator``: fit, warm start, partial_fit, input scaling,
+parameters, attention weights), on every estimator, and padding and batch
+invariance at estimator level."""
 
 import numpy as np
-import pandas as pd
 import pytest
-import torch
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from skattn import (
-    AttentionPoolingTransformer,
     LSTMAttentionClassifier,
     LSTMAttentionRegressor,
     TransformerClassifier,
-    TransformerRegressor,
+)
+from skattn.data import to_long
+from skattn.modules import ATTENTION_SCORES
+
+from ._data import make_sequences, pad
+from ._params import (
+    CLASSIFIERS,
+    REGRESSORS,
+    SMALL_TRANSFORMER,
+    TINY_BY_CLASS,
+    small,
 )
 
-from ._data import pad
-
-SMALL = {
-    LSTMAttentionClassifier: dict(hidden_size=8, max_epochs=4),
-    LSTMAttentionRegressor: dict(hidden_size=8, max_epochs=4),
-    TransformerClassifier: dict(
-        d_model=8, num_heads=2, dim_feedforward=16, max_epochs=4
-    ),
-    TransformerRegressor: dict(
-        d_model=8, num_heads=2, dim_feedforward=16, max_epochs=4
-    ),
-    AttentionPoolingTransformer: dict(
-        d_model=8, num_heads=2, dim_feedforward=16, max_epochs=4
-    ),
-}
-CLASSIFIERS = [LSTMAttentionClassifier, TransformerClassifier]
-REGRESSORS = [LSTMAttentionRegressor, TransformerRegressor]
-
-
-def small(cls, **params):
-    return cls(**{**SMALL[cls], "random_state": 0, **params})
-
-
-@pytest.fixture(scope="module")
-def data3d():
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(48, 10, 3))
-    y = np.where(X[:, :, 0].mean(1) > 0, "pos", "neg")
-    return X, y
-
-
-@pytest.fixture(scope="module")
-def fitted_classifiers(data3d):
-    X, y = data3d
-    torch.set_num_threads(1)
-    return {cls: small(cls).fit(X, y) for cls in CLASSIFIERS}
+# Outputs -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS)
@@ -100,16 +67,7 @@ def test_attention_weights_need_attention_pooling(cls, data3d):
         clf.attention_weights(X)
 
 
-def test_invalid_combinations_name_both_values(data3d):
-    X, y = data3d
-    clf = TransformerClassifier(d_model=30, num_heads=4)  # construction never fails
-    with pytest.raises(ValueError, match="d_model=30 must be divisible by num_heads=4"):
-        clf.fit(X, y)
-    lstm = LSTMAttentionClassifier(hidden_size=5, attention="multihead", num_heads=4)
-    with pytest.raises(ValueError, match="hidden_size=5 .* num_heads=4"):
-        lstm.fit(X, y)
-    with pytest.raises(ValueError, match="max_epochs"):
-        LSTMAttentionClassifier(max_epochs=0).fit(X, y)
+# The fit template ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS + REGRESSORS)
@@ -125,155 +83,102 @@ def test_same_seed_same_predictions(cls, data3d):
         assert not np.array_equal(first, other.predict(X))
 
 
-def test_fit_leaves_global_torch_rng_alone(data3d):
-    X, y = data3d
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    small(TransformerClassifier).fit(X, y)
-    assert_array_equal(torch.rand(3), expected)
+def test_sample_weight_zero_removes_samples_and_weights_shift_the_fit(data):
+    X, y = data
+    params = dict(max_epochs=5, lr=1e-2, **SMALL_TRANSFORMER)
+    weights = np.r_[np.ones(60), np.zeros(20)]
+    weighted = TransformerClassifier(**params).fit(X, y, sample_weight=weights)
+    subset = TransformerClassifier(**params).fit(X[:60], y[:60])
+    assert_array_equal(weighted.predict_proba(X), subset.predict_proba(X))
+
+    heavy_a = np.where(y == "a", 50.0, 1.0)
+    favoured = TransformerClassifier(**params).fit(X, y, sample_weight=heavy_a)
+    plain = TransformerClassifier(**params).fit(X, y)
+    assert (favoured.predict(X) == "a").sum() > (plain.predict(X) == "a").sum()
 
 
-def test_predictions_do_not_depend_on_batching(fitted_classifiers, data3d):
-    clf, (X, _) = fitted_classifiers[TransformerClassifier], data3d
-    full = clf.predict_proba(X)
-    one_by_one = np.concatenate(
-        [clf.predict_proba(X[i : i + 1]) for i in range(len(X))]
+def test_bad_sample_weight(data):
+    X, y = data
+    clf = TransformerClassifier(max_epochs=1, **SMALL_TRANSFORMER)
+    with pytest.raises(ValueError, match="Negative values"):
+        clf.fit(X, y, sample_weight=-np.ones(80))
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        clf.fit(X, y, sample_weight=np.zeros(80))
+
+
+def test_warm_start_continues_from_the_fitted_weights(data):
+    X, y = data
+    clf = TransformerClassifier(
+        max_epochs=3, lr=1e-2, warm_start=True, **SMALL_TRANSFORMER
     )
-    assert_allclose(one_by_one, full, rtol=1e-12, atol=1e-14)
-    order = np.random.default_rng(0).permutation(len(X))
-    assert_allclose(clf.predict_proba(X[order]), full[order], rtol=1e-12, atol=1e-14)
+    clf.fit(X, y)
+    before = clf.predict_proba(X)
+    first_losses = [row["train_loss"] for row in clf.history_]
+    clf.fit(X, y)
+    assert clf.n_iter_ == 6  # the history continues
+    assert not np.array_equal(clf.predict_proba(X), before)
+    assert clf.history_[3]["train_loss"] < first_losses[0]
+    with pytest.raises(ValueError, match="cannot learn new classes"):
+        clf.fit(X, np.where(y == "a", "a", "z"))
 
 
-def test_clone_and_pickle_in_a_new_process(fitted_classifiers, data3d, tmp_path):
-    clf, (X, _) = fitted_classifiers[LSTMAttentionClassifier], data3d
-    copy = clone(clf)
-    assert copy.get_params() == clf.get_params() and not hasattr(copy, "net_")
-    path = tmp_path / "model.pkl"
-    path.write_bytes(pickle.dumps(clf))
-    np.save(tmp_path / "X.npy", X)
-    script = (
-        "import pickle, numpy as np, torch; torch.set_num_threads(1); "
-        f"m = pickle.loads(open({str(path)!r}, 'rb').read()); "
-        f"np.save({str(tmp_path / 'p.npy')!r}, "
-        f"m.predict_proba(np.load({str(tmp_path / 'X.npy')!r})))"
-    )
-    subprocess.run([sys.executable, "-c", script], check=True)
-    assert_array_equal(np.load(tmp_path / "p.npy"), clf.predict_proba(X))
+def test_partial_fit_streams_epochs(data):
+    X, y = data
+    clf = TransformerClassifier(lr=1e-2, **SMALL_TRANSFORMER)
+    clf.partial_fit(X[:40], y[:40], classes=["a", "b"])
+    assert clf.n_iter_ == 1
+    for _ in range(5):
+        clf.partial_fit(X[40:], y[40:])
+    assert clf.n_iter_ == 6
+    assert clf.score(X, y) > 0.6
+    reg = LSTMAttentionRegressor(hidden_size=4, random_state=0)
+    reg.partial_fit(X, X[:, :, 0].sum(1)).partial_fit(X, X[:, :, 0].sum(1))
+    assert reg.n_iter_ == 2 and reg.predict(X).shape == (80,)
 
 
-def test_pipeline_with_standard_scaler_on_2d():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 16)) * 100 + 5
-    y = (X[:, :4].mean(1) > 5).astype(int)
-    pipe = make_pipeline(StandardScaler(), small(TransformerClassifier, max_epochs=10))
-    pipe.fit(X, y)
-    assert pipe.predict(X).shape == (60,)
-    assert pipe[-1].n_features_in_ == 16
-    with pytest.raises(ValueError, match="16 features"):
-        pipe.predict(X[:, :10])
-
-
-def test_grid_search_over_attention_and_heads_in_parallel(data3d):
+def test_bool_is_not_an_int_parameter(data3d):
     X, y = data3d
-    grid = GridSearchCV(
-        small(LSTMAttentionClassifier, max_epochs=2, n_threads=1),
-        {"attention": ["additive", "multihead"], "num_heads": [1, 2]},
-        cv=2,
-        n_jobs=2,
+    with pytest.raises(ValueError, match="'batch_size' parameter .* must be an int"):
+        small(LSTMAttentionClassifier, batch_size=True).fit(X, y)  # torch error
+
+
+def test_messages_show_plain_values():
+    with pytest.raises(ValueError, match="only 1 class: 0.0$"):  # not np.float64
+        small(LSTMAttentionClassifier).fit(np.ones((4, 3)), np.zeros(4))
+    tokens = small(LSTMAttentionClassifier, vocab_size=5).fit(
+        [np.array([1, 2]), np.array([3])], [0, 1]
     )
-    grid.fit(X, y)
-    assert len(grid.cv_results_["params"]) == 4
-    assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
-    assert grid.best_estimator_.predict(X).shape == (48,)
+    with pytest.raises(ValueError, match="X holds 7 at sequence 0, timestep 1"):
+        tokens.predict([np.array([1, 7])])
 
 
-@pytest.mark.parametrize("cls", REGRESSORS)
-def test_regressor_targets_keep_their_shape(cls, data3d):
-    X, _ = data3d
-    y1 = X[:, :, 0].sum(1) * 1000 + 50  # large scale: standardised internally
-    reg = small(cls, max_epochs=30, lr=1e-2).fit(X, y1)
-    pred = reg.predict(X)
-    assert pred.shape == (48,) and pred.dtype == np.float64
-    assert reg.score(X, y1) > 0.5
-    y2 = np.column_stack([y1, -y1, np.ones(48)])
-    pred2 = small(cls).fit(X, y2).predict(X)
-    assert pred2.shape == (48, 3) and np.isfinite(pred2).all()
-    column = small(cls).fit(X, y1[:, None]).predict(X)
-    assert column.shape == (48, 1)
+# Input: every format, any scale ------------------------------------------------
 
 
-def test_2d_contract_and_3d_lengths(data3d):
-    X, y = data3d
-    clf = small(TransformerClassifier).fit(X[:, :, 0], y)
-    assert clf.n_features_in_ == 10
-    with pytest.raises(
-        ValueError, match="X has 8 features, but TransformerClassifier is expecting 10"
-    ):
-        clf.predict(X[:, :8, 0])
-    with pytest.raises(ValueError, match="fitted on fixed-length univariate input"):
-        clf.predict([np.zeros(4), np.zeros(7)])
-    clf3 = small(TransformerClassifier).fit(X, y)
-    assert clf3.predict(X[:, :6]).shape == (48,)  # other lengths are fine in 3D
-    with pytest.raises(
-        ValueError,
-        match="X has 10 channels, but TransformerClassifier "
-        "was fitted with 3.*from_channels_first",
-    ):
-        clf3.predict(np.zeros((5, 3, 10)))
+def formats():
+    X, y = make_sequences(n=20, n_channels=2, seed=3)
+    long = to_long(X, np.arange(100, 120), id_col="id", time_col="t")
+    return {
+        "list": X,
+        "object array": np.array(X, dtype=object),
+        "nan-padded 3D": pad(X),
+        "3D": np.stack([s[:5] for s in X]),
+        "2D": np.stack([s[:5, 0] for s in X]),
+        "long frame": long.set_index(["id", "t"]),
+    }, y
 
 
-class TestAttentionPoolingTransformer:
-    def test_supervised_classification(self, data3d):
-        X, y = data3d
-        pool = small(AttentionPoolingTransformer).fit(X, y)
-        assert pool.task_ == "classification"
-        Z = pool.transform(X)
-        assert Z.shape == (48, 8) and Z.dtype == np.float64
-        assert_array_equal(pool.classes_, ["neg", "pos"])
-        assert_allclose(pool.attention_weights(X).sum(1), 1.0, rtol=1e-12)
-
-    def test_supervised_regression_and_lstm_encoder(self, data3d):
-        X, _ = data3d
-        pool = small(AttentionPoolingTransformer, encoder="lstm", hidden_size=6)
-        pool.fit(X, X[:, :, 0].sum(1))
-        assert pool.task_ == "regression"
-        assert pool.transform(X).shape == (48, 12)  # bidirectional: 2 * hidden_size
-
-    def test_self_supervised(self):
-        # smooth waves: a hidden step is predictable from its neighbours
-        rng = np.random.default_rng(0)
-        t = np.linspace(0, 4 * np.pi, 30)
-        X = np.sin(t[None, :, None] + rng.uniform(0, 6, size=(64, 1, 2)))
-        pool = small(
-            AttentionPoolingTransformer,
-            encoder="lstm",
-            hidden_size=8,
-            max_epochs=30,
-            lr=1e-2,
-        ).fit(X)
-        assert pool.task_ == "reconstruction"
-        losses = [row["train_loss"] for row in pool.history_]
-        assert losses[-1] < 0.5 * losses[0]
-        assert pool.transform(X).shape == (64, 16)
-
-    def test_feature_names_and_pandas_output(self, data3d):
-        X, y = data3d
-        pool = small(AttentionPoolingTransformer).fit(X, y)
-        names = pool.get_feature_names_out()
-        assert_array_equal(names, [f"attentionpoolingtransformer{i}" for i in range(8)])
-        frame = pool.set_output(transform="pandas").transform(X)
-        assert isinstance(frame, pd.DataFrame)
-        assert_array_equal(frame.columns, names)
-
-    def test_task_can_be_forced(self, data3d):
-        X, _ = data3d
-        y = np.arange(48) % 3
-        assert (
-            small(AttentionPoolingTransformer, task="regression").fit(X, y).task_
-            == "regression"
-        )
-        assert small(AttentionPoolingTransformer).fit(X, y).task_ == "classification"
+@pytest.mark.parametrize(
+    "cls, params", list(TINY_BY_CLASS.items()), ids=lambda p: getattr(p, "__name__", "")
+)
+def test_every_estimator_on_every_format(cls, params):
+    inputs, labels = formats()
+    y = labels if "Regressor" not in cls.__name__ else (labels == "up").astype(float)
+    for name, X in inputs.items():
+        est = cls(max_epochs=2, random_state=0, **params).fit(X, y)
+        out = est.transform(X) if hasattr(est, "transform") else est.predict(X)
+        assert len(out) == 20, name
+        assert np.all(np.isfinite(out if out.dtype.kind == "f" else 0)), name
 
 
 def test_string_labels_and_nan_padded_input(ragged):
@@ -298,18 +203,6 @@ def test_inputs_on_any_scale_train_the_same_model(scale):
     assert_allclose(scaled.predict_proba(X * scale + 3 * scale), reference, atol=1e-5)
 
 
-@pytest.mark.parametrize("scale", [1e-12, 1e12, 1e300])
-def test_targets_on_any_scale_are_predicted_on_their_scale(scale):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(40, 6, 1))
-    y = X[:, :, 0].mean(1)
-    reference = small(LSTMAttentionRegressor).fit(X, y).predict(X)
-    # targets of 1e300 gave an inf scale and inf predictions
-    scaled = small(LSTMAttentionRegressor).fit(X, y * scale).predict(X)
-    assert np.isfinite(scaled).all()
-    assert_allclose(scaled / scale, reference, rtol=1e-5, atol=1e-9)
-
-
 @pytest.mark.parametrize("cls", [*CLASSIFIERS, *REGRESSORS])
 def test_constant_and_length_one_sequences_train(cls):
     y = np.arange(12) % 2
@@ -323,124 +216,112 @@ def test_constant_and_length_one_sequences_train(cls):
         assert out is None or np.isfinite(out).all()
 
 
-def test_input_far_outside_the_training_range_is_an_error_not_nan(data3d):
-    X, y = data3d
-    clf = small(TransformerClassifier).fit(X, y)
-    far = X[:3].copy()
-    far[1] = 1e300
-    with pytest.raises(
-        ValueError, match="output for sequence 1 of X.*reach 1.0.e\\+300"
-    ):
-        clf.predict_proba(far)  # was NaN (the layer norm overflowed)
-    with pytest.raises(ValueError, match="sequence 1 of X"):
-        clf.attention_weights(far)
+# Padding and batches never matter ----------------------------------------------
+#
+# For every estimator and every attention variant, adding padding or
+# regrouping sequences into other batches changes no prediction, probability,
+# embedding or attention weight, and attention puts exactly zero weight on
+# padding.
 
 
-def test_bool_is_not_an_int_parameter(data3d):
-    X, y = data3d
-    with pytest.raises(ValueError, match="'batch_size' parameter .* must be an int"):
-        small(LSTMAttentionClassifier, batch_size=True).fit(X, y)  # torch error
-
-
-def test_messages_show_plain_values():
-    with pytest.raises(ValueError, match="only 1 class: 0.0$"):  # not np.float64
-        small(LSTMAttentionClassifier).fit(np.ones((4, 3)), np.zeros(4))
-    tokens = small(LSTMAttentionClassifier, vocab_size=5).fit(
-        [np.array([1, 2]), np.array([3])], [0, 1]
-    )
-    with pytest.raises(ValueError, match="X holds 7 at sequence 0, timestep 1"):
-        tokens.predict([np.array([1, 7])])
-
-
-# Volume and concurrency ------------------------------------------------------
-
-
-def test_long_format_is_predicted_in_chunks_of_whole_entities(monkeypatch):
-    import skattn._base
-
-    rng = np.random.default_rng(0)
-    X = [rng.normal(size=(rng.integers(1, 6), 1)) for _ in range(60)]
-    y = np.arange(60) % 2
-    model = small(LSTMAttentionClassifier, batch_size=4).fit(X, y)
-    long = (
-        pd.DataFrame({"v": np.concatenate(X)[:, 0]})
-        .assign(id=np.repeat([f"e{i:02d}" for i in range(60)], [len(s) for s in X]))
-        .assign(t=np.concatenate([np.arange(len(s)) for s in X]))
-        .set_index(["id", "t"])
-    )
-    whole = model.predict_proba(long), model.attention_weights(long)
-    monkeypatch.setattr(skattn._base, "_CHUNK_VALUES", 16)
-    chunks = list(model._long_chunks(long))
-    assert len(chunks) == 15 and all(c.index.levels[0].size for _, c, _ in chunks)
-    assert [n for *_, n in chunks] == [60] * 15
-    shuffled = long.sample(frac=1.0, random_state=0)  # rows in any order
-    for frame in (long, shuffled):
-        assert_allclose(model.predict_proba(frame), whole[0], atol=1e-12)
-        assert_allclose(model.attention_weights(frame), whole[1], atol=1e-12)
-
-
-@pytest.mark.parametrize("form", ["3d", "2d", "list"])
-def test_chunked_prediction_equals_prediction_at_once(monkeypatch, form):
-    import skattn._base
-
-    rng = np.random.default_rng(1)
-    lengths = rng.integers(2, 9, size=50)
-    seqs = [rng.normal(size=(k, 1)) for k in lengths]
-    if form == "list":
-        X = seqs
+def assert_same(actual, expected):
+    if expected.dtype.kind == "f":
+        assert_allclose(actual, expected, rtol=1e-10, atol=1e-12)
     else:
-        X = np.full((50, 8, 1), np.nan)
-        for i, s in enumerate(seqs):
-            X[i, : len(s)] = s
-        X = X[:, :, 0] if form == "2d" else X
-        X = np.nan_to_num(X) if form == "2d" else X  # 2D input is one length
-    y = np.arange(50) % 2
-    model = small(LSTMAttentionClassifier, batch_size=4).fit(X, y)
-    whole = [model.predict_proba(X), model.attention_weights(X), model.predict(X)]
-    monkeypatch.setattr(skattn._base, "_CHUNK_VALUES", 16)
-    assert len(list(model._chunks(X))) == 13  # of max(batch_size, 16 // 8) rows
-    assert_allclose(model.predict_proba(X), whole[0], atol=1e-12)
-    assert_allclose(model.attention_weights(X), whole[1], atol=1e-12)
-    assert_array_equal(model.predict(X), whole[2])
+        assert_array_equal(actual, expected)
 
 
-def test_concurrent_predictions_equal_serial_ones(data3d):
-    from concurrent.futures import ThreadPoolExecutor
-
-    from skattn._net import InferenceModules
-
-    X, y = data3d
-    for cls in (LSTMAttentionClassifier, TransformerClassifier):
-        model = small(cls).fit(X, y)
-        parts = [X[i::6] for i in range(6)] * 8
-        serial = [model.predict_proba(p) for p in parts]
-        weights = [model.attention_weights(p) for p in parts]
-        model._inference = InferenceModules()  # built again, under the race
-        with ThreadPoolExecutor(8) as pool:
-            proba = list(pool.map(model.predict_proba, parts))
-            attention = list(pool.map(model.attention_weights, parts))
-        for a, b in zip(serial + weights, proba + attention, strict=True):
-            assert_array_equal(a, b)
+def outputs(est, X):
+    """Every array the estimator produces for X."""
+    out = {}
+    for method in ("predict", "predict_proba", "transform"):
+        if hasattr(est, method):
+            out[method] = getattr(est, method)(X)
+    return out
 
 
-def test_n_threads_is_restored_after_overlapping_calls(data3d):
-    from concurrent.futures import ThreadPoolExecutor
+@pytest.mark.parametrize("attention", ATTENTION_SCORES)
+@pytest.mark.parametrize("cls", list(TINY_BY_CLASS), ids=lambda c: c.__name__)
+def test_padding_changes_nothing(cls, attention):
+    X, labels = make_sequences(n=24, n_channels=2, min_length=3, max_length=11)
+    y = labels if "Regressor" not in cls.__name__ else (labels == "up") * 1.0
+    est = cls(
+        attention=attention,
+        max_epochs=2,
+        batch_size=8,
+        random_state=0,
+        **TINY_BY_CLASS[cls],
+    ).fit(X, y)
 
-    X, y = data3d
-    model = small(LSTMAttentionClassifier, n_threads=2).fit(X, y)
-    before = torch.get_num_threads()
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(model.predict_proba, [X[:8]] * 64))
-    assert torch.get_num_threads() == before
-    # new threads start from torch's last setting: it must be the old one
-    with ThreadPoolExecutor(1) as pool:
-        assert pool.submit(torch.get_num_threads).result() == before
+    reference = outputs(est, X)
+    for method, values in outputs(est, pad(X, 19)).items():  # 8 extra padded steps
+        assert_same(values, reference[method])
+    # each sequence alone: no batch mates, no padding at all
+    alone = {m: np.concatenate([outputs(est, [s])[m] for s in X]) for m in reference}
+    for method, values in alone.items():
+        assert_same(values, reference[method])
+
+    weights = est.attention_weights(X)
+    assert weights.shape == (24, 11)
+    lengths = np.array([len(s) for s in X])
+    padding = np.arange(11) >= lengths[:, None]
+    assert np.all(weights[padding] == 0)
+    assert_allclose(weights.sum(1), 1.0, rtol=1e-12)
+    padded_weights = est.attention_weights(pad(X, 19))
+    assert np.all(padded_weights[:, 11:] == 0)
+    assert_allclose(padded_weights[:, :11], weights, rtol=1e-10, atol=1e-12)
 
 
-def test_labels_of_mixed_types_are_named(data3d):
-    X, _ = data3d
-    y = np.array([1, "a", None] * 16, dtype=object)
-    for est in (small(LSTMAttentionClassifier), small(AttentionPoolingTransformer)):
-        # sklearn's own message said "unknown" type, regression-like
-        with pytest.raises(ValueError, match="mixes labels of types.*None.*str"):
-            est.fit(X, y)
+@pytest.mark.parametrize("cls", list(TINY_BY_CLASS), ids=lambda c: c.__name__)
+def test_training_on_padded_input_gives_the_same_model(cls):
+    X, labels = make_sequences(n=24, n_channels=2, min_length=3, max_length=11)
+    y = labels if "Regressor" not in cls.__name__ else (labels == "up") * 1.0
+    params = dict(max_epochs=2, batch_size=8, random_state=0, **TINY_BY_CLASS[cls])
+    ragged = cls(**params).fit(X, y)
+    padded = cls(**params).fit(pad(X, 30), y)
+    for method, values in outputs(ragged, X).items():
+        assert_array_equal(outputs(padded, X)[method], values)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "max", "last"])
+@pytest.mark.parametrize("cls", [LSTMAttentionClassifier, TransformerClassifier])
+def test_pooling_baselines_ignore_padding(cls, pooling):
+    X, y = make_sequences(n=24, n_channels=2, min_length=3, max_length=11)
+    est = cls(pooling=pooling, max_epochs=2, random_state=0, **TINY_BY_CLASS[cls]).fit(
+        X, y
+    )
+    assert_allclose(
+        est.predict_proba(pad(X, 25)), est.predict_proba(X), rtol=1e-10, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("cls", [LSTMAttentionClassifier, TransformerClassifier])
+def test_token_padding_is_masked(cls):
+    rng = np.random.default_rng(0)
+    tokens = [rng.integers(1, 20, size=rng.integers(2, 9)) for _ in range(30)]
+    y = np.array(["has 7" if 7 in t else "no 7" for t in tokens])
+    est = cls(
+        vocab_size=20, padding_idx=0, max_epochs=2, random_state=0, **TINY_BY_CLASS[cls]
+    )
+    est.fit(tokens, y)
+    padded = np.zeros((30, 12), dtype=int)  # padding id 0 at the end
+    for i, t in enumerate(tokens):
+        padded[i, : len(t)] = t
+    assert_allclose(est.predict_proba(padded), est.predict_proba(tokens), rtol=1e-10)
+    weights = est.attention_weights(padded)
+    assert np.all(weights[padded == 0] == 0)
+    with pytest.raises(
+        ValueError, match="token ids must be integers in \\[0, vocab_size=20\\)"
+    ):
+        est.predict([np.array([3, 25])])
+
+
+def test_predictions_do_not_depend_on_batching(fitted_classifiers, data3d):
+    clf, (X, _) = fitted_classifiers[TransformerClassifier], data3d
+    full = clf.predict_proba(X)
+    one_by_one = np.concatenate(
+        [clf.predict_proba(X[i : i + 1]) for i in range(len(X))]
+    )
+    assert_allclose(one_by_one, full, rtol=1e-12, atol=1e-14)
+    order = np.random.default_rng(0).permutation(len(X))
+    assert_allclose(clf.predict_proba(X[order]), full[order], rtol=1e-12, atol=1e-14)
