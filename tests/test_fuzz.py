@@ -56,6 +56,8 @@ from skattn.data import (
 
 from ._params import TINY_TRAINING, TINY_TRANSFORMER
 
+pytestmark = pytest.mark.slow
+
 SCALE = float(os.environ.get("SKATTN_FUZZ_SCALE", "1"))
 RANDOM = bool(os.environ.get("SKATTN_FUZZ_RANDOM"))
 
