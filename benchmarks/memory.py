@@ -13,7 +13,7 @@ channel), and then calls ``predict_proba(X)``. The child reports:
   the model and the interpreter make up a constant part of it).
 
 Prediction converts and standardises ``X`` in chunks of about
-``skattn._base._CHUNK_VALUES`` values and writes each chunk's result into
+``skattn._predict.CHUNK_VALUES`` values and writes each chunk's result into
 the output, so ``predict peak`` should stop growing once ``X`` is larger
 than one chunk; only the output (``n x n_classes`` float64) keeps growing
 with ``n``.
@@ -173,7 +173,7 @@ def main():
         import torch
 
         import skattn
-        from skattn._base import _CHUNK_VALUES
+        from skattn._predict import CHUNK_VALUES as _CHUNK_VALUES
 
         header = (
             "# Prediction memory\n\n"

@@ -1,114 +1,24 @@
 """LSTM/GRU encoders with attention pooling: classifier and regressor."""
 
-from numbers import Integral
-
-from sklearn.utils._param_validation import Interval, StrOptions
-
-from ._base import (
-    CONV_STEM_CONSTRAINTS,
-    CONV_STEM_DOC,
-    FITTED_ATTRIBUTES_DOC,
-    POOLING_CONSTRAINTS,
-    POOLING_PARAMS_DOC,
-    SequenceClassifierBase,
-    SequenceRegressorBase,
-    _training_doc,
-    check_conv_stem,
-    fill_doc,
+from ._architectures import (
+    RECURRENT_CONSTRAINTS,
+    RECURRENT_DEFAULTS,
+    RecurrentArchitecture,
 )
-from .modules import recurrent_network
+from ._base import SequenceClassifierBase, SequenceRegressorBase
+from ._docs import FITTED_ATTRIBUTES_DOC, RECURRENT_PARAMS_DOC, fill_doc, training_doc
+from ._persistence import model_class
 
 __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
 
-RECURRENT_CONSTRAINTS = {
-    **CONV_STEM_CONSTRAINTS,
-    "hidden_size": [Interval(Integral, 1, None, closed="left")],
-    "num_layers": [Interval(Integral, 1, None, closed="left")],
-    "cell": [StrOptions({"lstm", "gru"})],
-    "bidirectional": ["boolean"],
-    "pooling": [StrOptions({"attention", "mean", "max", "last"})],
-    **POOLING_CONSTRAINTS,
-}
 
-RECURRENT_DEFAULTS = dict(max_epochs=200, batch_size=16, lr=3e-3, weight_decay=1e-2)
-
-RECURRENT_PARAMS_DOC = (
-    """\
-    hidden_size : int, default=64
-        Hidden units per direction of each recurrent layer.
-    num_layers : int, default=1
-        Stacked recurrent layers.
-    cell : {"lstm", "gru"}, default="lstm"
-        Recurrent cell.
-    bidirectional : bool, default=True
-        Read each sequence in both directions; states have size
-        ``2 * hidden_size``.
-"""
-    + CONV_STEM_DOC.format(width="hidden_size")
-    + POOLING_PARAMS_DOC.format(
-        pooling_options='{"attention", "mean", "max", "last"}',
-        cls_doc=" (the final hidden state)",
-        attention="additive",
-        num_heads=4,
-        heads_doc=" (must divide the state size)",
-        dropout=0.1,
-        dropout_doc=" between recurrent layers and before the output layer",
-    )
-    + """
-    vocab_size : int or None, default=None
-        Set it for token-id input: sequences of integers in
-        ``[0, vocab_size)`` are embedded before the encoder.
-    embedding_dim : int or None, default=None
-        Size of the token embedding; defaults to ``hidden_size``.
-    padding_idx : int or None, default=None
-        Token id used for padding: trailing runs of it are padding, and its
-        embedding stays zero."""
-)
-
-
-class _RecurrentArchitecture:
-    """Builds the LSTM/GRU network from the estimator's parameters."""
-
-    def _check_architecture(self):
-        check_conv_stem(getattr(self, "conv_stem", None))
-        size = self.hidden_size * (2 if self.bidirectional else 1)
-        if self.pooling == "attention" and self.attention == "multihead":
-            if size % self.num_heads:
-                raise ValueError(
-                    f"multihead attention needs the state size to be divisible by "
-                    f"num_heads, but hidden_size={self.hidden_size} "
-                    f"(bidirectional={self.bidirectional}, state size {size}) is not "
-                    f"divisible by num_heads={self.num_heads}"
-                )
-
-    def _build_network(self, n_channels, n_outputs, max_length):
-        return recurrent_network(
-            n_channels,
-            n_outputs,
-            hidden_size=self.hidden_size,
-            num_layers=self.num_layers,
-            cell=self.cell,
-            bidirectional=self.bidirectional,
-            pooling=self.pooling,
-            attention=self.attention,
-            num_heads=self.num_heads,
-            query=self.query,
-            aggregation=self.aggregation,
-            dropout=self.dropout,
-            vocab_size=self.vocab_size,
-            embedding_dim=self.embedding_dim,
-            padding_idx=self.padding_idx,
-            conv_stem=getattr(self, "conv_stem", None),
-            max_length=max_length,
-        )
-
-
+@model_class
 @fill_doc(
     architecture=RECURRENT_PARAMS_DOC,
-    training=_training_doc(**RECURRENT_DEFAULTS),
+    training=training_doc(**RECURRENT_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
 )
-class LSTMAttentionClassifier(_RecurrentArchitecture, SequenceClassifierBase):
+class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     """Sequence classifier: LSTM/GRU encoder, attention pooling, linear head.
 
     A convolutional stem (``conv_stem``) gives each timestep a view of its
@@ -220,12 +130,13 @@ class LSTMAttentionClassifier(_RecurrentArchitecture, SequenceClassifierBase):
         self.verbose = verbose
 
 
+@model_class
 @fill_doc(
     architecture=RECURRENT_PARAMS_DOC,
-    training=_training_doc(**RECURRENT_DEFAULTS),
+    training=training_doc(**RECURRENT_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
 )
-class LSTMAttentionRegressor(_RecurrentArchitecture, SequenceRegressorBase):
+class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
     """Sequence regressor: LSTM/GRU encoder, attention pooling, linear head.
 
     Supports one or several targets (``y`` of shape ``(n_samples,)`` or

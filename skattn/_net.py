@@ -11,21 +11,34 @@ the parts of training that are not specific to one estimator:
 - :class:`SequenceNet`: skorch's training loop with a weighted per-sample
   loss and optional mixed precision;
 - :class:`TrainingMonitor`: divergence check, early stopping, and keeping
-  the best weights on early stop or Ctrl-C.
+  the best weights on early stop or Ctrl-C;
+- :func:`training_callbacks` (monitor, learning-rate schedule, clipping) and
+  :func:`validation_split` (the held-out share for early stopping).
 """
 
 import copy
 import math
-import threading
 import warnings
 from contextlib import nullcontext
 
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, GradientNormClipping, LRScheduler
 
-__all__ = ["BatchIterator", "SequenceData", "SequenceNet", "TrainingMonitor"]
+from .data import _plain
+from .modules import lengths_to_mask
+
+__all__ = [
+    "BatchIterator",
+    "SequenceData",
+    "SequenceNet",
+    "TrainingMonitor",
+    "WarmupCosine",
+    "plain_history",
+    "training_callbacks",
+    "validation_split",
+]
 
 # Batches drawn from a pool this many batches wide are grouped by length.
 _BUCKET_POOL = 50
@@ -115,7 +128,7 @@ class BatchIterator:
             lengths = data.lengths[index]
             t = int(lengths.max())
             values = data.values[index, :t]
-            mask = torch.arange(t) < lengths[:, None]
+            mask = lengths_to_mask(lengths, t)
             if non_blocking and not values.is_pinned():
                 values, mask = values.pin_memory(), mask.pin_memory()
             X = {
@@ -286,38 +299,6 @@ class SequenceNet(NeuralNet):
             raise
 
 
-class InferenceModules:
-    """Frozen copies of a trained module for prediction, per dtype and device.
-
-    Prediction runs on a copy in evaluation mode, so it never changes the
-    trained module and several threads may predict at once. The copies are
-    rebuilt on demand and never pickled.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._modules = {}
-
-    def get(self, module, dtype, device):
-        key = (dtype, str(device))
-        with self._lock:
-            frozen = self._modules.get(key)
-            if frozen is None:
-                frozen = copy.deepcopy(module).to(device=device, dtype=dtype).eval()
-                frozen.requires_grad_(False)
-                self._modules[key] = frozen
-            return frozen
-
-    def __getstate__(self):
-        return {}
-
-    def __setstate__(self, state):
-        self.__init__()
-
-    def __deepcopy__(self, memo):
-        return InferenceModules()
-
-
 class WarmupCosine:
     """Learning-rate factor: linear warm-up, then cosine decay to 0.
 
@@ -336,3 +317,117 @@ class WarmupCosine:
             self.total_steps - self.warmup_steps, 1
         )
         return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+
+class _RecordLearningRate(Callback):
+    """Record the learning rate at the end of each epoch in the history."""
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
+
+
+def training_callbacks(
+    *, n_batches, epochs, schedule, validation, patience, clip_grad_norm
+):
+    """The skorch callbacks of one call to ``fit``.
+
+    Parameters
+    ----------
+    n_batches : int
+        Training batches per epoch (the cosine schedule steps per batch).
+    epochs : int
+        Epochs this call runs.
+    schedule : {"cosine", "constant", "plateau"}
+    validation : bool
+        Whether a validation split is held out: then its loss is monitored,
+        early stopping has ``patience`` and the best weights are restored.
+    patience : int
+        ``n_iter_no_change``: epochs without improvement before stopping
+        (halved for the plateau schedule).
+    clip_grad_norm : float or None
+    """
+    monitor = "valid_loss" if validation else "train_loss"
+    callbacks = [
+        (
+            "monitor",
+            TrainingMonitor(
+                monitor=monitor,
+                patience=patience if validation else None,
+                restore_best=validation,
+            ),
+        ),
+        ("lr", _RecordLearningRate()),
+    ]
+    if clip_grad_norm is not None:
+        callbacks.append(
+            ("clip", GradientNormClipping(gradient_clip_value=clip_grad_norm))
+        )
+    if schedule == "cosine":
+        total = epochs * n_batches
+        callbacks.append(
+            (
+                "lr_schedule",
+                LRScheduler(
+                    policy=torch.optim.lr_scheduler.LambdaLR,
+                    lr_lambda=WarmupCosine(total, max(1, total // 20)),
+                    step_every="batch",
+                    last_epoch=-1,  # each call to fit runs its own schedule
+                    event_name=None,
+                ),
+            )
+        )
+    elif schedule == "plateau":
+        callbacks.append(
+            (
+                "lr_schedule",
+                LRScheduler(
+                    policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
+                    monitor=monitor,
+                    factor=0.5,
+                    patience=max(1, patience // 2),
+                    event_name=None,
+                ),
+            )
+        )
+    return callbacks
+
+
+def validation_split(data, fraction, strata, seed):
+    """``(train, valid)`` subsets of ``data`` for early stopping.
+
+    Stratified by ``strata`` (class codes, or None) where every class can
+    appear on both sides; otherwise a plain shuffled split.
+    """
+    from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+    n = len(data)
+    n_valid = int(math.ceil(fraction * n))
+    if n_valid < 1 or n - n_valid < 1:
+        raise ValueError(
+            f"early_stopping needs a validation split, but validation_fraction="
+            f"{fraction} of {n} samples leaves "
+            f"{n_valid} for validation and {n - n_valid} for training"
+        )
+    if strata is not None:
+        try:
+            splitter = StratifiedShuffleSplit(1, test_size=n_valid, random_state=seed)
+            train_idx, valid_idx = next(splitter.split(np.zeros(n), strata))
+        except ValueError:  # a class too small to appear on both sides
+            strata = None
+    if strata is None:
+        splitter = ShuffleSplit(1, test_size=n_valid, random_state=seed)
+        train_idx, valid_idx = next(splitter.split(np.zeros(n)))
+    return data.subset(np.sort(train_idx)), data.subset(np.sort(valid_idx))
+
+
+def _plain_value(value):
+    return value.item() if isinstance(value, torch.Tensor) else _plain(value)
+
+
+def plain_history(history):
+    """skorch's history as a list of dicts of plain Python data (without the
+    per-batch records)."""
+    return [
+        {k: _plain_value(v) for k, v in row.items() if k != "batches"}
+        for row in history
+    ]

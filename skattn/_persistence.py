@@ -12,31 +12,23 @@ import pickle
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
+from ._runtime import resolve_device
+from ._scaling import check_input_scaling
 from ._version import __version__
 
 FORMAT = "skattn-model"
 FORMAT_VERSION = 1
 
-# Fitted attributes besides the network; absent ones are skipped.
-_ATTRIBUTES = (
-    "classes_",
-    "n_channels_in_",
-    "n_features_in_",
-    "feature_names_in_",
-    "n_iter_",
-    "history_",
-    "task_",
-    "_channel_names",
-    "_input_loc",
-    "_input_scale",
-    "_y_loc",
-    "_y_scale",
-    "_y_ndim",
-    "_n_outputs",
-    "_max_length",
-    "_n_features_out",
-)
+# The estimator classes a model file may name, registered by ``model_class``.
+_MODEL_CLASSES = {}
+
+
+def model_class(cls):
+    """Class decorator: let :func:`load` rebuild estimators of ``cls``."""
+    _MODEL_CLASSES[cls.__name__] = cls
+    return cls
 
 
 def _encode(value):
@@ -85,12 +77,10 @@ def save(estimator, path):
     path : str or path-like
         Destination file (conventionally ``.skattn``).
     """
-    from sklearn.utils.validation import check_is_fitted
-
     check_is_fitted(estimator, "net_")
     fitted = {
         name: _encode(getattr(estimator, name))
-        for name in _ATTRIBUTES
+        for name in estimator._saved_attributes()
         if hasattr(estimator, name)
     }
     state_dict = {
@@ -108,16 +98,6 @@ def save(estimator, path):
         },
         path,
     )
-
-
-def _estimator_classes():
-    import skattn
-
-    return {
-        name: getattr(skattn, name)
-        for name in skattn.__all__
-        if hasattr(getattr(skattn, name), "_build_network")
-    }
 
 
 def load(path, *, device=None):
@@ -143,8 +123,6 @@ def load(path, *, device=None):
         If the file is truncated, corrupted, not a skattn model, from a newer
         format version, or holds anything but tensors and plain data.
     """
-    from ._base import resolve_device
-
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (FileNotFoundError, IsADirectoryError, PermissionError):
@@ -177,12 +155,11 @@ def load(path, *, device=None):
             f"{path} has model format version {version!r}, but skattn "
             f"{__version__} reads versions up to {FORMAT_VERSION}; upgrade skattn"
         )
-    classes = _estimator_classes()
     name = state.get("class")
-    if not isinstance(name, str) or name not in classes:
+    if not isinstance(name, str) or name not in _MODEL_CLASSES:
         raise ValueError(f"{path} holds an unknown estimator class {name!r}")
     try:
-        estimator = _rebuild(classes[name], state, device, resolve_device)
+        estimator = _rebuild(_MODEL_CLASSES[name], state, device)
     except (
         AttributeError,
         IndexError,
@@ -199,7 +176,7 @@ def load(path, *, device=None):
     return estimator
 
 
-def _rebuild(cls, state, device, resolve_device):
+def _rebuild(cls, state, device):
     """The estimator described by a loaded ``state``, checked piece by piece."""
     for key, kind in (("params", dict), ("fitted", dict), ("state_dict", dict)):
         if not isinstance(state[key], kind):
@@ -207,7 +184,7 @@ def _rebuild(cls, state, device, resolve_device):
     estimator = cls(**_decode(state["params"]))
     estimator._check_params()  # hyperparameters as fit would accept them
     for attr, value in state["fitted"].items():
-        if attr not in _ATTRIBUTES:
+        if attr not in cls._saved_attributes():
             raise ValueError(f"unexpected attribute {attr!r}")
         setattr(estimator, attr, _decode(value))
     _check_fitted(estimator)
@@ -250,16 +227,6 @@ def _is_count(value, low):
     return type(value) is int and value >= low
 
 
-def _is_vector(value, size, positive=False):
-    return (
-        isinstance(value, np.ndarray)
-        and value.dtype.kind == "f"
-        and value.shape == (size,)
-        and bool(np.isfinite(value).all())
-        and (not positive or bool((value > 0).all()))
-    )
-
-
 def _check_fitted(est):
     """Fitted attributes must have the types and sizes that ``fit`` gives."""
     n_channels = getattr(est, "n_channels_in_", None)
@@ -268,15 +235,12 @@ def _check_fitted(est):
     for attr in ("_n_outputs", "_max_length"):
         if not _is_count(getattr(est, attr, None), 0 if attr == "_n_outputs" else 1):
             raise ValueError(f"{attr}={getattr(est, attr, None)!r} is invalid")
-    n_outputs = est._n_outputs
     if est.vocab_size is None:
-        if not (
-            _is_vector(getattr(est, "_input_loc", None), n_channels)
-            and _is_vector(getattr(est, "_input_scale", None), n_channels, True)
-        ):
-            raise ValueError(
-                f"the input standardisation is not {n_channels} finite values"
-            )
+        check_input_scaling(
+            getattr(est, "_input_loc", None),
+            getattr(est, "_input_scale", None),
+            n_channels,
+        )
     names = getattr(est, "_channel_names", None)
     if names is not None and (not isinstance(names, list) or len(names) != n_channels):
         raise ValueError(f"_channel_names={names!r} do not match the channels")
@@ -286,32 +250,4 @@ def _check_fitted(est):
         names = getattr(est, "feature_names_in_", None)
         if names is not None and np.shape(names) != (est.n_features_in_,):
             raise ValueError("feature_names_in_ does not match n_features_in_")
-    task = getattr(est, "task_", None)
-    if hasattr(est, "predict_proba") or task == "classification":
-        classes = getattr(est, "classes_", None)
-        if (
-            not isinstance(classes, np.ndarray)
-            or classes.ndim != 1
-            or len(classes) < 2
-            or len(classes) != n_outputs
-            or classes.dtype.kind not in "biufUO"
-            or (
-                classes.dtype.kind == "O"
-                and not all(isinstance(c, (str, int, float)) for c in classes)
-            )
-        ):
-            raise ValueError(f"classes_ does not match the {n_outputs} outputs")
-    elif hasattr(est, "_unscale") and task in (None, "regression"):
-        if not (
-            _is_vector(getattr(est, "_y_loc", None), n_outputs)
-            and _is_vector(getattr(est, "_y_scale", None), n_outputs, True)
-            and getattr(est, "_y_ndim", None) in (1, 2)
-            and n_outputs >= 1
-            and (est._y_ndim == 2 or n_outputs == 1)
-        ):
-            raise ValueError(f"the target scaling does not match {n_outputs} outputs")
-    elif task == "reconstruction":
-        if n_outputs != 0:
-            raise ValueError("a reconstruction model has no outputs")
-    else:
-        raise ValueError(f"unknown task_ {task!r}")
+    est._check_target_fitted()

@@ -1,26 +1,21 @@
 """AttentionPoolingTransformer: sequences in, fixed-size vectors out."""
 
-from numbers import Integral
-
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import type_of_target
 
-from ._base import (
-    FITTED_ATTRIBUTES_DOC,
-    POOLING_CONSTRAINTS,
-    POOLING_PARAMS_DOC,
-    SequenceEstimator,
-    _ClassTargets,
-    _PerSampleMSE,
-    _TargetScaling,
-    _training_doc,
+from ._architectures import ENCODER_CHOICE_CONSTRAINTS, EncoderChoice
+from ._base import SequenceEstimator
+from ._docs import FITTED_ATTRIBUTES_DOC, POOLING_PARAMS_DOC, fill_doc, training_doc
+from ._persistence import model_class
+from ._targets import (
+    ClassTargets,
+    MaskedReconstructionLoss,
+    PerSampleMSE,
+    TargetScaling,
     check_label_types,
-    fill_doc,
 )
-from ._lstm import _RecurrentArchitecture
-from ._transformer import _TransformerArchitecture
 from .modules import MaskedReconstruction
 
 __all__ = ["AttentionPoolingTransformer"]
@@ -28,15 +23,7 @@ __all__ = ["AttentionPoolingTransformer"]
 POOLING_DEFAULTS = dict(max_epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-2)
 
 
-class _MaskedReconstructionLoss(torch.nn.Module):
-    """Mean squared error over the hidden steps of each sequence."""
-
-    def forward(self, y_pred, y_true):
-        reconstruction, values, hidden = y_pred
-        error = ((reconstruction - values) ** 2).mean(-1) * hidden  # [b, t]
-        return error.sum(1) / hidden.sum(1)
-
-
+@model_class
 @fill_doc(
     pooling=POOLING_PARAMS_DOC.format(
         pooling_options='{"attention", "mean", "max", "last"}',
@@ -47,14 +34,15 @@ class _MaskedReconstructionLoss(torch.nn.Module):
         dropout=0.1,
         dropout_doc="",
     ),
-    training=_training_doc(**POOLING_DEFAULTS),
+    training=training_doc(**POOLING_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
 )
 class AttentionPoolingTransformer(
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _ClassTargets,
-    _TargetScaling,
+    EncoderChoice,
+    ClassTargets,
+    TargetScaling,
     SequenceEstimator,
 ):
     """Turn each sequence into one fixed-size vector with a trained encoder.
@@ -131,18 +119,15 @@ default="sinusoidal"
 
     _parameter_constraints = {
         **SequenceEstimator._parameter_constraints,
-        **POOLING_CONSTRAINTS,
-        "encoder": [StrOptions({"transformer", "lstm"})],
-        "d_model": [Interval(Integral, 1, None, closed="left")],
-        "hidden_size": [Interval(Integral, 1, None, closed="left")],
-        "num_layers": [Interval(Integral, 1, None, closed="left")],
-        "dim_feedforward": [Interval(Integral, 1, None, closed="left")],
-        "positional_encoding": [StrOptions({"sinusoidal", "learned"}), None],
-        "cell": [StrOptions({"lstm", "gru"})],
-        "bidirectional": ["boolean"],
-        "pooling": [StrOptions({"attention", "mean", "max", "last"})],
+        **ENCODER_CHOICE_CONSTRAINTS,
         "task": [StrOptions({"auto", "classification", "regression"})],
     }
+
+    _target_attributes = (
+        ("task_", "_n_features_out")
+        + ClassTargets._target_attributes
+        + TargetScaling._target_attributes
+    )
 
     def __init__(
         self,
@@ -217,23 +202,8 @@ default="sinusoidal"
         self.random_state = random_state
         self.verbose = verbose
 
-    # architecture: delegate to the chosen encoder family
-    def _architecture(self):
-        if self.encoder == "lstm":
-            return _RecurrentArchitecture
-        return _TransformerArchitecture
-
-    def _check_architecture(self):
-        self._architecture()._check_architecture(self)
-
-    def _check_positional_length(self, t):
-        if self.encoder == "transformer":
-            _TransformerArchitecture._check_positional_length(self, t)
-
     def _build_network(self, n_channels, n_outputs, max_length):
-        network = self._architecture()._build_network(
-            self, n_channels, n_outputs, max_length
-        )
+        network = super()._build_network(n_channels, n_outputs, max_length)
         self._n_features_out = network.output_size
         if self.task_ == "reconstruction":
             return MaskedReconstruction(network, n_channels)
@@ -278,7 +248,7 @@ default="sinusoidal"
         return self._prepare_regression_target(y, warm)
 
     def _class_weight(self, y):
-        return 1.0
+        return 1.0  # no class_weight parameter
 
     def _stratify(self, target):
         if self.task_ == "classification" and target is not None:
@@ -289,8 +259,18 @@ default="sinusoidal"
         if self.task_ == "classification":
             return torch.nn.CrossEntropyLoss(reduction="none")
         if self.task_ == "regression":
-            return _PerSampleMSE()
-        return _MaskedReconstructionLoss()
+            return PerSampleMSE()
+        return MaskedReconstructionLoss()
+
+    def _check_target_fitted(self):
+        if self.task_ == "classification":
+            self._check_classes_fitted()
+        elif self.task_ == "regression":
+            self._check_scaling_fitted()
+        elif self.task_ != "reconstruction":
+            raise ValueError(f"unknown task_ {self.task_!r}")
+        elif self._n_outputs != 0:
+            raise ValueError("a reconstruction model has no outputs")
 
     def fit(self, X, y=None, sample_weight=None):
         """Train the encoder, supervised by ``y`` or self-supervised.

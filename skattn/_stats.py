@@ -31,3 +31,15 @@ def mean_std(values, axis=0):
         mean = np.nanmean(scaled, axis=axis, keepdims=True) * peak
         std = np.nanstd(scaled, axis=axis, keepdims=True) * peak
     return np.squeeze(mean, axis=axis), np.squeeze(std, axis=axis)
+
+
+def is_finite_vector(value, size, positive=False):
+    """Whether ``value`` is a float vector of ``size`` finite values (all > 0
+    with ``positive``): the form of fitted statistics read from a file."""
+    return (
+        isinstance(value, np.ndarray)
+        and value.dtype.kind == "f"
+        and value.shape == (size,)
+        and bool(np.isfinite(value).all())
+        and (not positive or bool((value > 0).all()))
+    )

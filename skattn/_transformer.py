@@ -1,128 +1,24 @@
 """Transformer encoders with attention pooling: classifier and regressor."""
 
-from numbers import Integral
-
-from sklearn.utils._param_validation import Interval, StrOptions
-
-from ._base import (
-    CONV_STEM_CONSTRAINTS,
-    CONV_STEM_DOC,
-    FITTED_ATTRIBUTES_DOC,
-    POOLING_CONSTRAINTS,
-    POOLING_PARAMS_DOC,
-    SequenceClassifierBase,
-    SequenceRegressorBase,
-    _training_doc,
-    check_conv_stem,
-    fill_doc,
+from ._architectures import (
+    TRANSFORMER_CONSTRAINTS,
+    TRANSFORMER_DEFAULTS,
+    TransformerArchitecture,
 )
-from .modules import transformer_network
+from ._base import SequenceClassifierBase, SequenceRegressorBase
+from ._docs import FITTED_ATTRIBUTES_DOC, TRANSFORMER_PARAMS_DOC, fill_doc, training_doc
+from ._persistence import model_class
 
 __all__ = ["TransformerClassifier", "TransformerRegressor"]
 
-TRANSFORMER_CONSTRAINTS = {
-    **CONV_STEM_CONSTRAINTS,
-    "d_model": [Interval(Integral, 1, None, closed="left")],
-    "num_layers": [Interval(Integral, 1, None, closed="left")],
-    "dim_feedforward": [Interval(Integral, 1, None, closed="left")],
-    "positional_encoding": [StrOptions({"sinusoidal", "learned"}), None],
-    "pooling": [StrOptions({"attention", "cls", "mean", "max", "last"})],
-    **POOLING_CONSTRAINTS,
-}
 
-TRANSFORMER_DEFAULTS = dict(max_epochs=200, batch_size=16, lr=1e-3, weight_decay=1e-2)
-
-TRANSFORMER_PARAMS_DOC = (
-    """\
-    d_model : int, default=64
-        Width of the encoder (and of the pooled vector).
-    num_layers : int, default=2
-        Encoder layers.
-    dim_feedforward : int, default=128
-        Hidden width of each layer's feed-forward block.
-    positional_encoding : {"sinusoidal", "learned"} or None, default="sinusoidal"
-        Fixed sine/cosine codes (any length), one trained vector per position
-        (up to the longest training sequence), or none.
-"""
-    + CONV_STEM_DOC.format(width="d_model")
-    + POOLING_PARAMS_DOC.format(
-        pooling_options='{"attention", "cls", "mean", "max", "last"}',
-        cls_doc=(
-            ', or ``"cls"``: the final state of a learned token prepended '
-            "to every sequence"
-        ),
-        attention="multihead",
-        num_heads=4,
-        heads_doc=" in the encoder layers and in multi-head pooling; must divide "
-        "``d_model``",
-        dropout=0.1,
-        dropout_doc=" on the residual branches, the feed-forward block and before "
-        "the output layer (never inside the attention)",
-    )
-    + """
-    vocab_size : int or None, default=None
-        Set it for token-id input: sequences of integers in
-        ``[0, vocab_size)`` are embedded before the encoder.
-    embedding_dim : int or None, default=None
-        Size of the token embedding; defaults to ``d_model``.
-    padding_idx : int or None, default=None
-        Token id used for padding: trailing runs of it are padding, and its
-        embedding stays zero."""
-)
-
-
-class _TransformerArchitecture:
-    """Builds the Transformer network from the estimator's parameters."""
-
-    def _check_architecture(self):
-        check_conv_stem(getattr(self, "conv_stem", None))
-        if self.d_model % self.num_heads:
-            raise ValueError(
-                f"d_model={self.d_model} must be divisible by "
-                f"num_heads={self.num_heads}"
-            )
-        if self.positional_encoding == "sinusoidal" and self.d_model % 2:
-            raise ValueError(
-                f"sinusoidal positional encoding needs an even d_model, got "
-                f"d_model={self.d_model}"
-            )
-
-    def _check_positional_length(self, t):
-        if self.positional_encoding == "learned" and t > self._max_length:
-            raise ValueError(
-                f"X has sequences of {t} timesteps, but {type(self).__name__} learned "
-                f"positions for {self._max_length} (its longest training sequence); "
-                "use positional_encoding='sinusoidal' to predict on longer sequences"
-            )
-
-    def _build_network(self, n_channels, n_outputs, max_length):
-        return transformer_network(
-            n_channels,
-            n_outputs,
-            d_model=self.d_model,
-            num_heads=self.num_heads,
-            num_layers=self.num_layers,
-            dim_feedforward=self.dim_feedforward,
-            dropout=self.dropout,
-            positional_encoding=self.positional_encoding,
-            max_length=max_length,
-            pooling=self.pooling,
-            attention=self.attention,
-            query=self.query,
-            aggregation=self.aggregation,
-            vocab_size=self.vocab_size,
-            embedding_dim=self.embedding_dim,
-            padding_idx=self.padding_idx,
-            conv_stem=getattr(self, "conv_stem", None),
-        )
-
-
+@model_class
 @fill_doc(
     architecture=TRANSFORMER_PARAMS_DOC,
-    training=_training_doc(**TRANSFORMER_DEFAULTS),
+    training=training_doc(**TRANSFORMER_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
 )
-class TransformerClassifier(_TransformerArchitecture, SequenceClassifierBase):
+class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     """Sequence classifier: Transformer encoder, attention pooling, linear head.
 
     A convolutional stem (``conv_stem``) gives each timestep a view of its
@@ -234,12 +130,13 @@ class TransformerClassifier(_TransformerArchitecture, SequenceClassifierBase):
         self.verbose = verbose
 
 
+@model_class
 @fill_doc(
     architecture=TRANSFORMER_PARAMS_DOC,
-    training=_training_doc(**TRANSFORMER_DEFAULTS),
+    training=training_doc(**TRANSFORMER_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
 )
-class TransformerRegressor(_TransformerArchitecture, SequenceRegressorBase):
+class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
     """Sequence regressor: Transformer encoder, attention pooling, linear head.
 
     Supports one or several targets; targets are standardised for training

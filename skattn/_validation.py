@@ -2,11 +2,16 @@
 
 2D input follows scikit-learn's tabular contract (``n_features_in_`` is the
 number of timesteps, feature names are checked); every other format only
-needs the channels seen in ``fit``.
+needs the channels seen in ``fit``. Token input has its own checks
+(:func:`check_tokens`), and :func:`int_param` is the parameter constraint
+for sizes and counts.
 """
+
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import validate_data
 
 from . import data as _data
@@ -106,3 +111,66 @@ def align_to_entities(y, seqs, name="y"):
         f"of X ({len(ids)} entities, e.g. {list(ids[:3])}); index {name} by entity "
         "id, or pass it as an array in the sorted order of the ids"
     )
+
+
+def trailing_padding_lengths(values, mask, padding_idx):
+    """Lengths of token sequences without their trailing runs of
+    ``padding_idx`` (0 for a sequence of padding only).
+
+    Parameters
+    ----------
+    values : ndarray of shape (n, t, 1)
+        Token ids.
+    mask : ndarray of bool, shape (n, t)
+    padding_idx : int
+    """
+    real = (values[..., 0] != padding_idx) & mask
+    t_max = real.shape[1]
+    lengths = np.where(real.any(1), t_max - np.argmax(real[:, ::-1], axis=1), 0)
+    return lengths.astype(np.int64)
+
+
+def check_tokens(seqs, vocab_size, padding_idx, offset=0):
+    """Token input: one channel of integer ids in ``[0, vocab_size)``.
+
+    With ``padding_idx``, trailing runs of it become padding (``seqs.lengths``
+    is shortened in place); a sequence of padding only is an error.
+    """
+    if seqs.n_channels != 1:
+        raise ValueError(
+            f"token input (vocab_size={vocab_size}) must have 1 channel of "
+            f"token ids, got {seqs.n_channels}"
+        )
+    vals = seqs.values[seqs.mask]
+    bad = (vals != np.round(vals)) | (vals < 0) | (vals >= vocab_size)
+    if bad.any():
+        i, t = np.argwhere(seqs.mask)[np.flatnonzero(bad)[0]]
+        value = seqs.values[i, t, 0]
+        value = int(value) if abs(value) < 2**53 and value % 1 == 0 else value
+        raise ValueError(
+            f"X holds {_data._plain(value)!r} at sequence {i + offset}, timestep "
+            f"{t}; token ids must be integers in [0, vocab_size={vocab_size})"
+        )
+    if padding_idx is not None:
+        lengths = trailing_padding_lengths(seqs.values, seqs.mask, padding_idx)
+        empty = np.flatnonzero(lengths == 0)
+        if empty.size:
+            raise ValueError(
+                f"sequence {empty[0] + offset} holds only padding tokens "
+                f"(padding_idx={padding_idx})"
+            )
+        seqs.lengths = lengths
+    return seqs
+
+
+class _IntInterval(Interval):
+    """sklearn's ``Interval(Integral, ...)`` lets ``True`` pass as 1; torch
+    does not take a bool for a size, so this one refuses it."""
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+def int_param(left, right=None):
+    """Parameter constraint: an int (never a bool) in ``[left, right]``."""
+    return _IntInterval(Integral, left, right, closed="left" if right is None else "both")

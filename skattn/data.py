@@ -41,6 +41,11 @@ __all__ = [
 ]
 
 
+def _lengths_to_mask(lengths, t):
+    """Boolean ``(n, t)`` mask, True on the first ``lengths[i]`` steps of row i."""
+    return np.arange(t) < lengths[:, None]
+
+
 class Sequences:
     """Padded float64 values, lengths, and how to give them back as ``X``.
 
@@ -69,7 +74,7 @@ class Sequences:
 
     @property
     def mask(self):
-        return np.arange(self.values.shape[1]) < self.lengths[:, None]
+        return _lengths_to_mask(self.lengths, self.values.shape[1])
 
     def filled(self, fill_value=0.0):
         """Values with padding replaced by ``fill_value``."""
@@ -129,7 +134,7 @@ def _from_padded(
             f"{name} contains an empty sequence: sequence {empty[0] + offset} has no "
             "timestep that is not NaN padding"
         )
-    inside = np.arange(t_max) < lengths[:, None]  # [n, T]
+    inside = _lengths_to_mask(lengths, t_max)  # [n, T]
     inf = np.isinf(values) & inside[..., None]
     if inf.any():
         i, t, c = np.argwhere(inf)[0]
@@ -174,11 +179,16 @@ def check_container(X, name="X"):
     if isinstance(X, pd.DataFrame) and X.shape[1] == 0 and not is_long(X):
         raise ValueError(f"{name} is a DataFrame without columns: shape {X.shape}")
     if isinstance(X, pd.DataFrame) and X.columns.has_duplicates:
-        twice = X.columns[X.columns.duplicated()].unique().tolist()
+        twice = _duplicate_columns(X)
         raise ValueError(
             f"{name} has duplicate column names {twice[:5]}; every column needs its "
             "own name"
         )
+
+
+def _duplicate_columns(df):
+    """Names that more than one column of ``df`` has, in order of appearance."""
+    return df.columns[df.columns.duplicated()].unique().tolist()
 
 
 def check_dtypes(X, name="X"):
@@ -231,17 +241,12 @@ def converting(name="X"):
 def _float_array(a, where):
     """Convert one array-like to float64 with an error that says where."""
     a = np.asarray(a)
-    if a.dtype.kind == "c":
-        raise ValueError(f"Complex data not supported: {where} is {a.dtype}")
+    check_dtypes(a, where)  # complex, dates, times and other kinds, by name
     if a.dtype.kind in "OUS":
         with converting(where):
             a = a.astype(np.float64)
         if np.iscomplexobj(a):
             raise ValueError(f"Complex data not supported: {where} is complex")
-    elif a.dtype.kind in "mM":
-        check_dtypes(a, where)
-    elif a.dtype.kind not in "biuf":
-        raise TypeError(f"{where} has unsupported dtype {a.dtype}")
     return a.astype(np.float64, copy=False)
 
 
@@ -289,7 +294,7 @@ def _ragged(X, *, allow_missing, offset, name):
                 "channels"
             ) from None
         if isinstance(s, (str, bytes, Mapping, Set)) or ndim == 0:
-            what = "a scalar" if np.ndim(s) == 0 and np.isscalar(s) else "not an array"
+            what = "a scalar" if ndim == 0 and np.isscalar(s) else "not an array"
             raise ValueError(
                 f"{where} is {what} ({type(s).__name__} {s!r:.40}); a list input must "
                 "hold one array per sequence, each (length,) or (length, n_channels)"
@@ -314,7 +319,7 @@ def _ragged(X, *, allow_missing, offset, name):
                 f"{n_channels}; every sequence needs the same channels"
             )
         arrays.append(a)
-        was_1d.append(np.ndim(s) == 1)
+        was_1d.append(ndim == 1)
     t_max = max(a.shape[0] for a in arrays)
     values = np.full((len(arrays), t_max, n_channels), np.nan)
     for i, a in enumerate(arrays):
@@ -341,16 +346,13 @@ def _long(X, *, allow_missing, name):
         raise ValueError(f"{name} has no value columns, only its (entity, time) index")
     frame = X.reset_index()
     # every column is a channel: a column that is not numeric is an error
-    values, ids, names, index = _long_to_padded(
+    values, _, names, index, lengths = _long_to_padded(
         frame,
         id_col=id_level,
         time_col=time_level,
         value_cols=list(X.columns),
         allow_missing=allow_missing,
     )
-    # rows per entity, in the sorted entity order of ``values``
-    codes = pd.factorize(index.get_level_values(0), sort=True)[0]
-    lengths = np.bincount(codes, minlength=len(ids)).astype(np.int64)
     return _from_padded(
         values,
         "long",
@@ -530,6 +532,37 @@ def _plain(value):
 
 
 def _long_to_padded(df, *, id_col, time_col, value_cols, allow_missing):
+    """Check a long DataFrame and pad its value columns entity by entity.
+
+    Returns
+    -------
+    padded : ndarray of shape (n_entities, max_length, n_channels)
+        Float64, right-padded with NaN, ordered like ``ids``.
+    ids : ndarray of shape (n_entities,)
+        The sorted entity ids.
+    value_cols : list
+        The value columns, one per channel.
+    index : MultiIndex
+        ``(id_col, time_col)`` of each row, in sorted order.
+    lengths : int64 ndarray of shape (n_entities,)
+        Rows (real timesteps) per entity, ordered like ``ids``.
+    """
+    _check_long_columns(df, id_col, time_col)
+    value_cols = _value_columns(df, id_col, time_col, value_cols)
+    _check_long_rows(df, id_col, time_col)
+    frame = _sort_rows(df, id_col, time_col)
+    values = frame[value_cols].to_numpy(dtype=np.float64)
+    _check_long_values(
+        values, frame, id_col, time_col, value_cols, allow_missing=allow_missing
+    )
+    codes, position, ids = _encode_order(frame, id_col)
+    padded, lengths = _fill_padded(values, codes, position, len(ids))
+    index = pd.MultiIndex.from_frame(frame[[id_col, time_col]])
+    return padded, ids, list(value_cols), index, lengths
+
+
+def _check_long_columns(df, id_col, time_col):
+    """Check that ``df`` is a DataFrame with distinct id, time and column names."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
     for role, col in (("id_col", id_col), ("time_col", time_col)):
@@ -540,49 +573,57 @@ def _long_to_padded(df, *, id_col, time_col, value_cols, allow_missing):
             )
     if id_col == time_col:
         raise ValueError(f"id_col and time_col must differ, both are {id_col!r}")
-    twice = df.columns[df.columns.duplicated()].unique().tolist()
+    twice = _duplicate_columns(df)
     if twice:
         raise ValueError(
             f"the DataFrame has more than one column named {twice[0]!r}; every "
             "column needs its own name"
         )
+
+
+def _is_numeric_column(column):
+    """True for a numeric or boolean column that is not complex."""
+    return (
+        pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
+    ) and not pd.api.types.is_complex_dtype(column)
+
+
+def _value_columns(df, id_col, time_col, value_cols):
+    """The value columns as a list: the given ones, checked, or every numeric one."""
     if value_cols is None:
         value_cols = [
             c
             for c in df.columns
-            if c not in (id_col, time_col)
-            and (
-                pd.api.types.is_numeric_dtype(df[c])
-                or pd.api.types.is_bool_dtype(df[c])
-            )
-            and not pd.api.types.is_complex_dtype(df[c])
+            if c not in (id_col, time_col) and _is_numeric_column(df[c])
         ]
         if not value_cols:
             raise ValueError(
                 "the DataFrame has no numeric value column besides "
                 f"{id_col!r} and {time_col!r}"
             )
-    else:
-        value_cols = (
-            [value_cols]
-            if isinstance(value_cols, (str, numbers.Number))
-            else list(value_cols)
-        )
-        if not value_cols:
-            raise ValueError("value_cols is empty")
-        for c in value_cols:
-            if c not in df.columns:
-                raise ValueError(f"value column {c!r} is not in the DataFrame")
-            if c in (id_col, time_col):
-                raise ValueError(f"value column {c!r} is also id_col or time_col")
-            if not (
-                pd.api.types.is_numeric_dtype(df[c])
-                or pd.api.types.is_bool_dtype(df[c])
-            ) or pd.api.types.is_complex_dtype(df[c]):
-                raise TypeError(
-                    f"value column {c!r} has dtype {df[c].dtype}; value columns must "
-                    "be numeric (encode categories first)"
-                )
+        return value_cols
+    value_cols = (
+        [value_cols]
+        if isinstance(value_cols, (str, numbers.Number))
+        else list(value_cols)
+    )
+    if not value_cols:
+        raise ValueError("value_cols is empty")
+    for c in value_cols:
+        if c not in df.columns:
+            raise ValueError(f"value column {c!r} is not in the DataFrame")
+        if c in (id_col, time_col):
+            raise ValueError(f"value column {c!r} is also id_col or time_col")
+        if not _is_numeric_column(df[c]):
+            raise TypeError(
+                f"value column {c!r} has dtype {df[c].dtype}; value columns must "
+                "be numeric (encode categories first)"
+            )
+    return value_cols
+
+
+def _check_long_rows(df, id_col, time_col):
+    """Reject no rows, a missing id or time, and a repeated (id, time) pair."""
     if len(df) == 0:
         raise ValueError("the DataFrame has no rows")
     for col in (id_col, time_col):
@@ -597,36 +638,59 @@ def _long_to_padded(df, *, id_col, time_col, value_cols, allow_missing):
             f"duplicate ({id_col}, {time_col}) pair ({_plain(entity)!r}, "
             f"{_plain(time)!r}): each entity may have one row per time"
         )
+
+
+def _sort_rows(df, id_col, time_col):
+    """The rows of ``df`` sorted by entity, then time (stable)."""
     try:
-        frame = df.sort_values([id_col, time_col], kind="stable")
+        return df.sort_values([id_col, time_col], kind="stable")
     except TypeError as exc:
         raise TypeError(
             f"could not sort by ({id_col!r}, {time_col!r}): {exc}; the values of each "
             "must be mutually comparable"
         ) from None
-    values = frame[value_cols].to_numpy(dtype=np.float64)
-    if not allow_missing and np.isnan(values).any():
-        r, c = np.argwhere(np.isnan(values))[0]
-        entity, time = frame[id_col].iloc[r], frame[time_col].iloc[r]
+
+
+def _row_label(frame, row, id_col, time_col):
+    """``id_col=entity, time_col=time`` of row number ``row``, for messages."""
+    entity, time = frame[id_col].iloc[row], frame[time_col].iloc[row]
+    return f"{id_col}={_plain(entity)!r}, {time_col}={_plain(time)!r}"
+
+
+def _check_long_values(values, frame, id_col, time_col, value_cols, *, allow_missing):
+    """Reject NaN (unless ``allow_missing``) and inf values, naming entity and time."""
+    if not allow_missing:
+        nan = np.isnan(values)
+        if nan.any():
+            r, c = np.argwhere(nan)[0]
+            raise ValueError(
+                f"column {value_cols[c]!r} is NaN for "
+                f"{_row_label(frame, r, id_col, time_col)}; impute it first, e.g. "
+                "with skattn.SequenceImputer (from_long keeps it with "
+                "allow_missing=True)"
+            )
+    inf = np.isinf(values)
+    if inf.any():
+        r, c = np.argwhere(inf)[0]
         raise ValueError(
-            f"column {value_cols[c]!r} is NaN for {id_col}={_plain(entity)!r}, "
-            f"{time_col}={_plain(time)!r}; impute it first, e.g. with "
-            "skattn.SequenceImputer (from_long keeps it with allow_missing=True)"
+            f"column {value_cols[c]!r} is inf for "
+            f"{_row_label(frame, r, id_col, time_col)}; skattn needs finite values"
         )
-    if np.isinf(values).any():
-        r, c = np.argwhere(np.isinf(values))[0]
-        entity, time = frame[id_col].iloc[r], frame[time_col].iloc[r]
-        raise ValueError(
-            f"column {value_cols[c]!r} is inf for {id_col}={_plain(entity)!r}, "
-            f"{time_col}={_plain(time)!r}; skattn needs finite values"
-        )
+
+
+def _encode_order(frame, id_col):
+    """Per sorted row: its entity's code and its step; and the sorted entity ids."""
     codes, ids = pd.factorize(frame[id_col], sort=True)
     position = frame.groupby(id_col, sort=False).cumcount().to_numpy()
-    lengths = np.bincount(codes, minlength=len(ids))
-    padded = np.full((len(ids), lengths.max(), len(value_cols)), np.nan)
+    return codes, position, np.asarray(ids)
+
+
+def _fill_padded(values, codes, position, n_entities):
+    """Place each row of ``values`` at its (entity, step); NaN elsewhere."""
+    lengths = np.bincount(codes, minlength=n_entities).astype(np.int64)
+    padded = np.full((n_entities, lengths.max(), values.shape[1]), np.nan)
     padded[codes, position] = values
-    index = pd.MultiIndex.from_frame(frame[[id_col, time_col]])
-    return padded, np.asarray(ids), list(value_cols), index
+    return padded, lengths
 
 
 def from_long(df, *, id_col, time_col, value_cols=None, allow_missing=False):
@@ -669,7 +733,7 @@ def from_long(df, *, id_col, time_col, value_cols=None, allow_missing=False):
     >>> ids
     array(['a', 'b'], dtype=object)
     """
-    values, ids, _, _ = _long_to_padded(
+    values, ids, _, _, _ = _long_to_padded(
         df,
         id_col=id_col,
         time_col=time_col,

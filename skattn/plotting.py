@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from . import data as _data
+from ._validation import trailing_padding_lengths
 
 __all__ = ["plot_attention"]
 
@@ -89,23 +90,11 @@ def _take(X, positions):
         chosen = sorted(set(positions))
         rows = X.index.get_level_values(0).isin(ids[chosen])
         return X.loc[rows], chosen
-    if _data.is_ragged(X):
-        if hasattr(X, "iloc"):
-            return X.iloc[positions], positions
-        return [X[i] for i in positions], positions
-    if hasattr(X, "iloc"):
+    if hasattr(X, "iloc"):  # a wide DataFrame, or a Series of arrays
         return X.iloc[positions], positions
+    if _data.is_ragged(X):
+        return [X[i] for i in positions], positions
     return np.asarray(X)[positions], positions
-
-
-def _trailing_padding_ids(values, lengths, padding_idx):
-    """Shorten token sequences by their trailing runs of ``padding_idx``."""
-    out = lengths.copy()
-    for i, n in enumerate(lengths):
-        ids = values[i, :n, 0]
-        while out[i] > 1 and ids[out[i] - 1] == padding_idx:
-            out[i] -= 1
-    return out
 
 
 def _check_axes(ax, n_rows):
@@ -191,16 +180,46 @@ def plot_attention(
     (6,)
     >>> axes[0].figure.savefig("attention.png")  # doctest: +SKIP
     """
+    _check_kind(kind, per_head)
+    plt = _import_pyplot()
+    preprocess, model = _attention_estimator(estimator)
+    check_is_fitted(model)
+    n_default = max(1, min(_DEFAULT_SEQUENCES, _DEFAULT_ROWS // model.n_channels_in_))
+    positions = _sequence_index(index, _n_sequences(X), n_default)
+    seqs, weights, lengths, rows_of = _attend(model, preprocess, X, positions, per_head)
+    n_channels = seqs.n_channels
+    channel_names = _channel_names(channel_names, seqs.channel_names, n_channels)
+    if cmap is None:
+        # shading behind a line needs a map that is pale for small weights
+        cmap = "viridis" if kind == "strip" else "Reds"
+    n_rows = len(positions) * n_channels
+    axes = _row_axes(plt, ax, n_rows, len(positions), kind)
+    for k, position in enumerate(positions):
+        i = rows_of[k]
+        _draw_sequence(
+            axes[k * n_channels : (k + 1) * n_channels],
+            seqs.values[i],
+            weights[i],
+            int(lengths[i]),
+            title=f"sequence {position}",
+            channel_names=channel_names,
+            kind=kind,
+            cmap=cmap,
+            color=color,
+        )
+    return axes[0] if n_rows == 1 else axes
+
+
+def _check_kind(kind, per_head):
+    """Reject an unknown ``kind``, and ``per_head`` without a strip."""
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
     if per_head and kind != "strip":
         raise ValueError("per_head=True draws one band per head: use kind='strip'")
-    plt = _import_pyplot()
-    preprocess, model = _attention_estimator(estimator)
-    check_is_fitted(model)
 
-    n_default = max(1, min(_DEFAULT_SEQUENCES, _DEFAULT_ROWS // model.n_channels_in_))
-    positions = _sequence_index(index, _n_sequences(X), n_default)
+
+def _attend(model, preprocess, X, positions, per_head):
+    """Transform and attend to the chosen sequences; and each position's row."""
     # only the chosen sequences are transformed and attended to
     subset, subset_positions = _take(X, positions)
     if preprocess is not None:
@@ -210,90 +229,83 @@ def plot_attention(
     if not per_head:
         weights = weights.mean(axis=1, keepdims=True)
     lengths = seqs.lengths
-    if getattr(model, "padding_idx", None) is not None:
-        lengths = _trailing_padding_ids(seqs.values, lengths, model.padding_idx)
+    if model.padding_idx is not None:
+        # as the model reads them: trailing padding tokens are not steps
+        lengths = trailing_padding_lengths(seqs.values, seqs.mask, model.padding_idx)
+    rows_of = [subset_positions.index(position) for position in positions]
+    return seqs, weights, lengths, rows_of
 
-    n_channels = seqs.n_channels
+
+def _channel_names(channel_names, default, n_channels):
+    """The channels' labels as strings: the given ones, checked, or the default."""
     if channel_names is None:
-        channel_names = seqs.channel_names or [
-            f"channel {c}" for c in range(n_channels)
-        ]
+        channel_names = default or [f"channel {c}" for c in range(n_channels)]
     channel_names = [str(name) for name in channel_names]
     if len(channel_names) != n_channels:
         raise ValueError(
             f"channel_names has {len(channel_names)} names, but X has {n_channels} "
             "channels"
         )
-    if cmap is None:
-        # shading behind a line needs a map that is pale for small weights
-        cmap = "viridis" if kind == "strip" else "Reds"
+    return channel_names
 
-    n_rows = len(positions) * n_channels
+
+def _row_axes(plt, ax, n_rows, n_sequences, kind):
+    """The Axes to draw on, one per row: ``ax`` checked, or a new figure's."""
     if ax is None:
         strip_space = 0.6 if kind == "strip" else 0.0
         _, ax = plt.subplots(
             n_rows,
             1,
-            figsize=(8, 0.5 + 1.4 * n_rows + strip_space * len(positions)),
+            figsize=(8, 0.5 + 1.4 * n_rows + strip_space * n_sequences),
             layout="constrained",
             squeeze=False,
         )
-    axes = _check_axes(ax, n_rows)
+    return _check_axes(ax, n_rows)
 
-    for k, position in enumerate(positions):
-        i = subset_positions.index(position)
-        length = int(lengths[i])
-        seq_weights = weights[i, :, :length]  # [h, length]
-        vmax = seq_weights.max() or 1.0
-        rows = axes[k * n_channels : (k + 1) * n_channels]
-        for c, a in enumerate(rows):
-            a.plot(
-                np.arange(length),
-                seqs.values[i, :length, c],
-                color=color,
-                linewidth=1.2,
-                zorder=2,
-            )
-            a.set_xlim(-0.5, length - 0.5)
-            a.set_ylabel(channel_names[c] if n_channels > 1 else "value")
-            if kind == "overlay":
-                low, high = a.get_ylim()
-                a.imshow(
-                    seq_weights,
-                    extent=(-0.5, length - 0.5, low, high),
-                    aspect="auto",
-                    origin="lower",
-                    cmap=cmap,
-                    vmin=0.0,
-                    vmax=vmax,
-                    interpolation="nearest",
-                    alpha=0.5,
-                    zorder=1,
-                )
-                a.set_ylim(low, high)
-            if c < n_channels - 1:  # the sequence's last row carries the time axis
-                a.tick_params(axis="x", labelbottom=False)
-            elif kind == "strip":
-                _draw_strip(a, seq_weights, length, cmap, vmax)
-            else:
-                a.set_xlabel("timestep")
-        rows[0].set_title(f"sequence {position}", loc="left", fontsize="medium")
-    return axes[0] if n_rows == 1 else axes
+
+def _draw_sequence(
+    rows, values, weights, length, *, title, channel_names, kind, cmap, color
+):
+    """One sequence: a row per channel of ``values`` [T, C], with ``weights`` [h, T]."""
+    seq_weights = weights[:, :length]  # [h, length]
+    vmax = seq_weights.max() or 1.0
+    n_channels = len(rows)
+    for c, a in enumerate(rows):
+        _draw_row(
+            a,
+            values[:length, c],
+            seq_weights,
+            label=channel_names[c] if n_channels > 1 else "value",
+            last=c == n_channels - 1,
+            kind=kind,
+            cmap=cmap,
+            vmax=vmax,
+            color=color,
+        )
+    rows[0].set_title(title, loc="left", fontsize="medium")
+
+
+def _draw_row(ax, series, weights, *, label, last, kind, cmap, vmax, color):
+    """One channel's ``series`` [length] on ``ax``, with its ``weights`` [h, length]."""
+    length = len(series)
+    ax.plot(np.arange(length), series, color=color, linewidth=1.2, zorder=2)
+    ax.set_xlim(-0.5, length - 0.5)
+    ax.set_ylabel(label)
+    if kind == "overlay":
+        _draw_overlay(ax, weights, length, cmap, vmax)
+    if not last:  # the sequence's last row carries the time axis
+        ax.tick_params(axis="x", labelbottom=False)
+    elif kind == "strip":
+        _draw_strip(ax, weights, length, cmap, vmax)
+    else:
+        ax.set_xlabel("timestep")
 
 
 def _draw_strip(ax, weights, length, cmap, vmax):
     """A heat strip of ``weights`` [h, length] just under ``ax``."""
     n_heads = weights.shape[0]
     strip = ax.inset_axes([0.0, -_STRIP_HEIGHT - 0.04, 1.0, _STRIP_HEIGHT])
-    strip.imshow(
-        weights,
-        extent=(-0.5, length - 0.5, n_heads - 0.5, -0.5),
-        aspect="auto",
-        cmap=cmap,
-        vmin=0.0,
-        vmax=vmax,
-        interpolation="nearest",
-    )
+    _show_weights(strip, weights, (-0.5, length - 0.5, n_heads - 0.5, -0.5), cmap, vmax)
     strip.set_xlim(ax.get_xlim())
     if n_heads > 1:
         strip.set_yticks(range(n_heads))
@@ -305,3 +317,33 @@ def _draw_strip(ax, weights, length, cmap, vmax):
     strip.set_xlabel("timestep")
     # the strip carries the time axis; the series above shares it
     ax.tick_params(axis="x", labelbottom=False)
+
+
+def _draw_overlay(ax, weights, length, cmap, vmax):
+    """``weights`` [h, length] as shading behind the series of ``ax``."""
+    low, high = ax.get_ylim()
+    _show_weights(
+        ax,
+        weights,
+        (-0.5, length - 0.5, low, high),
+        cmap,
+        vmax,
+        origin="lower",
+        alpha=0.5,
+        zorder=1,
+    )
+    ax.set_ylim(low, high)
+
+
+def _show_weights(ax, weights, extent, cmap, vmax, **kwargs):
+    """``weights`` [h, length] as a heat map over ``extent``, from 0 to ``vmax``."""
+    ax.imshow(
+        weights,
+        extent=extent,
+        aspect="auto",
+        cmap=cmap,
+        vmin=0.0,
+        vmax=vmax,
+        interpolation="nearest",
+        **kwargs,
+    )

@@ -26,7 +26,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import data as _data
-from ._base import fill_doc
+from ._docs import fill_doc
 from ._stats import mean_std
 from ._validation import validate_sequences
 

@@ -15,6 +15,7 @@ from .attention import (
     MaskedPooling,
     ScaledDotScore,
     aggregate,
+    lengths_to_mask,
     masked_softmax,
 )
 from .encoders import (
@@ -52,6 +53,7 @@ __all__ = [
     "TransformerEncoder",
     "TransformerEncoderLayer",
     "aggregate",
+    "lengths_to_mask",
     "masked_softmax",
     "recurrent_network",
     "transformer_network",

@@ -46,6 +46,12 @@ ATTENTION_SCORES = ("additive", "dot", "scaled_dot", "general", "multihead")
 AGGREGATIONS = ("sum", "mean", "max")
 
 
+def lengths_to_mask(lengths, t):
+    """The mask ``[b, t]`` of sequences of ``lengths [b]``: True on each
+    sequence's first ``lengths[i]`` steps (its real ones)."""
+    return torch.arange(t, device=lengths.device) < lengths[:, None]
+
+
 def masked_softmax(scores, mask):
     """Softmax over the last axis that gives padded positions weight 0.
 

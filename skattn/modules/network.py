@@ -178,6 +178,58 @@ def _pooling(size, pooling, attention, aggregation, num_heads, query):
     return MaskedPooling("last" if pooling == "cls" else pooling)
 
 
+def _network(
+    n_channels,
+    n_outputs,
+    width,
+    make_encoder,
+    *,
+    pooling,
+    attention,
+    num_heads,
+    query,
+    aggregation,
+    dropout,
+    vocab_size,
+    embedding_dim,
+    padding_idx,
+    conv_stem,
+    max_length,
+):
+    """``[token embedding] -> [stem] -> encoder -> pooling -> head``.
+
+    ``width`` is the default embedding size and the stem's channels;
+    ``make_encoder(input_size, max_length)`` builds the encoder for the
+    stem's output (``max_length`` counted in the stem's steps).
+    """
+    embedding = None
+    input_size = n_channels
+    if vocab_size is not None:
+        input_size = embedding_dim or width
+        embedding = TokenEmbedding(vocab_size, input_size, padding_idx)
+    stem, stride = _stem(input_size, width, conv_stem, max_length)
+    if stem is not None:
+        input_size = stem.output_size
+        if max_length is not None:
+            max_length = -(-max_length // stride)  # steps after the stem
+    encoder = make_encoder(input_size, max_length)
+    pool = _pooling(
+        encoder.output_size, pooling, attention, aggregation, num_heads, query
+    )
+    return SequenceNetwork(
+        encoder,
+        pool,
+        n_outputs,
+        embedding=embedding,
+        # "cls" and "last" pool the encoder's summary state; a "last" query
+        # reads it too
+        query_from_last=pooling in ("cls", "last")
+        or (pooling == "attention" and query == "last"),
+        dropout=dropout,
+        stem=stem,
+    )
+
+
 def recurrent_network(
     n_channels,
     n_outputs,
@@ -200,34 +252,33 @@ def recurrent_network(
 ):
     """An LSTM/GRU :class:`SequenceNetwork`; see the estimators for the
     meaning of each argument."""
-    embedding = None
-    input_size = n_channels
-    if vocab_size is not None:
-        input_size = embedding_dim or hidden_size
-        embedding = TokenEmbedding(vocab_size, input_size, padding_idx)
-    stem, _ = _stem(input_size, hidden_size, conv_stem, max_length)
-    if stem is not None:
-        input_size = stem.output_size
-    encoder = RecurrentEncoder(
-        input_size,
-        hidden_size,
-        num_layers=num_layers,
-        cell=cell,
-        bidirectional=bidirectional,
-        dropout=dropout,
-    )
-    pool = _pooling(
-        encoder.output_size, pooling, attention, aggregation, num_heads, query
-    )
-    return SequenceNetwork(
-        encoder,
-        pool,
+
+    def make_encoder(input_size, max_length):
+        return RecurrentEncoder(
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            cell=cell,
+            bidirectional=bidirectional,
+            dropout=dropout,
+        )
+
+    return _network(
+        n_channels,
         n_outputs,
-        embedding=embedding,
-        query_from_last=(pooling == "attention" and query == "last")
-        or pooling == "last",
+        hidden_size,
+        make_encoder,
+        pooling=pooling,
+        attention=attention,
+        num_heads=num_heads,
+        query=query,
+        aggregation=aggregation,
         dropout=dropout,
-        stem=stem,
+        vocab_size=vocab_size,
+        embedding_dim=embedding_dim,
+        padding_idx=padding_idx,
+        conv_stem=conv_stem,
+        max_length=max_length,
     )
 
 
@@ -253,35 +304,34 @@ def transformer_network(
 ):
     """A Transformer :class:`SequenceNetwork`; see the estimators for the
     meaning of each argument."""
-    embedding = None
-    input_size = n_channels
-    if vocab_size is not None:
-        input_size = embedding_dim or d_model
-        embedding = TokenEmbedding(vocab_size, input_size, padding_idx)
-    stem, stride = _stem(input_size, d_model, conv_stem, max_length)
-    if stem is not None:
-        input_size = stem.output_size
-        if max_length is not None:
-            max_length = -(-max_length // stride)  # steps after the stem
-    encoder = TransformerEncoder(
-        input_size,
-        d_model,
-        num_heads=num_heads,
-        num_layers=num_layers,
-        dim_feedforward=dim_feedforward,
-        dropout=dropout,
-        positional_encoding=positional_encoding,
-        max_length=max_length,
-        cls_token=pooling == "cls",
-    )
-    pool = _pooling(d_model, pooling, attention, aggregation, num_heads, query)
-    return SequenceNetwork(
-        encoder,
-        pool,
+
+    def make_encoder(input_size, max_length):
+        return TransformerEncoder(
+            input_size,
+            d_model,
+            num_heads=num_heads,
+            num_layers=num_layers,
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+            positional_encoding=positional_encoding,
+            max_length=max_length,
+            cls_token=pooling == "cls",
+        )
+
+    return _network(
+        n_channels,
         n_outputs,
-        embedding=embedding,
-        query_from_last=pooling in ("cls", "last")
-        or (pooling == "attention" and query == "last"),
+        d_model,
+        make_encoder,
+        pooling=pooling,
+        attention=attention,
+        num_heads=num_heads,
+        query=query,
+        aggregation=aggregation,
         dropout=dropout,
-        stem=stem,
+        vocab_size=vocab_size,
+        embedding_dim=embedding_dim,
+        padding_idx=padding_idx,
+        conv_stem=conv_stem,
+        max_length=max_length,
     )

@@ -17,6 +17,8 @@ import math
 import torch
 from torch import nn
 
+from .attention import lengths_to_mask
+
 __all__ = ["ConvStem", "auto_stem_stride", "stem_strides"]
 
 # "auto" picks the total stride that leaves about this many steps or more.
@@ -80,10 +82,6 @@ class ConvStem(nn.Module):
         self.activation = nn.GELU()
         self.output_size = channels
 
-    @staticmethod
-    def _lengths_mask(lengths, t):
-        return torch.arange(t, device=lengths.device) < lengths[:, None]
-
     def output_mask(self, mask):
         """The mask ``[b, ceil(t/s)]`` of the stem's output."""
         lengths = mask.sum(1)
@@ -91,7 +89,7 @@ class ConvStem(nn.Module):
         for s in self.strides:
             lengths = torch.div(lengths + s - 1, s, rounding_mode="floor")
             t = (t + s - 1) // s
-        return self._lengths_mask(lengths, t)
+        return lengths_to_mask(lengths, t)
 
     def forward(self, x, mask):
         lengths = mask.sum(1)  # [b]
@@ -99,7 +97,7 @@ class ConvStem(nn.Module):
         for conv, norm, s in zip(self.convs, self.norms, self.strides, strict=True):
             x = conv(x)  # [b, d, t_i]
             lengths = torch.div(lengths + s - 1, s, rounding_mode="floor")
-            mask = self._lengths_mask(lengths, x.shape[-1])
+            mask = lengths_to_mask(lengths, x.shape[-1])
             # [b, d, t_i] -> [b, t_i, d] for the per-step LayerNorm
             x = self.activation(norm(x.transpose(1, 2)))
             x = x.masked_fill(~mask.unsqueeze(-1), 0.0).transpose(1, 2)

@@ -1,0 +1,218 @@
+"""The network families: their parameters, checks, and how they are built.
+
+An architecture mixin gives an estimator the three architecture hooks of
+:class:`skattn._base.SequenceEstimator`: ``_check_architecture()``,
+``_build_network(n_channels, n_outputs, max_length)`` and
+``_check_input_length(t)``. :class:`RecurrentArchitecture` and
+:class:`TransformerArchitecture` serve the supervised estimators (with the
+convolutional stem); :class:`EncoderChoice` serves
+``AttentionPoolingTransformer``, whose ``encoder`` parameter picks the
+family (without a stem).
+"""
+
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._validation import int_param
+from .modules import recurrent_network, transformer_network
+
+__all__ = [
+    "ENCODER_CHOICE_CONSTRAINTS",
+    "EncoderChoice",
+    "RECURRENT_CONSTRAINTS",
+    "RECURRENT_DEFAULTS",
+    "RecurrentArchitecture",
+    "TRANSFORMER_CONSTRAINTS",
+    "TRANSFORMER_DEFAULTS",
+    "TransformerArchitecture",
+    "check_conv_stem",
+]
+
+POOLING_CONSTRAINTS = {
+    "attention": [
+        StrOptions({"additive", "dot", "scaled_dot", "general", "multihead"})
+    ],
+    "num_heads": [int_param(1)],
+    "query": [StrOptions({"learned", "last"})],
+    "aggregation": [StrOptions({"sum", "mean", "max"})],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+}
+
+# The convolutional stem in front of either encoder (modules.stem.ConvStem).
+CONV_STEM_CONSTRAINTS = {
+    "conv_stem": [StrOptions({"auto"}), int_param(1), None],
+}
+
+RECURRENT_CONSTRAINTS = {
+    **CONV_STEM_CONSTRAINTS,
+    "hidden_size": [int_param(1)],
+    "num_layers": [int_param(1)],
+    "cell": [StrOptions({"lstm", "gru"})],
+    "bidirectional": ["boolean"],
+    "pooling": [StrOptions({"attention", "mean", "max", "last"})],
+    **POOLING_CONSTRAINTS,
+}
+
+TRANSFORMER_CONSTRAINTS = {
+    **CONV_STEM_CONSTRAINTS,
+    "d_model": [int_param(1)],
+    "num_layers": [int_param(1)],
+    "dim_feedforward": [int_param(1)],
+    "positional_encoding": [StrOptions({"sinusoidal", "learned"}), None],
+    "pooling": [StrOptions({"attention", "cls", "mean", "max", "last"})],
+    **POOLING_CONSTRAINTS,
+}
+
+ENCODER_CHOICE_CONSTRAINTS = {
+    **POOLING_CONSTRAINTS,
+    "encoder": [StrOptions({"transformer", "lstm"})],
+    "d_model": [int_param(1)],
+    "hidden_size": [int_param(1)],
+    "num_layers": [int_param(1)],
+    "dim_feedforward": [int_param(1)],
+    "positional_encoding": [StrOptions({"sinusoidal", "learned"}), None],
+    "cell": [StrOptions({"lstm", "gru"})],
+    "bidirectional": ["boolean"],
+    "pooling": [StrOptions({"attention", "mean", "max", "last"})],
+}
+
+RECURRENT_DEFAULTS = dict(max_epochs=200, batch_size=16, lr=3e-3, weight_decay=1e-2)
+TRANSFORMER_DEFAULTS = dict(max_epochs=200, batch_size=16, lr=1e-3, weight_decay=1e-2)
+
+
+def check_conv_stem(conv_stem):
+    """``conv_stem`` as an int must be a power of two."""
+    if isinstance(conv_stem, Integral) and conv_stem & (conv_stem - 1):
+        raise ValueError(
+            f"conv_stem={conv_stem} must be a power of two (1, 2, 4, ...), "
+            "'auto' or None"
+        )
+
+
+# The families as functions of the estimator's parameters, so that both the
+# mixins below and EncoderChoice use them.
+
+
+def _check_recurrent(est):
+    size = est.hidden_size * (2 if est.bidirectional else 1)
+    if est.pooling == "attention" and est.attention == "multihead":
+        if size % est.num_heads:
+            raise ValueError(
+                f"multihead attention needs the state size to be divisible by "
+                f"num_heads, but hidden_size={est.hidden_size} "
+                f"(bidirectional={est.bidirectional}, state size {size}) is not "
+                f"divisible by num_heads={est.num_heads}"
+            )
+
+
+def _build_recurrent(est, n_channels, n_outputs, max_length, conv_stem):
+    return recurrent_network(
+        n_channels,
+        n_outputs,
+        hidden_size=est.hidden_size,
+        num_layers=est.num_layers,
+        cell=est.cell,
+        bidirectional=est.bidirectional,
+        pooling=est.pooling,
+        attention=est.attention,
+        num_heads=est.num_heads,
+        query=est.query,
+        aggregation=est.aggregation,
+        dropout=est.dropout,
+        vocab_size=est.vocab_size,
+        embedding_dim=est.embedding_dim,
+        padding_idx=est.padding_idx,
+        conv_stem=conv_stem,
+        max_length=max_length,
+    )
+
+
+def _check_transformer(est):
+    if est.d_model % est.num_heads:
+        raise ValueError(
+            f"d_model={est.d_model} must be divisible by num_heads={est.num_heads}"
+        )
+    if est.positional_encoding == "sinusoidal" and est.d_model % 2:
+        raise ValueError(
+            f"sinusoidal positional encoding needs an even d_model, got "
+            f"d_model={est.d_model}"
+        )
+
+
+def _check_positional_length(est, t):
+    if est.positional_encoding == "learned" and t > est._max_length:
+        raise ValueError(
+            f"X has sequences of {t} timesteps, but {type(est).__name__} learned "
+            f"positions for {est._max_length} (its longest training sequence); "
+            "use positional_encoding='sinusoidal' to predict on longer sequences"
+        )
+
+
+def _build_transformer(est, n_channels, n_outputs, max_length, conv_stem):
+    return transformer_network(
+        n_channels,
+        n_outputs,
+        d_model=est.d_model,
+        num_heads=est.num_heads,
+        num_layers=est.num_layers,
+        dim_feedforward=est.dim_feedforward,
+        dropout=est.dropout,
+        positional_encoding=est.positional_encoding,
+        max_length=max_length,
+        pooling=est.pooling,
+        attention=est.attention,
+        query=est.query,
+        aggregation=est.aggregation,
+        vocab_size=est.vocab_size,
+        embedding_dim=est.embedding_dim,
+        padding_idx=est.padding_idx,
+        conv_stem=conv_stem,
+    )
+
+
+class RecurrentArchitecture:
+    """LSTM/GRU encoder with the convolutional stem."""
+
+    def _check_architecture(self):
+        check_conv_stem(self.conv_stem)
+        _check_recurrent(self)
+
+    def _build_network(self, n_channels, n_outputs, max_length):
+        return _build_recurrent(
+            self, n_channels, n_outputs, max_length, conv_stem=self.conv_stem
+        )
+
+
+class TransformerArchitecture:
+    """Transformer encoder with the convolutional stem."""
+
+    def _check_architecture(self):
+        check_conv_stem(self.conv_stem)
+        _check_transformer(self)
+
+    def _check_input_length(self, t):
+        _check_positional_length(self, t)
+
+    def _build_network(self, n_channels, n_outputs, max_length):
+        return _build_transformer(
+            self, n_channels, n_outputs, max_length, conv_stem=self.conv_stem
+        )
+
+
+class EncoderChoice:
+    """Either family, chosen by the ``encoder`` parameter; no stem."""
+
+    def _check_architecture(self):
+        if self.encoder == "lstm":
+            _check_recurrent(self)
+        else:
+            _check_transformer(self)
+
+    def _check_input_length(self, t):
+        if self.encoder == "transformer":
+            _check_positional_length(self, t)
+
+    def _build_network(self, n_channels, n_outputs, max_length):
+        build = _build_recurrent if self.encoder == "lstm" else _build_transformer
+        return build(self, n_channels, n_outputs, max_length, conv_stem=None)

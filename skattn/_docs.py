@@ -1,0 +1,222 @@
+"""Docstring blocks shared by several estimators, and the decorator that
+fills them in.
+
+A class docstring holds placeholder lines such as ``{training}``;
+:func:`fill_doc` replaces each with its block, indented like the
+placeholder, so text that several classes share is written once.
+"""
+
+import re
+import textwrap
+
+TRAINING_PARAMS_DOC = """\
+    max_epochs : int, default={max_epochs}
+        Number of passes over the training data.
+    batch_size : int, default={batch_size}
+        Sequences per gradient step (and per prediction batch).
+    lr : float, default={lr}
+        Peak learning rate of the AdamW optimizer.
+    weight_decay : float, default={weight_decay}
+        Decoupled weight decay of AdamW.
+    lr_schedule : {{"cosine", "constant", "plateau"}}, default="cosine"
+        ``"cosine"``: linear warm-up over the first 5% of steps, then cosine
+        decay to 0 at ``max_epochs``; ``"constant"``; ``"plateau"``: halve the
+        learning rate when the monitored loss (validation loss with early
+        stopping, else training loss) has not improved for
+        ``max(1, n_iter_no_change // 2)`` epochs.
+    clip_grad_norm : float or None, default=1.0
+        Clip the gradient norm to this value; None disables clipping.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for
+        classifiers), stop when its loss has not improved for
+        ``n_iter_no_change`` epochs and restore the best epoch's weights. Off
+        by default: on the small data sets typical of sequence classification
+        the held-out share costs more accuracy than early stopping gains, and
+        the cosine schedule already ends training at a low learning rate.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    warm_start : bool, default=False
+        If True, ``fit`` continues training the fitted network instead of
+        starting anew (the input format and classes must stay the same).
+    device : str, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU; or ``"cpu"``,
+        ``"cuda"``, ``"cuda:N"``. With several GPUs, ``"auto"`` in the worker
+        processes of a parallel search (joblib, dask) spreads them over the
+        GPUs: the ``k``-th live worker of a host uses ``cuda:{{k % n_gpus}}``.
+    mixed_precision : bool, default=False
+        Train under bfloat16 autocast (useful on recent GPUs).
+    inference_dtype : {{"float64", "float32"}}, default="float64"
+        Precision of ``predict``, ``predict_proba``, ``transform`` and
+        ``attention_weights``. Float64 makes every output independent of how
+        rows are batched (to about 1e-12), at about twice the cost of float32
+        prediction; training always runs in float32.
+    n_threads : int or None, default=None
+        Torch threads used during ``fit`` and prediction, at most 1024; None
+        leaves torch's setting alone: all cores in a main process,
+        ``cores // n_jobs`` in joblib's process workers and 1 in dask's,
+        which limit ``OMP_NUM_THREADS`` before torch starts, so parallel
+        searches do not oversubscribe the cores.
+        Torch's setting is process-wide (per thread in OpenMP builds): each
+        call sets it and, when it ends, restores the value from before the
+        first of any calls that overlap it, so concurrent ``predict`` calls
+        from several threads leave the setting as they found it. Outputs
+        depend on the thread count only through float rounding; for
+        bit-identical results across threads, leave it None and call
+        ``torch.set_num_threads`` once.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and dropout. With the same
+        seed, data, torch version, device and thread count, results are
+        identical.
+    verbose : int, default=0
+        0 prints nothing; 1 prints a table per epoch (losses, time).\
+"""
+
+FITTED_ATTRIBUTES_DOC = """\
+    net_ : skorch.NeuralNet
+        The trained skorch net; ``net_.module_`` is the torch network.
+    n_iter_ : int
+        Number of epochs run.
+    history_ : list of dict
+        Per-epoch records (``epoch``, ``train_loss``, ``valid_loss``, ``dur``,
+        ...) as plain Python data.
+    n_channels_in_ : int
+        Number of channels of the training sequences.
+    n_features_in_ : int
+        Only for 2D (tabular) training input: its number of columns, i.e.
+        timesteps. Set neither for 3D, list nor long-format input.
+    feature_names_in_ : ndarray of str
+        Column names of a wide training DataFrame, when it had string names.\
+"""
+
+
+CONV_STEM_DOC = """\
+    conv_stem : "auto", int or None, default="auto"
+        A convolutional stem before the encoder: three ``Conv1d -> LayerNorm
+        -> GELU`` layers with ``{width}`` channels that give every step a
+        view of its neighbourhood and divide the length by a total stride (a
+        power of two). ``"auto"`` picks the stride from the longest training
+        sequence (the largest power of two that leaves at least 64 steps: 1
+        up to 127 steps, 2 up to 255, ...); an int sets it; None feeds the
+        input straight to the encoder. Attention weights are still reported
+        per input step.
+"""
+
+
+POOLING_PARAMS_DOC = """\
+    pooling : {pooling_options}, default="attention"
+        How the encoded sequence becomes one vector: ``"attention"`` (see
+        ``attention``, ``query`` and ``aggregation``), or the no-attention
+        baselines: masked ``"mean"`` or ``"max"`` over the real steps,
+        ``"last"`` state{cls_doc}.
+    attention : {{"additive", "dot", "scaled_dot", "general", "multihead"}}, \
+default="{attention}"
+        Attention score: Bahdanau's ``vᵀ tanh(W_q q + W_k h_t + b)``, Luong's
+        ``qᵀ h_t`` and ``qᵀ W h_t``, the scaled ``qᵀ h_t / √d``, or
+        ``num_heads`` heads of scaled dot attention on learned projections.
+    num_heads : int, default={num_heads}
+        Heads of multi-head attention{heads_doc}.
+    query : {{"learned", "last"}}, default="learned"
+        The attention query: a trained vector, or the encoder's last state.
+    aggregation : {{"sum", "mean", "max"}}, default="sum"
+        How the weighted states ``a_t h_t`` are combined: their sum (the
+        context vector), their mean over the real steps, or their
+        element-wise maximum.
+    dropout : float, default={dropout}
+        Dropout rate{dropout_doc}.\
+"""
+
+
+TOKEN_PARAMS_DOC = """
+    vocab_size : int or None, default=None
+        Set it for token-id input: sequences of integers in
+        ``[0, vocab_size)`` are embedded before the encoder.
+    embedding_dim : int or None, default=None
+        Size of the token embedding; defaults to ``{width}``.
+    padding_idx : int or None, default=None
+        Token id used for padding: trailing runs of it are padding, and its
+        embedding stays zero.\
+"""
+
+
+def training_doc(**defaults):
+    """The training parameters block with a family's ``defaults`` filled in."""
+    return TRAINING_PARAMS_DOC.format(**defaults)
+
+
+def fill_doc(**blocks):
+    """Class decorator: replace each docstring line holding only ``{name}``
+    with the text block ``name``, indented like the placeholder."""
+
+    def decorate(cls):
+        doc = cls.__doc__
+        for name, block in blocks.items():
+            block = textwrap.dedent(block)
+            doc = re.sub(
+                rf"^([ \t]*){{{name}}}$",
+                lambda m, block=block: textwrap.indent(block, m.group(1)),
+                doc,
+                flags=re.M,
+            )
+        cls.__doc__ = doc
+        return cls
+
+    return decorate
+
+
+RECURRENT_PARAMS_DOC = (
+    """\
+    hidden_size : int, default=64
+        Hidden units per direction of each recurrent layer.
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    cell : {"lstm", "gru"}, default="lstm"
+        Recurrent cell.
+    bidirectional : bool, default=True
+        Read each sequence in both directions; states have size
+        ``2 * hidden_size``.
+"""
+    + CONV_STEM_DOC.format(width="hidden_size")
+    + POOLING_PARAMS_DOC.format(
+        pooling_options='{"attention", "mean", "max", "last"}',
+        cls_doc=" (the final hidden state)",
+        attention="additive",
+        num_heads=4,
+        heads_doc=" (must divide the state size)",
+        dropout=0.1,
+        dropout_doc=" between recurrent layers and before the output layer",
+    )
+    + TOKEN_PARAMS_DOC.format(width="hidden_size")
+)
+
+
+TRANSFORMER_PARAMS_DOC = (
+    """\
+    d_model : int, default=64
+        Width of the encoder (and of the pooled vector).
+    num_layers : int, default=2
+        Encoder layers.
+    dim_feedforward : int, default=128
+        Hidden width of each layer's feed-forward block.
+    positional_encoding : {"sinusoidal", "learned"} or None, default="sinusoidal"
+        Fixed sine/cosine codes (any length), one trained vector per position
+        (up to the longest training sequence), or none.
+"""
+    + CONV_STEM_DOC.format(width="d_model")
+    + POOLING_PARAMS_DOC.format(
+        pooling_options='{"attention", "cls", "mean", "max", "last"}',
+        cls_doc=(
+            ', or ``"cls"``: the final state of a learned token prepended '
+            "to every sequence"
+        ),
+        attention="multihead",
+        num_heads=4,
+        heads_doc=" in the encoder layers and in multi-head pooling; must divide "
+        "``d_model``",
+        dropout=0.1,
+        dropout_doc=" on the residual branches, the feed-forward block and before "
+        "the output layer (never inside the attention)",
+    )
+    + TOKEN_PARAMS_DOC.format(width="d_model")
+)

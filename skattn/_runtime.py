@@ -1,0 +1,147 @@
+"""Where and how torch runs during a call: threads, devices, seeds.
+
+- :func:`num_threads`: torch's thread count for the length of a call, safe
+  when calls overlap in several threads;
+- :func:`resolve_device`: ``device="auto"`` and the checks of explicit
+  devices, with the worker GPU slots of parallel searches
+  (:func:`worker_slot`);
+- :func:`torch_context`: the one context every ``fit`` and prediction runs
+  in (threads, and with a seed, torch's forked and seeded RNGs).
+"""
+
+import multiprocessing
+import os
+import tempfile
+import threading
+from contextlib import contextmanager
+
+import torch
+
+__all__ = ["num_threads", "resolve_device", "torch_context", "worker_slot"]
+
+# ``n_threads``: torch.set_num_threads is process-wide (per thread for
+# OpenMP's part), so calls that overlap share one saved value to restore.
+_THREADS_LOCK = threading.Lock()
+_threads_users = 0
+_threads_before = None
+
+
+@contextmanager
+def num_threads(n):
+    """Set torch's thread count to ``n`` (None: leave it) for the block.
+
+    Every call restores the value from before the first of the calls that
+    overlap it: with a per-call save, a call starting while another runs
+    would save the other's setting and, ending last, leave it in place.
+    """
+    global _threads_users, _threads_before
+    if n is None:
+        yield
+        return
+    with _THREADS_LOCK:
+        if _threads_users == 0:
+            _threads_before = torch.get_num_threads()
+        _threads_users += 1
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _threads_users -= 1
+            # restore in this thread too (OpenMP keeps the count per thread)
+            torch.set_num_threads(_threads_before)
+
+
+@contextmanager
+def torch_context(n_threads, seed=None, device="cpu"):
+    """Run the block with ``n_threads`` torch threads; with ``seed``, fork
+    and seed torch's RNGs (on ``device`` too) so the caller's global random
+    state is left untouched."""
+    with num_threads(n_threads):
+        if seed is None:
+            yield
+            return
+        cuda = torch.device(device).type == "cuda"
+        devices = [torch.device(device).index or 0] if cuda else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+
+_SLOT_LOCK = threading.Lock()
+_slot = None  # (pid, slot, locked file descriptor) of this process
+
+
+def worker_slot():
+    """This process's slot among the skattn worker processes alive on this host.
+
+    The slot is the smallest ``k`` whose lock file
+    ``<tmp>/skattn-worker-slots-<uid>/<k>.lock`` this process could lock; it
+    keeps the lock until it exits, when the OS releases it. Concurrently live
+    workers therefore hold distinct slots ``0, 1, 2, ...`` whatever launched
+    them (loky, which gives its workers no rank, dask, multiprocessing).
+    Without ``fcntl`` (Windows) the process id stands in.
+    """
+    global _slot
+    with _SLOT_LOCK:
+        if _slot is not None and _slot[0] == os.getpid():
+            return _slot[1]
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            _slot = (os.getpid(), os.getpid(), None)
+            return _slot[1]
+        folder = os.path.join(
+            tempfile.gettempdir(), f"skattn-worker-slots-{os.getuid()}"
+        )
+        os.makedirs(folder, exist_ok=True)
+        k = 0
+        while True:
+            fd = os.open(os.path.join(folder, f"{k}.lock"), os.O_RDWR | os.O_CREAT)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                k += 1
+                continue
+            _slot = (os.getpid(), k, fd)  # fd stays open: the lock is held
+            return k
+
+
+def resolve_device(device):
+    """``"auto"`` -> ``"cuda"``, ``"cuda:N"`` or ``"cpu"``; check that CUDA
+    exists if asked.
+
+    With several GPUs visible, ``"auto"`` in a worker process (joblib/loky,
+    dask: any process started by multiprocessing) picks
+    ``cuda:{slot % n_gpus}``, where ``slot`` numbers the live worker processes
+    of this host (see :func:`worker_slot`), so parallel fits of a search
+    spread over the GPUs; in the main process it stays ``"cuda"`` (the
+    current device).
+    """
+    if device == "auto":
+        if not torch.cuda.is_available():
+            return "cpu"
+        n_gpus = torch.cuda.device_count()
+        if n_gpus > 1 and multiprocessing.parent_process() is not None:
+            return f"cuda:{worker_slot() % n_gpus}"
+        return "cuda"
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"device={device!r} is not a valid torch device: {exc}"
+        ) from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r}, but CUDA is not available here")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r}, but only {torch.cuda.device_count()} CUDA "
+                "devices are visible"
+            )
+    elif parsed.type != "cpu":
+        raise ValueError(
+            f"device={device!r}: only 'auto', 'cpu' and 'cuda' are supported"
+        )
+    return device
