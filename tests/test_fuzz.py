@@ -519,7 +519,7 @@ def test_fit_on_any_input_and_target(data, X):
         method = "transform" if not hasattr(fitted, "predict") else "predict"
         out = getattr(fitted, method)(X)
         check_output(fitted, method, X, out)
-        if fitted._uses_attention_pooling():
+        if fitted.pooling == "attention":
             check_output(fitted, "attention", X, fitted.attention_weights(X))
         buffer = io.BytesIO()  # whatever fit accepted, save and load keep
         fitted.save(buffer)

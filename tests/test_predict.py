@@ -8,12 +8,13 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from skattn import LSTMAttentionClassifier, TransformerClassifier
+from skattn._predict import iter_chunks
 
 from ._params import small
 
 
 def test_long_format_is_predicted_in_chunks_of_whole_entities(monkeypatch):
-    import skattn._base
+    import skattn._predict
 
     rng = np.random.default_rng(0)
     X = [rng.normal(size=(rng.integers(1, 6), 1)) for _ in range(60)]
@@ -26,8 +27,8 @@ def test_long_format_is_predicted_in_chunks_of_whole_entities(monkeypatch):
         .set_index(["id", "t"])
     )
     whole = model.predict_proba(long), model.attention_weights(long)
-    monkeypatch.setattr(skattn._base, "_CHUNK_VALUES", 16)
-    chunks = list(model._long_chunks(long))
+    monkeypatch.setattr(skattn._predict, "CHUNK_VALUES", 16)
+    chunks = list(iter_chunks(long, model.batch_size))
     assert len(chunks) == 15 and all(c.index.levels[0].size for _, c, _ in chunks)
     assert [n for *_, n in chunks] == [60] * 15
     shuffled = long.sample(frac=1.0, random_state=0)  # rows in any order
@@ -38,7 +39,7 @@ def test_long_format_is_predicted_in_chunks_of_whole_entities(monkeypatch):
 
 @pytest.mark.parametrize("form", ["3d", "2d", "list"])
 def test_chunked_prediction_equals_prediction_at_once(monkeypatch, form):
-    import skattn._base
+    import skattn._predict
 
     rng = np.random.default_rng(1)
     lengths = rng.integers(2, 9, size=50)
@@ -54,8 +55,9 @@ def test_chunked_prediction_equals_prediction_at_once(monkeypatch, form):
     y = np.arange(50) % 2
     model = small(LSTMAttentionClassifier, batch_size=4).fit(X, y)
     whole = [model.predict_proba(X), model.attention_weights(X), model.predict(X)]
-    monkeypatch.setattr(skattn._base, "_CHUNK_VALUES", 16)
-    assert len(list(model._chunks(X))) == 13  # of max(batch_size, 16 // 8) rows
+    monkeypatch.setattr(skattn._predict, "CHUNK_VALUES", 16)
+    # chunks of max(batch_size, 16 // 8) rows
+    assert len(list(iter_chunks(X, model.batch_size))) == 13
     assert_allclose(model.predict_proba(X), whole[0], atol=1e-12)
     assert_allclose(model.attention_weights(X), whole[1], atol=1e-12)
     assert_array_equal(model.predict(X), whole[2])
@@ -64,7 +66,7 @@ def test_chunked_prediction_equals_prediction_at_once(monkeypatch, form):
 def test_concurrent_predictions_equal_serial_ones(data3d):
     from concurrent.futures import ThreadPoolExecutor
 
-    from skattn._net import InferenceModules
+    from skattn._predict import InferenceModules
 
     X, y = data3d
     for cls in (LSTMAttentionClassifier, TransformerClassifier):

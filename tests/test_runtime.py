@@ -16,7 +16,7 @@ from numpy.testing import assert_array_equal
 from sklearn.model_selection import GridSearchCV
 
 import skattn
-from skattn import LSTMAttentionClassifier, TransformerClassifier, _base
+from skattn import LSTMAttentionClassifier, TransformerClassifier, _runtime
 from skattn._net import SequenceNet
 
 from ._data import make_sequences
@@ -139,12 +139,12 @@ def fake_gpus(monkeypatch, n_gpus, worker_slot=None):
     if worker_slot is not None:
         parent = multiprocessing.current_process()  # any non-None process
         monkeypatch.setattr(multiprocessing, "parent_process", lambda: parent)
-        monkeypatch.setattr(_base, "_worker_slot", lambda: worker_slot)
+        monkeypatch.setattr(_runtime, "worker_slot", lambda: worker_slot)
 
 
 def test_auto_device_without_gpus_is_cpu(monkeypatch):
     fake_gpus(monkeypatch, 0, worker_slot=3)
-    assert _base.resolve_device("auto") == "cpu"
+    assert _runtime.resolve_device("auto") == "cpu"
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ def test_auto_device_spreads_workers_over_gpus(
     monkeypatch, n_gpus, worker_slot, expected
 ):
     fake_gpus(monkeypatch, n_gpus, worker_slot)
-    assert _base.resolve_device("auto") == expected
+    assert _runtime.resolve_device("auto") == expected
 
 
 def device_in_worker(n_gpus):
@@ -173,7 +173,7 @@ def device_in_worker(n_gpus):
     torch.cuda.is_available = lambda: True
     torch.cuda.device_count = lambda: n_gpus
     try:  # loky reuses its workers: leave them as they were
-        return os.getpid(), _base._worker_slot(), _base.resolve_device("auto")
+        return os.getpid(), _runtime.worker_slot(), _runtime.resolve_device("auto")
     finally:
         torch.cuda.is_available, torch.cuda.device_count = is_available, device_count
 
