@@ -1,8 +1,8 @@
 """scikit-learn's estimator checks over every public estimator of skattn.
 
 Estimators are found by walking the package, so none can be missed; each is
-configured for speed (small networks, few epochs), as scikit-learn's own
-tests configure MLPClassifier.
+configured for speed (small networks, few epochs: ``CHECKS_FAST`` in
+tests/_params.py), as scikit-learn's own tests configure MLPClassifier.
 """
 
 import inspect
@@ -12,26 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skattn
 
-# Fast settings per parameter name, applied where an estimator has it.
-FAST = {
-    "hidden_size": 8,
-    "d_model": 8,
-    "num_heads": 2,
-    "num_layers": 1,
-    "dim_feedforward": 16,
-    "max_epochs": 10,
-    "batch_size": 32,
-    "lr": 1e-2,
-    "dropout": 0.0,
-}
-
-# check_regressors_train asks for R² > 0.5 on a problem where only one of 10
-# timesteps matters: the regressors train longer, and a recurrent encoder
-# needs a higher learning rate than a Transformer to find it in 20 epochs.
-FAST_OVERRIDES = {
-    "TransformerRegressor": {"max_epochs": 20},
-    "LSTMAttentionRegressor": {"max_epochs": 20, "lr": 3e-2},
-}
+from ._params import CHECKS_FAST, CHECKS_FAST_OVERRIDES
 
 # A network trained by minibatch gradient descent cannot meet these checks at
 # scikit-learn's tolerances; nothing else is expected to fail.
@@ -60,7 +41,7 @@ def public_estimators():
 
 def fast_instance(cls):
     params = inspect.signature(cls).parameters
-    fast = {**FAST, **FAST_OVERRIDES.get(cls.__name__, {})}
+    fast = {**CHECKS_FAST, **CHECKS_FAST_OVERRIDES.get(cls.__name__, {})}
     return cls(**{k: v for k, v in fast.items() if k in params})
 
 

@@ -23,6 +23,8 @@ from skattn import LSTMAttentionClassifier  # noqa: E402
 
 from ._data import make_sequences  # noqa: E402
 
+pytestmark = pytest.mark.slow
+
 TIME_LIMIT_S = 240
 
 

@@ -6,13 +6,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.model_selection import cross_val_score
 
-from skattn import (
-    AttentionPoolingTransformer,
-    LSTMAttentionClassifier,
-    LSTMAttentionRegressor,
-    TransformerClassifier,
-    TransformerRegressor,
-)
+from skattn import LSTMAttentionClassifier, TransformerClassifier
 from skattn.data import (
     check_sequences,
     from_channels_first,
@@ -92,19 +86,6 @@ def test_from_channels_first():
     assert [a.shape for a in ragged] == [(5, 3), (2, 3)]
 
 
-@pytest.fixture
-def transactions():
-    return pd.DataFrame(
-        {
-            "customer": ["b", "a", "a", "b", "a", "c"],
-            "day": [3, 2, 1, 1, 5, 7],
-            "amount": [30.0, 20.0, 10.0, 5.0, 50.0, 1.0],
-            "items": [3, 2, 1, 1, 5, 1],
-            "channel": ["web", "app", "app", "web", "web", "app"],
-        }
-    )
-
-
 def test_from_long_sorts_entities_and_times(transactions):
     X, ids = from_long(transactions, id_col="customer", time_col="day")
     assert_array_equal(ids, ["a", "b", "c"])
@@ -154,70 +135,6 @@ def test_long_multiindex_frames_are_sequences(transactions):
     assert seqs.layout == "long" and seqs.n_channels == 2
     assert_array_equal(seqs.lengths, [3, 2, 1])
     assert_array_equal(seqs.ids, ["a", "b", "c"])
-
-
-ESTIMATORS = [
-    (LSTMAttentionClassifier, dict(hidden_size=4)),
-    (LSTMAttentionRegressor, dict(hidden_size=4)),
-    (TransformerClassifier, dict(d_model=8, num_heads=2, dim_feedforward=8)),
-    (TransformerRegressor, dict(d_model=8, num_heads=2, dim_feedforward=8)),
-    (AttentionPoolingTransformer, dict(d_model=8, num_heads=2, dim_feedforward=8)),
-]
-
-
-def formats():
-    X, y = make_sequences(n=20, n_channels=2, seed=3)
-    long = to_long(X, np.arange(100, 120), id_col="id", time_col="t")
-    return {
-        "list": X,
-        "object array": np.array(X, dtype=object),
-        "nan-padded 3D": pad(X),
-        "3D": np.stack([s[:5] for s in X]),
-        "2D": np.stack([s[:5, 0] for s in X]),
-        "long frame": long.set_index(["id", "t"]),
-    }, y
-
-
-@pytest.mark.parametrize(
-    "cls, params", ESTIMATORS, ids=lambda p: getattr(p, "__name__", "")
-)
-def test_every_estimator_on_every_format(cls, params):
-    inputs, labels = formats()
-    y = labels if "Regressor" not in cls.__name__ else (labels == "up").astype(float)
-    for name, X in inputs.items():
-        est = cls(max_epochs=2, random_state=0, **params).fit(X, y)
-        out = est.transform(X) if hasattr(est, "transform") else est.predict(X)
-        assert len(out) == 20, name
-        assert np.all(np.isfinite(out if out.dtype.kind == "f" else 0)), name
-
-
-def test_other_lengths_at_predict_and_channel_checks():
-    X, y = make_sequences(n=20, n_channels=2)
-    clf = TransformerClassifier(d_model=8, num_heads=2, max_epochs=2, random_state=0)
-    clf.fit(X, y)
-    assert clf.predict([np.ones((40, 2)), np.ones((1, 2))]).shape == (2,)
-    with pytest.raises(
-        ValueError,
-        match="X has 3 channels, but TransformerClassifier was fitted with 2",
-    ):
-        clf.predict([np.ones((4, 3))])
-    with pytest.raises(ValueError, match="empty sequence"):
-        clf.predict([np.ones((4, 2)), np.ones((0, 2))])
-
-
-def test_long_frame_y_is_aligned_by_entity(transactions):
-    frame = transactions.set_index(["customer", "day"])[["amount", "items"]]
-    y = pd.Series({"c": "low", "a": "high", "b": "low"})  # not in sorted order
-    clf = LSTMAttentionClassifier(hidden_size=4, max_epochs=2, random_state=0)
-    clf.fit(frame, y)
-    same = LSTMAttentionClassifier(hidden_size=4, max_epochs=2, random_state=0)
-    same.fit(frame, ["high", "low", "low"])
-    assert_array_equal(clf.predict_proba(frame), same.predict_proba(frame))
-    with pytest.raises(ValueError, match="not the entity ids of X"):
-        clf.fit(frame, pd.Series(["x", "y", "z"], index=["p", "q", "r"]))
-    renamed = frame.rename(columns={"items": "quantity"})
-    with pytest.raises(ValueError, match="value columns \\['amount', 'quantity'\\]"):
-        clf.predict(renamed)
 
 
 def test_cross_validation_splits_ragged_input_by_sequence():

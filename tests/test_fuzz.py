@@ -54,6 +54,10 @@ from skattn.data import (
     to_padded,
 )
 
+from ._params import TINY_TRAINING, TINY_TRANSFORMER
+
+pytestmark = pytest.mark.slow
+
 SCALE = float(os.environ.get("SKATTN_FUZZ_SCALE", "1"))
 RANDOM = bool(os.environ.get("SKATTN_FUZZ_RANDOM"))
 
@@ -345,9 +349,6 @@ INPUTS = st.one_of(arrays(), ragged(), wide_frames(), long_frames(), JUNK)
 
 # -- fitted models (module scope: fitted once) --------------------------------
 
-TINY = dict(max_epochs=1, batch_size=4, random_state=0)
-TINY_TRANSFORMER = dict(d_model=4, num_heads=2, dim_feedforward=8, num_layers=1)
-
 
 def _train_data():
     rng = np.random.default_rng(0)
@@ -364,26 +365,29 @@ def fitted():
     tokens = [rng.integers(1, 7, size=rng.integers(1, 6)) for _ in range(12)]
     long = to_long(X, value_cols=["a"]).set_index(["id", "time"])
     return [
-        LSTMAttentionClassifier(hidden_size=4, **TINY).fit(X, y),
+        LSTMAttentionClassifier(hidden_size=4, **TINY_TRAINING).fit(X, y),
         LSTMAttentionRegressor(
-            hidden_size=4, cell="gru", bidirectional=False, **TINY
+            hidden_size=4, cell="gru", bidirectional=False, **TINY_TRAINING
         ).fit(X, y2),
         TransformerClassifier(
-            positional_encoding="learned", query="last", **TINY_TRANSFORMER, **TINY
+            positional_encoding="learned",
+            query="last",
+            **TINY_TRANSFORMER,
+            **TINY_TRAINING,
         ).fit(X, y),
-        TransformerRegressor(attention="additive", **TINY_TRANSFORMER, **TINY).fit(
-            X, y2[:, 0]
-        ),
+        TransformerRegressor(
+            attention="additive", **TINY_TRANSFORMER, **TINY_TRAINING
+        ).fit(X, y2[:, 0]),
         AttentionPoolingTransformer(
-            encoder="lstm", hidden_size=2, attention="dot", **TINY
+            encoder="lstm", hidden_size=2, attention="dot", **TINY_TRAINING
         ).fit(X),
-        TransformerClassifier(**TINY_TRANSFORMER, **TINY).fit(
+        TransformerClassifier(**TINY_TRANSFORMER, **TINY_TRAINING).fit(
             np.stack([np.resize(s[:, 0], 6) for s in X]), y
         ),  # 2D: six timesteps
-        LSTMAttentionClassifier(hidden_size=4, vocab_size=8, padding_idx=0, **TINY).fit(
-            tokens, y
-        ),
-        LSTMAttentionRegressor(hidden_size=4, **TINY).fit(long, y2[:, 0]),
+        LSTMAttentionClassifier(
+            hidden_size=4, vocab_size=8, padding_idx=0, **TINY_TRAINING
+        ).fit(tokens, y),
+        LSTMAttentionRegressor(hidden_size=4, **TINY_TRAINING).fit(long, y2[:, 0]),
     ]
 
 
@@ -486,14 +490,16 @@ def sample_weights(draw, n):
 
 def _estimators():
     return [
-        LSTMAttentionClassifier(hidden_size=4, **TINY),
+        LSTMAttentionClassifier(hidden_size=4, **TINY_TRAINING),
         LSTMAttentionRegressor(
-            hidden_size=4, attention="multihead", num_heads=2, **TINY
+            hidden_size=4, attention="multihead", num_heads=2, **TINY_TRAINING
         ),
-        TransformerClassifier(pooling="cls", **TINY_TRANSFORMER, **TINY),
-        TransformerRegressor(positional_encoding=None, **TINY_TRANSFORMER, **TINY),
-        AttentionPoolingTransformer(**TINY_TRANSFORMER, **TINY),
-        AttentionPoolingTransformer(encoder="lstm", hidden_size=2, **TINY),
+        TransformerClassifier(pooling="cls", **TINY_TRANSFORMER, **TINY_TRAINING),
+        TransformerRegressor(
+            positional_encoding=None, **TINY_TRANSFORMER, **TINY_TRAINING
+        ),
+        AttentionPoolingTransformer(**TINY_TRANSFORMER, **TINY_TRAINING),
+        AttentionPoolingTransformer(encoder="lstm", hidden_size=2, **TINY_TRAINING),
     ]
 
 
@@ -513,7 +519,7 @@ def test_fit_on_any_input_and_target(data, X):
         method = "transform" if not hasattr(fitted, "predict") else "predict"
         out = getattr(fitted, method)(X)
         check_output(fitted, method, X, out)
-        if fitted._uses_attention_pooling():
+        if fitted.pooling == "attention":
             check_output(fitted, "attention", X, fitted.attention_weights(X))
         buffer = io.BytesIO()  # whatever fit accepted, save and load keep
         fitted.save(buffer)
@@ -534,7 +540,7 @@ def test_partial_fit_and_warm_start_with_any_labels(data):
     )
     classes = data.draw(st.sampled_from([None, [0, 1], [0, 1, 2, 7], [[0, 1]], [0]]))
     warm = data.draw(st.booleans())
-    est = LSTMAttentionClassifier(hidden_size=4, warm_start=warm, **TINY)
+    est = LSTMAttentionClassifier(hidden_size=4, warm_start=warm, **TINY_TRAINING)
     if warm:
         first, _ = attempt(est.fit, X, labels)
     else:
@@ -829,9 +835,12 @@ def test_inputs_are_never_changed(form):
     before = snapshot((X, y, y_reg, weight))
     calls = []
     for est, target in [
-        (LSTMAttentionClassifier(hidden_size=4, **TINY), y),
-        (TransformerRegressor(**TINY_TRANSFORMER, **TINY), y_reg),
-        (AttentionPoolingTransformer(encoder="lstm", hidden_size=2, **TINY), None),
+        (LSTMAttentionClassifier(hidden_size=4, **TINY_TRAINING), y),
+        (TransformerRegressor(**TINY_TRANSFORMER, **TINY_TRAINING), y_reg),
+        (
+            AttentionPoolingTransformer(encoder="lstm", hidden_size=2, **TINY_TRAINING),
+            None,
+        ),
     ]:
         est.fit(X, target, sample_weight=weight)
         calls += [est.attention_weights, est.partial_fit if target is None else None]

@@ -10,8 +10,7 @@ from skattn import LSTMAttentionClassifier, TransformerRegressor
 from skattn.model_selection import CachedFit
 
 from ._data import make_sequences
-
-SMALL = dict(hidden_size=4, max_epochs=1, random_state=0)
+from ._params import ONE_EPOCH_LSTM
 
 
 @pytest.fixture
@@ -30,7 +29,7 @@ def count_fits(monkeypatch):
 
 def test_rerun_of_a_search_trains_only_unfinished_candidates(tmp_path, count_fits):
     X, y = make_sequences(n=24)
-    model = CachedFit(LSTMAttentionClassifier(**SMALL), memory=tmp_path)
+    model = CachedFit(LSTMAttentionClassifier(**ONE_EPOCH_LSTM), memory=tmp_path)
     # an "interrupted" search: only the first candidate finished
     first = GridSearchCV(model, {"estimator__attention": ["additive"]}, cv=2)
     first.fit(X, y)
@@ -45,7 +44,9 @@ def test_rerun_of_a_search_trains_only_unfinished_candidates(tmp_path, count_fit
     assert set(trained[2:]) <= {"dot"}
 
     plain = GridSearchCV(
-        LSTMAttentionClassifier(**SMALL), {"attention": ["additive", "dot"]}, cv=2
+        LSTMAttentionClassifier(**ONE_EPOCH_LSTM),
+        {"attention": ["additive", "dot"]},
+        cv=2,
     ).fit(X, y)
     for key in ("split0_test_score", "split1_test_score", "mean_test_score"):
         assert_array_equal(resumed.cv_results_[key], plain.cv_results_[key])
@@ -60,7 +61,7 @@ def test_rerun_of_a_search_trains_only_unfinished_candidates(tmp_path, count_fit
 
 def test_fit_parameters_and_data_are_part_of_the_key(tmp_path, count_fits):
     X, y = make_sequences(n=16)
-    model = CachedFit(LSTMAttentionClassifier(**SMALL), memory=tmp_path)
+    model = CachedFit(LSTMAttentionClassifier(**ONE_EPOCH_LSTM), memory=tmp_path)
     model.fit(X, y)
     model.fit(X, y, sample_weight=np.arange(1, 17.0))
     model.fit(X[:12], y[:12])
@@ -71,7 +72,7 @@ def test_fit_parameters_and_data_are_part_of_the_key(tmp_path, count_fits):
 
 def test_delegates_like_the_wrapped_estimator(tmp_path):
     X, y = make_sequences(n=16)
-    clf = LSTMAttentionClassifier(**SMALL)
+    clf = LSTMAttentionClassifier(**ONE_EPOCH_LSTM)
     cached = CachedFit(clf, memory=tmp_path).fit(X, y)
     assert is_classifier(cached) and not is_regressor(cached)
     assert_array_equal(cached.classes_, np.array(["down", "up"]))
@@ -84,7 +85,7 @@ def test_delegates_like_the_wrapped_estimator(tmp_path):
 
 def test_without_memory_it_just_fits(count_fits):
     X, y = make_sequences(n=16)
-    model = CachedFit(LSTMAttentionClassifier(**SMALL))
+    model = CachedFit(LSTMAttentionClassifier(**ONE_EPOCH_LSTM))
     model.fit(X, y)
     model.fit(X, y)
     assert len(count_fits) == 2

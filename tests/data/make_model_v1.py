@@ -1,7 +1,7 @@
 """How the model files of format version 1 in this folder were made.
 
 They were saved once, with skattn 0.1 (model format version 1), and are
-committed so that ``tests/test_training.py`` checks that later releases
+committed so that ``tests/test_persistence.py`` checks that later releases
 still load them and predict what they predicted then. Do not run this to
 make a failing test pass: a failure means old model files no longer load;
 fix the loader (or convert old files) instead.

@@ -1,4 +1,5 @@
-"""The attention modules: textbook formulas and the corrected worked example."""
+"""The attention modules (``skattn/modules/attention.py``): textbook
+formulas and the corrected worked example."""
 
 import pytest
 import torch
@@ -16,11 +17,11 @@ from skattn.modules import (
     TransformerEncoderLayer,
     aggregate,
     masked_softmax,
-    recurrent_network,
     transformer_network,
 )
 
-# ../shared/ATTENTION.md: x = [1..5] with the tutorial's scores q_t·k_t
+from ._batches import random_batch
+
 X = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0], dtype=torch.float64)
 SCORES = torch.tensor([0.05, 0.08, 0.09, 0.08, 0.05], dtype=torch.float64)
 
@@ -91,14 +92,6 @@ def test_masked_softmax_gives_padding_exactly_zero():
     assert torch.all(weights[2, 0] == 1)
 
 
-def random_batch(b=4, t=7, d=8, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    states = torch.randn(b, t, d, generator=g, dtype=torch.float64)
-    lengths = torch.tensor([7, 5, 1, 3])[:b]
-    mask = torch.arange(t) < lengths[:, None]
-    return states, mask
-
-
 @pytest.mark.parametrize("attention", ATTENTION_SCORES)
 @pytest.mark.parametrize("aggregation", AGGREGATIONS)
 @pytest.mark.parametrize("learned_query", [True, False])
@@ -151,25 +144,6 @@ def test_multihead_pooling_matches_torch_multihead_attention():
     assert_allclose(weights.detach(), expected_weights[:, :, 0].detach(), atol=1e-12)
 
 
-def test_self_attention_layer_matches_torch_multihead_attention():
-    torch.manual_seed(0)
-    d, h = 8, 2
-    layer = TransformerEncoderLayer(d, h, 16, dropout=0.0).double().eval()
-    mha = torch.nn.MultiheadAttention(d, h, batch_first=True).double()
-    with torch.no_grad():
-        mha.in_proj_weight.copy_(layer.qkv.weight)
-        mha.in_proj_bias.copy_(layer.qkv.bias)
-        mha.out_proj.weight.copy_(layer.out_proj.weight)
-        mha.out_proj.bias.copy_(layer.out_proj.bias)
-    x, mask = random_batch(d=d)
-    normed = layer.norm1(x)
-    attended, _ = mha(normed, normed, normed, key_padding_mask=~mask)
-    after_attention = x + attended
-    expected = after_attention + layer.feedforward(layer.norm2(after_attention))
-    out = layer(x, mask)
-    assert_allclose(out[mask].detach(), expected[mask].detach(), rtol=1e-10, atol=1e-12)
-
-
 def test_self_attention_never_uses_attention_dropout(monkeypatch):
     calls = []
     original = F.scaled_dot_product_attention
@@ -183,48 +157,6 @@ def test_self_attention_never_uses_attention_dropout(monkeypatch):
     states, mask = random_batch(d=2)
     net(states.float(), mask).sum().backward()
     assert calls and all(p == 0.0 for p in calls)
-
-
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_recurrent_network_does_not_read_padding(cell, bidirectional):
-    torch.manual_seed(0)
-    net = (
-        recurrent_network(
-            2, 3, hidden_size=4, cell=cell, bidirectional=bidirectional, query="last"
-        )
-        .double()
-        .eval()
-    )
-    values, mask = random_batch(d=2)
-    out, weights = net.attention(values, mask)
-    noisy = values.masked_fill(~mask[..., None], 123.0)
-    out2, weights2 = net.attention(noisy, mask)
-    assert_allclose(out2.detach(), out.detach(), rtol=1e-12)
-    assert_allclose(weights2.detach(), weights.detach(), rtol=1e-12)
-    # and equals running each sequence alone, unpadded
-    for i in range(4):
-        n = int(mask[i].sum())
-        alone, _ = net.attention(values[i : i + 1, :n], mask[i : i + 1, :n])
-        assert_allclose(alone[0].detach(), out[i].detach(), rtol=1e-10)
-
-
-@pytest.mark.parametrize("pooling", ["attention", "cls", "mean", "max", "last"])
-def test_transformer_network_does_not_read_padding(pooling):
-    torch.manual_seed(0)
-    net = (
-        transformer_network(2, 3, d_model=8, num_heads=2, pooling=pooling)
-        .double()
-        .eval()
-    )
-    values, mask = random_batch(d=2)
-    out = net(values, mask)
-    noisy = values.masked_fill(~mask[..., None], -50.0)
-    assert_allclose(net(noisy, mask).detach(), out.detach(), rtol=1e-10)
-    for i in range(4):
-        n = int(mask[i].sum())
-        alone = net(values[i : i + 1, :n], mask[i : i + 1, :n])
-        assert_allclose(alone[0].detach(), out[i].detach(), rtol=1e-10, atol=1e-12)
 
 
 def test_module_arguments_are_checked_eagerly():

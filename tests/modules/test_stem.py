@@ -1,15 +1,10 @@
-"""The convolutional stem: strides, padding masks, attention at input resolution."""
+"""The convolutional stem module (``skattn/modules/stem.py``): strides,
+padding masks, and attention weights spread back to input resolution."""
 
 import numpy as np
 import pytest
 import torch
 
-from skattn import (
-    LSTMAttentionClassifier,
-    LSTMAttentionRegressor,
-    TransformerClassifier,
-    TransformerRegressor,
-)
 from skattn.modules.stem import ConvStem, auto_stem_stride, stem_strides
 
 
@@ -93,60 +88,3 @@ def test_upsample_spreads_weights_over_real_steps():
     # the last block of the 13-step sequence stands for one step only
     torch.testing.assert_close(spread[0, :, 12], weights[0, :, 3])
     torch.testing.assert_close(spread[0, :, 0], weights[0, :, 0] / 4)
-
-
-def _ragged_data(n=24, t=40, c=2, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, t, c)).astype(np.float32)
-    lengths = rng.integers(5, t + 1, n)
-    lengths[0] = t
-    for i, n_real in enumerate(lengths):
-        X[i, n_real:] = np.nan
-    y = (np.nanmean(X[:, :, 0], axis=1) > 0).astype(int)
-    return X, y, lengths
-
-
-@pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionClassifier])
-def test_attention_weights_at_input_resolution(Model):
-    X, y, lengths = _ragged_data()
-    clf = Model(conv_stem=4, max_epochs=2, random_state=0, n_threads=1).fit(X, y)
-    assert clf.net_.module_.stem.stride == 4
-    w = clf.attention_weights(X)
-    assert w.shape == (len(X), X.shape[1])
-    np.testing.assert_allclose(w.sum(1), 1.0, rtol=1e-9)
-    for i, n_real in enumerate(lengths):
-        assert (w[i, n_real:] == 0).all()
-        assert (w[i, :n_real] > 0).all()
-
-
-@pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionClassifier])
-def test_predictions_do_not_depend_on_padding(Model):
-    X, y, lengths = _ragged_data()
-    clf = Model(conv_stem="auto", max_epochs=2, random_state=0, n_threads=1).fit(X, y)
-    together = clf.predict_proba(X)
-    alone = np.vstack(
-        [clf.predict_proba(X[i : i + 1, :n]) for i, n in enumerate(lengths)]
-    )
-    np.testing.assert_allclose(together, alone, atol=1e-10)
-
-
-@pytest.mark.parametrize("Model", [TransformerRegressor, LSTMAttentionRegressor])
-def test_stem_fits_regression_and_learned_positions(Model):
-    X, _, _ = _ragged_data()
-    y = np.nan_to_num(X[:, :, 0]).sum(1)
-    extra = {"positional_encoding": "learned"} if Model is TransformerRegressor else {}
-    reg = Model(conv_stem=2, max_epochs=2, random_state=0, n_threads=1, **extra)
-    assert reg.fit(X, y).predict(X).shape == (len(X),)
-
-
-def test_no_stem_means_no_stem_module():
-    X, y, _ = _ragged_data()
-    clf = TransformerClassifier(conv_stem=None, max_epochs=1, random_state=0)
-    assert clf.fit(X, y).net_.module_.stem is None
-
-
-@pytest.mark.parametrize("bad", [3, 6, "conv", 0])
-def test_invalid_conv_stem(bad):
-    X, y, _ = _ragged_data()
-    with pytest.raises(ValueError, match="conv_stem"):
-        TransformerClassifier(conv_stem=bad, max_epochs=1).fit(X, y)

@@ -1,7 +1,10 @@
-"""Fits in parallel searches: torch threads and GPU choice per worker."""
+"""Where and how torch runs (``skattn/_runtime.py``): torch threads during
+fits and predictions, the caller's random state, devices, and the GPU slots
+of workers in parallel searches."""
 
 import multiprocessing
 import os
+import pickle
 import time
 
 import joblib
@@ -9,14 +12,17 @@ import numpy as np
 import pytest
 import torch
 from joblib import Parallel, delayed
+from numpy.testing import assert_array_equal
+from sklearn.model_selection import GridSearchCV
 
 import skattn
-from skattn import LSTMAttentionClassifier, _base
+from skattn import LSTMAttentionClassifier, TransformerClassifier, _runtime
 from skattn._net import SequenceNet
 
 from ._data import make_sequences
+from ._params import ONE_EPOCH_LSTM, SMALL_TRANSFORMER, small
 
-SMALL = dict(hidden_size=4, max_epochs=1, random_state=0)
+# Threads -----------------------------------------------------------------------
 
 
 def threads_during_fit(n_threads):
@@ -32,7 +38,7 @@ def threads_during_fit(n_threads):
     SequenceNet.train_step = spy
     try:
         X, y = make_sequences(n=8)
-        LSTMAttentionClassifier(n_threads=n_threads, **SMALL).fit(X, y)
+        LSTMAttentionClassifier(n_threads=n_threads, **ONE_EPOCH_LSTM).fit(X, y)
     finally:
         SequenceNet.train_step = train_step
     return seen, torch.get_num_threads(), skattn.__file__
@@ -52,6 +58,20 @@ def test_n_threads_none_leaves_torch_alone():
     assert seen == {2} and after == 2
 
 
+def test_n_threads_is_restored_after_overlapping_calls(data3d):
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y = data3d
+    model = small(LSTMAttentionClassifier, n_threads=2).fit(X, y)
+    before = torch.get_num_threads()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(model.predict_proba, [X[:8]] * 64))
+    assert torch.get_num_threads() == before
+    # new threads start from torch's last setting: it must be the old one
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(torch.get_num_threads).result() == before
+
+
 def test_loky_workers_fit_with_cores_over_n_jobs_threads():
     # joblib starts loky workers with OMP_NUM_THREADS=cpu_count() // n_jobs
     # (unless the parent sets it); torch reads it when it starts, so the
@@ -65,18 +85,66 @@ def test_loky_workers_fit_with_cores_over_n_jobs_threads():
         assert path == skattn.__file__  # workers run this checkout
 
 
+# Random state ------------------------------------------------------------------
+
+
+def test_fit_leaves_global_torch_rng_alone(data3d):
+    X, y = data3d
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    small(TransformerClassifier).fit(X, y)
+    assert_array_equal(torch.rand(3), expected)
+
+
+# Devices -----------------------------------------------------------------------
+
+
+def test_device_auto_and_missing_cuda(data):
+    X, y = data
+    clf = TransformerClassifier(max_epochs=1, **SMALL_TRANSFORMER).fit(X, y)
+    assert clf.net_.device == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(
+            ValueError, match="device='cuda', but CUDA is not available"
+        ):
+            TransformerClassifier(device="cuda", **SMALL_TRANSFORMER).fit(X, y)
+    with pytest.raises(ValueError, match="device='tpu'"):
+        TransformerClassifier(device="tpu", **SMALL_TRANSFORMER).fit(X, y)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_training_loads_on_cpu(data, tmp_path):
+    X, y = data
+    clf = TransformerClassifier(max_epochs=3, device="cuda", **SMALL_TRANSFORMER).fit(
+        X, y
+    )
+    assert clf.net_.device == "cuda"
+    gpu_proba = clf.predict_proba(X)
+    clf.save(tmp_path / "m.skattn")
+    cpu = skattn.load(tmp_path / "m.skattn", device="cpu")
+    np.testing.assert_allclose(cpu.predict_proba(X), gpu_proba, rtol=1e-6, atol=1e-9)
+    pickled = pickle.loads(pickle.dumps(clf))
+    assert pickled.predict_proba(X).shape == (80, 2)
+    amp = TransformerClassifier(
+        max_epochs=2, device="cuda", mixed_precision=True, **SMALL_TRANSFORMER
+    )
+    assert np.isfinite(amp.fit(X, y).predict_proba(X)).all()
+
+
 def fake_gpus(monkeypatch, n_gpus, worker_slot=None):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: n_gpus > 0)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: n_gpus)
     if worker_slot is not None:
         parent = multiprocessing.current_process()  # any non-None process
         monkeypatch.setattr(multiprocessing, "parent_process", lambda: parent)
-        monkeypatch.setattr(_base, "_worker_slot", lambda: worker_slot)
+        monkeypatch.setattr(_runtime, "worker_slot", lambda: worker_slot)
 
 
 def test_auto_device_without_gpus_is_cpu(monkeypatch):
     fake_gpus(monkeypatch, 0, worker_slot=3)
-    assert _base.resolve_device("auto") == "cpu"
+    assert _runtime.resolve_device("auto") == "cpu"
 
 
 @pytest.mark.parametrize(
@@ -94,7 +162,7 @@ def test_auto_device_spreads_workers_over_gpus(
     monkeypatch, n_gpus, worker_slot, expected
 ):
     fake_gpus(monkeypatch, n_gpus, worker_slot)
-    assert _base.resolve_device("auto") == expected
+    assert _runtime.resolve_device("auto") == expected
 
 
 def device_in_worker(n_gpus):
@@ -105,7 +173,7 @@ def device_in_worker(n_gpus):
     torch.cuda.is_available = lambda: True
     torch.cuda.device_count = lambda: n_gpus
     try:  # loky reuses its workers: leave them as they were
-        return os.getpid(), _base._worker_slot(), _base.resolve_device("auto")
+        return os.getpid(), _runtime.worker_slot(), _runtime.resolve_device("auto")
     finally:
         torch.cuda.is_available, torch.cuda.device_count = is_available, device_count
 
@@ -122,13 +190,16 @@ def test_live_loky_workers_hold_distinct_slots():
     assert len(set(slot_of.values())) == 2
 
 
+# Parallel searches -------------------------------------------------------------
+
+
 def test_parallel_search_equals_serial():
     # The same seeds and one torch thread in every process: identical scores.
     from sklearn.model_selection import GridSearchCV
 
     X, y = make_sequences(n=24)
     grid = {"attention": ["additive", "dot"], "lr": [1e-2, 3e-2]}
-    model = LSTMAttentionClassifier(n_threads=1, **SMALL)
+    model = LSTMAttentionClassifier(n_threads=1, **ONE_EPOCH_LSTM)
     serial = GridSearchCV(model, grid, cv=2).fit(X, y)
     parallel = GridSearchCV(model, grid, cv=2, n_jobs=2).fit(X, y)
     for key in ("split0_test_score", "split1_test_score", "mean_test_score"):
@@ -136,3 +207,17 @@ def test_parallel_search_equals_serial():
             serial.cv_results_[key], parallel.cv_results_[key]
         )
     assert serial.best_params_ == parallel.best_params_
+
+
+def test_grid_search_over_attention_and_heads_in_parallel(data3d):
+    X, y = data3d
+    grid = GridSearchCV(
+        small(LSTMAttentionClassifier, max_epochs=2, n_threads=1),
+        {"attention": ["additive", "multihead"], "num_heads": [1, 2]},
+        cv=2,
+        n_jobs=2,
+    )
+    grid.fit(X, y)
+    assert len(grid.cv_results_["params"]) == 4
+    assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
+    assert grid.best_estimator_.predict(X).shape == (48,)

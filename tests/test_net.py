@@ -1,0 +1,162 @@
+"""The training loop of ``skattn/_net.py``: early stopping and its validation
+split, learning-rate schedules, gradient clipping, the progress table,
+divergence, Ctrl-C, mixed precision, and the length-grouping BatchIterator."""
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_array_equal
+
+from skattn import LSTMAttentionClassifier, TransformerClassifier
+from skattn._net import SequenceNet
+
+from ._params import SMALL_TRANSFORMER
+
+
+def test_early_stopping_stops_and_restores_the_best_epoch(data):
+    X, y = data
+    params = dict(
+        early_stopping=True, lr=3e-2, lr_schedule="constant", **SMALL_TRANSFORMER
+    )
+    clf = TransformerClassifier(n_iter_no_change=3, max_epochs=200, **params).fit(X, y)
+    valid = [row["valid_loss"] for row in clf.history_]
+    best = int(np.argmin(valid))
+    assert clf.n_iter_ == best + 1 + 3  # stopped 3 epochs after the best one
+    # With a constant learning rate the first epochs do not depend on
+    # max_epochs, so the restored model equals one trained for best + 1 epochs.
+    short = TransformerClassifier(n_iter_no_change=500, max_epochs=best + 1, **params)
+    assert_array_equal(clf.predict_proba(X), short.fit(X, y).predict_proba(X))
+
+
+def test_validation_split_is_stratified(data):
+    X, y = data
+    y = np.array(["rare"] * 10 + ["common"] * 70)
+    clf = LSTMAttentionClassifier(
+        hidden_size=4,
+        early_stopping=True,
+        validation_fraction=0.25,
+        max_epochs=1,
+        random_state=0,
+    )
+    seen = {}
+
+    original = SequenceNet.partial_fit
+
+    def spy(net, X, y=None, **kwargs):
+        train, valid = X
+        seen["valid"] = np.bincount(valid.target.numpy(), minlength=2)
+        return original(net, X, y, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SequenceNet, "partial_fit", spy)
+        clf.fit(X, y)
+    # 20 validation samples, 1/8 of them from the rare class
+    assert_array_equal(
+        seen["valid"], [18, 2][::-1] if clf.classes_[0] == "rare" else [18, 2]
+    )
+
+
+def test_cosine_schedule_decays_to_zero_and_constant_stays(data):
+    X, y = data
+    cosine = TransformerClassifier(max_epochs=6, lr=1e-2, **SMALL_TRANSFORMER).fit(X, y)
+    lrs = [row["lr"] for row in cosine.history_]
+    assert max(lrs) <= 1e-2 and lrs[-1] < 1e-6
+    constant = TransformerClassifier(
+        max_epochs=3, lr=1e-2, lr_schedule="constant", **SMALL_TRANSFORMER
+    )
+    assert [row["lr"] for row in constant.fit(X, y).history_] == [1e-2] * 3
+
+
+def test_gradients_are_clipped(data, monkeypatch):
+    X, y = data
+    norms = []
+    original = torch.nn.utils.clip_grad_norm_
+
+    def spy(parameters, max_norm, **kwargs):
+        parameters = list(parameters)
+        total = original(parameters, max_norm, **kwargs)
+        after = torch.linalg.vector_norm(
+            torch.stack([p.grad.norm() for p in parameters if p.grad is not None])
+        )
+        norms.append((max_norm, float(after)))
+        return total
+
+    monkeypatch.setattr("skorch.callbacks.regularization.clip_grad_norm_", spy)
+    TransformerClassifier(max_epochs=1, clip_grad_norm=0.01, **SMALL_TRANSFORMER).fit(
+        X, y
+    )
+    assert norms and all(
+        max_norm == 0.01 and after <= 0.0101 for max_norm, after in norms
+    )
+
+
+def test_verbose_prints_a_table_and_quiet_prints_nothing(data, capsys):
+    X, y = data
+    TransformerClassifier(max_epochs=2, verbose=0, **SMALL_TRANSFORMER).fit(X, y)
+    assert capsys.readouterr().out == ""
+    TransformerClassifier(
+        max_epochs=2, verbose=1, early_stopping=True, **SMALL_TRANSFORMER
+    ).fit(X, y)
+    out = capsys.readouterr().out
+    assert (
+        "epoch" in out and "train_loss" in out and "valid_loss" in out and "dur" in out
+    )
+
+
+def test_divergence_is_a_clear_error(data):
+    X, y = data
+    clf = TransformerClassifier(
+        max_epochs=5, lr=1e12, clip_grad_norm=None, **SMALL_TRANSFORMER
+    )
+    with pytest.raises(
+        FloatingPointError,
+        match="in epoch \\d+: training diverged. Try a lower learning rate",
+    ):
+        clf.fit(X, y)
+
+
+def test_ctrl_c_keeps_a_usable_model(data, monkeypatch):
+    X, y = data
+    calls = {"n": 0}
+    original = SequenceNet.train_step
+
+    def interrupt_in_epoch_3(net, batch, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2 * 3 + 1:  # 3 batches per epoch
+            raise KeyboardInterrupt
+        return original(net, batch, **kwargs)
+
+    monkeypatch.setattr(SequenceNet, "train_step", interrupt_in_epoch_3)
+    clf = TransformerClassifier(max_epochs=10, batch_size=32, **SMALL_TRANSFORMER)
+    with pytest.warns(
+        UserWarning, match="interrupted after 3 epochs; keeping the weights of epoch"
+    ):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 3
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_mixed_precision_trains(data):
+    X, y = data
+    clf = TransformerClassifier(
+        max_epochs=2, mixed_precision=True, **SMALL_TRANSFORMER
+    ).fit(X, y)
+    assert np.isfinite([row["train_loss"] for row in clf.history_]).all()
+    assert clf.predict_proba(X).dtype == np.float64
+
+
+def test_batches_group_similar_lengths():
+    import torch
+
+    from skattn._net import BatchIterator, SequenceData
+
+    lengths = torch.tensor([5] * 63 + [500])  # one long outlier
+    data = SequenceData(
+        torch.zeros(64, 500, 1), lengths, torch.zeros(64), torch.ones(64)
+    )
+    gen = torch.Generator().manual_seed(0)
+    widths = [
+        X["values"].shape[1]
+        for X, _ in BatchIterator(data, 8, shuffle=True, generator=gen)
+    ]
+    assert sorted(widths) == [5] * 7 + [500]  # only the outlier's batch is wide

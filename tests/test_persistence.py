@@ -1,0 +1,286 @@
+"""Saving and loading (``skattn/_persistence.py``): round trips, new
+processes, pickle and joblib, model files of earlier releases, and damaged
+or tampered files."""
+
+import copy
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+
+import skattn
+from skattn import (
+    AttentionPoolingTransformer,
+    LSTMAttentionClassifier,
+    LSTMAttentionRegressor,
+    TransformerClassifier,
+    TransformerRegressor,
+)
+
+from ._params import SMALL_TRANSFORMER
+
+# positional_encoding="learned": saved with its max length
+LEARNED = dict(SMALL_TRANSFORMER, positional_encoding="learned")
+ALL = [
+    (LSTMAttentionClassifier, dict(hidden_size=4, random_state=0), "labels"),
+    (LSTMAttentionRegressor, dict(hidden_size=4, random_state=0), "targets"),
+    (TransformerClassifier, LEARNED, "labels"),
+    (TransformerRegressor, SMALL_TRANSFORMER, "targets"),
+    (AttentionPoolingTransformer, LEARNED, None),
+]
+
+
+@pytest.mark.parametrize(
+    "cls, params, target", ALL, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_save_and_load_round_trip(cls, params, target, data, tmp_path):
+    X, y = data
+    y = {"labels": y, "targets": X[:, :, 0].sum(1), None: None}[target]
+    est = cls(max_epochs=2, **params).fit(X, y)
+    path = tmp_path / "model.skattn"
+    est.save(path)
+    loaded = skattn.load(path)
+    assert type(loaded) is type(est)
+    assert loaded.get_params() == est.get_params()
+    for method in ("predict", "predict_proba", "transform", "attention_weights"):
+        if hasattr(est, method):
+            assert_array_equal(getattr(loaded, method)(X), getattr(est, method)(X))
+
+
+def test_saved_model_loads_in_a_new_process(data, tmp_path):
+    X, y = data
+    est = TransformerClassifier(max_epochs=2, **LEARNED).fit(X, y)
+    path = tmp_path / "model.skattn"
+    est.save(path)
+    np.save(tmp_path / "X.npy", X)
+    out, inputs = str(tmp_path / "out.npy"), str(tmp_path / "X.npy")
+    script = (
+        "import numpy as np, torch, skattn; torch.set_num_threads(1); "
+        f"m = skattn.load({str(path)!r}); "
+        f"np.save({out!r}, m.attention_weights(np.load({inputs!r})))"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+    assert_array_equal(np.load(tmp_path / "out.npy"), est.attention_weights(X))
+
+
+def test_pickle_and_joblib_still_work(data, tmp_path):
+    X, y = data
+    clf = TransformerClassifier(max_epochs=1, **SMALL_TRANSFORMER).fit(X, y)
+    joblib.dump(clf, tmp_path / "m.joblib")
+    assert_array_equal(
+        joblib.load(tmp_path / "m.joblib").predict_proba(X), clf.predict_proba(X)
+    )
+    assert_array_equal(
+        pickle.loads(pickle.dumps(clf)).predict_proba(X), clf.predict_proba(X)
+    )
+
+
+def test_clone_and_pickle_in_a_new_process(fitted_classifiers, data3d, tmp_path):
+    clf, (X, _) = fitted_classifiers[LSTMAttentionClassifier], data3d
+    copy = clone(clf)
+    assert copy.get_params() == clf.get_params() and not hasattr(copy, "net_")
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(clf))
+    np.save(tmp_path / "X.npy", X)
+    script = (
+        "import pickle, numpy as np, torch; torch.set_num_threads(1); "
+        f"m = pickle.loads(open({str(path)!r}, 'rb').read()); "
+        f"np.save({str(tmp_path / 'p.npy')!r}, "
+        f"m.predict_proba(np.load({str(tmp_path / 'X.npy')!r})))"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+    assert_array_equal(np.load(tmp_path / "p.npy"), clf.predict_proba(X))
+
+
+# Model files of earlier releases ---------------------------------------------
+
+FIXTURES = Path(__file__).parent / "data"
+
+
+def test_model_files_of_format_version_1_still_load_and_predict():
+    """Files saved by skattn 0.1 (format 1): see tests/data/make_model_v1.py.
+
+    If this fails, files that users saved with an earlier release no longer
+    load, or predict differently: keep reading them (never regenerate the
+    files to make this pass).
+    """
+    expected = json.loads((FIXTURES / "model_v1_expected.json").read_text())
+    clf = skattn.load(FIXTURES / "transformer_classifier_v1.skattn")
+    assert type(clf) is TransformerClassifier
+    assert (
+        torch.load(FIXTURES / "transformer_classifier_v1.skattn", weights_only=True)[
+            "format_version"
+        ]
+        == 1
+    )
+    case = expected["classifier"]
+    X = [np.array(s) for s in case["X"]]
+    assert clf.predict(X).tolist() == case["predict"]
+    assert_allclose(clf.predict_proba(X), case["predict_proba"], rtol=1e-6, atol=1e-9)
+    assert_allclose(
+        clf.attention_weights(X), case["attention_weights"], rtol=1e-6, atol=1e-9
+    )
+    reg = skattn.load(FIXTURES / "lstm_regressor_v1.skattn")
+    case = expected["regressor"]
+    wide = pd.DataFrame(case["X"])
+    assert list(reg.feature_names_in_) == list(wide.columns)
+    assert_allclose(reg.predict(wide), case["predict"], rtol=1e-6, atol=1e-9)
+
+
+# Bad model files -------------------------------------------------------------
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (print, ("code ran",))
+
+
+def test_bad_model_files_give_clear_errors_and_run_no_code(data, tmp_path, capsys):
+    X, y = data
+    path = tmp_path / "m.skattn"
+    TransformerClassifier(max_epochs=1, **SMALL_TRANSFORMER).fit(X, y).save(path)
+    blob = path.read_bytes()
+
+    (tmp_path / "truncated").write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(ValueError, match="not a readable skattn model file"):
+        skattn.load(tmp_path / "truncated")
+
+    (tmp_path / "garbage").write_bytes(b"not a model at all" * 10)
+    with pytest.raises(ValueError, match="is not a skattn model file"):
+        skattn.load(tmp_path / "garbage")
+
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "foreign")
+    with pytest.raises(ValueError, match="is not a skattn model file"):
+        skattn.load(tmp_path / "foreign")
+
+    torch.save({"format": "skattn-model", "payload": _Exploit()}, tmp_path / "exploit")
+    with pytest.raises(
+        ValueError, match="holds objects other than tensors and plain data"
+    ):
+        skattn.load(tmp_path / "exploit")
+    assert "code ran" not in capsys.readouterr().out
+
+    state = torch.load(path, weights_only=True)
+    state["format_version"] = 99
+    torch.save(state, tmp_path / "future")
+    with pytest.raises(ValueError, match="format version 99.*upgrade skattn"):
+        skattn.load(tmp_path / "future")
+
+    state["format_version"] = 1
+    state["state_dict"] = {k: v[..., :1] for k, v in state["state_dict"].items()}
+    torch.save(state, tmp_path / "inconsistent")
+    with pytest.raises(ValueError, match="inconsistent skattn model"):
+        skattn.load(tmp_path / "inconsistent")
+
+
+# Regressions found by fuzzing (tests/test_fuzz.py) -------------------------
+
+
+@pytest.fixture(scope="module")
+def saved(data, tmp_path_factory):
+    X, y = data
+    path = tmp_path_factory.mktemp("saved") / "m.skattn"
+    TransformerClassifier(max_epochs=1, **LEARNED).fit(X, y).save(path)
+    return path, torch.load(path, weights_only=True)
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b"PK\x03\x04" + b"\x00" * 40,  # a zip header and nothing else
+        bytes(range(256)) * 4,
+        b"\x80\x02}q\x00X\x01\x00\x00\x00a\x86",  # a broken pickle
+    ],
+)
+def test_random_bytes_are_not_a_model(blob, tmp_path):
+    path = tmp_path / "random.skattn"
+    path.write_bytes(blob)
+    with pytest.raises(ValueError, match="not a (readable )?skattn model file"):
+        skattn.load(path)
+
+
+def test_damaged_pickles_give_a_value_error(saved, tmp_path):
+    # Byte flips inside data.pkl made torch raise UnicodeDecodeError, KeyError,
+    # IndexError or TypeError; each is now the same ValueError.
+    path, _ = saved
+    blob = bytearray(path.read_bytes())
+    start = blob.index(b"data.pkl") + len(b"data.pkl")
+    errors = set()
+    for offset in range(40, 600, 7):
+        damaged = bytearray(blob)
+        damaged[start + offset] ^= 0xFF
+        (tmp_path / "damaged").write_bytes(bytes(damaged))
+        try:
+            skattn.load(tmp_path / "damaged")
+        except ValueError as exc:
+            errors.add(type(exc))
+    assert errors == {ValueError}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("fitted", "classes_", "dtype"), "classes_ does not match"),
+        (("fitted", "_input_scale", "__ndarray__"), "input standardisation"),
+        (("fitted", "n_channels_in_"), "n_channels_in_"),
+        (("params", "num_layers"), "num_layers"),  # True: a torch error in predict
+        (("params", "batch_size"), "batch_size"),
+        (("params", "n_threads"), "n_threads"),  # 10**6 threads: a segfault
+        (("params", "attention"), "attention"),
+        (("state_dict",), "'state_dict' is"),
+    ],
+)
+def test_tampered_model_files_are_rejected_at_load(saved, tmp_path, change, message):
+    _, state = saved
+    state = copy.deepcopy(state)
+    values = {
+        "dtype": [],
+        "__ndarray__": [0.0, -1.0],
+        "n_channels_in_": 0,
+        "num_layers": True,
+        "batch_size": True,
+        "n_threads": 10**6,
+        "attention": "nope",
+        "state_dict": None,
+    }
+    parent = state
+    for key in change[:-1]:
+        parent = parent[key]
+    parent[change[-1]] = values[change[-1]]
+    torch.save(state, tmp_path / "tampered")
+    with pytest.raises(ValueError, match=f"inconsistent skattn model.*{message}"):
+        skattn.load(tmp_path / "tampered")
+
+
+def test_huge_sizes_in_a_model_file_allocate_nothing(saved, tmp_path):
+    # num_layers=2**40 made load loop and allocate for minutes (GBs of RAM)
+    _, state = saved
+    for key, value in [
+        ("num_layers", 2**40),
+        ("d_model", 2**30),
+        ("dim_feedforward", 2**40),
+    ]:
+        tampered = copy.deepcopy(state)
+        tampered["params"][key] = value
+        torch.save(tampered, tmp_path / "huge")
+        with pytest.raises(ValueError, match="inconsistent skattn model"):
+            skattn.load(tmp_path / "huge")
+
+
+def test_nan_weights_are_rejected(saved, tmp_path):
+    _, state = saved
+    state = copy.deepcopy(state)
+    name = next(iter(state["state_dict"]))
+    state["state_dict"][name] = torch.full_like(state["state_dict"][name], np.nan)
+    torch.save(state, tmp_path / "nan")
+    with pytest.raises(ValueError, match=f"weight '{name}' holds NaN"):
+        skattn.load(tmp_path / "nan")
