@@ -8,7 +8,7 @@ from sklearn.model_selection import cross_val_score
 
 from skattn import LSTMAttentionClassifier, TransformerClassifier
 from skattn.data import (
-    check_sequences,
+    _check_sequences,
     from_channels_first,
     from_long,
     sequence_lengths,
@@ -34,7 +34,7 @@ def test_to_padded_from_every_format():
 
 
 def test_univariate_lists_keep_their_shape_in_restore():
-    seqs = check_sequences([np.arange(3.0), np.arange(5.0)])
+    seqs = _check_sequences([np.arange(3.0), np.arange(5.0)])
     restored = seqs.restore(seqs.values * 2)
     assert [r.shape for r in restored] == [(3,), (5,)]
     assert_allclose(restored[1], np.arange(5.0) * 2)
@@ -131,7 +131,7 @@ def test_to_long_round_trip(transactions):
 
 def test_long_multiindex_frames_are_sequences(transactions):
     frame = transactions.set_index(["customer", "day"])[["amount", "items"]]
-    seqs = check_sequences(frame)
+    seqs = _check_sequences(frame)
     assert seqs.layout == "long" and seqs.n_channels == 2
     assert_array_equal(seqs.lengths, [3, 2, 1])
     assert_array_equal(seqs.ids, ["a", "b", "c"])

@@ -45,10 +45,10 @@ from skattn import (
     TransformerRegressor,
 )
 from skattn.data import (
+    _is_long,
+    _is_ragged,
     from_channels_first,
     from_long,
-    is_long,
-    is_ragged,
     sequence_lengths,
     to_long,
     to_padded,
@@ -587,7 +587,7 @@ def check_transformed(transformer, X, Xt):
         assert isinstance(Xt, np.ndarray) and len(Xt) == n
         assert Xt.shape[1] == transformer.length_ and np.isfinite(Xt).all()
         return
-    layout = pd.DataFrame if is_long(X) else list if is_ragged(X) else np.ndarray
+    layout = pd.DataFrame if _is_long(X) else list if _is_ragged(X) else np.ndarray
     assert isinstance(Xt, layout)
     values, mask = to_padded(Xt, dtype=np.float64, allow_missing=True)
     lengths = sequence_lengths(Xt)

@@ -106,15 +106,6 @@ def import_graph(package=PACKAGE):
     for name, path in files.items():
         is_package = path.name == "__init__.py"
         graph[name] = import_edges(path.read_text(), name, is_package, set(files))
-    # skattn/__init__.py re-exports the public API, so the root imports
-    # nearly every module. A module that reads the public namespace at call
-    # time (``skattn._persistence`` does ``import skattn`` to list the
-    # estimator classes) would then close a loop through the root: a false
-    # positive, since Python imports the root before any submodule anyway.
-    # So the root's re-export edges (its own edges only) are left out; edges
-    # into the root stay, and a real problem through the root makes
-    # test_every_module_imports_on_its_own fail.
-    graph[ROOT] = set()
     return graph
 
 

@@ -15,7 +15,7 @@ from skattn import (
     TokenEncoder,
     TransformerClassifier,
 )
-from skattn.data import check_sequences, to_long
+from skattn.data import _check_sequences, to_long
 
 NUMERIC = [SequenceScaler, SequenceImputer, SequenceResampler, SequenceTruncator]
 
@@ -171,7 +171,7 @@ def test_input_contract_errors():
 def test_missing_value_without_imputer_raises():
     X = [np.array([[1.0, 2.0], [np.nan, 3.0], [4.0, 5.0]])]
     with pytest.raises(ValueError, match="NaN at sequence 0, timestep 1, channel 0"):
-        check_sequences(X)
+        _check_sequences(X)
     with pytest.raises(ValueError, match="SequenceImputer"):
         SequenceScaler().fit(X)
     with pytest.raises(ValueError, match="NaN"):
@@ -224,7 +224,7 @@ def test_imputer_long_format_last_row_missing():
     X = to_long_frame(seqs)
     X.iloc[1] = np.nan  # entity "a", last time: missing in every channel
     # a long row is a real step even when all its values are NaN
-    assert_array_equal(check_sequences(X, allow_missing=True).lengths, [2, 1, 2])
+    assert_array_equal(_check_sequences(X, allow_missing=True).lengths, [2, 1, 2])
     out = SequenceImputer().fit_transform(X)
     assert out.index.equals(X.index)
     assert_allclose(out.loc["a"].to_numpy(), [[1.0, 2.0], [1.0, 2.0]])
