@@ -12,6 +12,7 @@ import copy
 import io
 import json
 import logging
+import types
 import warnings
 
 import numpy as np
@@ -22,7 +23,7 @@ from ._lstm import LSTMAttentionClassifier, LSTMAttentionRegressor
 from ._pooling import AttentionPoolingTransformer
 from ._transformer import TransformerClassifier, TransformerRegressor
 from ._version import __version__
-from .modules import MaskedReconstruction
+from .modules import ConvStem, MaskedReconstruction
 from .preprocessing import SequenceScaler
 
 __all__ = ["export_onnx"]
@@ -135,7 +136,7 @@ class _Graph(torch.nn.Module):
             out = self.network(x, mask)
 
         if self.task == "classification":
-            outputs = (torch.softmax(out, dim=-1), torch.argmax(out, dim=-1))
+            outputs = (torch.softmax(out, dim=1), torch.argmax(out, dim=1))
         elif self.task == "regression":
             # float64 as skattn's predict: targets whose mean is far larger
             # than their spread keep their precision
@@ -146,6 +147,32 @@ class _Graph(torch.nn.Module):
         if weights is not None:
             outputs = (*outputs, weights.mean(1))  # average over heads
         return outputs
+
+
+def _upsample(self, weights, mask):
+    """``ConvStem.upsample`` without ``repeat_interleave``, whose TorchScript
+    export fixes the number of steps to the example's."""
+    if self.stride == 1:
+        return weights
+    s, t = self.stride, mask.shape[1]
+    lengths = mask.sum(1)
+    starts = torch.arange(weights.shape[-1], device=mask.device) * s
+    counts = (lengths[:, None] - starts).clamp(0, s).to(weights.dtype)
+    shared = weights / counts.clamp(min=1).unsqueeze(1)  # [b, h, t']
+    # [b, h, t', 1] -> [b, h, t', s] -> [b, h, t' * s] -> [b, h, t]
+    spread = (shared.unsqueeze(-1) * torch.ones(s, dtype=weights.dtype)).flatten(2)
+    return spread[..., :t] * mask.unsqueeze(1).to(weights.dtype)
+
+
+def _for_export(network):
+    """A float32 CPU copy of ``network`` in evaluation mode, with
+    export-friendly versions of the operations that need one."""
+    network = copy.deepcopy(network).to("cpu").float().eval()
+    network.requires_grad_(False)
+    for module in network.modules():
+        if isinstance(module, ConvStem):
+            module.upsample = types.MethodType(_upsample, module)
+    return network
 
 
 def _split_pipeline(model):
@@ -470,8 +497,7 @@ def export_onnx(estimator, path, *, attention_weights=False, opset=None):
         )
     task = _task(est)
     max_length = _max_length(est)
-    network = copy.deepcopy(est.net_.module_).to("cpu").float().eval()
-    network.requires_grad_(False)
+    network = _for_export(est.net_.module_)
     y = None
     if task == "regression":
         y = (est._y_loc, est._y_scale, est._y_ndim == 1)
