@@ -183,7 +183,7 @@ def markdown(rows, info):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="few calls; print only")
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--repeats", type=int, default=200)
     p.add_argument("--output", default=str(HERE / "LATENCY.md"))
     a = p.parse_args(argv)
