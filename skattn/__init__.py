@@ -12,10 +12,12 @@ Sequence-aware preprocessing: :class:`SequenceScaler`,
 converters live in :mod:`skattn.data`, bundled data sets in
 :mod:`skattn.datasets`, plots in :mod:`skattn.plotting`, and
 :class:`skattn.model_selection.CachedFit` (resumable searches) in
-:mod:`skattn.model_selection`.
+:mod:`skattn.model_selection`. :func:`load` reads a saved model;
+:func:`export_onnx` writes one as an ONNX graph for serving.
 """
 
 from ._lstm import LSTMAttentionClassifier, LSTMAttentionRegressor
+from ._onnx import export_onnx
 from ._persistence import load
 from ._pooling import AttentionPoolingTransformer
 from ._transformer import TransformerClassifier, TransformerRegressor
@@ -40,5 +42,6 @@ __all__ = [
     "TransformerClassifier",
     "TransformerRegressor",
     "__version__",
+    "export_onnx",
     "load",
 ]

@@ -52,6 +52,10 @@ EXPECTED = {
         ["dask cluster:", "fits and the refit in", "test accuracy of the refitted"],
         [],
     ),
+    "serve_onnx.py": (
+        ["Exported to gunpoint_lstm.onnx", "Labels equal skattn's predict: True"],
+        [],
+    ),
     "attention_variants.py": (
         [
             "(no attention: mean pooling)",
