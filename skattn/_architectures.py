@@ -3,7 +3,7 @@
 An architecture mixin gives an estimator the three architecture hooks of
 :class:`skattn._base.SequenceEstimator`: ``_check_architecture()``,
 ``_build_network(n_channels, n_outputs, max_length)`` and
-``_check_input_length(t)``. :class:`RecurrentArchitecture` and
+``_max_input_length()``. :class:`RecurrentArchitecture` and
 :class:`TransformerArchitecture` serve the supervised estimators (with the
 convolutional stem); :class:`EncoderChoice` serves
 ``AttentionPoolingTransformer``, whose ``encoder`` parameter picks the
@@ -148,13 +148,9 @@ def _check_transformer(est):
         )
 
 
-def _check_positional_length(est, t):
-    if est.positional_encoding == "learned" and t > est._max_length:
-        raise ValueError(
-            f"X has sequences of {t} timesteps, but {type(est).__name__} learned "
-            f"positions for {est._max_length} (its longest training sequence); "
-            "use positional_encoding='sinusoidal' to predict on longer sequences"
-        )
+def _positional_limit(est):
+    """Learned positions exist up to the longest training sequence only."""
+    return est._max_length if est.positional_encoding == "learned" else None
 
 
 def _build_transformer(est, n_channels, n_outputs, max_length, conv_stem):
@@ -189,8 +185,8 @@ class TransformerArchitecture:
         check_conv_stem(self.conv_stem)
         _check_transformer(self)
 
-    def _check_input_length(self, t):
-        _check_positional_length(self, t)
+    def _max_input_length(self):
+        return _positional_limit(self)
 
     def _build_network(self, n_channels, n_outputs, max_length):
         return _build_transformer(
@@ -207,9 +203,8 @@ class EncoderChoice:
         else:
             _check_transformer(self)
 
-    def _check_input_length(self, t):
-        if self.encoder == "transformer":
-            _check_positional_length(self, t)
+    def _max_input_length(self):
+        return _positional_limit(self) if self.encoder == "transformer" else None
 
     def _build_network(self, n_channels, n_outputs, max_length):
         build = _build_recurrent if self.encoder == "lstm" else _build_transformer

@@ -13,7 +13,7 @@ A concrete estimator combines this base with
   ``_prepare_target``, ``_criterion``, ``_check_target_fitted`` and
   ``_target_attributes`` (see :mod:`skattn._targets`);
 - an architecture from :mod:`skattn._architectures`, which provides
-  ``_check_architecture``, ``_build_network`` and ``_check_input_length``.
+  ``_check_architecture``, ``_build_network`` and ``_max_input_length``.
 """
 
 import math
@@ -66,7 +66,7 @@ class SequenceEstimator(BaseEstimator):
     ``_check_target_fitted()``, ``_target_attributes``) and the architecture
     hooks (``_check_architecture()``,
     ``_build_network(n_channels, n_outputs, max_length)``, optionally
-    ``_check_input_length(t)``).
+    ``_max_input_length()``).
     """
 
     _parameter_constraints: dict = {
@@ -134,8 +134,18 @@ class SequenceEstimator(BaseEstimator):
     def _build_network(self, n_channels, n_outputs, max_length):  # pragma: no cover
         raise NotImplementedError
 
+    def _max_input_length(self):
+        """The longest sequence the network can read, or None for any."""
+        return None
+
     def _check_input_length(self, t):
-        pass
+        limit = self._max_input_length()
+        if limit is not None and t > limit:
+            raise ValueError(
+                f"X has sequences of {t} timesteps, but {type(self).__name__} "
+                f"learned positions for {limit} (its longest training sequence); "
+                "use positional_encoding='sinusoidal' to predict on longer sequences"
+            )
 
     # tags -------------------------------------------------------------------
     def __sklearn_tags__(self):

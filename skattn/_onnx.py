@@ -12,25 +12,29 @@ import copy
 import io
 import json
 import logging
-import types
 import warnings
 
 import numpy as np
 import torch
+from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from ._lstm import LSTMAttentionClassifier, LSTMAttentionRegressor
 from ._pooling import AttentionPoolingTransformer
 from ._transformer import TransformerClassifier, TransformerRegressor
 from ._version import __version__
-from .modules import ConvStem, MaskedReconstruction
+from .modules import MaskedReconstruction
 from .preprocessing import SequenceScaler
 
 __all__ = ["export_onnx"]
 
-_CLASSIFIERS = (LSTMAttentionClassifier, TransformerClassifier)
-_REGRESSORS = (LSTMAttentionRegressor, TransformerRegressor)
-_ESTIMATORS = (*_CLASSIFIERS, *_REGRESSORS, AttentionPoolingTransformer)
+_ESTIMATORS = (
+    LSTMAttentionClassifier,
+    TransformerClassifier,
+    LSTMAttentionRegressor,
+    TransformerRegressor,
+    AttentionPoolingTransformer,
+)
 # Exporters to try, in order. The tests drop "dynamo" for most models: it
 # takes seconds per model and rarely keeps the time axis of an LSTM dynamic.
 _EXPORTERS = ("dynamo", "torchscript")
@@ -149,29 +153,10 @@ class _Graph(torch.nn.Module):
         return outputs
 
 
-def _upsample(self, weights, mask):
-    """``ConvStem.upsample`` without ``repeat_interleave``, whose TorchScript
-    export fixes the number of steps to the example's."""
-    if self.stride == 1:
-        return weights
-    s, t = self.stride, mask.shape[1]
-    lengths = mask.sum(1)
-    starts = torch.arange(weights.shape[-1], device=mask.device) * s
-    counts = (lengths[:, None] - starts).clamp(0, s).to(weights.dtype)
-    shared = weights / counts.clamp(min=1).unsqueeze(1)  # [b, h, t']
-    # [b, h, t', 1] -> [b, h, t', s] -> [b, h, t' * s] -> [b, h, t]
-    spread = (shared.unsqueeze(-1) * torch.ones(s, dtype=weights.dtype)).flatten(2)
-    return spread[..., :t] * mask.unsqueeze(1).to(weights.dtype)
-
-
 def _for_export(network):
-    """A float32 CPU copy of ``network`` in evaluation mode, with
-    export-friendly versions of the operations that need one."""
+    """A float32 CPU copy of ``network`` in evaluation mode."""
     network = copy.deepcopy(network).to("cpu").float().eval()
     network.requires_grad_(False)
-    for module in network.modules():
-        if isinstance(module, ConvStem):
-            module.upsample = types.MethodType(_upsample, module)
     return network
 
 
@@ -221,18 +206,7 @@ def _scaling_modules(scalers, estimator):
 def _task(estimator):
     if isinstance(estimator, AttentionPoolingTransformer):
         return "embedding"
-    if isinstance(estimator, _CLASSIFIERS):
-        return "classification"
-    return "regression"
-
-
-def _max_length(estimator):
-    """The longest sequence the network accepts, or None without a limit."""
-    params = estimator.get_params()
-    learned = params.get("positional_encoding") == "learned"
-    if learned and params.get("encoder", "transformer") == "transformer":
-        return int(estimator._max_length)
-    return None
+    return "classification" if is_classifier(estimator) else "regression"
 
 
 def _example(estimator, tokens, max_length):
@@ -496,7 +470,7 @@ def export_onnx(estimator, path, *, attention_weights=False, opset=None):
             "attention weights; export with attention_weights=False"
         )
     task = _task(est)
-    max_length = _max_length(est)
+    max_length = est._max_input_length()
     network = _for_export(est.net_.module_)
     y = None
     if task == "regression":

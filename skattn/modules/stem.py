@@ -151,6 +151,7 @@ class ConvStem(nn.Module):
         # real input steps per output step: [b, t']
         counts = (lengths[:, None] - starts).clamp(0, s).to(weights.dtype)
         shared = weights / counts.clamp(min=1).unsqueeze(1)  # [b, h, t']
-        # [b, h, t'] -> [b, h, t' * s] -> [b, h, t]
-        spread = shared.repeat_interleave(s, dim=-1)[..., :t]
-        return spread * mask.unsqueeze(1).to(weights.dtype)
+        # [b, h, t', 1] -> [b, h, t', s] -> [b, h, t' * s] -> [b, h, t]; a
+        # broadcast rather than repeat_interleave, whose ONNX export fixes t'
+        spread = (shared.unsqueeze(-1) * torch.ones(s, dtype=weights.dtype)).flatten(2)
+        return spread[..., :t] * mask.unsqueeze(1).to(weights.dtype)
