@@ -130,4 +130,4 @@ def test_example_runs(script, runs):
 
 def test_every_example_is_checked():
     assert set(SCRIPTS) == set(EXPECTED)
-    assert len(SCRIPTS) == 8
+    assert len(SCRIPTS) == 9
