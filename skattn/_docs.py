@@ -146,8 +146,9 @@ def training_doc(**defaults):
 
 
 def fill_doc(**blocks):
-    """Class decorator: replace each docstring line holding only ``{name}``
-    with the text block ``name``, indented like the placeholder."""
+    """Decorator for a class or function: replace each docstring line
+    holding only ``{name}`` with the text block ``name``, indented like the
+    placeholder."""
 
     def decorate(cls):
         doc = cls.__doc__

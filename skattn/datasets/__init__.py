@@ -22,6 +22,8 @@ from importlib import resources
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._docs import fill_doc
+
 __all__ = [
     "DATASETS",
     "load_basic_motions",
@@ -49,16 +51,7 @@ _CITATIONS = {
 }
 
 
-def load_dataset(name, *, return_X_y=False):
-    """Load a bundled data set by name.
-
-    Parameters
-    ----------
-    name : str
-        One of ``skattn.datasets.DATASETS``.
-    return_X_y : bool, default=False
-        Return ``(X_train, X_test, y_train, y_test)`` instead of a Bunch.
-
+_RETURNS_DOC = """\
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
@@ -69,7 +62,22 @@ def load_dataset(name, *, return_X_y=False):
         False.
     (X_train, X_test, y_train, y_test) : tuple of ndarray
         The train and test sequences and targets. Only when ``return_X_y``
-        is True.
+        is True.\
+"""
+
+
+@fill_doc(returns=_RETURNS_DOC)
+def load_dataset(name, *, return_X_y=False):
+    """Load a bundled data set by name.
+
+    Parameters
+    ----------
+    name : str
+        One of ``skattn.datasets.DATASETS``.
+    return_X_y : bool, default=False
+        Return ``(X_train, X_test, y_train, y_test)`` instead of a Bunch.
+
+    {returns}
 
     Examples
     --------
@@ -88,32 +96,33 @@ def load_dataset(name, *, return_X_y=False):
     return Bunch(**arrays, description=DATASETS[name], citation=_CITATIONS[name])
 
 
+# Parameters, Returns and See Also of each named loader
+_LOADER_DOC = (
+    """\
+    Parameters
+    ----------
+    return_X_y : bool, default=False
+        Return ``(X_train, X_test, y_train, y_test)`` instead of a Bunch.
+
+"""
+    + _RETURNS_DOC
+    + """
+
+    See Also
+    --------
+    load_dataset : Load any bundled data set by name.\
+"""
+)
+
+
+@fill_doc(loader=_LOADER_DOC)
 def load_gunpoint(*, return_X_y=False):
     """Load GunPoint (UCR): hand motion with or without a gun.
 
     50 train and 150 test sequences of 150 steps, 1 channel; 2 classes
     (``'1'``, ``'2'``).
 
-    Parameters
-    ----------
-    return_X_y : bool, default=False
-        Return ``(X_train, X_test, y_train, y_test)`` instead of a Bunch.
-
-    Returns
-    -------
-    data : :class:`~sklearn.utils.Bunch`
-        Dictionary-like object with ``X_train``, ``X_test`` (float32
-        sequences), ``y_train``, ``y_test`` (targets), ``lengths_train``,
-        ``lengths_test`` (int64 number of real timesteps of each sequence),
-        ``description`` and ``citation`` (str). Only when ``return_X_y`` is
-        False.
-    (X_train, X_test, y_train, y_test) : tuple of ndarray
-        The train and test sequences and targets. Only when ``return_X_y``
-        is True.
-
-    See Also
-    --------
-    load_dataset : Load any bundled data set by name.
+    {loader}
 
     Examples
     --------
@@ -125,32 +134,14 @@ def load_gunpoint(*, return_X_y=False):
     return load_dataset("GunPoint", return_X_y=return_X_y)
 
 
+@fill_doc(loader=_LOADER_DOC)
 def load_basic_motions(*, return_X_y=False):
     """Load BasicMotions (UEA): accelerometer and gyroscope, 4 activities.
 
     40 train and 40 test sequences of 100 steps, 6 channels; 4 classes
     (``'badminton'``, ``'running'``, ``'standing'``, ``'walking'``).
 
-    Parameters
-    ----------
-    return_X_y : bool, default=False
-        Return ``(X_train, X_test, y_train, y_test)`` instead of a Bunch.
-
-    Returns
-    -------
-    data : :class:`~sklearn.utils.Bunch`
-        Dictionary-like object with ``X_train``, ``X_test`` (float32
-        sequences), ``y_train``, ``y_test`` (targets), ``lengths_train``,
-        ``lengths_test`` (int64 number of real timesteps of each sequence),
-        ``description`` and ``citation`` (str). Only when ``return_X_y`` is
-        False.
-    (X_train, X_test, y_train, y_test) : tuple of ndarray
-        The train and test sequences and targets. Only when ``return_X_y``
-        is True.
-
-    See Also
-    --------
-    load_dataset : Load any bundled data set by name.
+    {loader}
 
     Examples
     --------
@@ -162,32 +153,14 @@ def load_basic_motions(*, return_X_y=False):
     return load_dataset("BasicMotions", return_X_y=return_X_y)
 
 
+@fill_doc(loader=_LOADER_DOC)
 def load_pickup_gesture(*, return_X_y=False):
     """Load PickupGestureWiimoteZ (UCR): 10 gestures of unequal lengths.
 
     50 train and 50 test sequences of 29 to 361 steps, right-padded with
     NaN; 1 channel, 10 classes.
 
-    Parameters
-    ----------
-    return_X_y : bool, default=False
-        Return ``(X_train, X_test, y_train, y_test)`` instead of a Bunch.
-
-    Returns
-    -------
-    data : :class:`~sklearn.utils.Bunch`
-        Dictionary-like object with ``X_train``, ``X_test`` (float32
-        sequences), ``y_train``, ``y_test`` (targets), ``lengths_train``,
-        ``lengths_test`` (int64 number of real timesteps of each sequence),
-        ``description`` and ``citation`` (str). Only when ``return_X_y`` is
-        False.
-    (X_train, X_test, y_train, y_test) : tuple of ndarray
-        The train and test sequences and targets. Only when ``return_X_y``
-        is True.
-
-    See Also
-    --------
-    load_dataset : Load any bundled data set by name.
+    {loader}
 
     Examples
     --------
@@ -199,32 +172,14 @@ def load_pickup_gesture(*, return_X_y=False):
     return load_dataset("PickupGestureWiimoteZ", return_X_y=return_X_y)
 
 
+@fill_doc(loader=_LOADER_DOC)
 def load_covid3month(*, return_X_y=False):
     """Load Covid3Month (Monash TSER): a country's death rate from cases.
 
     A regression data set: 140 train and 61 test sequences of 84 days of
     case counts, 1 channel; the float64 target is the death rate.
 
-    Parameters
-    ----------
-    return_X_y : bool, default=False
-        Return ``(X_train, X_test, y_train, y_test)`` instead of a Bunch.
-
-    Returns
-    -------
-    data : :class:`~sklearn.utils.Bunch`
-        Dictionary-like object with ``X_train``, ``X_test`` (float32
-        sequences), ``y_train``, ``y_test`` (targets), ``lengths_train``,
-        ``lengths_test`` (int64 number of real timesteps of each sequence),
-        ``description`` and ``citation`` (str). Only when ``return_X_y`` is
-        False.
-    (X_train, X_test, y_train, y_test) : tuple of ndarray
-        The train and test sequences and targets. Only when ``return_X_y``
-        is True.
-
-    See Also
-    --------
-    load_dataset : Load any bundled data set by name.
+    {loader}
 
     Examples
     --------

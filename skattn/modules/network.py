@@ -10,6 +10,7 @@ from numbers import Integral
 import torch
 from torch import nn
 
+from .._docs import fill_doc
 from .attention import AttentionPooling, MaskedPooling
 from .encoders import RecurrentEncoder, TransformerEncoder
 from .stem import ConvStem, auto_stem_stride
@@ -22,6 +23,16 @@ __all__ = [
     "sequence_network",
     "transformer_network",
 ]
+
+
+_INPUTS_DOC = """\
+    Parameters
+    ----------
+    values : Tensor of shape ``[b, t, c]``
+        Input values (zeros on padding), or token ids ``[b, t, 1]``.
+    mask : bool Tensor of shape ``[b, t]``
+        True on real timesteps.\
+"""
 
 
 class TokenEmbedding(nn.Module):
@@ -119,15 +130,11 @@ class SequenceNetwork(nn.Module):
         self.head = nn.Linear(encoder.output_size, n_outputs) if n_outputs else None
         self.output_size = encoder.output_size
 
+    @fill_doc(inputs=_INPUTS_DOC)
     def encode(self, values, mask):
         """Per-step states, pooled vector and attention weights (or None).
 
-        Parameters
-        ----------
-        values : Tensor of shape ``[b, t, c]``
-            Input values (zeros on padding), or token ids ``[b, t, 1]``.
-        mask : bool Tensor of shape ``[b, t]``
-            True on real timesteps.
+        {inputs}
 
         Returns
         -------
@@ -150,15 +157,11 @@ class SequenceNetwork(nn.Module):
             weights = self.stem.upsample(weights, input_mask)
         return states, pooled, weights
 
+    @fill_doc(inputs=_INPUTS_DOC)
     def embed(self, values, mask):
         """The pooled vector of each sequence.
 
-        Parameters
-        ----------
-        values : Tensor of shape ``[b, t, c]``
-            Input values (zeros on padding), or token ids ``[b, t, 1]``.
-        mask : bool Tensor of shape ``[b, t]``
-            True on real timesteps.
+        {inputs}
 
         Returns
         -------
@@ -167,15 +170,11 @@ class SequenceNetwork(nn.Module):
         """
         return self.encode(values, mask)[1]
 
+    @fill_doc(inputs=_INPUTS_DOC)
     def attention(self, values, mask):
         """The head's output together with the attention weights.
 
-        Parameters
-        ----------
-        values : Tensor of shape ``[b, t, c]``
-            Input values (zeros on padding), or token ids ``[b, t, 1]``.
-        mask : bool Tensor of shape ``[b, t]``
-            True on real timesteps.
+        {inputs}
 
         Returns
         -------
@@ -248,15 +247,11 @@ class MaskedReconstruction(nn.Module):
         reconstruction = self.decoder(torch.cat([states, context], -1))
         return reconstruction, values, hidden
 
+    @fill_doc(inputs=_INPUTS_DOC)
     def embed(self, values, mask):
         """The pooled vector of the uncorrupted input.
 
-        Parameters
-        ----------
-        values : Tensor of shape ``[b, t, c]``
-            Input values (zeros on padding), or token ids ``[b, t, 1]``.
-        mask : bool Tensor of shape ``[b, t]``
-            True on real timesteps.
+        {inputs}
 
         Returns
         -------
@@ -265,15 +260,11 @@ class MaskedReconstruction(nn.Module):
         """
         return self.network.embed(values, mask)
 
+    @fill_doc(inputs=_INPUTS_DOC)
     def attention(self, values, mask):
         """The pooled vector and attention weights of the uncorrupted input.
 
-        Parameters
-        ----------
-        values : Tensor of shape ``[b, t, c]``
-            Input values (zeros on padding), or token ids ``[b, t, 1]``.
-        mask : bool Tensor of shape ``[b, t]``
-            True on real timesteps.
+        {inputs}
 
         Returns
         -------
