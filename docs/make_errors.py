@@ -153,8 +153,15 @@ MISTAKES = [
     (
         "A file that is not a skattn model",
         'open("model.skattn", "wb").write(b"not a model")\nskattn.load("model.skattn")',
-        "Load files written by `estimator.save`; `skattn.load` never runs code "
-        "from a file.",
+        "Load files written by `skattn.save` or `estimator.save`; `skattn.load` "
+        "never runs code from a file.",
+    ),
+    (
+        "A pickle or joblib file",
+        'import joblib\njoblib.dump(model, "model.joblib")\n'
+        'skattn.load("model.joblib")',
+        "Save with `skattn.save(model, path)`; read a pickle you trust with "
+        "`joblib.load`.",
     ),
 ]
 

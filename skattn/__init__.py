@@ -12,13 +12,15 @@ Sequence-aware preprocessing: :class:`SequenceScaler`,
 converters live in :mod:`skattn.data`, bundled data sets in
 :mod:`skattn.datasets`, plots in :mod:`skattn.plotting`, and
 :class:`skattn.model_selection.CachedFit` (resumable searches) in
-:mod:`skattn.model_selection`. :func:`load` reads a saved model;
-:func:`export_onnx` writes one as an ONNX graph for serving.
+:mod:`skattn.model_selection`, attention weights of whole pipelines in
+:mod:`skattn.inspection`. :func:`save` writes a fitted model or Pipeline
+without pickle and :func:`load` reads it back; :func:`export_onnx` writes a
+model as an ONNX graph for serving.
 """
 
 from ._lstm import LSTMAttentionClassifier, LSTMAttentionRegressor
 from ._onnx import export_onnx
-from ._persistence import load
+from ._persistence import load, save
 from ._pooling import AttentionPoolingTransformer
 from ._transformer import TransformerClassifier, TransformerRegressor
 from ._version import __version__
@@ -44,4 +46,5 @@ __all__ = [
     "__version__",
     "export_onnx",
     "load",
+    "save",
 ]

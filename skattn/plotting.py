@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import data as _data
 from ._validation import trailing_padding_lengths
+from .inspection import _attention_model
 
 __all__ = ["plot_attention"]
 
@@ -31,27 +32,6 @@ def _import_pyplot():
             'pip install "skattn[plot]" (or pip install matplotlib)'
         ) from exc
     return plt
-
-
-def _attention_estimator(estimator):
-    """The estimator that pools with attention (the last step of a pipeline),
-    and the steps before it."""
-    preprocess = None
-    if hasattr(estimator, "steps"):  # a Pipeline: its last step attends
-        preprocess, estimator = estimator[:-1], estimator[-1]
-    name = type(estimator).__name__
-    if not hasattr(estimator, "attention_weights"):
-        raise TypeError(
-            f"plot_attention needs a skattn estimator with attention pooling, got "
-            f"{name}, which has no attention_weights method"
-        )
-    pooling = getattr(estimator, "pooling", "attention")
-    if pooling != "attention":
-        raise ValueError(
-            f"{name} pools with pooling={pooling!r}, which has no attention weights "
-            "to plot; fit it with pooling='attention'"
-        )
-    return preprocess, estimator
 
 
 def _sequence_index(index, n, n_default):
@@ -182,7 +162,7 @@ def plot_attention(
     """
     _check_kind(kind, per_head)
     plt = _import_pyplot()
-    preprocess, model = _attention_estimator(estimator)
+    preprocess, model = _attention_model(estimator, "plot_attention")
     check_is_fitted(model)
     n_default = max(1, min(_DEFAULT_SEQUENCES, _DEFAULT_ROWS // model.n_channels_in_))
     positions = _sequence_index(index, _n_sequences(X), n_default)

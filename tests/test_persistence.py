@@ -1,12 +1,14 @@
 """Saving and loading (``skattn/_persistence.py``): round trips, new
-processes, pickle and joblib, model files of earlier releases, and damaged
-or tampered files."""
+processes, pickle and joblib, model files of earlier releases, damaged or
+tampered files, Pipelines (skops), and saves that fail half-way."""
 
 import copy
+import io
 import json
 import pickle
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import joblib
@@ -15,18 +17,24 @@ import pandas as pd
 import pytest
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 import skattn
 from skattn import (
     AttentionPoolingTransformer,
     LSTMAttentionClassifier,
     LSTMAttentionRegressor,
+    SequenceScaler,
+    TokenEncoder,
     TransformerClassifier,
     TransformerRegressor,
 )
 
-from ._params import SMALL_TRANSFORMER
+from ._params import ONE_EPOCH_LSTM, SMALL_TRANSFORMER
 
 # positional_encoding="learned": saved with its max length
 LEARNED = dict(SMALL_TRANSFORMER, positional_encoding="learned")
@@ -284,3 +292,254 @@ def test_nan_weights_are_rejected(saved, tmp_path):
     torch.save(state, tmp_path / "nan")
     with pytest.raises(ValueError, match=f"weight '{name}' holds NaN"):
         skattn.load(tmp_path / "nan")
+
+
+# Files that are not zip archives -------------------------------------------
+
+
+@pytest.mark.parametrize("compress", [0, 3], ids=["plain", "compressed"])
+def test_joblib_file_gives_skattn_error_without_torch_warning(
+    compress, data, tmp_path, capfd
+):
+    # torch printed "Detected pickle protocol 4 in the checkpoint..." before
+    # skattn's error: the file's first bytes now decide before torch reads it
+    X, y = data
+    clf = TransformerClassifier(max_epochs=1, **SMALL_TRANSFORMER).fit(X, y)
+    path = tmp_path / "model.joblib"
+    joblib.dump(clf, path, compress=compress)
+    capfd.readouterr()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match="looks like a pickle or joblib file"):
+            skattn.load(path)
+    assert [str(w.message) for w in caught] == []
+    assert capfd.readouterr() == ("", "")
+
+
+def test_empty_file_is_not_a_model(tmp_path):
+    (tmp_path / "empty.skattn").write_bytes(b"")
+    with pytest.raises(ValueError, match="not a skattn model file: it is empty"):
+        skattn.load(tmp_path / "empty.skattn")
+
+
+# Saves that fail half-way --------------------------------------------------
+
+
+def _fail_half_way(monkeypatch):
+    """Make torch.save write half of its archive, then fail like a full disk."""
+    real_save = torch.save
+
+    def save_half(obj, f, *args, **kwargs):
+        buffer = io.BytesIO()
+        real_save(obj, buffer, *args, **kwargs)
+        part = buffer.getvalue()[: len(buffer.getvalue()) // 2]
+        if isinstance(f, (str, Path)):
+            Path(f).write_bytes(part)
+        else:
+            f.write(part)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", save_half)
+
+
+@pytest.mark.parametrize("kind", ["estimator", "pipeline"])
+def test_failed_save_keeps_the_old_file_and_leaves_no_temp_file(
+    kind, data, tmp_path, monkeypatch
+):
+    X, y = data
+    clf = TransformerClassifier(max_epochs=1, **SMALL_TRANSFORMER)
+    model = clf if kind == "estimator" else make_pipeline(SequenceScaler(), clf)
+    model.fit(X, y)
+    path = tmp_path / "model.skattn"
+    save = model.save if kind == "estimator" else lambda p: skattn.save(model, p)
+    save(path)
+    before = path.read_bytes()
+    _fail_half_way(monkeypatch)
+    with pytest.raises(OSError, match="No space left"):
+        save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.skattn"]
+    monkeypatch.undo()
+    assert_array_equal(skattn.load(path).predict_proba(X), model.predict_proba(X))
+
+
+def test_save_replaces_the_file_and_writes_to_file_objects(data, tmp_path):
+    X, y = data
+    first = TransformerClassifier(max_epochs=1, **SMALL_TRANSFORMER).fit(X, y)
+    second = LSTMAttentionClassifier(**ONE_EPOCH_LSTM).fit(X, y)
+    path = tmp_path / "model.skattn"
+    first.save(path)
+    second.save(str(path))
+    assert type(skattn.load(path)) is LSTMAttentionClassifier
+    assert [p.name for p in tmp_path.iterdir()] == ["model.skattn"]
+    buffer = io.BytesIO()
+    skattn.save(first, buffer)
+    buffer.seek(0)
+    assert_array_equal(skattn.load(buffer).predict_proba(X), first.predict_proba(X))
+    with pytest.raises(FileNotFoundError, match="no folder"):
+        first.save(tmp_path / "missing" / "model.skattn")
+
+
+# Pipelines (skops) ---------------------------------------------------------
+
+
+def _pipelines():
+    small = dict(max_epochs=2, **SMALL_TRANSFORMER)
+    return {
+        "scaler+transformer": lambda: make_pipeline(
+            SequenceScaler(per_sequence=True), TransformerClassifier(**small)
+        ),
+        "pooling+sklearn": lambda: make_pipeline(
+            SequenceScaler(),
+            AttentionPoolingTransformer(**small),
+            StandardScaler(),
+            LogisticRegression(),
+        ),
+        "nested": lambda: Pipeline(
+            [
+                ("prep", make_pipeline(SequenceScaler())),
+                ("model", make_pipeline(LSTMAttentionClassifier(**ONE_EPOCH_LSTM))),
+            ]
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", list(_pipelines()))
+def test_pipeline_round_trip_predicts_identically(name, data, tmp_path):
+    pytest.importorskip("skops", reason="saving a Pipeline needs skops")
+    X, y = data
+    model = _pipelines()[name]().fit(X, y)
+    steps = list(model.steps)
+    path = tmp_path / "pipeline.skattn"
+    skattn.save(model, path)
+    assert model.steps == steps  # the saved pipeline is not changed
+    loaded = skattn.load(path)
+    assert type(loaded) is Pipeline
+    assert [type(s).__name__ for _, s in loaded.steps] == [
+        type(s).__name__ for _, s in steps
+    ]
+    assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_token_pipeline_and_search_best_estimator_round_trip(tmp_path):
+    pytest.importorskip("skops", reason="saving a Pipeline needs skops")
+    texts = ["good film", "bad plot", "very good", "so bad", "good good", "bad"] * 4
+    y = np.array([1, 0, 1, 0, 1, 0] * 4)
+    pipe = make_pipeline(
+        TokenEncoder(max_tokens=10),
+        LSTMAttentionClassifier(vocab_size=12, padding_idx=0, **ONE_EPOCH_LSTM),
+    )
+    search = GridSearchCV(pipe, {"tokenencoder__lowercase": [True, False]}, cv=2)
+    search.fit(texts, y)
+    path = tmp_path / "best.skattn"
+    where = r"GridSearchCV\.estimator\.steps\[1\]\[1\] is a LSTMAttentionClassifier"
+    with pytest.raises(ValueError, match=rf"{where}.*search\.best_estimator_"):
+        skattn.save(search, path)
+    assert not path.exists()
+    skattn.save(search.best_estimator_, path)
+    loaded = skattn.load(path)
+    assert loaded[0].vocabulary_ == search.best_estimator_[0].vocabulary_
+    assert_array_equal(
+        loaded.predict_proba(texts), search.best_estimator_.predict_proba(texts)
+    )
+
+
+CODE_RAN = []
+
+
+def _double(X):
+    CODE_RAN.append("function")
+    return 2 * X
+
+
+class _Recorder(TransformerMixin, BaseEstimator):
+    """A custom step that records when it is rebuilt."""
+
+    def fit(self, X, y=None):
+        self.fitted_ = True
+        return self
+
+    def transform(self, X):
+        return X
+
+    def __setstate__(self, state):
+        CODE_RAN.append("setstate")
+        super().__setstate__(state)
+
+
+@pytest.mark.parametrize("step", ["function", "custom class"])
+def test_untrusted_types_are_refused_without_running_code(step, data, tmp_path):
+    pytest.importorskip("skops", reason="saving a Pipeline needs skops")
+    X, y = data
+    X2 = X[:, :, 0]
+    first, name = {
+        "function": (FunctionTransformer(_double), f"{__name__}._double"),
+        "custom class": (_Recorder(), f"{__name__}._Recorder"),
+    }[step]
+    model = make_pipeline(first, LogisticRegression()).fit(X2, y)
+    path = tmp_path / "custom.skattn"
+    skattn.save(model, path)
+    CODE_RAN.clear()
+    with pytest.raises(ValueError, match="does not trust") as info:
+        skattn.load(path)
+    message = str(info.value)
+    assert f"['{name}']" in message and f"trusted=['{name}']" in message
+    assert CODE_RAN == []
+    loaded = skattn.load(path, trusted=[name])  # the way the message says
+    assert_array_equal(loaded.predict_proba(X2), model.predict_proba(X2))
+    if step == "custom class":
+        assert CODE_RAN == ["setstate"]  # rebuilding runs the class's code
+    with pytest.raises(TypeError, match="list of type names"):
+        skattn.load(path, trusted=name)
+
+
+def test_skops_is_an_optional_extra(data, tmp_path, monkeypatch):
+    pytest.importorskip("skops", reason="writes a Pipeline file first")
+    X, y = data
+    model = make_pipeline(
+        SequenceScaler(), TransformerClassifier(max_epochs=1, **SMALL_TRANSFORMER)
+    ).fit(X, y)
+    path = tmp_path / "pipeline.skattn"
+    skattn.save(model, path)
+    model[-1].save(tmp_path / "model.skattn")
+    monkeypatch.setitem(sys.modules, "skops.io", None)  # import fails
+    with pytest.raises(ImportError, match=r'pip install "skattn\[skops\]"'):
+        skattn.save(model, tmp_path / "other.skattn")
+    with pytest.raises(ImportError, match=r'pip install "skattn\[skops\]"'):
+        skattn.load(path)
+    # single estimators never need skops
+    assert type(skattn.load(tmp_path / "model.skattn")) is TransformerClassifier
+
+
+def test_tampered_pipeline_files_are_rejected(data, tmp_path):
+    pytest.importorskip("skops", reason="saving a Pipeline needs skops")
+    X, y = data
+    model = make_pipeline(
+        SequenceScaler(), TransformerClassifier(max_epochs=1, **SMALL_TRANSFORMER)
+    ).fit(X, y)
+    path = tmp_path / "pipeline.skattn"
+    skattn.save(model, path)
+    state = torch.load(path, weights_only=True)
+    assert state["format"] == "skattn-pipeline"
+    assert state["estimators"][0]["format"] == "skattn-model"
+
+    def tampered(**changes):
+        torch.save({**copy.deepcopy(state), **changes}, tmp_path / "tampered")
+        return tmp_path / "tampered"
+
+    extra = state["estimators"] * 2
+    with pytest.raises(ValueError, match=r"uses the estimators \[0\] of 2"):
+        skattn.load(tampered(estimators=extra))
+    with pytest.raises(ValueError, match="bad estimator entry"):
+        skattn.load(tampered(estimators=[]))
+    with pytest.raises(ValueError, match="inconsistent skattn pipeline file"):
+        skattn.load(tampered(skops=torch.zeros(3)))
+    with pytest.raises(ValueError, match="damaged Pipeline"):
+        skattn.load(tampered(skops=state["skops"][: len(state["skops"]) // 2]))
+    with pytest.raises(ValueError, match="format version 2.*upgrade skattn"):
+        skattn.load(tampered(format_version=2))
+    entry = copy.deepcopy(state["estimators"][0])
+    entry["params"]["attention"] = "nope"
+    with pytest.raises(ValueError, match=r"estimator 0\) holds an inconsistent"):
+        skattn.load(tampered(estimators=[entry]))
