@@ -31,7 +31,7 @@ torch.set_num_threads(1)
 def main():
     name, arch, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
     quick = "--quick" in sys.argv
-    from accuracy import resample_to_longest
+    from accuracy import TSAI_BATCH_SIZE, TSAI_EPOCHS, TSAI_LR, resample_to_longest
     from tsai.all import TSClassification, TSClassifier, TSRegressor
 
     from skattn.datasets import load_dataset
@@ -50,11 +50,11 @@ def main():
     A_tr, A_te = prep(X_tr), prep(X_te)
     classification = y_tr.dtype.kind in "OUS"
     splits = (list(range(len(A_tr))), [])
-    epochs = 2 if quick else 100
+    epochs = 2 if quick else TSAI_EPOCHS
     kwargs = dict(
         splits=splits,
         arch=arch,
-        bs=32,
+        bs=TSAI_BATCH_SIZE,
         drop_last=False,
         metrics=None,
         verbose=False,
@@ -70,7 +70,7 @@ def main():
     else:
         learn = TSRegressor(A_tr, y_tr.astype(np.float32), **kwargs)
     with learn.no_bar(), learn.no_logging():
-        learn.fit_one_cycle(epochs, 1e-3)
+        learn.fit_one_cycle(epochs, TSAI_LR)
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     with learn.no_bar():

@@ -6,8 +6,8 @@ Each way of running it is timed ``--repeats`` times after starting its
 worker processes (start-up: reported on its own) and a 1-epoch warm-up
 search in them (a process's first fit is slow); the table gives the median
 and the range of the wall time, the CPU time spent, the load average of the
-machine around the runs, and whether the cross-validation scores equal
-those of the serial one-thread search.
+machine around the runs, and whether the mean cross-validated accuracy of
+every candidate equals that of the serial one-thread search.
 
 Run: python benchmarks/grid_search_scaling.py [--repeats 3] [--max-epochs 20]
 Writes the markdown table to stdout and to benchmarks/GRID_SEARCH.md.
@@ -212,7 +212,7 @@ def main():
         "",
         "| how | workers | torch threads per fit | start-up (s) | search (s) "
         "| range (s) | speed-up vs 1 thread | CPU time (s) "
-        "| scores equal serial 1-thread "
+        "| mean CV accuracy equal to serial 1-thread "
         "| load average (1/5/15 min) before → after each run |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]

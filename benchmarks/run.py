@@ -3,6 +3,8 @@
     python benchmarks/run.py                      # everything (about an hour)
     python benchmarks/run.py --quick              # smoke run, a few minutes
     python benchmarks/run.py --only overhead      # one part
+    python benchmarks/run.py --report             # rewrite RESULTS.md from
+                                                  # RESULTS.json, measure nothing
 
 Parts: ``accuracy`` (test scores against MiniRocket, ridge and, with
 ``--tsai-python``, tsai), ``overhead`` (estimator versus a hand-written
@@ -57,7 +59,20 @@ def main(argv=None):
         help="report path (default: benchmarks/RESULTS.md, or "
         "benchmarks/RESULTS-quick.md with --quick)",
     )
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="measure nothing: rewrite the report from its JSON file (the "
+        "date, machine and versions of the run that measured it are kept)",
+    )
     a = p.parse_args(argv)
+    if a.report:
+        output = a.output or os.path.join(
+            HERE, "RESULTS-quick.md" if a.quick else "RESULTS.md"
+        )
+        rewrite_report(output, quick=a.quick)
+        log(f"wrote {output}")
+        return
     parts = a.only or list(PARTS)
     C.set_one_thread()
     output = a.output or os.path.join(
@@ -111,17 +126,7 @@ def main(argv=None):
         }
 
     def write():
-        head = [
-            "# skattn benchmark results" + (" (quick smoke run)" if a.quick else ""),
-            "",
-            f"Written by `python benchmarks/run.py{' --quick' if a.quick else ''}` "
-            f"on {today}.",
-            "",
-            "Machine: " + ", ".join(f"{k}: {v}" for k, v in mach.items()) + ".",
-            "",
-            "Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()) + ".",
-            "",
-        ]
+        head = _header(today, mach, vers, a.quick)
         text = (
             "\n".join(head)
             + "\n"
@@ -188,6 +193,59 @@ def main(argv=None):
         merge(more, more_notes)
     write()
     log(f"wrote {output}")
+
+
+def _sections(raw):
+    """The markdown section of every part in ``raw`` (a RESULTS.json)."""
+    sections = {}
+    if "accuracy" in raw:
+        import accuracy
+
+        sections["accuracy"] = accuracy.markdown(
+            raw["accuracy"]["rows"], raw["accuracy"]["notes"]
+        )
+    if "overhead" in raw:
+        import overhead
+
+        sections["overhead"] = overhead.markdown(
+            raw["overhead"]["results"], raw["overhead"]["profiles"]
+        )
+    if "scaling" in raw:
+        import scaling
+
+        sections["scaling"] = scaling.markdown(raw["scaling"])
+    return sections
+
+
+def _header(date, machine, versions, quick=False):
+    return [
+        "# skattn benchmark results" + (" (quick smoke run)" if quick else ""),
+        "",
+        f"Written by `python benchmarks/run.py{' --quick' if quick else ''}` "
+        f"on {date}.",
+        "",
+        "Machine: " + ", ".join(f"{k}: {v}" for k, v in machine.items()) + ".",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
+        "",
+    ]
+
+
+def report_text(raw, quick=False):
+    """The whole report of ``raw`` (a RESULTS.json), as markdown."""
+    sections = _sections(raw)
+    head = _header(raw["date"], raw["machine"], raw["versions"], quick)
+    return (
+        "\n".join(head) + "\n" + "\n".join(sections[p] for p in PARTS if p in sections)
+    )
+
+
+def rewrite_report(output, quick=False):
+    """Rewrite ``output`` from the JSON file beside it, measuring nothing."""
+    with open(os.path.splitext(output)[0] + ".json") as f:
+        raw = json.load(f)
+    with open(output, "w") as f:
+        f.write(report_text(raw, quick))
 
 
 def _report_date(path):

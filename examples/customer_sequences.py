@@ -21,10 +21,12 @@ The example shows:
   customer's latest event.
 
 Run: python customer_sequences.py
-(set SKATTN_EXAMPLES_FAST=1 for a quick, smaller run)
+(set SKATTN_EXAMPLES_FAST=1, or pass --fast, for a quick, smaller run:
+its results are not meaningful)
 """
 
 import os
+import sys
 
 import numpy as np
 import pandas as pd
@@ -37,7 +39,11 @@ from sklearn.preprocessing import StandardScaler
 from skattn import SequenceScaler, TransformerClassifier
 from skattn.data import from_long
 
-FAST = os.environ.get("SKATTN_EXAMPLES_FAST") == "1"
+FAST = os.environ.get("SKATTN_EXAMPLES_FAST") == "1" or "--fast" in sys.argv[1:]
+FAST_BANNER = (
+    "FAST MODE (SKATTN_EXAMPLES_FAST=1 or --fast): tiny training, "
+    "results are not meaningful"
+)
 N_CUSTOMERS = 150 if FAST else 400
 MAX_EPOCHS = 2 if FAST else 20
 
@@ -83,6 +89,8 @@ def make_events(n_customers, seed=0):
 
 
 def main():
+    if FAST:
+        print(FAST_BANNER + "\n")
     events, labels = make_events(N_CUSTOMERS)
     per_customer = events.groupby("customer_id").size()
     print(
@@ -177,6 +185,9 @@ def main():
         f"Share of attention on the latest 3 events: {recent[churn].mean():.0%} for "
         f"churners, {recent[~churn].mean():.0%} for stayers"
     )
+
+    if FAST:
+        print("\n" + FAST_BANNER)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ every finished fit is stored in DIR, and rerunning an interrupted search
 trains only what had not finished (DIR must be reachable by every worker).
 
 Run: python examples/dask_grid_search.py [--scheduler ADDRESS] [--cache DIR]
+(--fast, or SKATTN_EXAMPLES_FAST=1, for a quick run with 2 epochs: its
+accuracies are not meaningful)
 Needs: pip install "skattn[dask]"
 """
 
@@ -41,6 +43,11 @@ from skattn import TransformerClassifier
 from skattn.datasets import load_gunpoint
 from skattn.model_selection import CachedFit
 
+FAST_BANNER = (
+    "FAST MODE (SKATTN_EXAMPLES_FAST=1 or --fast): tiny training, "
+    "results are not meaningful"
+)
+
 GRID = {
     "attention": ["additive", "multihead"],
     "num_heads": [1, 2],
@@ -55,9 +62,19 @@ def main():
     )
     parser.add_argument("--workers", type=int, default=2, help="LocalCluster size")
     parser.add_argument("--cache", help="folder that keeps finished fits")
-    fast = os.environ.get("SKATTN_EXAMPLES_FAST") == "1"  # a quick run for CI
-    parser.add_argument("--max-epochs", type=int, default=2 if fast else 40)
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        default=os.environ.get("SKATTN_EXAMPLES_FAST") == "1",
+        help="a quick run that checks the script works (also "
+        "SKATTN_EXAMPLES_FAST=1): 2 epochs, results not meaningful",
+    )
+    parser.add_argument("--max-epochs", type=int, help="default 40, 2 with --fast")
     args = parser.parse_args()
+    if args.max_epochs is None:
+        args.max_epochs = 2 if args.fast else 40
+    if args.fast:
+        print(FAST_BANNER + "\n")
 
     if args.scheduler:
         cluster, client = None, Client(args.scheduler)
@@ -108,6 +125,8 @@ def main():
     print(
         f"test accuracy of the refitted best model: {search.score(X_test, y_test):.3f}"
     )
+    if args.fast:
+        print("\n" + FAST_BANNER)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,12 @@ bundled with skattn; 6 sensor channels, 4 activities) the example compares:
   k-means on the summary statistics.
 
 Run: python embeddings_for_any_model.py
-(set SKATTN_EXAMPLES_FAST=1 for a quick run with fewer epochs)
+(set SKATTN_EXAMPLES_FAST=1, or pass --fast, for a quick run with fewer
+epochs: its results are not meaningful)
 """
 
 import os
+import sys
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -34,7 +36,11 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from skattn import AttentionPoolingTransformer
 from skattn.datasets import load_basic_motions
 
-FAST = os.environ.get("SKATTN_EXAMPLES_FAST") == "1"
+FAST = os.environ.get("SKATTN_EXAMPLES_FAST") == "1" or "--fast" in sys.argv[1:]
+FAST_BANNER = (
+    "FAST MODE (SKATTN_EXAMPLES_FAST=1 or --fast): tiny training, "
+    "results are not meaningful"
+)
 MAX_EPOCHS = 2 if FAST else 100
 
 
@@ -56,6 +62,8 @@ def booster():
 
 
 def main():
+    if FAST:
+        print(FAST_BANNER + "\n")
     data = load_basic_motions()
     X_train, X_test, y_train, y_test = (
         data.X_train,
@@ -94,6 +102,9 @@ def main():
             StandardScaler(), KMeans(n_clusters, n_init=10, random_state=0)
         ).fit_predict(features)
         print(f"  {name:<40}{adjusted_rand_score(y_all, clusters):.3f}")
+
+    if FAST:
+        print("\n" + FAST_BANNER)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,12 @@ The example shows:
 Run: python price_forecasting.py
 Writes price_forecast.png to the current directory, or to the directory in
 $SKATTN_EXAMPLES_OUTPUT.
-(set SKATTN_EXAMPLES_FAST=1 for a quick, smaller run)
+(set SKATTN_EXAMPLES_FAST=1, or pass --fast, for a quick, smaller run:
+its results are not meaningful)
 """
 
 import os
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -35,7 +37,11 @@ from skattn import TransformerRegressor
 
 matplotlib.use("Agg")  # write image files, never open a window
 
-FAST = os.environ.get("SKATTN_EXAMPLES_FAST") == "1"
+FAST = os.environ.get("SKATTN_EXAMPLES_FAST") == "1" or "--fast" in sys.argv[1:]
+FAST_BANNER = (
+    "FAST MODE (SKATTN_EXAMPLES_FAST=1 or --fast): tiny training, "
+    "results are not meaningful"
+)
 OUTPUT = Path(os.environ.get("SKATTN_EXAMPLES_OUTPUT", "."))
 N_DAYS = 250 if FAST else 1500
 WINDOW = 28  # four weeks of history per forecast
@@ -72,6 +78,8 @@ def mae(forecast, actual):
 
 
 def main():
+    if FAST:
+        print(FAST_BANNER + "\n")
     prices = make_prices(N_DAYS)
     log_price = np.log(prices)
     days = np.arange(WINDOW, N_DAYS)  # the days we can forecast
@@ -162,6 +170,9 @@ def main():
     OUTPUT.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
     print(f"Figure written to {path}")
+
+    if FAST:
+        print("\n" + FAST_BANNER)
 
 
 if __name__ == "__main__":

@@ -8,19 +8,27 @@ torch, no skattn), written to be copied into a web handler. It checks that
 its labels equal skattn's ``predict``.
 
 Run: python examples/serve_onnx.py
-(set SKATTN_EXAMPLES_FAST=1 for a quick run with a few epochs)
+(set SKATTN_EXAMPLES_FAST=1, or pass --fast, for a quick run with a few
+epochs: its accuracy is not meaningful)
 """
 
 import json
 import os
+import sys
 import tempfile
 import time
 
 import numpy as np
 import onnxruntime as ort
 
-# A quick check that the script runs; the default (50 epochs) otherwise.
-EPOCHS = 2 if os.environ.get("SKATTN_EXAMPLES_FAST") == "1" else 50
+FAST = os.environ.get("SKATTN_EXAMPLES_FAST") == "1" or "--fast" in sys.argv[1:]
+FAST_BANNER = (
+    "FAST MODE (SKATTN_EXAMPLES_FAST=1 or --fast): tiny training, "
+    "results are not meaningful"
+)
+# A quick check that the script runs; otherwise 50 epochs (the default is
+# 200), enough for this model to be worth serving and quick to train.
+EPOCHS = 2 if FAST else 50
 
 
 # --- serving: numpy and onnxruntime only --------------------------------------
@@ -91,6 +99,8 @@ def train_and_export(path):
 
 
 def main():
+    if FAST:
+        print(FAST_BANNER + "\n")
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "gunpoint_lstm.onnx")
         clf, X_test = train_and_export(path)
@@ -108,6 +118,8 @@ def main():
             print(f"  {len(sequence):>3} steps -> {label} (p = {p.max():.3f})")
         same = labels == clf.predict(sequences).tolist()
         print(f"Labels equal skattn's predict: {same}")
+    if FAST:
+        print("\n" + FAST_BANNER)
 
 
 if __name__ == "__main__":

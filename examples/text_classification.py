@@ -20,10 +20,12 @@ reading the tokens in order does not. The example shows:
   pooling looks, which is not a full explanation of the prediction).
 
 Run: python text_classification.py
-(set SKATTN_EXAMPLES_FAST=1 for a quick, smaller run)
+(set SKATTN_EXAMPLES_FAST=1, or pass --fast, for a quick, smaller run:
+its results are not meaningful)
 """
 
 import os
+import sys
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -32,7 +34,11 @@ from sklearn.pipeline import make_pipeline
 
 from skattn import LSTMAttentionClassifier, TokenEncoder
 
-FAST = os.environ.get("SKATTN_EXAMPLES_FAST") == "1"
+FAST = os.environ.get("SKATTN_EXAMPLES_FAST") == "1" or "--fast" in sys.argv[1:]
+FAST_BANNER = (
+    "FAST MODE (SKATTN_EXAMPLES_FAST=1 or --fast): tiny training, "
+    "results are not meaningful"
+)
 N_TRAIN, N_TEST = (300, 200) if FAST else (2000, 1000)
 MAX_TOKENS = 200  # more than this corpus needs; the rest would map to "unknown"
 
@@ -88,6 +94,8 @@ def make_reviews(n, seed):
 
 
 def main():
+    if FAST:
+        print(FAST_BANNER + "\n")
     texts_train, y_train, _ = make_reviews(N_TRAIN, seed=0)
     texts_test, y_test, kinds_test = make_reviews(N_TEST, seed=1)
     print(f"{N_TRAIN} training and {N_TEST} test reviews, e.g.:")
@@ -153,6 +161,9 @@ def main():
             for token, weight in zip(tokens, w, strict=False)
         ]
         print(f"  {label:<9} {' '.join(marked)}")
+
+    if FAST:
+        print("\n" + FAST_BANNER)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from . import data as _data
-from ._validation import trailing_padding_lengths
+from ._validation import align_to_entities, trailing_padding_lengths
 from .inspection import _attention_model
 
 __all__ = ["plot_attention"]
@@ -98,14 +98,20 @@ def plot_attention(
     per_head=False,
     cmap=None,
     color="black",
+    shared_scale=False,
+    colorbar=True,
+    y=None,
+    show_prediction=False,
 ):
     """Draw sequences with the attention weights the estimator gives them.
 
     Each chosen sequence is drawn over its real timesteps (padding is left
     out), one row per channel, with its attention weights either as a heat
     strip under the series (``kind="strip"``) or as shading behind it
-    (``kind="overlay"``). Colours run from 0 to the sequence's largest
-    weight, so each sequence uses the whole colour map.
+    (``kind="overlay"``). Colours run from 0 to the largest weight of the
+    sequence (``shared_scale=False``: each sequence uses the whole colour
+    map) or of all the sequences drawn (``shared_scale=True``: one colour
+    means one weight in every row); a colour bar shows the scale.
 
     Parameters
     ----------
@@ -136,6 +142,21 @@ def plot_attention(
         ``"Reds"`` (pale for small weights) for an overlay.
     color : color, default="black"
         Colour of the series' line.
+    shared_scale : bool, default=False
+        Whether all sequences share one colour scale, from 0 to the largest
+        weight drawn, so that colours compare across rows. By default each
+        sequence has its own scale, which shows where each one attends
+        even when its weights are flatter than the others'.
+    colorbar : bool, default=True
+        Whether to draw a colour bar of the attention weights: one per
+        sequence, or one for the whole plot with ``shared_scale=True``.
+    y : array-like of shape (n_sequences,), optional
+        The true targets of the sequences of ``X`` (in the order of the
+        sequence numbers; for a long DataFrame, a Series indexed by entity
+        id is aligned to the ids), shown in each sequence's title.
+    show_prediction : bool, default=False
+        Whether to show the estimator's prediction for each sequence in its
+        title (``estimator.predict``, through the whole pipeline).
 
     Returns
     -------
@@ -143,7 +164,8 @@ def plot_attention(
         The Axes of the series, one per sequence and channel (sequence by
         sequence); a single Axes when there is one row. With
         ``kind="strip"`` each strip is an inset of its Axes
-        (``ax.child_axes``).
+        (``ax.child_axes``). Each image of weights has the colour bar that
+        shows its scale as its ``colorbar`` attribute.
 
     Examples
     --------
@@ -159,14 +181,29 @@ def plot_attention(
     >>> axes.shape
     (6,)
     >>> axes[0].figure.savefig("attention.png")  # doctest: +SKIP
+
+    With the true and predicted classes in the titles, and one colour scale
+    for all rows:
+
+    >>> axes = plot_attention(
+    ...     clf, X_test, index=[0, 1], y=y_test, show_prediction=True,
+    ...     shared_scale=True,
+    ... )
+    >>> axes[0].get_title(loc="left")  # doctest: +SKIP
+    'sequence 0: true standing, predicted standing'
     """
     _check_kind(kind, per_head)
     plt = _import_pyplot()
     preprocess, model = _attention_model(estimator, "plot_attention")
     check_is_fitted(model)
+    n_sequences = _n_sequences(X)
+    y = _check_targets(y, X, n_sequences)
     n_default = max(1, min(_DEFAULT_SEQUENCES, _DEFAULT_ROWS // model.n_channels_in_))
-    positions = _sequence_index(index, _n_sequences(X), n_default)
-    seqs, weights, lengths, rows_of = _attend(model, preprocess, X, positions, per_head)
+    positions = _sequence_index(index, n_sequences, n_default)
+    subset, seqs, weights, lengths, rows_of = _attend(
+        model, preprocess, X, positions, per_head
+    )
+    predictions = estimator.predict(subset) if show_prediction else None
     n_channels = seqs.n_channels
     channel_names = _channel_names(channel_names, seqs.channel_names, n_channels)
     if cmap is None:
@@ -174,20 +211,61 @@ def plot_attention(
         cmap = "viridis" if kind == "strip" else "Reds"
     n_rows = len(positions) * n_channels
     axes = _row_axes(plt, ax, n_rows, len(positions), kind)
+    # the largest weight over the real steps of every sequence drawn
+    shared_vmax = max(weights[i, :, : lengths[i]].max(initial=0.0) for i in rows_of)
+    images = []
     for k, position in enumerate(positions):
         i = rows_of[k]
-        _draw_sequence(
+        title = f"sequence {position}"
+        labels = []
+        if y is not None:
+            labels.append(f"true {_format_target(y[position])}")
+        if predictions is not None:
+            labels.append(f"predicted {_format_target(predictions[i])}")
+        if labels:
+            title += ": " + ", ".join(labels)
+        image = _draw_sequence(
             axes[k * n_channels : (k + 1) * n_channels],
             seqs.values[i],
             weights[i],
             int(lengths[i]),
-            title=f"sequence {position}",
+            title=title,
             channel_names=channel_names,
             kind=kind,
             cmap=cmap,
             color=color,
+            vmax=shared_vmax if shared_scale else None,
         )
+        images.append(image)
+    if colorbar:
+        _draw_colorbars(axes, images, n_channels, shared_scale)
     return axes[0] if n_rows == 1 else axes
+
+
+def _check_targets(y, X, n_sequences):
+    """``y`` as an array with one target per sequence of ``X``, or None."""
+    if y is None:
+        return None
+    if _data._is_long(X) and hasattr(y, "index"):
+        seqs = _data._check_sequences(X, allow_missing=True)
+        y = align_to_entities(y, seqs)
+    y = np.asarray(y)
+    if len(y) != n_sequences:
+        raise ValueError(
+            f"y has {len(y)} targets, but X has {n_sequences} sequences; give one "
+            "target per sequence"
+        )
+    return y
+
+
+def _format_target(value):
+    """A class label as it is, a number to 3 significant digits."""
+    value = np.asarray(value)
+    if value.ndim:  # multi-output regression: one value per target
+        return "(" + ", ".join(_format_target(v) for v in value) + ")"
+    if value.dtype.kind == "f":
+        return f"{float(value):.3g}"
+    return str(value.item())
 
 
 def _check_kind(kind, per_head):
@@ -199,13 +277,15 @@ def _check_kind(kind, per_head):
 
 
 def _attend(model, preprocess, X, positions, per_head):
-    """Transform and attend to the chosen sequences; and each position's row."""
+    """The chosen sequences as given, transformed and attended to; and each
+    position's row among them."""
     # only the chosen sequences are transformed and attended to
     subset, subset_positions = _take(X, positions)
+    transformed = subset
     if preprocess is not None:
-        subset = preprocess.transform(subset)
-    seqs = _data._check_sequences(subset, allow_missing=True)
-    weights = model.attention_weights(subset, per_head=True)  # [n, h, t]
+        transformed = preprocess.transform(subset)
+    seqs = _data._check_sequences(transformed, allow_missing=True)
+    weights = model.attention_weights(transformed, per_head=True)  # [n, h, t]
     if not per_head:
         weights = weights.mean(axis=1, keepdims=True)
     lengths = seqs.lengths
@@ -213,7 +293,7 @@ def _attend(model, preprocess, X, positions, per_head):
         # as the model reads them: trailing padding tokens are not steps
         lengths = trailing_padding_lengths(seqs.values, seqs.mask, model.padding_idx)
     rows_of = [subset_positions.index(position) for position in positions]
-    return seqs, weights, lengths, rows_of
+    return subset, seqs, weights, lengths, rows_of
 
 
 def _channel_names(channel_names, default, n_channels):
@@ -244,14 +324,21 @@ def _row_axes(plt, ax, n_rows, n_sequences, kind):
 
 
 def _draw_sequence(
-    rows, values, weights, length, *, title, channel_names, kind, cmap, color
+    rows, values, weights, length, *, title, channel_names, kind, cmap, color, vmax
 ):
-    """One sequence: a row per channel of ``values`` [T, C], with ``weights`` [h, T]."""
+    """One sequence: a row per channel of ``values`` [T, C], with ``weights``
+    [h, T] coloured from 0 to ``vmax`` (None: the sequence's largest weight).
+
+    Returns the image of the weights, for the colour bar.
+    """
     seq_weights = weights[:, :length]  # [h, length]
-    vmax = seq_weights.max() or 1.0
+    if vmax is None:
+        vmax = seq_weights.max(initial=0.0)
+    vmax = vmax or 1.0  # all weights 0 (a sequence of padding only)
     n_channels = len(rows)
+    images = []
     for c, a in enumerate(rows):
-        _draw_row(
+        image = _draw_row(
             a,
             values[:length, c],
             seq_weights,
@@ -262,30 +349,54 @@ def _draw_sequence(
             vmax=vmax,
             color=color,
         )
+        if image is not None:
+            images.append(image)
     rows[0].set_title(title, loc="left", fontsize="medium")
+    return images[-1]
+
+
+def _draw_colorbars(axes, images, n_channels, shared_scale):
+    """A colour bar of the weights: one per sequence, beside its rows, or one
+    beside all rows when the sequences share a scale."""
+    figure = axes[0].figure
+    label = "attention weight"
+    if shared_scale:
+        figure.colorbar(images[0], ax=list(axes), label=label, fraction=0.04)
+        return
+    for k, image in enumerate(images):
+        rows = list(axes[k * n_channels : (k + 1) * n_channels])
+        figure.colorbar(image, ax=rows, label=label, fraction=0.04)
 
 
 def _draw_row(ax, series, weights, *, label, last, kind, cmap, vmax, color):
-    """One channel's ``series`` [length] on ``ax``, with its ``weights`` [h, length]."""
+    """One channel's ``series`` [length] on ``ax``, with its ``weights`` [h, length].
+
+    Returns the image of the weights, or None for a strip on a row that does
+    not carry it.
+    """
     length = len(series)
     ax.plot(np.arange(length), series, color=color, linewidth=1.2, zorder=2)
     ax.set_xlim(-0.5, length - 0.5)
     ax.set_ylabel(label)
+    image = None
     if kind == "overlay":
-        _draw_overlay(ax, weights, length, cmap, vmax)
+        image = _draw_overlay(ax, weights, length, cmap, vmax)
     if not last:  # the sequence's last row carries the time axis
         ax.tick_params(axis="x", labelbottom=False)
     elif kind == "strip":
-        _draw_strip(ax, weights, length, cmap, vmax)
+        image = _draw_strip(ax, weights, length, cmap, vmax)
     else:
         ax.set_xlabel("timestep")
+    return image
 
 
 def _draw_strip(ax, weights, length, cmap, vmax):
     """A heat strip of ``weights`` [h, length] just under ``ax``."""
     n_heads = weights.shape[0]
     strip = ax.inset_axes([0.0, -_STRIP_HEIGHT - 0.04, 1.0, _STRIP_HEIGHT])
-    _show_weights(strip, weights, (-0.5, length - 0.5, n_heads - 0.5, -0.5), cmap, vmax)
+    image = _show_weights(
+        strip, weights, (-0.5, length - 0.5, n_heads - 0.5, -0.5), cmap, vmax
+    )
     strip.set_xlim(ax.get_xlim())
     if n_heads > 1:
         strip.set_yticks(range(n_heads))
@@ -297,12 +408,13 @@ def _draw_strip(ax, weights, length, cmap, vmax):
     strip.set_xlabel("timestep")
     # the strip carries the time axis; the series above shares it
     ax.tick_params(axis="x", labelbottom=False)
+    return image
 
 
 def _draw_overlay(ax, weights, length, cmap, vmax):
     """``weights`` [h, length] as shading behind the series of ``ax``."""
     low, high = ax.get_ylim()
-    _show_weights(
+    image = _show_weights(
         ax,
         weights,
         (-0.5, length - 0.5, low, high),
@@ -313,11 +425,12 @@ def _draw_overlay(ax, weights, length, cmap, vmax):
         zorder=1,
     )
     ax.set_ylim(low, high)
+    return image
 
 
 def _show_weights(ax, weights, extent, cmap, vmax, **kwargs):
     """``weights`` [h, length] as a heat map over ``extent``, from 0 to ``vmax``."""
-    ax.imshow(
+    return ax.imshow(
         weights,
         extent=extent,
         aspect="auto",

@@ -1,13 +1,16 @@
 """Every script in examples/ runs end to end in its fast mode.
 
-Each script runs in a fresh process, from an empty working directory, with
-``SKATTN_EXAMPLES_FAST=1`` (a smaller version of the same work) and the Agg
-backend; the test checks its exit code, a few lines of its output, and the
-files it writes. The scripts run two at a time, so the module takes about
-half the sum of their run times.
+Each script runs in a fresh process, from an empty working directory, in
+its fast mode (a smaller version of the same work: ``SKATTN_EXAMPLES_FAST=1``,
+or ``--fast`` for a few scripts, so that both ways are checked) and the Agg
+backend; the test checks its exit code, that it says its results come from
+a fast run, a few lines of its output, and the files it writes; and that
+the READMEs name exactly those files. The scripts run two at a time, so the
+module takes about half the sum of their run times.
 """
 
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -19,13 +22,27 @@ import skattn
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 SCRIPTS = sorted(path.name for path in EXAMPLES.glob("*.py"))
+# printed first and last by every script in fast mode
+FAST_BANNER = (
+    "FAST MODE (SKATTN_EXAMPLES_FAST=1 or --fast): tiny training, "
+    "results are not meaningful"
+)
+# scripts asked for their fast mode with --fast instead of the variable
+FAST_BY_ARGUMENT = {"quickstart.py", "dask_grid_search.py"}
 
 # script -> (text its output must contain, files it must write)
 EXPECTED = {
     "quickstart.py": (
-        ["1-NN, Euclidean", "TransformerClassifier", "most attended timesteps"],
+        [
+            "GunPoint: 50 training",
+            "BasicMotions: 40 training",
+            "1-NN, Euclidean (flattened)",
+            "-> TransformerClassifier",
+            "most attended timesteps",
+        ],
         [],
     ),
     "customer_sequences.py": (
@@ -38,7 +55,7 @@ EXPECTED = {
     ),
     "sensor_classification.py": (
         ["LSTMAttentionClassifier test accuracy", "predicts the same probabilities"],
-        ["basic_motions_lstm.pt", "basic_motions_attention.png"],
+        ["basic_motions_attention.png"],  # the model file goes to a temporary dir
     ),
     "price_forecasting.py": (
         ["naive (last value)", "TransformerRegressor", "warm-start update"],
@@ -70,9 +87,9 @@ TIMEOUT = 180  # seconds per script; each takes a few seconds in fast mode
 
 
 def run_example(script, cwd):
+    by_argument = script in FAST_BY_ARGUMENT
     env = {
         **os.environ,
-        "SKATTN_EXAMPLES_FAST": "1",
         "MPLBACKEND": "Agg",
         "OMP_NUM_THREADS": "1",
         # the skattn these tests import, not another installed copy
@@ -82,8 +99,11 @@ def run_example(script, cwd):
         ),
     }
     env.pop("SKATTN_EXAMPLES_OUTPUT", None)  # figures go to the working directory
+    env.pop("SKATTN_EXAMPLES_FAST", None)
+    if not by_argument:
+        env["SKATTN_EXAMPLES_FAST"] = "1"
     return subprocess.run(
-        [sys.executable, str(EXAMPLES / script)],
+        [sys.executable, str(EXAMPLES / script), *(["--fast"] if by_argument else [])],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -120,6 +140,10 @@ def test_example_runs(script, runs):
     assert result.returncode == 0, (
         f"{script} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     )
+    lines = result.stdout.strip().splitlines()
+    # a fast run's near-chance results must not pass for real ones
+    assert lines[0] == FAST_BANNER, f"{script} does not start with the banner"
+    assert lines[-1] == FAST_BANNER, f"{script} does not end with the banner"
     for text in expected_text:
         assert text in result.stdout, f"{script} did not print {text!r}"
     for name in expected_files:
@@ -129,5 +153,28 @@ def test_example_runs(script, runs):
 
 
 def test_every_example_is_checked():
+    assert SCRIPTS
     assert set(SCRIPTS) == set(EXPECTED)
-    assert len(SCRIPTS) == 9
+
+
+def files_named(text):
+    """The figure, model and ONNX file names written in ``text`` as code."""
+    return set(re.findall(r"`([\w.-]+\.(?:png|pt|onnx))`", text))
+
+
+@pytest.mark.parametrize(
+    "readme, entry",
+    [
+        ("README.md", r"^- `{script}`:.*$"),  # the Examples list
+        ("examples/README.md", r"^\| `{script}` \|.*$"),  # its table
+    ],
+)
+def test_readmes_name_the_files_each_example_writes(readme, entry):
+    text = (ROOT / readme).read_text(encoding="utf-8")
+    for script, (_, expected_files) in EXPECTED.items():
+        found = re.search(entry.format(script=re.escape(script)), text, re.M)
+        assert found, f"{readme} has no entry for {script}"
+        assert files_named(found.group(0)) == set(expected_files), (
+            f"{readme}: the entry of {script} names {files_named(found.group(0))}, "
+            f"but it writes {expected_files}"
+        )

@@ -230,3 +230,113 @@ def test_missing_matplotlib_gives_an_install_hint(univariate, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r'pip install "skattn\[plot\]"'):
         plot_attention(clf, X)
+
+
+def weight_images(axes, kind="strip"):
+    """The images of attention weights of each drawn row that has one."""
+    axes = np.atleast_1d(axes)
+    if kind == "strip":
+        return [im for ax in axes for child in ax.child_axes for im in child.images]
+    return [im for ax in axes for im in ax.get_images()]
+
+
+def real_weights(clf, X, positions):
+    """The mean attention weights of each sequence over its real steps."""
+    weights = clf.attention_weights([X[i] for i in positions])
+    return [weights[k, : len(X[i])] for k, i in enumerate(positions)]
+
+
+def test_colour_bar_shows_each_sequences_scale(ragged_two_channels):
+    X, clf = ragged_two_channels
+    axes = plot_attention(clf, X, index=[0, 3])
+    images = weight_images(axes)
+    assert len(images) == 2  # one strip per sequence, under its last channel
+    bars = [image.colorbar for image in images]
+    assert all(bar is not None for bar in bars)
+    assert bars[0] is not bars[1]  # each sequence has its own scale
+    for image, bar, weights in zip(
+        images, bars, real_weights(clf, X, [0, 3]), strict=True
+    ):
+        np.testing.assert_allclose(image.get_clim(), (0.0, weights.max()))
+        np.testing.assert_allclose(bar.ax.get_ylim(), (0.0, weights.max()))
+        assert bar.ax.get_ylabel() == "attention weight"
+        assert bar.ax in axes[0].figure.axes
+    assert weight_images(axes)[0].get_clim() != weight_images(axes)[1].get_clim()
+
+
+def test_shared_scale_gives_every_row_the_same_limits(ragged_two_channels):
+    X, clf = ragged_two_channels
+    positions = [0, 3, 5]
+    largest = max(w.max() for w in real_weights(clf, X, positions))
+    for kind in ("strip", "overlay"):
+        axes = plot_attention(clf, X, index=positions, kind=kind, shared_scale=True)
+        images = weight_images(axes, kind)
+        assert len(images) == (3 if kind == "strip" else 6)
+        for image in images:
+            np.testing.assert_allclose(image.get_clim(), (0.0, largest))
+        # one colour bar for the whole plot
+        bars = {id(image.colorbar) for image in images if image.colorbar is not None}
+        assert len(bars) == 1
+        (bar,) = {image.colorbar for image in images if image.colorbar is not None}
+        np.testing.assert_allclose(bar.ax.get_ylim(), (0.0, largest))
+
+
+def test_no_colour_bar_when_asked(univariate):
+    X, clf = univariate
+    ax = plot_attention(clf, X, index=0, colorbar=False)
+    (image,) = weight_images(ax)
+    assert image.colorbar is None
+    assert ax.figure.axes == [ax]
+
+
+def test_titles_show_true_and_predicted_classes(univariate):
+    X, clf = univariate
+    labels = np.where(np.arange(len(X)) % 2 == 1, "up", "down")
+    fitted = clone(clf).fit(X, labels)
+    positions = [4, 7, 10]
+    axes = plot_attention(fitted, X, index=positions, y=labels, show_prediction=True)
+    predicted = fitted.predict(X[positions])
+    for ax, position, guess in zip(axes, positions, predicted, strict=True):
+        assert ax.get_title(loc="left") == (
+            f"sequence {position}: true {labels[position]}, predicted {guess}"
+        )
+    only_true = plot_attention(fitted, X, index=7, y=labels)
+    assert only_true.get_title(loc="left") == "sequence 7: true up"
+    only_predicted = plot_attention(fitted, X, index=7, show_prediction=True)
+    assert only_predicted.get_title(loc="left") == (
+        f"sequence 7: predicted {fitted.predict(X[7:8])[0]}"
+    )
+
+
+def test_titles_of_a_pipeline_on_a_long_frame(ragged_two_channels):
+    X, clf = ragged_two_channels
+    _, y = make_sequences(n=30)
+    ids = [f"customer {k:02d}" for k in range(30)]
+    long = to_long(X, ids=ids, value_cols=["amount", "items"]).set_index(["id", "time"])
+    pipe = make_pipeline(SequenceScaler(), clone(clf)).fit(long, y)
+    # a Series indexed by entity id is aligned to the ids, whatever its order
+    y_by_id = pd.Series(y, index=ids).iloc[::-1]
+    axes = plot_attention(pipe, long, index=[2], y=y_by_id, show_prediction=True)
+    predicted = pipe.predict(long)[2]
+    assert axes[0].get_title(loc="left") == (
+        f"sequence 2: true {y[2]}, predicted {predicted}"
+    )
+
+
+def test_titles_of_a_regressor_show_rounded_values(univariate):
+    X, _ = univariate
+    target = X[:, 15, 0] * 1000.0
+    reg = TransformerRegressor(
+        d_model=8, num_heads=2, dim_feedforward=16, max_epochs=1, random_state=0
+    ).fit(X, target)
+    ax = plot_attention(reg, X, index=3, y=target, show_prediction=True)
+    guess = reg.predict(X[3:4])[0]
+    assert ax.get_title(loc="left") == (
+        f"sequence 3: true {target[3]:.3g}, predicted {guess:.3g}"
+    )
+
+
+def test_targets_must_match_the_sequences(univariate):
+    X, clf = univariate
+    with pytest.raises(ValueError, match="y has 59 targets, but X has 60 sequences"):
+        plot_attention(clf, X, index=0, y=np.zeros(59))

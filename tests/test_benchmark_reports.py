@@ -1,0 +1,152 @@
+"""The benchmark reports say what their results files hold.
+
+``benchmarks/RESULTS.md`` and ``benchmarks/CV_DEFAULTS.md`` are written by
+their scripts from stored results (``--report`` measures nothing); these
+tests rewrite them into a temporary folder, check that the committed files
+are current, and check the claims in their sentences against their own
+tables: what was tuned on what, which rows are not like-for-like, and the
+numbers in the generated prose.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ROOT / "benchmarks"
+
+
+def run_script(*args):
+    """Run a benchmark script with this interpreter and the skattn under test."""
+    result = subprocess.run(
+        [sys.executable, *map(str, args)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def results_report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("results")
+    shutil.copy(BENCHMARKS / "RESULTS.json", folder / "RESULTS.json")
+    run_script(BENCHMARKS / "run.py", "--report", "--output", folder / "RESULTS.md")
+    return (folder / "RESULTS.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def cv_report(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cv") / "CV_DEFAULTS.md"
+    run_script(BENCHMARKS / "cv_defaults.py", "--report", "--output", path)
+    return path.read_text(encoding="utf-8")
+
+
+def table_rows(text, first_header):
+    """The rows (lists of cells) of the markdown table whose header row
+    starts with ``first_header``."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(first_header))
+    header = [c.strip() for c in lines[start].strip("|").split("|")]
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows.append(dict(zip(header, cells, strict=True)))
+    return rows
+
+
+def test_results_report_is_current(results_report):
+    assert (BENCHMARKS / "RESULTS.md").read_text(encoding="utf-8") == results_report
+
+
+def test_cv_defaults_report_is_current(cv_report):
+    assert (BENCHMARKS / "CV_DEFAULTS.md").read_text(encoding="utf-8") == cv_report
+
+
+def test_results_say_the_defaults_were_tuned_on_these_data_sets(results_report):
+    raw = json.loads((BENCHMARKS / "RESULTS.json").read_text(encoding="utf-8"))
+    measured = {row["dataset"] for row in raw["accuracy"]["rows"]}
+    tuned = {"GunPoint", "BasicMotions", "PickupGestureWiimoteZ", "Covid3Month"}
+    assert "chosen by cross-validation on the training splits" in results_report
+    assert "### Data sets the defaults were chosen on" in results_report
+    if measured <= tuned:  # nothing held out: the report and README say so
+        assert "No held-out data sets" in results_report
+        assert "### Held-out data sets" not in results_report
+        readme = (ROOT / "README.md").read_text(encoding="utf-8")
+        assert "no held-out data sets have been measured yet" in readme
+    else:
+        assert "### Held-out data sets" in results_report
+
+
+def test_tsai_rows_are_marked_not_like_for_like(results_report):
+    tsai_rows = [
+        line for line in results_report.splitlines() if line.startswith("| tsai")
+    ]
+    assert tsai_rows
+    assert all("†" in line.split("|")[1] for line in tsai_rows)
+    (caveat,) = [line for line in results_report.splitlines() if line.startswith("† ")]
+    assert "not like-for-like" in caveat
+    assert "1 seed per model (skattn 3)" in caveat
+    assert "fit_one_cycle(100, 0.001)" in caveat
+    assert "200 epochs" in caveat  # skattn's default, tuned
+    assert "on GunPoint and BasicMotions only" in caveat
+
+
+def test_best_of_row_says_it_was_chosen_on_the_test_split(results_report):
+    rows = table_rows(results_report, "| model | GunPoint | BasicMotions")
+    (best,) = [row for row in rows if row["model"].startswith("better of the two")]
+    assert best["model"].endswith("‡")
+    (note,) = [line for line in results_report.splitlines() if line.startswith("‡ ")]
+    assert "chosen on the test split" in note
+
+
+def test_cv_prose_numbers_are_the_tables(cv_report):
+    round1 = table_rows(cv_report, "| candidate | family | GunPoint | BasicMotions |")
+    candidates = [row for row in round1 if row["family"] in ("tf", "lstm")]
+    covid = [float(row["Covid3Month"]) for row in candidates]
+    found = re.search(r"CV RMSE runs from (\d\.\d+) to (\d\.\d+)", cv_report)
+    assert found, "no Covid3Month sentence"
+    assert (float(found[1]), float(found[2])) == (min(covid), max(covid))
+
+    # the fit-time ratio of stem_stride1 and its seconds are the table's
+    start = cv_report.index("## Round 2")
+    round2 = table_rows(cv_report[start:], "| candidate | family |")
+    fit = {
+        (row["candidate"], row["family"]): float(row["fit s (sum)"]) for row in round2
+    }
+    found = re.search(
+        r"take (\d+\.\d) times as long \((\d+) s vs (\d+) s",
+        cv_report.replace("\n", " "),
+    )
+    assert found, "no fit-time sentence"
+    assert float(found[2]) == fit["stem_stride1", "tf"]
+    assert float(found[3]) == fit["defaults", "tf"]
+    assert float(found[1]) == round(
+        fit["stem_stride1", "tf"] / fit["defaults", "tf"], 1
+    )
+
+    # the better-of-two averages quoted are the table's
+    best = table_rows(cv_report, "| candidate | best-of mean acc |")
+    best_of = {row["candidate"]: row["best-of mean acc"] for row in best}
+    found = re.search(
+        r"`stem_bs16_e200` averages (\d\.\d+) and `(\w+)` (\d\.\d+), the highest",
+        cv_report.replace("\n", " "),
+    )
+    assert found
+    assert found[1] == best_of["stem_bs16_e200"]
+    assert found[3] == best_of[found[2]] == max(best_of.values())
+
+
+def test_cv_report_says_best_of_is_picked_on_the_validation_folds(cv_report):
+    assert "so `best-of` is optimistic" in cv_report
+    assert "No held-out data sets" in cv_report
