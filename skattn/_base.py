@@ -442,7 +442,9 @@ arrays, or long DataFrame
         weights as tensors and plain data; :func:`skattn.load` reads it with
         ``torch.load(weights_only=True)``, so loading a file cannot run code.
         The optimizer state is not kept: ``warm_start`` after loading starts
-        a fresh optimizer.
+        a fresh optimizer. The file is written next to ``path`` first and
+        moved into place when complete, so a failed save leaves an existing
+        file intact. :func:`skattn.save` saves whole pipelines too.
 
         Parameters
         ----------
