@@ -44,8 +44,8 @@ MISTAKES = [
     (
         "String features in an array",
         'model.predict(np.full((2, 30, 3), "red"))',
-        "Encode categories as numbers (`OrdinalEncoder`), or texts as token ids "
-        "(`skattn.TokenEncoder`).",
+        "Pass categories as integer codes marked with `categorical_features`, "
+        "or texts as token ids (`skattn.TokenEncoder`).",
     ),
     (
         "String column in a long DataFrame",
@@ -55,8 +55,20 @@ MISTAKES = [
         '        [(1, 0), (1, 1), (2, 0)], names=["customer", "day"]\n'
         "    ),\n"
         ")\n"
-        'LSTMClassifier().fit(frame, ["no", "yes"])',
-        "Every column of a long DataFrame is a channel: encode or drop the column.",
+        'LSTMClassifier(categorical_features=None).fit(frame, ["no", "yes"])',
+        "Mark the column categorical (the default `categorical_features="
+        "'from_dtype'` does), or drop it.",
+    ),
+    (
+        "A fractional code in a categorical channel of an array",
+        "codes = X.copy()\ncodes[0, 0, 0] = 0.5\n"
+        "LSTMClassifier(categorical_features=[0]).fit(codes, y)",
+        "Categorical channels of arrays hold integer codes (NaN for missing).",
+    ),
+    (
+        "`time_features` with array input",
+        'LSTMClassifier(time_features="gap").fit(X, y)',
+        "Pass a long DataFrame whose time level holds timestamps or numbers.",
     ),
     (
         "NaN inside a sequence",

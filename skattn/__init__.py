@@ -18,6 +18,7 @@ without pickle and :func:`load` reads it back; :func:`export_onnx` writes a
 model as an ONNX graph for serving.
 """
 
+from ._events import UnknownCategoryWarning
 from ._lstm import LSTMAttentionClassifier, LSTMAttentionRegressor
 from ._onnx import export_onnx
 from ._persistence import load, save
@@ -43,6 +44,7 @@ __all__ = [
     "TokenEncoder",
     "TransformerClassifier",
     "TransformerRegressor",
+    "UnknownCategoryWarning",
     "__version__",
     "export_onnx",
     "load",

@@ -119,6 +119,7 @@ def _shared_network_params(est, conv_stem, max_length):
         vocab_size=est.vocab_size,
         embedding_dim=est.embedding_dim,
         padding_idx=est.padding_idx,
+        categorical=est._categorical_fields(),
         conv_stem=conv_stem,
         max_length=max_length,
     )

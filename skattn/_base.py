@@ -31,6 +31,19 @@ from sklearn.utils.validation import (
 )
 
 from . import _persistence
+from . import data as _data
+from ._events import (
+    CATEGORICAL_CONSTRAINTS,
+    UnknownCounter,
+    append_time_channels,
+    check_time_input,
+    embedding_size,
+    encode_arrays,
+    encode_long,
+    resolve_categorical,
+    time_channel_names,
+    time_feature_rows,
+)
 from ._net import (
     SequenceData,
     SequenceNet,
@@ -91,6 +104,7 @@ class SequenceEstimator(BaseEstimator):
         "vocab_size": [int_param(1, 2**24), None],
         "padding_idx": [int_param(0), None],
         "embedding_dim": [int_param(1), None],
+        **CATEGORICAL_CONSTRAINTS,
     }
 
     # Fitted attributes saved with the model, besides the network and the
@@ -106,6 +120,8 @@ class SequenceEstimator(BaseEstimator):
         "_input_scale",
         "_n_outputs",
         "_max_length",
+        "is_categorical_",
+        "categories_",
     )
 
     # task hooks -------------------------------------------------------------
@@ -178,15 +194,86 @@ class SequenceEstimator(BaseEstimator):
                     f"padding_idx={self.padding_idx} must be smaller than "
                     f"vocab_size={self.vocab_size}"
                 )
+        if self.vocab_size is not None and self.time_features is not None:
+            raise ValueError(
+                f"time_features={self.time_features!r} adds channels to the input, "
+                f"but token input (vocab_size={self.vocab_size}) has one channel of "
+                "ids; set time_features=None"
+            )
         self._check_architecture()
 
     # input ------------------------------------------------------------------
-    def _validate_input(self, X, *, reset, offset=0):
-        """Check ``X`` against the fitted contract and convert it."""
-        seqs = validate_sequences(self, X, reset=reset, offset=offset)
+    def _validate_input(self, X, *, reset, offset=0, counter=None):
+        """Check ``X`` against the fitted contract and convert it.
+
+        Categorical fields become vocabulary codes (``reset`` learns the
+        vocabularies; unknown values are counted in ``counter``) and the time
+        features are appended as the last channels.
+        """
+        check_time_input(self, X)
+        long = _data._is_long(X)
+        rows = None
+        if long:
+            if self.time_features is not None:
+                X, rows = time_feature_rows(X, self.time_features)
+            X = encode_long(self, X, reset=reset, counter=counter)
+            allow_missing = False  # missing categories are codes already
+        elif reset:
+            # NaN is a missing category in categorical channels of arrays
+            allow_missing = not (
+                self.categorical_features is None
+                or isinstance(self.categorical_features, str)
+            )
+        else:
+            allow_missing = bool(self._categorical_mask().any())
+        seqs = validate_sequences(
+            self, X, reset=reset, offset=offset, allow_missing=allow_missing
+        )
+        if not long:
+            if reset:
+                self.is_categorical_ = resolve_categorical(
+                    self.categorical_features, seqs.n_channels
+                )
+            if allow_missing:
+                encode_arrays(self, seqs, reset=reset, counter=counter, offset=offset)
+        if reset:
+            if not self.is_categorical_.any():
+                self.__dict__.pop("categories_", None)
+            elif self.vocab_size is not None:
+                raise ValueError(
+                    f"categorical_features marks channels "
+                    f"{np.flatnonzero(self.is_categorical_).tolist()} as categorical, "
+                    f"but token input (vocab_size={self.vocab_size}) is embedded "
+                    "as a whole; set categorical_features=None"
+                )
+        if rows is not None:
+            append_time_channels(seqs, rows)
         if self.vocab_size is not None:
             seqs = check_tokens(seqs, self.vocab_size, self.padding_idx, offset)
         return seqs
+
+    def _categorical_mask(self):
+        """Which input channels are categorical (all False for models saved
+        before categorical fields existed)."""
+        mask = getattr(self, "is_categorical_", None)
+        if mask is None:
+            return np.zeros(self.n_channels_in_, dtype=bool)
+        return np.asarray(mask, dtype=bool)
+
+    def _n_network_channels(self):
+        """Channels the network reads: the input's and the time features."""
+        return self.n_channels_in_ + len(time_channel_names(self.time_features))
+
+    def _categorical_fields(self):
+        """``[(channel, n_codes, embedding size)]`` of the categorical
+        fields, for the network's input layer; None without any."""
+        channels = np.flatnonzero(self._categorical_mask())
+        if not len(channels):
+            return None
+        return [
+            (int(c), len(vocab) + 2, embedding_size(len(vocab)))
+            for c, vocab in zip(channels, self.categories_, strict=True)
+        ]
 
     def _tensors(self, seqs, dtype):
         return standardised_tensors(seqs, self._input_loc, self._input_scale, dtype)
@@ -266,7 +353,9 @@ arrays, or long DataFrame
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
-        seqs = self._validate_input(X, reset=not warm)
+        counter = UnknownCounter()
+        seqs = self._validate_input(X, reset=not warm, counter=counter)
+        counter.warn(type(self).__name__)
         n = len(seqs.lengths)
         y = align_to_entities(y, seqs)
         sample_weight = align_to_entities(sample_weight, seqs, "sample_weight")
@@ -278,6 +367,10 @@ arrays, or long DataFrame
         if not warm:
             if self.vocab_size is None:
                 self._input_loc, self._input_scale = fit_input_scaling(seqs, keep)
+                # category codes are embedded, not scaled
+                categorical = np.flatnonzero(self._categorical_mask())
+                self._input_loc[categorical] = 0.0
+                self._input_scale[categorical] = 1.0
             else:  # token ids are embedded, not scaled
                 self._input_loc = self._input_scale = None
         values, lengths = self._tensors(seqs, np.float32)
@@ -361,7 +454,9 @@ arrays, or long DataFrame
                     group["lr"] = self.lr
                     group.pop("initial_lr", None)
             else:
-                module = self._build_network(self.n_channels_in_, n_outputs, max_length)
+                module = self._build_network(
+                    self._n_network_channels(), n_outputs, max_length
+                )
                 net = self._new_net(module, device, seed)
                 net.initialize()
                 self._n_outputs, self._max_length = n_outputs, max_length
@@ -393,9 +488,12 @@ arrays, or long DataFrame
         device = torch.device(self.net_.device)
         network = self._inference.get(self.net_.module_, dtype, device)
         outputs = ChunkOutputs(pad_steps=method == "attention")
+        counter = UnknownCounter()
         with torch_context(self.n_threads), torch.inference_mode():
             for offset, chunk, n_total in iter_chunks(X, self.batch_size):
-                seqs = self._validate_input(chunk, reset=False, offset=offset)
+                seqs = self._validate_input(
+                    chunk, reset=False, offset=offset, counter=counter
+                )
                 values, lengths = self._tensors(seqs, np_dtype)
                 self._check_input_length(values.shape[1])
                 out = run_batches(
@@ -403,6 +501,7 @@ arrays, or long DataFrame
                 )
                 check_finite_output(out, values, offset, type(self).__name__)
                 outputs.add(offset, out, n_total)
+        counter.warn(type(self).__name__)
         return outputs.result()
 
     def attention_weights(self, X, *, per_head=False):
@@ -457,7 +556,7 @@ arrays, or long DataFrame
         """Rebuild ``net_`` from saved weights (used by :func:`skattn.load`)."""
         with torch_context(self.n_threads, seed=0, device=device):
             module = self._build_network(
-                self.n_channels_in_, self._n_outputs, self._max_length
+                self._n_network_channels(), self._n_outputs, self._max_length
             )
             module.load_state_dict(state_dict)
             net = self._new_net(module, device, seed=0)

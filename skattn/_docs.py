@@ -87,7 +87,12 @@ FITTED_ATTRIBUTES_DOC = """\
         Only for 2D (tabular) training input: its number of columns, i.e.
         timesteps. Set neither for 3D, list nor long-format input.
     feature_names_in_ : ndarray of str
-        Column names of a wide training DataFrame, when it had string names.\
+        Column names of a wide training DataFrame, when it had string names.
+    is_categorical_ : ndarray of bool of shape (n_channels_in_,)
+        Which input channels are categorical fields.
+    categories_ : list of ndarray
+        The vocabulary of each categorical field, in channel order, sorted
+        (as ``OrdinalEncoder.categories_``); only with categorical fields.\
 """
 
 
@@ -140,6 +145,37 @@ TOKEN_PARAMS_DOC = """
 """
 
 
+EVENT_PARAMS_DOC = """
+    categorical_features : "from_dtype", list of str or int, array-like of \
+bool, or None, default="from_dtype"
+        Categorical fields, following ``HistGradientBoostingClassifier``:
+        ``"from_dtype"`` marks the ``category``, ``object`` and string
+        columns of a long DataFrame (arrays have none); or column names of a
+        long DataFrame, channel indices, a boolean mask over the channels, or
+        None. ``fit`` learns one vocabulary per field (``categories_``) and the
+        network embeds each field in ``min(50, (n_categories + 1) // 2 + 1)``
+        dimensions, concatenated with the standardised numeric channels
+        before the stem and encoder; category codes are not standardised.
+        Channels of arrays marked categorical hold integer codes (any
+        integers). NaN, None and ``pd.NA`` are a category of their own
+        ("missing"); a value not seen in ``fit`` maps to a reserved
+        "unknown" category, with one :class:`skattn.UnknownCategoryWarning`
+        per call naming the field, the count and a few of the values.
+    time_features : {{"elapsed", "gap", "both"}} or None, default=None
+        Channels of real time, for long DataFrames whose time level holds
+        timestamps (naive or tz-aware) or numbers: ``"elapsed"`` is the time
+        since the entity's first event, ``"gap"`` the time since its previous
+        event (0 for the first, and for events that share a timestamp),
+        ``"both"`` adds both. They are measured in seconds for timestamps and
+        in the level's own unit for numbers, transformed with ``log1p`` and
+        standardised like the numeric channels; they are appended after the
+        value columns. With time features, an entity may have several events
+        at the same time (kept in their row order). Array input has no times,
+        so setting it there is an error. Positional encodings still count
+        steps.\
+"""
+
+
 def training_doc(**defaults):
     """The training parameters block with a family's ``defaults`` filled in."""
     return TRAINING_PARAMS_DOC.format(**defaults)
@@ -189,6 +225,7 @@ RECURRENT_PARAMS_DOC = (
         dropout_doc=" between recurrent layers and before the output layer",
     )
     + TOKEN_PARAMS_DOC.format(width="hidden_size")
+    + EVENT_PARAMS_DOC.format()
 )
 
 
@@ -220,4 +257,5 @@ TRANSFORMER_PARAMS_DOC = (
         "the output layer (never inside the attention)",
     )
     + TOKEN_PARAMS_DOC.format(width="d_model")
+    + EVENT_PARAMS_DOC.format()
 )

@@ -79,6 +79,8 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         vocab_size=None,
         embedding_dim=None,
         padding_idx=None,
+        categorical_features="from_dtype",
+        time_features=None,
         class_weight=None,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
         batch_size=RECURRENT_DEFAULTS["batch_size"],
@@ -111,6 +113,8 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
+        self.categorical_features = categorical_features
+        self.time_features = time_features
         self.class_weight = class_weight
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -190,6 +194,8 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         vocab_size=None,
         embedding_dim=None,
         padding_idx=None,
+        categorical_features="from_dtype",
+        time_features=None,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
         batch_size=RECURRENT_DEFAULTS["batch_size"],
         lr=RECURRENT_DEFAULTS["lr"],
@@ -221,6 +227,8 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
+        self.categorical_features = categorical_features
+        self.time_features = time_features
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr

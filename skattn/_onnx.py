@@ -457,6 +457,17 @@ def export_onnx(estimator, path, *, attention_weights=False, opset=None):
             f"of {[c.__name__ for c in _ESTIMATORS]} or a Pipeline ending in one"
         )
     check_is_fitted(est, "net_")
+    if est._categorical_mask().any() or est.time_features is not None:
+        feature = (
+            "categorical fields (categorical_features)"
+            if est._categorical_mask().any()
+            else f"time features (time_features={est.time_features!r})"
+        )
+        raise ValueError(
+            f"export_onnx does not support {feature}: the graph reads numeric "
+            "values only. Export a model fitted without them, or predict with "
+            f"the {type(est).__name__} itself"
+        )
     tokens = est.vocab_size is not None
     if tokens and scalers:
         raise ValueError(

@@ -597,7 +597,7 @@ def _rebuild(cls, state, device):
         )
     with torch.device("meta"):
         probe = estimator._build_network(
-            estimator.n_channels_in_, estimator._n_outputs, estimator._max_length
+            estimator._n_network_channels(), estimator._n_outputs, estimator._max_length
         )
     expected = {k: tuple(v.shape) for k, v in probe.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in weights.items()}
@@ -627,11 +627,12 @@ def _check_fitted(est):
     for attr in ("_n_outputs", "_max_length"):
         if not _is_count(getattr(est, attr, None), 0 if attr == "_n_outputs" else 1):
             raise ValueError(f"{attr}={getattr(est, attr, None)!r} is invalid")
+    _check_categories(est, n_channels)
     if est.vocab_size is None:
         check_input_scaling(
             getattr(est, "_input_loc", None),
             getattr(est, "_input_scale", None),
-            n_channels,
+            est._n_network_channels(),
         )
     names = getattr(est, "_channel_names", None)
     if names is not None and (not isinstance(names, list) or len(names) != n_channels):
@@ -643,3 +644,27 @@ def _check_fitted(est):
         if names is not None and np.shape(names) != (est.n_features_in_,):
             raise ValueError("feature_names_in_ does not match n_features_in_")
     est._check_target_fitted()
+
+
+def _check_categories(est, n_channels):
+    """``is_categorical_`` is a mask over the channels and ``categories_``
+    one vocabulary of distinct plain values per categorical channel."""
+    mask = getattr(est, "is_categorical_", None)
+    if mask is None:
+        return
+    if not (
+        isinstance(mask, np.ndarray)
+        and mask.dtype == bool
+        and mask.shape == (n_channels,)
+    ):
+        raise ValueError(f"is_categorical_={mask!r} is not a mask over the channels")
+    vocabularies = getattr(est, "categories_", [])
+    if not isinstance(vocabularies, list) or len(vocabularies) != mask.sum():
+        raise ValueError(
+            "categories_ does not hold one vocabulary per categorical field"
+        )
+    for vocab in vocabularies:
+        if not isinstance(vocab, np.ndarray) or vocab.ndim != 1:
+            raise ValueError("a vocabulary of categories_ is not a 1D array")
+        if len(set(vocab.tolist())) != len(vocab) or len(vocab) > 2**24 - 2:
+            raise ValueError("a vocabulary of categories_ holds repeated values")

@@ -7,7 +7,13 @@ from sklearn.utils.multiclass import type_of_target
 
 from ._architectures import ENCODER_CHOICE_CONSTRAINTS, EncoderChoice
 from ._base import SequenceEstimator
-from ._docs import FITTED_ATTRIBUTES_DOC, POOLING_PARAMS_DOC, fill_doc, training_doc
+from ._docs import (
+    EVENT_PARAMS_DOC,
+    FITTED_ATTRIBUTES_DOC,
+    POOLING_PARAMS_DOC,
+    fill_doc,
+    training_doc,
+)
 from ._persistence import model_class
 from ._targets import (
     ClassTargets,
@@ -34,6 +40,7 @@ POOLING_DEFAULTS = dict(max_epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-
         dropout=0.1,
         dropout_doc="",
     ),
+    events=EVENT_PARAMS_DOC.format().lstrip("\n"),
     training=training_doc(**POOLING_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
 )
@@ -92,6 +99,7 @@ default="sinusoidal"
         Size of the token embedding.
     padding_idx : int or None, default=None
         Token id used for padding (trailing runs of it).
+    {events}
     {training}
 
     Attributes
@@ -150,6 +158,8 @@ default="sinusoidal"
         vocab_size=None,
         embedding_dim=None,
         padding_idx=None,
+        categorical_features="from_dtype",
+        time_features=None,
         max_epochs=POOLING_DEFAULTS["max_epochs"],
         batch_size=POOLING_DEFAULTS["batch_size"],
         lr=POOLING_DEFAULTS["lr"],
@@ -185,6 +195,8 @@ default="sinusoidal"
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
+        self.categorical_features = categorical_features
+        self.time_features = time_features
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -206,6 +218,13 @@ default="sinusoidal"
         network = super()._build_network(n_channels, n_outputs, max_length)
         self._n_features_out = network.output_size
         if self.task_ == "reconstruction":
+            if self._categorical_mask().any():
+                raise ValueError(
+                    "AttentionPoolingTransformer reconstructs the input values when "
+                    "fitted without y, which category codes are not; pass y, or "
+                    "set categorical_features=None (and encode the categories as "
+                    "numbers)"
+                )
             return MaskedReconstruction(network, n_channels)
         return network
 

@@ -79,6 +79,8 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         vocab_size=None,
         embedding_dim=None,
         padding_idx=None,
+        categorical_features="from_dtype",
+        time_features=None,
         class_weight=None,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
@@ -111,6 +113,8 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
+        self.categorical_features = categorical_features
+        self.time_features = time_features
         self.class_weight = class_weight
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -191,6 +195,8 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         vocab_size=None,
         embedding_dim=None,
         padding_idx=None,
+        categorical_features="from_dtype",
+        time_features=None,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
         lr=TRANSFORMER_DEFAULTS["lr"],
@@ -222,6 +228,8 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
+        self.categorical_features = categorical_features
+        self.time_features = time_features
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr

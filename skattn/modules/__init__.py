@@ -26,6 +26,7 @@ from .encoders import (
     TransformerEncoderLayer,
 )
 from .network import (
+    CategoricalEmbedding,
     MaskedReconstruction,
     SequenceNetwork,
     TokenEmbedding,
@@ -40,6 +41,7 @@ __all__ = [
     "ATTENTION_SCORES",
     "AdditiveScore",
     "AttentionPooling",
+    "CategoricalEmbedding",
     "ConvStem",
     "DotScore",
     "GeneralScore",

@@ -16,6 +16,7 @@ from .encoders import RecurrentEncoder, TransformerEncoder
 from .stem import ConvStem, auto_stem_stride
 
 __all__ = [
+    "CategoricalEmbedding",
     "MaskedReconstruction",
     "SequenceNetwork",
     "TokenEmbedding",
@@ -69,6 +70,49 @@ class TokenEmbedding(nn.Module):
 
     def forward(self, values):
         return self.embedding(values[..., 0].long())
+
+
+class CategoricalEmbedding(nn.Module):
+    """Embed the categorical channels of ``values [b, t, c]`` and keep the rest.
+
+    Parameters
+    ----------
+    n_channels : int
+        Channels ``c`` of the input.
+    fields : list of (int, int, int)
+        ``(channel, n_codes, size)`` per categorical field: the channel holds
+        integer codes in ``[0, n_codes)`` (stored as floats, exact up to
+        2**24), embedded in ``size`` dimensions.
+
+    Notes
+    -----
+    ``forward(values)`` returns ``[b, t, n_numeric + sum(sizes)]``: the
+    numeric channels in their order, then one embedding per field.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import CategoricalEmbedding
+    >>> embed = CategoricalEmbedding(3, [(1, 5, 4)])
+    >>> embed(torch.tensor([[[0.5, 3.0, -1.0]]])).shape
+    torch.Size([1, 1, 6])
+    """
+
+    def __init__(self, n_channels, fields):
+        super().__init__()
+        categorical = [int(c) for c, _, _ in fields]
+        self.numeric = [c for c in range(n_channels) if c not in categorical]
+        self.categorical = categorical
+        self.embeddings = nn.ModuleList(
+            nn.Embedding(int(n), int(size)) for _, n, size in fields
+        )
+        self.output_size = len(self.numeric) + sum(int(s) for _, _, s in fields)
+
+    def forward(self, values):
+        parts = [values[..., self.numeric]] if self.numeric else []
+        for c, embedding in zip(self.categorical, self.embeddings, strict=True):
+            parts.append(embedding(values[..., c].long()).to(values.dtype))
+        return torch.cat(parts, dim=-1)
 
 
 class SequenceNetwork(nn.Module):
@@ -320,6 +364,7 @@ def sequence_network(
     vocab_size=None,
     embedding_dim=None,
     padding_idx=None,
+    categorical=None,
     conv_stem=None,
     max_length=None,
 ):
@@ -350,6 +395,9 @@ def sequence_network(
         Dropout before the head.
     vocab_size, embedding_dim, padding_idx : int or None, default=None
         Token-id input: an embedding of ``vocab_size`` ids comes first.
+    categorical : list of (int, int, int) or None, default=None
+        Categorical channels, embedded first: ``(channel, n_codes, size)``
+        per field (see :class:`CategoricalEmbedding`).
     conv_stem : "auto", int or None, default=None
         The convolutional stem's total stride (``"auto"``: from
         ``max_length``), or no stem.
@@ -376,6 +424,9 @@ def sequence_network(
     if vocab_size is not None:
         input_size = embedding_dim or width
         embedding = TokenEmbedding(vocab_size, input_size, padding_idx)
+    elif categorical:
+        embedding = CategoricalEmbedding(n_channels, categorical)
+        input_size = embedding.output_size
     stem, stride = _stem(input_size, width, conv_stem, max_length)
     if stem is not None:
         input_size = stem.output_size

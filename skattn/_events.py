@@ -1,0 +1,406 @@
+"""Event data: categorical fields per step and features of real time.
+
+Categorical fields are encoded inside the estimator: ``fit`` learns one
+vocabulary per field (``categories_``) and every call maps the field's
+values to integer codes, which the network embeds
+(:class:`skattn.modules.CategoricalEmbedding`). Codes are ``UNKNOWN`` (0)
+for a value not seen in ``fit``, ``MISSING`` (1) for NaN/None/pd.NA, and
+``2 + k`` for the ``k``-th category of the vocabulary; padding holds 0 and
+is never read.
+
+Time features are computed from the time level of a long DataFrame
+(:func:`time_feature_rows`) and appended to the numeric channels.
+"""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from sklearn.utils._param_validation import StrOptions
+
+from . import data as _data
+
+__all__ = [
+    "CATEGORICAL_CONSTRAINTS",
+    "MISSING",
+    "UNKNOWN",
+    "UnknownCategoryWarning",
+    "embedding_size",
+]
+
+UNKNOWN = 0
+MISSING = 1
+_RESERVED = 2
+
+CATEGORICAL_CONSTRAINTS = {
+    "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
+    "time_features": [StrOptions({"elapsed", "gap", "both"}), None],
+}
+
+_TIME_CHANNELS = {None: (), "elapsed": ("elapsed",), "gap": ("gap",)}
+_TIME_CHANNELS["both"] = ("elapsed", "gap")
+
+# Category values must survive skattn's pickle-free model files.
+_PLAIN = (str, bool, int, float)
+
+
+class UnknownCategoryWarning(UserWarning):
+    """A categorical field holds values that were not seen in ``fit``.
+
+    Such values are encoded as the reserved "unknown" category (the model
+    still predicts); the warning names each field, how many values were
+    unknown and a few of them. It is raised once per call.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skattn import UnknownCategoryWarning
+    >>> warnings.simplefilter("error", UnknownCategoryWarning)  # doctest: +SKIP
+    """
+
+
+def embedding_size(n_categories):
+    """Width of the embedding of a field with ``n_categories`` categories.
+
+    Parameters
+    ----------
+    n_categories : int
+        Categories in the field's vocabulary (the reserved "unknown" and
+        "missing" codes not counted).
+
+    Returns
+    -------
+    size : int
+        ``min(50, (n_categories + 1) // 2 + 1)``: about half the categories,
+        at most 50.
+    """
+    return min(50, (n_categories + 1) // 2 + 1)
+
+
+def time_channel_names(time_features):
+    """Names of the channels ``time_features`` adds, in order."""
+    return _TIME_CHANNELS[time_features]
+
+
+class UnknownCounter:
+    """Unknown categories met during one call, per field; warns once."""
+
+    def __init__(self):
+        self.fields = {}
+
+    def add(self, field, values):
+        if not len(values):
+            return
+        count, examples = self.fields.get(field, (0, []))
+        for v in values:
+            v = _data._plain(v)
+            if len(examples) < 3 and v not in examples:
+                examples.append(v)
+        self.fields[field] = (count + len(values), examples)
+
+    def warn(self, name):
+        if not self.fields:
+            return
+        parts = [
+            f"{field!r}: {count} value{'s' if count > 1 else ''} (e.g. "
+            f"{', '.join(repr(e) for e in examples)})"
+            for field, (count, examples) in self.fields.items()
+        ]
+        warnings.warn(
+            f"X holds categories that {name} did not see in fit, encoded as "
+            f"unknown: {'; '.join(parts)}",
+            UnknownCategoryWarning,
+            stacklevel=4,
+        )
+
+
+# resolving categorical_features ----------------------------------------------
+
+
+def _is_string_column(column):
+    return isinstance(column.dtype, pd.CategoricalDtype) or (
+        pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
+    )
+
+
+def resolve_categorical(spec, n_channels, columns=None):
+    """Boolean mask over the channels from ``categorical_features``.
+
+    ``columns`` are the value columns of a long DataFrame (a list of
+    Series), or None for array input.
+    """
+    name = "categorical_features"
+    if spec is None:
+        return np.zeros(n_channels, dtype=bool)
+    if isinstance(spec, str):  # "from_dtype"
+        if columns is None:  # arrays have no dtype per channel
+            return np.zeros(n_channels, dtype=bool)
+        return np.array([_is_string_column(c) for c in columns], dtype=bool)
+    spec = np.asarray(spec)
+    if spec.ndim != 1:
+        raise ValueError(f"{name} must be a 1D list, got shape {spec.shape}")
+    if spec.dtype.kind == "b":
+        if len(spec) != n_channels:
+            raise ValueError(
+                f"{name} is a boolean mask of {len(spec)} entries, but X has "
+                f"{n_channels} channels"
+            )
+        return spec.copy()
+    mask = np.zeros(n_channels, dtype=bool)
+    names = None if columns is None else [c.name for c in columns]
+    for item in spec.tolist():
+        if isinstance(item, str):
+            if names is None:
+                raise ValueError(
+                    f"{name} names column {item!r}, but X has no named value "
+                    "columns (it is not a long DataFrame); pass channel indices "
+                    "or a boolean mask"
+                )
+            if item not in names:
+                raise ValueError(
+                    f"{name} names column {item!r}, which is not a value column of "
+                    f"X; its value columns are {names}"
+                )
+            k = names.index(item)
+        elif isinstance(item, Integral) and not isinstance(item, bool):
+            if not -n_channels <= item < n_channels:
+                raise ValueError(
+                    f"{name} holds channel index {item}, but X has {n_channels} "
+                    "channels"
+                )
+            k = item % n_channels
+        else:
+            raise ValueError(
+                f"{name} holds {item!r}; expected column names, channel indices, "
+                "a boolean mask, 'from_dtype' or None"
+            )
+        if mask[k]:
+            raise ValueError(f"{name} names channel {item!r} twice")
+        mask[k] = True
+    return mask
+
+
+# vocabularies and codes -------------------------------------------------------
+
+
+def _sorted_vocabulary(values, field):
+    """The distinct non-missing ``values`` as a sorted array of plain data."""
+    unique = pd.unique(pd.Series(values, dtype=object).dropna())
+    plain = [_data._plain(v) for v in unique]
+    bad = [v for v in plain if not isinstance(v, _PLAIN)]
+    if bad:
+        raise TypeError(
+            f"categorical field {field!r} holds {bad[0]!r} ({type(bad[0]).__name__}); "
+            "categories must be strings, numbers or booleans"
+        )
+    try:
+        plain.sort()
+    except TypeError:  # mixed types: group them by type, then sort
+        plain.sort(key=lambda v: (type(v).__name__, str(v)))
+    if all(isinstance(v, str) for v in plain):
+        return np.array(plain, dtype=object)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in plain):
+        return np.array(plain, dtype=np.int64)
+    out = np.empty(len(plain), dtype=object)
+    out[:] = plain
+    return out
+
+
+def encode_values(values, vocabulary, field, counter):
+    """Codes (float64) of one field's ``values``; missing -> MISSING, values
+    not in ``vocabulary`` -> UNKNOWN (counted in ``counter``)."""
+    series = pd.Series(values, dtype=object)
+    missing = series.isna().to_numpy()
+    index = pd.Index(vocabulary, dtype=object)
+    found = index.get_indexer(series.where(~missing, None))
+    unknown = (found < 0) & ~missing
+    if counter is not None:
+        counter.add(field, series[unknown].tolist())
+    codes = np.where(missing, MISSING, np.where(unknown, UNKNOWN, found + _RESERVED))
+    return codes.astype(np.float64)
+
+
+def _holds_strings(column):
+    values = column.dropna()
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        values = pd.Series(column.cat.categories)
+    return bool(values.map(lambda v: isinstance(v, (str, bytes))).any())
+
+
+def encode_long(est, X, *, reset, counter):
+    """``X`` (a long DataFrame) with its categorical columns as codes.
+
+    With ``reset``, resolve ``categorical_features`` and learn the
+    vocabularies. ``X`` itself is never changed.
+    """
+    columns = [X[c] for c in X.columns]
+    if reset:
+        est.is_categorical_ = resolve_categorical(
+            est.categorical_features, len(columns), columns
+        )
+    mask = est.is_categorical_
+    if len(mask) != len(columns):
+        return X  # validation reports the wrong number of channels
+    for column, categorical in zip(columns, mask, strict=True):
+        if not categorical and _is_string_column(column) and _holds_strings(column):
+            raise TypeError(
+                f"column {column.name!r} holds strings; mark it categorical with "
+                f"categorical_features=[{column.name!r}] (or leave "
+                "categorical_features='from_dtype')"
+            )
+    if not mask.any():
+        return X
+    if reset:
+        est.categories_ = [
+            _sorted_vocabulary(column.to_numpy(dtype=object), column.name)
+            for column, categorical in zip(columns, mask, strict=True)
+            if categorical
+        ]
+    vocab = iter(est.categories_)
+    encoded = {}
+    for column, categorical in zip(columns, mask, strict=True):
+        if categorical:
+            encoded[column.name] = encode_values(
+                column.to_numpy(dtype=object), next(vocab), column.name, counter
+            )
+        else:
+            encoded[column.name] = column
+    return pd.DataFrame(encoded, index=X.index, columns=X.columns)
+
+
+def encode_arrays(est, seqs, *, reset, counter, offset=0):
+    """Replace the categorical channels of ``seqs`` (integer codes, NaN for
+    missing) by vocabulary codes, in place; NaN in any other channel inside
+    a sequence is an error."""
+    mask = est.is_categorical_
+    inside = seqs.mask
+    # the values may be the caller's own array: never write into it
+    seqs.values = seqs.values.copy()
+    numeric_nan = np.isnan(seqs.values[..., ~mask]) & inside[..., None]
+    if numeric_nan.any():
+        i, t, c = np.argwhere(numeric_nan)[0]
+        c = np.flatnonzero(~mask)[c]
+        raise ValueError(
+            f"X contains NaN at {_data._position(i + offset, t, c)}. Only trailing "
+            "timesteps that are NaN in every channel count as padding; a NaN inside "
+            "a sequence or in only some channels is a missing value. Impute it "
+            "first, e.g. with skattn.SequenceImputer."
+        )
+    channels = np.flatnonzero(mask)
+    if reset:
+        est.categories_ = []
+    for k, c in enumerate(channels):
+        values = seqs.values[..., c][inside]
+        real = values[~np.isnan(values)]
+        fractional = real != np.round(real)
+        if fractional.any():
+            row = np.flatnonzero(~np.isnan(values))[np.flatnonzero(fractional)[0]]
+            i, t = np.argwhere(inside)[row]
+            raise ValueError(
+                f"categorical channel {c} holds {float(real[fractional][0])!r} at "
+                f"{_data._position(i + offset, t)}; categorical channels of arrays "
+                "hold integer codes, with NaN for a missing value"
+            )
+        if reset:
+            est.categories_.append(np.unique(real).astype(np.int64))
+        vocab = est.categories_[k]
+        codes = np.full(values.shape, float(MISSING))
+        present = ~np.isnan(values)
+        ints = real.astype(np.int64)
+        pos = np.searchsorted(vocab, ints).clip(0, max(len(vocab) - 1, 0))
+        hit = (vocab[pos] == ints) if len(vocab) else np.zeros(len(ints), bool)
+        codes[present] = np.where(hit, pos + _RESERVED, UNKNOWN)
+        if counter is not None:
+            counter.add(f"channel {c}", ints[~hit].tolist())
+        column = seqs.values[..., c]
+        column[inside] = codes
+    return seqs
+
+
+# real time --------------------------------------------------------------------
+
+
+def _seconds_or_numbers(times, level_name):
+    """Times as float64: seconds since the epoch for datetimes (naive or
+    tz-aware, both read as given), the values themselves for numbers."""
+    index = pd.Index(times)
+    if isinstance(index, pd.DatetimeIndex):
+        if index.tz is not None:
+            index = index.tz_convert("UTC").tz_localize(None)
+        return index.asi8.astype(np.float64) / 1e9
+    if isinstance(index, pd.TimedeltaIndex):
+        return index.asi8.astype(np.float64) / 1e9
+    if pd.api.types.is_numeric_dtype(index) and not pd.api.types.is_bool_dtype(index):
+        return index.to_numpy(dtype=np.float64)
+    raise TypeError(
+        f"time_features needs the time level {level_name!r} of X to hold "
+        f"timestamps or numbers, but it has dtype {index.dtype}"
+    )
+
+
+def time_feature_rows(X, time_features):
+    """``(X', rows)``: ``X`` ready for validation and the time features of
+    each of its rows in sorted (entity, time) order, ``[n_rows, k]``.
+
+    Rows sharing an (entity, time) pair are kept in their order in ``X``
+    (their gap is 0); ``X'`` then numbers each entity's rows 0, 1, ... in its
+    time level, so that validation sees distinct times.
+    """
+    id_level, time_level = _data._level_names(X)
+    ids = X.index.get_level_values(0)
+    times = X.index.get_level_values(1)
+    if times.isna().any():
+        where = int(np.flatnonzero(times.isna())[0])
+        raise ValueError(
+            f"the time level {time_level!r} of X is missing for entity "
+            f"{_data._plain(ids[where])!r}; every event needs a time"
+        )
+    seconds = _seconds_or_numbers(times, time_level)
+    keys = pd.DataFrame({"entity": ids, "time": times})
+    try:
+        order = keys.sort_values(["entity", "time"], kind="stable").index.to_numpy()
+    except TypeError as exc:
+        raise TypeError(f"could not sort X by (entity, time): {exc}") from None
+    t = seconds[order]
+    entity = ids.take(order)
+    first = np.ones(len(t), dtype=bool)
+    first[1:] = entity[1:] != entity[:-1]
+    starts = np.flatnonzero(first)
+    start_of_row = starts[np.cumsum(first) - 1]
+    features = []
+    for kind in time_channel_names(time_features):
+        if kind == "elapsed":
+            value = t - t[start_of_row]
+        else:
+            value = np.diff(t, prepend=t[:1])
+            value[first] = 0.0
+        features.append(np.log1p(np.maximum(value, 0.0)))
+    rows = np.stack(features, axis=1)
+    if keys.duplicated().any():
+        position = np.arange(len(t)) - start_of_row
+        index = pd.MultiIndex.from_arrays(
+            [entity, position], names=[id_level, time_level]
+        )
+        X = X.take(order).set_axis(index, axis=0)
+    return X, rows
+
+
+def append_time_channels(seqs, rows):
+    """Append per-row time features ``[n_rows, k]`` as channels of ``seqs``
+    (rows in the sorted (entity, time) order of its real steps)."""
+    n, t, _ = seqs.values.shape
+    extra = np.full((n, t, rows.shape[1]), np.nan)
+    extra[seqs.mask] = rows
+    seqs.values = np.concatenate([seqs.values, extra], axis=2)
+    return seqs
+
+
+def check_time_input(est, X):
+    """``time_features`` needs a long DataFrame: arrays carry no times."""
+    if est.time_features is not None and not _data._is_long(X):
+        raise ValueError(
+            f"time_features={est.time_features!r} reads the time level of a long "
+            "DataFrame (entity, time), but X is not one; pass X as a long "
+            "DataFrame, or set time_features=None"
+        )
