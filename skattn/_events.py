@@ -322,15 +322,15 @@ def encode_arrays(est, seqs, *, reset, counter, offset=0):
 
 
 def _seconds_or_numbers(times, level_name):
-    """Times as float64: seconds since the epoch for datetimes (naive or
-    tz-aware, both read as given), the values themselves for numbers."""
+    """Times as float64: seconds since the earliest time for datetimes
+    (naive or tz-aware) and durations, the values themselves for numbers."""
     index = pd.Index(times)
     if isinstance(index, pd.DatetimeIndex):
-        if index.tz is not None:
-            index = index.tz_convert("UTC").tz_localize(None)
-        return index.asi8.astype(np.float64) / 1e9
+        # from the earliest time: exact in float64 whatever the unit of the
+        # timestamps (pandas stores s, ms, us or ns)
+        index = index - index.min()
     if isinstance(index, pd.TimedeltaIndex):
-        return index.asi8.astype(np.float64) / 1e9
+        return (index / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64)
     if pd.api.types.is_numeric_dtype(index) and not pd.api.types.is_bool_dtype(index):
         return index.to_numpy(dtype=np.float64)
     raise TypeError(

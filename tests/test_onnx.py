@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -362,3 +363,17 @@ def test_missing_onnx_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(builtins, "__import__", no_onnx)
     with pytest.raises(ImportError, match=r"pip install \"skattn\[onnx\]\""):
         export_onnx(LSTMAttentionClassifier(), tmp_path / "x.onnx")
+
+
+def test_event_inputs_are_refused_by_name(tmp_path):
+    codes = np.concatenate([np.round(np.abs(X[..., :1])), X[..., 1:]], axis=2)
+    clf = LSTMAttentionClassifier(categorical_features=[0], **LSTM).fit(codes, Y)
+    with pytest.raises(ValueError, match="does not support categorical fields"):
+        export_onnx(clf, tmp_path / "m.onnx")
+    index = pd.MultiIndex.from_product([range(6), range(4)], names=["id", "t"])
+    frame = pd.DataFrame({"v": rng.normal(size=24)}, index=index)
+    timed = LSTMAttentionClassifier(time_features="gap", **LSTM)
+    timed.fit(frame, np.arange(6) % 2)
+    with pytest.raises(ValueError, match="does not support time features"):
+        export_onnx(timed, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
