@@ -120,6 +120,8 @@ def _shared_network_params(est, conv_stem, max_length):
         embedding_dim=est.embedding_dim,
         padding_idx=est.padding_idx,
         categorical=est._categorical_fields(),
+        static=est._static_fields(),
+        static_query=est.static_query,
         conv_stem=conv_stem,
         max_length=max_length,
     )

@@ -35,12 +35,14 @@ from . import data as _data
 from ._events import (
     CATEGORICAL_CONSTRAINTS,
     UnknownCounter,
+    append_static_channels,
     append_time_channels,
     check_time_input,
     embedding_size,
     encode_arrays,
     encode_long,
     resolve_categorical,
+    split_static,
     time_channel_names,
     time_feature_rows,
 )
@@ -122,6 +124,8 @@ class SequenceEstimator(BaseEstimator):
         "_max_length",
         "is_categorical_",
         "categories_",
+        "static_is_categorical_",
+        "static_categories_",
     )
 
     # task hooks -------------------------------------------------------------
@@ -194,6 +198,22 @@ class SequenceEstimator(BaseEstimator):
                     f"padding_idx={self.padding_idx} must be smaller than "
                     f"vocab_size={self.vocab_size}"
                 )
+        if self.static_query and self.static_features is None:
+            raise ValueError("static_query=True needs static_features")
+        if self.static_query and not (
+            self.pooling == "attention" and self.query == "learned"
+        ):
+            raise ValueError(
+                "static_query=True conditions the learned query of attention "
+                f"pooling, but pooling={self.pooling!r} and query={self.query!r}; "
+                "use pooling='attention' and query='learned'"
+            )
+        if self.vocab_size is not None and self.static_features is not None:
+            raise ValueError(
+                "static_features joins entity attributes to a long DataFrame's "
+                f"events, but token input (vocab_size={self.vocab_size}) is a list "
+                "of id sequences; set static_features=None"
+            )
         if self.vocab_size is not None and self.time_features is not None:
             raise ValueError(
                 f"time_features={self.time_features!r} adds channels to the input, "
@@ -212,11 +232,16 @@ class SequenceEstimator(BaseEstimator):
         """
         check_time_input(self, X)
         long = _data._is_long(X)
-        rows = None
+        rows = static_rows = None
         if long:
+            static = None
+            if self.static_features is not None:
+                X, static = split_static(self, X)
             if self.time_features is not None:
                 X, rows = time_feature_rows(X, self.time_features)
-            X = encode_long(self, X, reset=reset, counter=counter)
+            X, static_rows = encode_long(
+                self, X, reset=reset, counter=counter, static=static
+            )
             allow_missing = False  # missing categories are codes already
         elif reset:
             # NaN is a missing category in categorical channels of arrays
@@ -237,6 +262,9 @@ class SequenceEstimator(BaseEstimator):
             if allow_missing:
                 encode_arrays(self, seqs, reset=reset, counter=counter, offset=offset)
         if reset:
+            if self.static_features is None:
+                self.__dict__.pop("static_is_categorical_", None)
+                self.__dict__.pop("static_categories_", None)
             if not self.is_categorical_.any():
                 self.__dict__.pop("categories_", None)
             elif self.vocab_size is not None:
@@ -248,6 +276,8 @@ class SequenceEstimator(BaseEstimator):
                 )
         if rows is not None:
             append_time_channels(seqs, rows)
+        if static_rows is not None:
+            append_static_channels(seqs, static_rows)
         if self.vocab_size is not None:
             seqs = check_tokens(seqs, self.vocab_size, self.padding_idx, offset)
         return seqs
@@ -261,8 +291,37 @@ class SequenceEstimator(BaseEstimator):
         return np.asarray(mask, dtype=bool)
 
     def _n_network_channels(self):
-        """Channels the network reads: the input's and the time features."""
-        return self.n_channels_in_ + len(time_channel_names(self.time_features))
+        """Channels the network reads: the input's, the time features and the
+        entity attributes, in this order."""
+        n_static = 0 if self.static_features is None else len(self.static_features)
+        return (
+            self.n_channels_in_ + len(time_channel_names(self.time_features)) + n_static
+        )
+
+    def _code_channels(self):
+        """Network channels that hold category codes (never standardised)."""
+        codes = np.flatnonzero(self._categorical_mask())
+        if self.static_features is not None:
+            first = self._n_network_channels() - len(self.static_features)
+            codes = np.concatenate(
+                [codes, first + np.flatnonzero(self.static_is_categorical_)]
+            )
+        return codes
+
+    def _static_fields(self):
+        """``(n_attributes, [(attribute, n_codes, embedding size)])`` of the
+        entity attributes, for the network; None without any."""
+        if self.static_features is None:
+            return None
+        fields = [
+            (int(k), len(vocab) + 2, embedding_size(len(vocab)))
+            for k, vocab in zip(
+                np.flatnonzero(self.static_is_categorical_),
+                self.static_categories_,
+                strict=True,
+            )
+        ]
+        return len(self.static_features), fields
 
     def _categorical_fields(self):
         """``[(channel, n_codes, embedding size)]`` of the categorical
@@ -368,9 +427,9 @@ arrays, or long DataFrame
             if self.vocab_size is None:
                 self._input_loc, self._input_scale = fit_input_scaling(seqs, keep)
                 # category codes are embedded, not scaled
-                categorical = np.flatnonzero(self._categorical_mask())
-                self._input_loc[categorical] = 0.0
-                self._input_scale[categorical] = 1.0
+                codes = self._code_channels()
+                self._input_loc[codes] = 0.0
+                self._input_scale[codes] = 1.0
             else:  # token ids are embedded, not scaled
                 self._input_loc = self._input_scale = None
         values, lengths = self._tensors(seqs, np.float32)

@@ -92,7 +92,11 @@ FITTED_ATTRIBUTES_DOC = """\
         Which input channels are categorical fields.
     categories_ : list of ndarray
         The vocabulary of each categorical field, in channel order, sorted
-        (as ``OrdinalEncoder.categories_``); only with categorical fields.\
+        (as ``OrdinalEncoder.categories_``); only with categorical fields.
+    static_is_categorical_ : ndarray of bool of shape (n_static_features,)
+        Which ``static_features`` are categorical; only with static features.
+    static_categories_ : list of ndarray
+        The vocabulary of each categorical static feature.\
 """
 
 
@@ -172,7 +176,20 @@ bool, or None, default="from_dtype"
         value columns. With time features, an entity may have several events
         at the same time (kept in their row order). Array input has no times,
         so setting it there is an error. Positional encodings still count
-        steps.\
+        steps.
+    static_features : list of str or None, default=None
+        Columns of a long DataFrame that hold attributes of the entity (plan,
+        region), constant over its rows (an error names the entity and the
+        column otherwise). They are not per-step channels: categorical ones
+        (by ``categorical_features``; their vocabularies are
+        ``static_categories_``) are embedded, numeric ones standardised, and
+        the vector is joined to the pooled vector before the head. With
+        static features, channel indices in ``categorical_features`` count
+        the other value columns first, then these, in the given order.
+    static_query : bool, default=False
+        Condition attention pooling's learned query on the attributes:
+        ``query = learned + Linear(attributes)``. Needs ``static_features``,
+        ``pooling="attention"`` and ``query="learned"``.\
 """
 
 

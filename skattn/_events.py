@@ -36,6 +36,8 @@ _RESERVED = 2
 CATEGORICAL_CONSTRAINTS = {
     "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
     "time_features": [StrOptions({"elapsed", "gap", "both"}), None],
+    "static_features": ["array-like", None],
+    "static_query": ["boolean"],
 }
 
 _TIME_CHANNELS = {None: (), "elapsed": ("elapsed",), "gap": ("gap",)}
@@ -228,29 +230,77 @@ def _holds_strings(column):
     return bool(values.map(lambda v: isinstance(v, (str, bytes))).any())
 
 
-def encode_long(est, X, *, reset, counter):
-    """``X`` (a long DataFrame) with its categorical columns as codes.
+def split_static(est, X):
+    """``(X without the attribute columns, one row of attributes per entity
+    in sorted id order)``; attributes must be constant within an entity."""
+    names = list(est.static_features)
+    absent = [c for c in names if c not in X.columns]
+    if absent:
+        raise ValueError(
+            f"static_features names {absent}, which are not value columns of X; "
+            f"its value columns are {list(X.columns)}"
+        )
+    if len(set(names)) != len(names):
+        raise ValueError(f"static_features names a column twice: {names}")
+    if len(names) == X.shape[1]:
+        raise ValueError(
+            "static_features takes every value column of X; the events need at "
+            "least one column of their own"
+        )
+    static = X[names]
+    groups = static.groupby(level=0, sort=True)
+    varying = groups.nunique(dropna=False) > 1
+    if varying.to_numpy().any():
+        entity, column = varying.stack().loc[lambda v: v].index[0]
+        values = static.xs(entity, level=0)[column].unique().tolist()[:2]
+        raise ValueError(
+            f"static feature {column!r} is not constant within entity "
+            f"{_data._plain(entity)!r}: it holds {values[0]!r} and {values[1]!r}. "
+            "Attributes of the entity must be the same on all its rows; make it a "
+            "per-event column instead"
+        )
+    first = groups.nth(0)
+    first.index = first.index.get_level_values(0)
+    return X.drop(columns=names), first.sort_index()
 
-    With ``reset``, resolve ``categorical_features`` and learn the
-    vocabularies. ``X`` itself is never changed.
+
+def encode_long(est, X, *, reset, counter, static=None):
+    """``(X, static_rows)``: ``X`` (a long DataFrame) with its categorical
+    columns as codes, and the per-entity attributes ``static`` (a DataFrame
+    indexed by entity) as a float array of codes and numbers, or None.
+
+    With ``reset``, resolve ``categorical_features`` (over the value columns
+    and then the attribute columns) and learn the vocabularies. ``X`` itself
+    is never changed.
     """
     columns = [X[c] for c in X.columns]
+    attributes = [] if static is None else [static[c] for c in static.columns]
     if reset:
-        est.is_categorical_ = resolve_categorical(
-            est.categorical_features, len(columns), columns
+        mask = resolve_categorical(
+            est.categorical_features,
+            len(columns) + len(attributes),
+            columns + attributes,
         )
+        est.is_categorical_ = mask[: len(columns)]
+        if static is not None:
+            est.static_is_categorical_ = mask[len(columns) :]
+            est.static_categories_ = [
+                _sorted_vocabulary(a.to_numpy(dtype=object), a.name)
+                for a, categorical in zip(
+                    attributes, est.static_is_categorical_, strict=True
+                )
+                if categorical
+            ]
+    static_rows = None
+    if static is not None:
+        static_rows = _encode_static(est, attributes, counter)
     mask = est.is_categorical_
     if len(mask) != len(columns):
-        return X  # validation reports the wrong number of channels
+        return X, static_rows  # validation reports the wrong number of channels
     for column, categorical in zip(columns, mask, strict=True):
-        if not categorical and _is_string_column(column) and _holds_strings(column):
-            raise TypeError(
-                f"column {column.name!r} holds strings; mark it categorical with "
-                f"categorical_features=[{column.name!r}] (or leave "
-                "categorical_features='from_dtype')"
-            )
+        _check_numeric(column, categorical)
     if not mask.any():
-        return X
+        return X, static_rows
     if reset:
         est.categories_ = [
             _sorted_vocabulary(column.to_numpy(dtype=object), column.name)
@@ -266,7 +316,51 @@ def encode_long(est, X, *, reset, counter):
             )
         else:
             encoded[column.name] = column
-    return pd.DataFrame(encoded, index=X.index, columns=X.columns)
+    return pd.DataFrame(encoded, index=X.index, columns=X.columns), static_rows
+
+
+def _check_numeric(column, categorical):
+    if not categorical and _is_string_column(column) and _holds_strings(column):
+        raise TypeError(
+            f"column {column.name!r} holds strings; mark it categorical with "
+            f"categorical_features=[{column.name!r}] (or leave "
+            "categorical_features='from_dtype')"
+        )
+
+
+def _encode_static(est, attributes, counter):
+    """Attributes ``[n_entities, k]``: codes for the categorical ones, float
+    values for the numeric ones (which may not be missing)."""
+    vocab = iter(est.static_categories_)
+    out = []
+    for a, categorical in zip(attributes, est.static_is_categorical_, strict=True):
+        _check_numeric(a, categorical)
+        if categorical:
+            out.append(
+                encode_values(a.to_numpy(dtype=object), next(vocab), a.name, counter)
+            )
+            continue
+        with _data._converting(f"static feature {a.name!r}"):
+            values = a.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise ValueError(
+                f"static feature {a.name!r} is {values[bad][0]} for entity "
+                f"{_data._plain(a.index[np.flatnonzero(bad)[0]])!r}; numeric "
+                "attributes need finite values (mark it categorical to keep a "
+                "missing value as its own category)"
+            )
+        out.append(values)
+    return np.column_stack(out)
+
+
+def append_static_channels(seqs, rows):
+    """Repeat per-entity attributes ``[n, k]`` on every real step of ``seqs``,
+    as its last channels."""
+    n, t, _ = seqs.values.shape
+    extra = np.where(seqs.mask[..., None], rows[:, None, :], np.nan)
+    seqs.values = np.concatenate([seqs.values, extra], axis=2)
+    return seqs
 
 
 def encode_arrays(est, seqs, *, reset, counter, offset=0):
@@ -397,7 +491,14 @@ def append_time_channels(seqs, rows):
 
 
 def check_time_input(est, X):
-    """``time_features`` needs a long DataFrame: arrays carry no times."""
+    """``time_features`` and ``static_features`` need a long DataFrame:
+    arrays carry no times and no column names."""
+    if est.static_features is not None and not _data._is_long(X):
+        raise ValueError(
+            f"static_features={list(est.static_features)!r} names columns of a long "
+            "DataFrame (entity, time), but X is not one; pass X as a long "
+            "DataFrame, or set static_features=None"
+        )
     if est.time_features is not None and not _data._is_long(X):
         raise ValueError(
             f"time_features={est.time_features!r} reads the time level of a long "

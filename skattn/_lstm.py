@@ -81,6 +81,8 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         padding_idx=None,
         categorical_features="from_dtype",
         time_features=None,
+        static_features=None,
+        static_query=False,
         class_weight=None,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
         batch_size=RECURRENT_DEFAULTS["batch_size"],
@@ -115,6 +117,8 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.padding_idx = padding_idx
         self.categorical_features = categorical_features
         self.time_features = time_features
+        self.static_features = static_features
+        self.static_query = static_query
         self.class_weight = class_weight
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -196,6 +200,8 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         padding_idx=None,
         categorical_features="from_dtype",
         time_features=None,
+        static_features=None,
+        static_query=False,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
         batch_size=RECURRENT_DEFAULTS["batch_size"],
         lr=RECURRENT_DEFAULTS["lr"],
@@ -229,6 +235,8 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.padding_idx = padding_idx
         self.categorical_features = categorical_features
         self.time_features = time_features
+        self.static_features = static_features
+        self.static_query = static_query
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr

@@ -457,12 +457,17 @@ def export_onnx(estimator, path, *, attention_weights=False, opset=None):
             f"of {[c.__name__ for c in _ESTIMATORS]} or a Pipeline ending in one"
         )
     check_is_fitted(est, "net_")
-    if est._categorical_mask().any() or est.time_features is not None:
-        feature = (
-            "categorical fields (categorical_features)"
-            if est._categorical_mask().any()
-            else f"time features (time_features={est.time_features!r})"
-        )
+    unsupported = [
+        ("categorical fields (categorical_features)", est._categorical_mask().any()),
+        (f"time features (time_features={est.time_features!r})", est.time_features),
+        (
+            f"entity attributes (static_features={est.static_features!r})",
+            est.static_features is not None,
+        ),
+    ]
+    for feature, used in unsupported:
+        if not used:
+            continue
         raise ValueError(
             f"export_onnx does not support {feature}: the graph reads numeric "
             "values only. Export a model fitted without them, or predict with "

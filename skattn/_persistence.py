@@ -628,6 +628,12 @@ def _check_fitted(est):
         if not _is_count(getattr(est, attr, None), 0 if attr == "_n_outputs" else 1):
             raise ValueError(f"{attr}={getattr(est, attr, None)!r} is invalid")
     _check_categories(est, n_channels)
+    if est.static_features is not None:
+        _check_categories(
+            est,
+            len(est.static_features),
+            ("static_is_categorical_", "static_categories_"),
+        )
     if est.vocab_size is None:
         check_input_scaling(
             getattr(est, "_input_loc", None),
@@ -646,19 +652,22 @@ def _check_fitted(est):
     est._check_target_fitted()
 
 
-def _check_categories(est, n_channels):
+def _check_categories(est, n_channels, names=("is_categorical_", "categories_")):
     """``is_categorical_`` is a mask over the channels and ``categories_``
-    one vocabulary of distinct plain values per categorical channel."""
-    mask = getattr(est, "is_categorical_", None)
+    one vocabulary of distinct plain values per categorical channel (or the
+    same for the static features)."""
+    mask = getattr(est, names[0], None)
     if mask is None:
-        return
+        if names[0] == "is_categorical_":
+            return
+        raise ValueError(f"{names[0]} is missing")
     if not (
         isinstance(mask, np.ndarray)
         and mask.dtype == bool
         and mask.shape == (n_channels,)
     ):
-        raise ValueError(f"is_categorical_={mask!r} is not a mask over the channels")
-    vocabularies = getattr(est, "categories_", [])
+        raise ValueError(f"{names[0]}={mask!r} is not a mask over the channels")
+    vocabularies = getattr(est, names[1], [])
     if not isinstance(vocabularies, list) or len(vocabularies) != mask.sum():
         raise ValueError(
             "categories_ does not hold one vocabulary per categorical field"

@@ -160,6 +160,8 @@ default="sinusoidal"
         padding_idx=None,
         categorical_features="from_dtype",
         time_features=None,
+        static_features=None,
+        static_query=False,
         max_epochs=POOLING_DEFAULTS["max_epochs"],
         batch_size=POOLING_DEFAULTS["batch_size"],
         lr=POOLING_DEFAULTS["lr"],
@@ -197,6 +199,8 @@ default="sinusoidal"
         self.padding_idx = padding_idx
         self.categorical_features = categorical_features
         self.time_features = time_features
+        self.static_features = static_features
+        self.static_query = static_query
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -224,6 +228,12 @@ default="sinusoidal"
                     "fitted without y, which category codes are not; pass y, or "
                     "set categorical_features=None (and encode the categories as "
                     "numbers)"
+                )
+            if self.static_features is not None:
+                raise ValueError(
+                    "AttentionPoolingTransformer fitted without y reconstructs the "
+                    "events only; pass y to use static_features, or set "
+                    "static_features=None"
                 )
             return MaskedReconstruction(network, n_channels)
         return network

@@ -81,6 +81,8 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         padding_idx=None,
         categorical_features="from_dtype",
         time_features=None,
+        static_features=None,
+        static_query=False,
         class_weight=None,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
@@ -115,6 +117,8 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.padding_idx = padding_idx
         self.categorical_features = categorical_features
         self.time_features = time_features
+        self.static_features = static_features
+        self.static_query = static_query
         self.class_weight = class_weight
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -197,6 +201,8 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         padding_idx=None,
         categorical_features="from_dtype",
         time_features=None,
+        static_features=None,
+        static_query=False,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
         lr=TRANSFORMER_DEFAULTS["lr"],
@@ -230,6 +236,8 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.padding_idx = padding_idx
         self.categorical_features = categorical_features
         self.time_features = time_features
+        self.static_features = static_features
+        self.static_query = static_query
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr

@@ -350,3 +350,107 @@ def test_regressor_and_pooling_with_categories(events):
     assert pool.transform(X).shape == (len(y), 8)
     with pytest.raises(ValueError, match="reconstructs the input values"):
         small(AttentionPoolingTransformer, max_epochs=1).fit(X)
+
+
+def with_attributes(X, seed=0):
+    """``X`` with a region (categorical) and an age (numeric) per customer."""
+    rng = np.random.default_rng(seed)
+    ids = X.index.get_level_values(0)
+    unique = ids.unique()
+    region = dict(
+        zip(unique, rng.choice(["n", "s", "e", "w", "c"], len(unique)), strict=True)
+    )
+    age = dict(zip(unique, rng.uniform(18, 80, len(unique)), strict=True))
+    return X.assign(region=ids.map(region), age=ids.map(age).astype(float))
+
+
+def test_static_features_are_read_per_entity():
+    X, _ = make_events(300, seed=2)
+    X = with_attributes(X)
+    first = X.groupby(level=0).first()
+    y = first["region"].isin(["n", "e"]).to_numpy().astype(int)  # the region alone
+    ids = first.index
+    train, test = X.loc[ids[:200]], X.loc[ids[200:]]
+    est = LSTMAttentionClassifier(**EVENT_MODEL, static_features=["region", "age"]).fit(
+        train, y[:200]
+    )
+    assert est.n_channels_in_ == 2  # event and amount; the attributes are apart
+    assert est.static_is_categorical_.tolist() == [True, False]
+    assert est.static_categories_[0].tolist() == ["c", "e", "n", "s", "w"]
+    assert est._input_loc[-1] > 18  # the age is standardised
+    assert est.score(test, y[200:]) > 0.9
+    without = LSTMAttentionClassifier(**EVENT_MODEL).fit(
+        train.drop(columns=["region", "age"]), y[:200]
+    )
+    assert without.score(test.drop(columns=["region", "age"]), y[200:]) < 0.75
+
+
+def test_static_query_conditions_the_attention(events, tmp_path):
+    X, y = events
+    X = with_attributes(X)
+    ids = X.index.get_level_values(0).unique()
+    params = dict(static_features=["region", "age"], max_epochs=3, n_threads=1)
+    # the same events with two different attributes
+    twin = X.loc[[ids[0]]].rename(index={ids[0]: "twin"}, level=0)
+    twin = twin.assign(region="w" if X.loc[ids[0], "region"].iloc[0] != "w" else "n")
+    pair = pd.concat([X.loc[[ids[0]]], twin])
+    for static_query in (False, True):
+        est = small(TransformerClassifier, **params, static_query=static_query)
+        est.fit(X, y)
+        weights = est.attention_weights(pair)
+        assert np.allclose(weights[0], weights[1]) != static_query
+    path = tmp_path / "static.skattn"
+    est.save(path)
+    loaded = skattn.load(path)
+    assert loaded.static_categories_[0].tolist() == est.static_categories_[0].tolist()
+    np.testing.assert_allclose(loaded.predict_proba(X), est.predict_proba(X))
+    # unseen attribute values are unknown, like per-event categories
+    with pytest.warns(UnknownCategoryWarning, match="'region': 1 value"):
+        est.predict(twin.assign(region="north pole"))
+
+
+def test_static_feature_errors(events):
+    X, y = events
+    X = with_attributes(X)
+    varying = X.copy()
+    first = varying.index.get_level_values(0)[0]
+    varying.iloc[1, varying.columns.get_loc("region")] = "moon"
+    with pytest.raises(
+        ValueError, match=f"'region' is not constant within entity '{first}'"
+    ):
+        small(LSTMAttentionClassifier, static_features=["region"]).fit(varying, y)
+    with pytest.raises(
+        ValueError, match="names \\['plan'\\], which are not value columns"
+    ):
+        small(LSTMAttentionClassifier, static_features=["plan"]).fit(X, y)
+    with pytest.raises(
+        ValueError, match="static_features=\\['region'\\] names columns"
+    ):
+        small(LSTMAttentionClassifier, static_features=["region"]).fit(
+            np.zeros((4, 3, 1)), [0, 1, 0, 1]
+        )
+    with pytest.raises(ValueError, match="static_query=True needs static_features"):
+        small(LSTMAttentionClassifier, static_query=True).fit(X, y)
+    with pytest.raises(ValueError, match="pooling='mean' and query='learned'"):
+        small(
+            LSTMAttentionClassifier,
+            static_features=["age"],
+            static_query=True,
+            pooling="mean",
+        ).fit(X, y)
+    holes = X.assign(
+        age=np.where(X.index.get_level_values(0) == first, np.nan, X["age"])
+    )
+    with pytest.raises(ValueError, match=f"'age' is nan for entity '{first}'"):
+        small(LSTMAttentionClassifier, static_features=["age"]).fit(holes, y)
+    with pytest.raises(ValueError, match="reconstructs the events only"):
+        small(
+            AttentionPoolingTransformer,
+            static_features=["age"],
+            categorical_features=None,
+        ).fit(X.drop(columns=["event", "region"]))
+    pool = small(
+        AttentionPoolingTransformer, max_epochs=1, static_features=["region", "age"]
+    )
+    # the pooled vector holds the attributes too: 8, 4 (5 regions), 1 (age)
+    assert pool.fit(X, y).transform(X).shape == (len(y), 13)

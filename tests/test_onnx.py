@@ -376,4 +376,9 @@ def test_event_inputs_are_refused_by_name(tmp_path):
     timed.fit(frame, np.arange(6) % 2)
     with pytest.raises(ValueError, match="does not support time features"):
         export_onnx(timed, tmp_path / "m.onnx")
+    frame["plan"] = np.repeat([0.0, 1.0], 12)
+    attributes = LSTMAttentionClassifier(static_features=["plan"], **LSTM)
+    attributes.fit(frame, np.arange(6) % 2)
+    with pytest.raises(ValueError, match="does not support entity attributes"):
+        export_onnx(attributes, tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()

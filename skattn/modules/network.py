@@ -5,6 +5,7 @@ output ``[b, n_outputs]``. The estimators train it through skorch; nothing
 here knows about scikit-learn or skorch.
 """
 
+import math
 from numbers import Integral
 
 import torch
@@ -19,6 +20,8 @@ __all__ = [
     "CategoricalEmbedding",
     "MaskedReconstruction",
     "SequenceNetwork",
+    "StaticInput",
+    "StaticQuery",
     "TokenEmbedding",
     "recurrent_network",
     "sequence_network",
@@ -115,6 +118,85 @@ class CategoricalEmbedding(nn.Module):
         return torch.cat(parts, dim=-1)
 
 
+class StaticInput(nn.Module):
+    """Split per-entity attributes off the input.
+
+    The last ``n_static`` channels of ``values [b, t, c]`` hold attributes of
+    the entity, equal on every real step; they are read from the first step
+    (always real), and their categorical ones are embedded.
+
+    Parameters
+    ----------
+    n_channels : int
+        Channels ``c`` of the input, attributes included.
+    n_static : int
+        Number of attribute channels (the last ones).
+    fields : list of (int, int, int)
+        ``(attribute index, n_codes, size)`` of each categorical attribute
+        (see :class:`CategoricalEmbedding`).
+
+    Notes
+    -----
+    ``forward(values)`` returns ``(steps [b, t, c - n_static], static [b,
+    output_size])``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import StaticInput
+    >>> split = StaticInput(3, 2, [(1, 4, 2)])
+    >>> steps, static = split(torch.tensor([[[0.5, 1.2, 3.0], [0.1, 1.2, 3.0]]]))
+    >>> steps.shape, static.shape
+    (torch.Size([1, 2, 1]), torch.Size([1, 3]))
+    """
+
+    def __init__(self, n_channels, n_static, fields):
+        super().__init__()
+        self.n_steps = n_channels - n_static
+        self.embedding = CategoricalEmbedding(n_static, fields) if fields else None
+        self.output_size = self.embedding.output_size if fields else n_static
+
+    def forward(self, values):
+        static = values[:, 0, self.n_steps :]
+        if self.embedding is not None:
+            static = self.embedding(static)
+        return values[..., : self.n_steps], static
+
+
+class StaticQuery(nn.Module):
+    """An attention query conditioned on entity attributes.
+
+    ``query = learned + Linear(static)``: a trained vector moved by the
+    attributes of each entity.
+
+    Parameters
+    ----------
+    size : int
+        Size ``d`` of the query (the encoder's states).
+    static_size : int
+        Size of the attribute vector.
+
+    Notes
+    -----
+    ``forward(static [b, s])`` returns the queries ``[b, d]``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import StaticQuery
+    >>> StaticQuery(8, 3)(torch.zeros(2, 3)).shape
+    torch.Size([2, 8])
+    """
+
+    def __init__(self, size, static_size):
+        super().__init__()
+        self.query = nn.Parameter(torch.randn(size) / math.sqrt(size))
+        self.proj = nn.Linear(static_size, size)
+
+    def forward(self, static):
+        return self.query.to(static.dtype) + self.proj(static)
+
+
 class SequenceNetwork(nn.Module):
     """``input layer -> [stem] -> encoder -> pooling -> dropout -> linear head``.
 
@@ -137,6 +219,12 @@ class SequenceNetwork(nn.Module):
         Applied before the encoder; the encoder then sees the stem's
         (possibly shorter) sequence and mask, and attention weights are
         spread back over the input steps.
+    static : StaticInput, optional
+        Splits per-entity attributes off the input; their vector is joined
+        to the pooled vector before the head.
+    static_query : StaticQuery, optional
+        Makes the attention query from the attributes (the pooling must
+        then take its query at call time).
 
     Notes
     -----
@@ -163,16 +251,22 @@ class SequenceNetwork(nn.Module):
         query_from_last=False,
         dropout=0.0,
         stem=None,
+        static=None,
+        static_query=None,
     ):
         super().__init__()
+        self.static = static
+        self.static_query = static_query
         self.embedding = embedding
         self.stem = stem
         self.encoder = encoder
         self.pooling = pooling
         self.query_from_last = query_from_last
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(encoder.output_size, n_outputs) if n_outputs else None
-        self.output_size = encoder.output_size
+        self.output_size = encoder.output_size + (
+            static.output_size if static is not None else 0
+        )
+        self.head = nn.Linear(self.output_size, n_outputs) if n_outputs else None
 
     @fill_doc(inputs=_INPUTS_DOC)
     def encode(self, values, mask):
@@ -185,18 +279,26 @@ class SequenceNetwork(nn.Module):
         states : Tensor of shape ``[b, t', d]``
             The encoder's states; with a stem, at its resolution ``t'``.
         pooled : Tensor of shape ``[b, d]``
-            The pooled vector.
+            The pooled vector (with the entity attributes, when there are).
         weights : Tensor of shape ``[b, h, t]`` or None
             Attention weights over the input steps (None without attention
             pooling).
         """
+        static = None
+        if self.static is not None:
+            values, static = self.static(values)
         x = values if self.embedding is None else self.embedding(values)
         input_mask = mask
         if self.stem is not None:
             x, mask = self.stem(x, mask)
         states, last = self.encoder(x, mask)
-        query = last if self.query_from_last else None
+        if self.static_query is not None:
+            query = self.static_query(static)
+        else:
+            query = last if self.query_from_last else None
         pooled, weights = self.pooling(states, mask, query)
+        if static is not None:
+            pooled = torch.cat([pooled, static], dim=-1)
         if self.stem is not None and weights is not None:
             weights = self.stem.upsample(weights, input_mask)
         return states, pooled, weights
@@ -336,14 +438,14 @@ def _stem(input_size, channels, conv_stem, max_length):
     return ConvStem(input_size, channels, stride=stride), stride
 
 
-def _pooling(size, pooling, attention, aggregation, num_heads, query):
+def _pooling(size, pooling, attention, aggregation, num_heads, query, static_query):
     if pooling == "attention":
         return AttentionPooling(
             size,
             attention=attention,
             aggregation=aggregation,
             num_heads=num_heads,
-            learned_query=query == "learned",
+            learned_query=query == "learned" and not static_query,
         )
     # "cls" and "last" both read the encoder's summary state
     return MaskedPooling("last" if pooling == "cls" else pooling)
@@ -365,6 +467,8 @@ def sequence_network(
     embedding_dim=None,
     padding_idx=None,
     categorical=None,
+    static=None,
+    static_query=False,
     conv_stem=None,
     max_length=None,
 ):
@@ -398,6 +502,12 @@ def sequence_network(
     categorical : list of (int, int, int) or None, default=None
         Categorical channels, embedded first: ``(channel, n_codes, size)``
         per field (see :class:`CategoricalEmbedding`).
+    static : (int, list of (int, int, int)) or None, default=None
+        Per-entity attributes in the last channels: ``(n_static, fields)``
+        (see :class:`StaticInput`), joined to the pooled vector.
+    static_query : bool, default=False
+        With ``static``, attention pooling's query is ``learned +
+        Linear(attributes)`` (:class:`StaticQuery`).
     conv_stem : "auto", int or None, default=None
         The convolutional stem's total stride (``"auto"``: from
         ``max_length``), or no stem.
@@ -419,7 +529,10 @@ def sequence_network(
     >>> type(network.stem).__name__, network.output_size
     ('ConvStem', 8)
     """
-    embedding = None
+    embedding = static_input = None
+    if static is not None:
+        static_input = StaticInput(n_channels, *static)
+        n_channels -= static[0]
     input_size = n_channels
     if vocab_size is not None:
         input_size = embedding_dim or width
@@ -433,8 +546,15 @@ def sequence_network(
         if max_length is not None:
             max_length = -(-max_length // stride)  # steps after the stem
     encoder = make_encoder(input_size, max_length)
+    with_query = static_input is not None and static_query and pooling == "attention"
     pool = _pooling(
-        encoder.output_size, pooling, attention, aggregation, num_heads, query
+        encoder.output_size,
+        pooling,
+        attention,
+        aggregation,
+        num_heads,
+        query,
+        with_query,
     )
     return SequenceNetwork(
         encoder,
@@ -447,6 +567,12 @@ def sequence_network(
         or (pooling == "attention" and query == "last"),
         dropout=dropout,
         stem=stem,
+        static=static_input,
+        static_query=(
+            StaticQuery(encoder.output_size, static_input.output_size)
+            if with_query
+            else None
+        ),
     )
 
 
