@@ -49,6 +49,15 @@ EXPECTED = {
         ["Grid search", "Best model on the test set: accuracy", "churners"],
         [],
     ),
+    "event_sequences.py": (
+        [
+            "HGB on per-customer aggregates",
+            "LSTM on the amounts only",
+            "LSTM on events: type, amount, gap, plan",
+            "mean attention weight per event type",
+        ],
+        [],
+    ),
     "text_classification.py": (
         ["TF-IDF words + logistic regression", "Stopped after", "Where the LSTM"],
         [],
