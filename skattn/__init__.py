@@ -13,9 +13,11 @@ converters live in :mod:`skattn.data`, bundled data sets in
 :mod:`skattn.datasets`, plots in :mod:`skattn.plotting`, and
 :class:`skattn.model_selection.CachedFit` (resumable searches) in
 :mod:`skattn.model_selection`. :func:`load` reads a saved model;
-:func:`export_onnx` writes one as an ONNX graph for serving.
+:func:`export_onnx` writes one as an ONNX graph for serving. Warning
+classes (to filter one kind of warning) live in :mod:`skattn.exceptions`.
 """
 
+from . import exceptions
 from ._lstm import LSTMAttentionClassifier, LSTMAttentionRegressor
 from ._onnx import export_onnx
 from ._persistence import load
@@ -42,6 +44,7 @@ __all__ = [
     "TransformerClassifier",
     "TransformerRegressor",
     "__version__",
+    "exceptions",
     "export_onnx",
     "load",
 ]
