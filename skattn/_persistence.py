@@ -123,7 +123,8 @@ def load(path, *, device=None):
     ------
     ValueError
         If the file is truncated, corrupted, not a skattn model, from a newer
-        format version, or holds anything but tensors and plain data.
+        format version, or holds anything but tensors and plain data; or if
+        ``device`` names a device that is not available here.
 
     Examples
     --------
@@ -141,6 +142,10 @@ def load(path, *, device=None):
     >>> bool((loaded.predict(X) == model.predict(X)).all())
     True
     """
+    if device is not None:
+        # checked before the file: a device missing here is the caller's
+        # setting to change, not a fault of the model file
+        device = resolve_device(device)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (FileNotFoundError, IsADirectoryError, PermissionError):
