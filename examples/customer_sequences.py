@@ -11,7 +11,9 @@ over the whole history cannot tell the two apart; the order of events can.
 The example shows:
 
 - ``skattn.data.from_long``: a long DataFrame to padded sequences, with the
-  customer ids that order them;
+  customer ids that order them, converted once so that scikit-learn's
+  cross-validation splits customers (it splits a DataFrame by rows, i.e.
+  by event, so it cannot take the long frame itself);
 - a ``Pipeline(SequenceScaler(), TransformerClassifier())`` tuned with
   ``GridSearchCV`` over the attention score, the number of heads and the
   model width, with ``class_weight="balanced"`` for the rare churners;
@@ -32,7 +34,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import classification_report
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -46,6 +48,7 @@ FAST_BANNER = (
 )
 N_CUSTOMERS = 150 if FAST else 400
 MAX_EPOCHS = 2 if FAST else 20
+VALUE_COLS = ["amount", "items", "days_since_prev"]
 
 
 def make_events(n_customers, seed=0):
@@ -106,10 +109,7 @@ def main():
 
     # One padded sequence per customer, channels = the three value columns.
     X, ids = from_long(
-        events,
-        id_col="customer_id",
-        time_col="date",
-        value_cols=["amount", "items", "days_since_prev"],
+        events, id_col="customer_id", time_col="date", value_cols=VALUE_COLS
     )
     y = labels.loc[ids].to_numpy()
     X_train, X_test, y_train, y_test = train_test_split(
@@ -141,6 +141,23 @@ def main():
             random_state=0,
         ),
     )
+    # The estimators also take the long frame itself, indexed by (customer,
+    # date), in fit and predict. scikit-learn's model selection does not:
+    # it counts and splits a DataFrame by rows, that is by event, while y
+    # has one label per customer. Cross-validate the sequences from
+    # from_long instead (converted once, above).
+    long_frame = events.set_index(["customer_id", "date"])[VALUE_COLS]
+    print(f"The long frame has {len(long_frame)} rows for {len(y)} customers:")
+    try:
+        cross_val_score(model, long_frame, y, cv=3)
+    except ValueError as error:
+        print(f"  cross_val_score(model, long_frame, y) fails: {error}")
+    scores = cross_val_score(model, X_train, y_train, cv=3, scoring="balanced_accuracy")
+    print(
+        f"  cross_val_score on the sequences from from_long: balanced accuracy "
+        f"{scores.mean():.3f} +- {scores.std():.3f} over 3 folds"
+    )
+
     grid = {
         "transformerclassifier__attention": ["multihead", "additive"],
         "transformerclassifier__num_heads": [1, 4],

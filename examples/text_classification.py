@@ -13,8 +13,8 @@ reading the tokens in order does not. The example shows:
 
 - ``Pipeline(TokenEncoder(max_tokens=...), LSTMAttentionClassifier(
   vocab_size=max_tokens + 2, padding_idx=0))`` on raw strings;
-- early stopping on a validation split, with ``verbose=1`` printing the
-  training table;
+- early stopping on a validation split, with ``verbose=1`` showing the
+  progress (epoch, losses, time left) and where training stopped;
 - the accuracy of both models on the same test texts, per kind of sentence;
 - the words the model attended to most in a few test reviews (where the
   pooling looks, which is not a full explanation of the prediction).

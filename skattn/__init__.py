@@ -15,10 +15,11 @@ converters live in :mod:`skattn.data`, bundled data sets in
 :mod:`skattn.model_selection`, attention weights of whole pipelines in
 :mod:`skattn.inspection`. :func:`save` writes a fitted model or Pipeline
 without pickle and :func:`load` reads it back; :func:`export_onnx` writes a
-model as an ONNX graph for serving.
+model as an ONNX graph for serving. Warning classes (to filter one kind of
+warning) live in :mod:`skattn.exceptions`.
 """
 
-from ._events import UnknownCategoryWarning
+from . import exceptions
 from ._lstm import LSTMAttentionClassifier, LSTMAttentionRegressor
 from ._onnx import export_onnx
 from ._persistence import load, save
@@ -44,8 +45,8 @@ __all__ = [
     "TokenEncoder",
     "TransformerClassifier",
     "TransformerRegressor",
-    "UnknownCategoryWarning",
     "__version__",
+    "exceptions",
     "export_onnx",
     "load",
     "save",

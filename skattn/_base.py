@@ -65,6 +65,7 @@ from ._scaling import fit_input_scaling, standardised_tensors
 from ._targets import ClassTargets, PerSampleMSE, TargetScaling
 from ._validation import (
     align_to_entities,
+    check_score_target,
     check_tokens,
     int_param,
     validate_sequences,
@@ -504,6 +505,7 @@ arrays, or long DataFrame
             validation=valid is not None,
             patience=self.n_iter_no_change,
             clip_grad_norm=self.clip_grad_norm,
+            verbose=self.verbose,
         )
         with torch_context(self.n_threads, seed=seed, device=device):
             if warm:
@@ -624,7 +626,37 @@ arrays, or long DataFrame
         self._inference = InferenceModules()
 
 
-class SequenceClassifierBase(ClassifierMixin, ClassTargets, SequenceEstimator):
+class _SupervisedScore:
+    """``score`` that checks ``y`` against a long DataFrame ``X`` first."""
+
+    def score(self, X, y, sample_weight=None):
+        """Score of the predictions for ``X`` against ``y``.
+
+        Mean accuracy for classifiers, R² for regressors, as in
+        scikit-learn. For a long DataFrame ``X``, ``y`` needs one row per
+        entity (sequence), not one per row of ``X``.
+
+        Parameters
+        ----------
+        X : sequences in any format ``fit`` accepts
+            Test sequences.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True targets of ``X``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy (classifiers) or R² (regressors).
+        """
+        check_score_target(X, y)
+        return super().score(X, y, sample_weight=sample_weight)
+
+
+class SequenceClassifierBase(
+    _SupervisedScore, ClassifierMixin, ClassTargets, SequenceEstimator
+):
     """Classification: cross-entropy on the logits, ``classes_`` as sklearn."""
 
     _parameter_constraints = {
@@ -684,7 +716,9 @@ class SequenceClassifierBase(ClassifierMixin, ClassTargets, SequenceEstimator):
         return tags
 
 
-class SequenceRegressorBase(RegressorMixin, TargetScaling, SequenceEstimator):
+class SequenceRegressorBase(
+    _SupervisedScore, RegressorMixin, TargetScaling, SequenceEstimator
+):
     """Regression of one or several targets; targets are standardised during
     training, so their scale does not matter."""
 

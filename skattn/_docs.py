@@ -70,7 +70,15 @@ TRAINING_PARAMS_DOC = """\
         seed, data, torch version, device and thread count, results are
         identical.
     verbose : int, default=0
-        0 prints nothing; 1 prints a table per epoch (losses, time).\
+        0 shows nothing. 1 shows the progress of the epochs with the
+        current losses and the estimated time left: a tqdm progress bar on
+        a terminal or in a notebook, otherwise (output to a file or a pipe)
+        one plain line per epoch, ``epoch 12/200  train_loss 0.4312
+        valid_loss 0.4711  2.1 s/epoch  eta 6 min``, without colour codes.
+        2 also shows every value recorded per epoch (learning rate; ``*``
+        marks a loss that improved). The early stop is printed; an
+        interruption by Ctrl-C keeps the best weights and gives a
+        :class:`~skattn.exceptions.TrainingInterruptedWarning`.\
 """
 
 FITTED_ATTRIBUTES_DOC = """\
@@ -163,8 +171,9 @@ bool, or None, default="from_dtype"
         Channels of arrays marked categorical hold integer codes (any
         integers). NaN, None and ``pd.NA`` are a category of their own
         ("missing"); a value not seen in ``fit`` maps to a reserved
-        "unknown" category, with one :class:`skattn.UnknownCategoryWarning`
-        per call naming the field, the count and a few of the values.
+        "unknown" category, with one
+        :class:`skattn.exceptions.UnknownCategoryWarning` per call naming the
+        field, the count and a few of the values.
     time_features : {{"elapsed", "gap", "both"}} or None, default=None
         Channels of real time, for long DataFrames whose time level holds
         timestamps (naive or tz-aware) or numbers: ``"elapsed"`` is the time

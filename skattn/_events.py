@@ -12,7 +12,6 @@ Time features are computed from the time level of a long DataFrame
 (:func:`time_feature_rows`) and appended to the numeric channels.
 """
 
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -20,12 +19,12 @@ import pandas as pd
 from sklearn.utils._param_validation import StrOptions
 
 from . import data as _data
+from .exceptions import UnknownCategoryWarning, _warn
 
 __all__ = [
     "CATEGORICAL_CONSTRAINTS",
     "MISSING",
     "UNKNOWN",
-    "UnknownCategoryWarning",
     "embedding_size",
 ]
 
@@ -45,21 +44,6 @@ _TIME_CHANNELS["both"] = ("elapsed", "gap")
 
 # Category values must survive skattn's pickle-free model files.
 _PLAIN = (str, bool, int, float)
-
-
-class UnknownCategoryWarning(UserWarning):
-    """A categorical field holds values that were not seen in ``fit``.
-
-    Such values are encoded as the reserved "unknown" category (the model
-    still predicts); the warning names each field, how many values were
-    unknown and a few of them. It is raised once per call.
-
-    Examples
-    --------
-    >>> import warnings
-    >>> from skattn import UnknownCategoryWarning
-    >>> warnings.simplefilter("error", UnknownCategoryWarning)  # doctest: +SKIP
-    """
 
 
 def embedding_size(n_categories):
@@ -109,11 +93,10 @@ class UnknownCounter:
             f"{', '.join(repr(e) for e in examples)})"
             for field, (count, examples) in self.fields.items()
         ]
-        warnings.warn(
+        _warn(
             f"X holds categories that {name} did not see in fit, encoded as "
             f"unknown: {'; '.join(parts)}",
             UnknownCategoryWarning,
-            stacklevel=4,
         )
 
 

@@ -12,21 +12,31 @@ the parts of training that are not specific to one estimator:
   loss and optional mixed precision;
 - :class:`TrainingMonitor`: divergence check, early stopping, and keeping
   the best weights on early stop or Ctrl-C;
-- :func:`training_callbacks` (monitor, learning-rate schedule, clipping) and
-  :func:`validation_split` (the held-out share for early stopping).
+- :class:`TrainingProgress`: what ``verbose`` shows during ``fit``;
+- :func:`training_callbacks` (monitor, learning-rate schedule, clipping,
+  progress) and :func:`validation_split` (the held-out share for early
+  stopping).
 """
 
 import copy
 import math
-import warnings
+import sys
+import time
 from contextlib import nullcontext
 
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, GradientNormClipping, LRScheduler
+from skorch.callbacks import (
+    Callback,
+    EpochTimer,
+    GradientNormClipping,
+    LRScheduler,
+    PassthroughScoring,
+)
 
 from .data import _plain
+from .exceptions import TrainingInterruptedWarning, _warn
 from .modules import lengths_to_mask
 
 __all__ = [
@@ -34,6 +44,7 @@ __all__ = [
     "SequenceData",
     "SequenceNet",
     "TrainingMonitor",
+    "TrainingProgress",
     "WarmupCosine",
     "plain_history",
     "training_callbacks",
@@ -158,15 +169,29 @@ class TrainingMonitor(Callback):
     - with ``patience``, stops after that many epochs without improvement;
     - at the end of training, restores the best weights when training
       stopped early (``restore_best``) or was interrupted by Ctrl-C.
+
+    :meth:`report` (called by :class:`SequenceNet` once training has ended
+    and the progress display is closed) says what happened: the early stop
+    (printed when ``verbose``) and the interruption (a
+    :class:`~skattn.exceptions.TrainingInterruptedWarning`). Epochs are
+    numbered from 1 in each call to ``fit``, out of ``epochs``.
     """
 
     def __init__(
-        self, monitor="train_loss", patience=None, restore_best=False, tol=1e-4
+        self,
+        monitor="train_loss",
+        patience=None,
+        restore_best=False,
+        tol=1e-4,
+        epochs=None,
+        verbose=0,
     ):
         self.monitor = monitor
         self.patience = patience
         self.restore_best = restore_best
         self.tol = tol
+        self.epochs = epochs
+        self.verbose = verbose
 
     def initialize(self):
         self.best_score_ = np.inf
@@ -174,6 +199,7 @@ class TrainingMonitor(Callback):
         self.best_state_ = None
         self.stopped_early_ = False
         self.interrupted_ = False
+        self.epochs_done_ = 0
         self._epochs_without_improvement = 0
         return self
 
@@ -191,15 +217,15 @@ class TrainingMonitor(Callback):
             )
 
     def on_epoch_end(self, net, **kwargs):
+        self.epochs_done_ += 1
         score = net.history[-1].get(self.monitor, None)
-        epoch = net.history[-1]["epoch"]
         improved = score is not None and score < self.best_score_ - self.tol * abs(
             self.best_score_ if np.isfinite(self.best_score_) else 0.0
         )
         net.history.record(f"{self.monitor}_best", bool(improved))
         if improved:
             self.best_score_ = score
-            self.best_epoch_ = epoch
+            self.best_epoch_ = self.epochs_done_
             self.best_state_ = copy.deepcopy(net.module_.state_dict())
             self._epochs_without_improvement = 0
         else:
@@ -221,22 +247,195 @@ class TrainingMonitor(Callback):
             return
         if (self.stopped_early_ and self.restore_best) or self.interrupted_:
             net.module_.load_state_dict(self.best_state_)
-        if self.stopped_early_ and net.verbose:
+        # The copy is only needed during training; do not pickle it.
+        self.best_state_ = None
+
+    def report(self):
+        """Say how training ended, if it did not run all its epochs."""
+        if self.stopped_early_ and self.verbose:
             print(
                 f"Stopped early: {self.monitor} has not improved for "
                 f"{self.patience} epochs; restored the weights of epoch "
-                f"{self.best_epoch_} (best {self.monitor} {self.best_score_:.4g})."
+                f"{self.best_epoch_} (best {self.monitor} {self.best_score_:.4g}).",
+                flush=True,
             )
-        if self.interrupted_:
-            warnings.warn(
-                f"training was interrupted after {len(net.history)} epochs; keeping "
-                f"the weights of epoch {self.best_epoch_} (best {self.monitor} "
-                f"{self.best_score_:.4g})",
-                UserWarning,
-                stacklevel=2,
+        if not self.interrupted_:
+            return
+        of = "" if self.epochs is None else f" of {self.epochs}"
+        done = f"after {self.epochs_done_}{of} epoch" + (
+            "" if self.epochs_done_ == 1 and not of else "s"
+        )
+        if self.best_epoch_:
+            kept = (
+                f"keeping the weights of epoch {self.best_epoch_} (best "
+                f"{self.monitor} {self.best_score_:.4g})"
             )
-        # The copy is only needed during training; do not pickle it.
-        self.best_state_ = None
+        else:  # no epoch finished with a finite loss to go back to
+            kept = "keeping the weights reached when it stopped"
+        _warn(
+            f"training was interrupted by Ctrl-C {done}; {kept}",
+            TrainingInterruptedWarning,
+        )
+
+
+def _duration(seconds):
+    """``seconds`` for a person: 350 ms, 2.1 s, 42 s, 6 min, 1.5 h."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        minutes = seconds / 60
+        return f"{minutes:.1f} min" if minutes < 10 else f"{minutes:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _in_notebook():
+    """True inside a Jupyter kernel (the test tqdm.auto makes too)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+        return shell is not None and "IPKernelApp" in shell.config
+    except Exception:  # an IPython without a shell, or an odd one
+        return False
+
+
+def _isatty(stream):
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+_ANSI_BOLD_GREEN = "\x1b[1;32m"
+_ANSI_RESET = "\x1b[0m"
+# History columns shown in the progress, in this order; verbose >= 2 adds
+# every other recorded value after them.
+_LOSSES = ("train_loss", "valid_loss")
+_HIDDEN = {"epoch", "batches", "dur", "train_batch_count", "valid_batch_count"}
+
+
+class TrainingProgress(Callback):
+    """What ``verbose`` shows while a network trains.
+
+    - ``verbose=1``: progress over the epochs of this call to ``fit``, with
+      the current losses and the estimated time left. On a terminal or in a
+      Jupyter notebook it is a tqdm progress bar (``tqdm.auto``, on
+      stderr); otherwise (output redirected to a file, a pipe, a CI log)
+      one plain line per epoch on stdout, such as
+      ``epoch 12/200  train_loss 0.4312  valid_loss 0.4711  2.1 s/epoch  eta 6 min``.
+    - ``verbose=2``: also one line per epoch with every value the history
+      records (learning rate, which loss improved: ``*``), above the bar on
+      a terminal. Colour (the improved loss) is used only when stdout is a
+      terminal.
+
+    Parameters
+    ----------
+    epochs : int
+        Epochs this call to ``fit`` runs at most.
+    verbose : int, default=1
+    interactive : bool or None, default=None
+        Show a bar (True) or plain lines (False); None decides from stderr
+        being a terminal or the code running in a notebook.
+    """
+
+    def __init__(self, epochs, verbose=1, interactive=None):
+        self.epochs = epochs
+        self.verbose = verbose
+        self.interactive = interactive
+
+    def initialize(self):
+        self.close()
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self._start = time.monotonic()
+        self._done = 0
+        interactive = self.interactive
+        if interactive is None:
+            interactive = _isatty(sys.stderr) or _in_notebook()
+        self._colour = _isatty(sys.stdout)
+        self._bar = None
+        if interactive:
+            # imported here, at fit time, so that tqdm.auto sees the notebook
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(
+                total=self.epochs, unit="epoch", desc="fit", dynamic_ncols=True
+            )
+
+    def _write(self, line):
+        if self._bar is not None:
+            self._bar.write(line, file=sys.stdout)
+        else:
+            print(line, flush=True)
+
+    def _values(self, row, every):
+        """``name value`` pairs of the history row; ``every`` adds the
+        columns beyond the losses."""
+        names = [k for k in _LOSSES if k in row]
+        if every:
+            names += sorted(
+                k
+                for k in row
+                if k not in _HIDDEN
+                and k not in _LOSSES
+                and not k.endswith("_best")
+                and not k.startswith("event_")
+            )
+        parts = []
+        for name in names:
+            value = row[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            text = f"{value:.4f}" if name in _LOSSES else f"{value:.4g}"
+            if every and row.get(f"{name}_best"):
+                text = (
+                    f"{_ANSI_BOLD_GREEN}{text}*{_ANSI_RESET}"
+                    if self._colour
+                    else f"{text}*"
+                )
+            parts.append(f"{name} {text}")
+        return parts
+
+    def on_epoch_end(self, net, **kwargs):
+        self._done += 1
+        row = net.history[-1]
+        elapsed = time.monotonic() - self._start
+        per_epoch = elapsed / self._done
+        left = per_epoch * max(self.epochs - self._done, 0)
+        width = len(str(self.epochs))
+        epoch = f"epoch {self._done:>{width}}/{self.epochs}"
+        timing = f"{_duration(per_epoch)}/epoch  " + (
+            f"eta {_duration(left)}"
+            if self._done < self.epochs
+            else f"done in {_duration(elapsed)}"
+        )
+        if self._bar is not None:
+            self._bar.set_postfix(
+                {k: f"{row[k]:.4f}" for k in _LOSSES if k in row}, refresh=False
+            )
+            self._bar.update(1)
+            if self.verbose >= 2:
+                self._write("  ".join([epoch, *self._values(row, every=True)]))
+        else:
+            values = self._values(row, every=self.verbose >= 2)
+            self._write("  ".join([epoch, *values, timing]))
+
+    def on_train_end(self, net, **kwargs):
+        self.close()
+
+    def close(self):
+        """Close the progress bar (also when training ends with an error)."""
+        bar = getattr(self, "_bar", None)
+        if bar is not None:
+            bar.close()
+        # a bar holds a stream and a lock: never pickle it with the net
+        self._bar = None
 
 
 class SequenceNet(NeuralNet):
@@ -255,6 +454,26 @@ class SequenceNet(NeuralNet):
     def initialize(self):
         super().initialize()
         self.shuffle_generator_ = torch.Generator().manual_seed(self.shuffle_seed)
+        return self
+
+    def get_default_callbacks(self):
+        # skorch's PrintLog table is replaced by TrainingProgress, which
+        # training_callbacks adds when verbose.
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+        ]
+
+    def _callbacks_of(self, kind):
+        return [cb for _, cb in getattr(self, "callbacks_", []) if isinstance(cb, kind)]
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        super().partial_fit(X, y, classes, **fit_params)
+        # After skorch's on_train_end: the progress bar is closed by now, so
+        # the messages do not cut through it.
+        for monitor in self._callbacks_of(TrainingMonitor):
+            monitor.report()
         return self
 
     def get_split_datasets(self, X, y=None, **fit_params):
@@ -293,9 +512,13 @@ class SequenceNet(NeuralNet):
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt as exc:
             if not isinstance(exc, _StopTraining):
-                for _, cb in self.callbacks_:
-                    if isinstance(cb, TrainingMonitor):
-                        cb.interrupted_ = True
+                for monitor in self._callbacks_of(TrainingMonitor):
+                    monitor.interrupted_ = True
+            raise
+        except Exception:
+            # on_train_end does not run after an error (e.g. divergence)
+            for progress in self._callbacks_of(TrainingProgress):
+                progress.close()
             raise
 
 
@@ -327,7 +550,7 @@ class _RecordLearningRate(Callback):
 
 
 def training_callbacks(
-    *, n_batches, epochs, schedule, validation, patience, clip_grad_norm
+    *, n_batches, epochs, schedule, validation, patience, clip_grad_norm, verbose=0
 ):
     """The skorch callbacks of one call to ``fit``.
 
@@ -345,6 +568,9 @@ def training_callbacks(
         ``n_iter_no_change``: epochs without improvement before stopping
         (halved for the plateau schedule).
     clip_grad_norm : float or None
+    verbose : int, default=0
+        0 shows nothing; 1 the progress of the epochs; 2 also every value
+        of the history per epoch (see :class:`TrainingProgress`).
     """
     monitor = "valid_loss" if validation else "train_loss"
     callbacks = [
@@ -354,6 +580,8 @@ def training_callbacks(
                 monitor=monitor,
                 patience=patience if validation else None,
                 restore_best=validation,
+                epochs=epochs,
+                verbose=verbose,
             ),
         ),
         ("lr", _RecordLearningRate()),
@@ -389,6 +617,9 @@ def training_callbacks(
                 ),
             )
         )
+    if verbose:
+        # last, so that it shows what the other callbacks recorded this epoch
+        callbacks.append(("progress", TrainingProgress(epochs, verbose=verbose)))
     return callbacks
 
 

@@ -420,7 +420,8 @@ def load(path, *, device=None, trusted=None):
     ValueError
         If the file is truncated, corrupted, not a skattn model (e.g. a
         pickle or joblib file), from a newer format version, holds anything
-        but tensors and plain data, or holds types that are not trusted.
+        but tensors and plain data, or holds types that are not trusted; or
+        if ``device`` names a device that is not available here.
     ImportError
         If the file holds a Pipeline and skops is not installed.
 
@@ -448,6 +449,10 @@ def load(path, *, device=None, trusted=None):
             f"trusted must be a list of type names such as "
             f"['mymodule.MyTransformer'], got {trusted!r}"
         )
+    if device is not None:
+        # checked before the file: a device missing here is the caller's
+        # setting to change, not a fault of the model file
+        device = resolve_device(device)
     state = _read_archive(path)
     kind = state.get("format") if isinstance(state, dict) else None
     if kind == FORMAT:

@@ -12,9 +12,10 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _num_samples, validate_data
 
 from . import data as _data
+from .exceptions import DataLayoutWarning, _warn
 
 
 def validate_sequences(estimator, X, *, reset, allow_missing=False, offset=0):
@@ -59,11 +60,50 @@ def validate_sequences(estimator, X, *, reset, allow_missing=False, offset=0):
         )
     seqs = _data._check_sequences(X, allow_missing=allow_missing, offset=offset)
     if reset:
+        check_layout(seqs)
         estimator.n_channels_in_ = seqs.n_channels
         estimator._channel_names = seqs.channel_names
     else:
         check_channels(estimator, seqs)
     return seqs
+
+
+def check_layout(seqs):
+    """Warn when ``seqs`` look channels-first: more channels than timesteps.
+
+    An aeon/sktime array ``(n_samples, n_channels, n_timesteps)`` read as
+    skattn's ``(n_samples, n_timesteps, n_channels)`` has few "timesteps"
+    and many "channels", and trains without an error on nonsense. Time-major
+    data with more features than steps exists too (e.g. 10 steps of 64
+    features), so this is a :class:`~skattn.exceptions.DataLayoutWarning`
+    that can be filtered, not an error. Only arrays and lists are checked: a
+    long DataFrame's channels are its columns, and 2D input is univariate.
+    """
+    if seqs.layout not in ("padded", "ragged"):
+        return
+    n, t_max, n_channels = seqs.values.shape
+    if n_channels <= t_max:
+        return
+    if seqs.layout == "padded":
+        what = (
+            f"X has shape {(n, t_max, n_channels)}, which skattn reads as {n} "
+            f"sequences of {t_max} timestep{'s' if t_max > 1 else ''} with "
+            f"{n_channels} channels (n_samples, n_timesteps, n_channels)"
+        )
+    else:
+        what = (
+            f"X holds sequences of at most {t_max} timestep"
+            f"{'s' if t_max > 1 else ''} with {n_channels} channels, each read as "
+            "(length, n_channels)"
+        )
+    _warn(
+        f"{what}: more channels than timesteps. If X is channels-first "
+        "(n_samples, n_channels, n_timesteps), as aeon and sktime store it, convert "
+        "it with skattn.data.from_channels_first(X). If X does have more channels "
+        "than timesteps, silence this warning with warnings.filterwarnings("
+        '"ignore", category=skattn.exceptions.DataLayoutWarning)',
+        DataLayoutWarning,
+    )
 
 
 def check_channels(estimator, seqs):
@@ -91,14 +131,54 @@ def check_channels(estimator, seqs):
             )
 
 
+def check_long_target(y, n_rows, n_sequences, name="y"):
+    """A target of a long DataFrame ``X`` needs one row per entity.
+
+    scikit-learn counts the rows of a DataFrame as its samples, but a long
+    frame has one row per timestep: a ``y`` with one row per row of ``X``
+    (a label repeated on every step, or the folds of ``cross_val_score``
+    cut through the rows) gets a message that says so and how to fix it.
+    """
+    if y is None or n_rows == n_sequences:
+        return
+    n_y = _num_samples(y)
+    if n_y == n_rows:
+        raise ValueError(
+            f"{name} has {n_y} rows, one per row of the long DataFrame X, but X "
+            f"holds {n_sequences} sequences (entities); {name} needs one row per "
+            "entity, in the sorted order of the entity ids (or indexed by them). "
+            "scikit-learn's splitters (cross_val_score, GridSearchCV, "
+            "train_test_split) cut a DataFrame by rows, which splits sequences: "
+            "convert X once with skattn.data.from_long(...) and cross-validate on "
+            "the sequences it returns"
+        )
+    if n_y != n_sequences:
+        raise ValueError(
+            f"{name} has {n_y} rows, but the long DataFrame X holds {n_sequences} "
+            f"sequences (entities, in {n_rows} rows); {name} needs one row per entity"
+        )
+
+
+def check_score_target(X, y):
+    """:func:`check_long_target` for ``score(X, y)``, before predicting."""
+    if _data._is_long(X) and y is not None:
+        n_entities = X.index.get_level_values(0).nunique()
+        check_long_target(y, len(X), n_entities)
+
+
 def align_to_entities(y, seqs, name="y"):
     """Order a pandas ``y`` indexed by entity like long-format ``X``.
 
     Rows of long-format input follow the sorted entity ids. A Series or
     DataFrame ``y`` whose index holds exactly those ids is reordered to
     match; one with a default ``RangeIndex`` is taken in that order as is.
+    A ``y`` (of any type) without one row per entity is an error that says
+    what to do (:func:`check_long_target`).
     """
-    if seqs.layout != "long" or not isinstance(y, (pd.Series, pd.DataFrame)):
+    if seqs.layout != "long":
+        return y
+    check_long_target(y, len(seqs.template), len(seqs.lengths), name)
+    if not isinstance(y, (pd.Series, pd.DataFrame)):
         return y
     ids = seqs.ids
     index = y.index

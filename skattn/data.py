@@ -14,6 +14,18 @@ Every skattn estimator accepts:
 - a long DataFrame with a two-level ``MultiIndex`` ``(entity, time)``, one
   row per entity and timestep (see :func:`from_long`).
 
+``fit`` warns (:class:`skattn.exceptions.DataLayoutWarning`) when a 3D array
+or a list of arrays has more channels than timesteps: that is how a
+channels-first array looks when read time-major.
+
+A long DataFrame has one row per timestep, but ``y`` has one row per entity
+(sequence), in the sorted order of the entity ids. scikit-learn counts and
+splits a DataFrame by rows, so ``cross_val_score``, ``GridSearchCV`` and
+``train_test_split`` cannot take a long frame with its ``y`` (they fail with
+"Found input variables with inconsistent numbers of samples: [2133, 90]"):
+convert the frame once with :func:`from_long` and split the sequences it
+returns.
+
 Padding: trailing timesteps that are NaN in every channel are padding, in
 arrays and in list elements alike. Any other NaN is a missing value and an
 error, unless a caller opts in (e.g. :class:`skattn.SequenceImputer`).
@@ -735,6 +747,18 @@ def from_long(df, *, id_col, time_col, value_cols=None, allow_missing=False):
         Float64, right-padded with NaN, ordered like ``ids``.
     ids : ndarray of shape (n_entities,)
         The sorted entity ids.
+
+    Notes
+    -----
+    Estimators also take the long frame itself (indexed by ``(entity,
+    time)``), but scikit-learn's model selection splits a DataFrame by rows,
+    that is by timestep: ``cross_val_score(model, long_df, y)`` fails with
+    "inconsistent numbers of samples" (rows against entities). Convert once
+    and cross-validate, search or split the sequences, with ``y`` in the
+    order of ``ids`` (``y = labels.loc[ids]`` for labels indexed by entity)::
+
+        X, ids = from_long(events, id_col="customer", time_col="date")
+        cross_val_score(model, X, labels.loc[ids], cv=5)
 
     Examples
     --------

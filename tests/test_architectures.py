@@ -65,11 +65,18 @@ def test_predictions_do_not_depend_on_padding(Model):
 
 @pytest.mark.parametrize("Model", [TransformerRegressor, LSTMAttentionRegressor])
 def test_stem_fits_regression_and_learned_positions(Model):
-    X, _, _ = _ragged_data()
+    X, _, lengths = _ragged_data()
     y = np.nan_to_num(X[:, :, 0]).sum(1)
     extra = {"positional_encoding": "learned"} if Model is TransformerRegressor else {}
     reg = Model(conv_stem=2, max_epochs=2, random_state=0, n_threads=1, **extra)
-    assert reg.fit(X, y).predict(X).shape == (len(X),)
+    together = reg.fit(X, y).predict(X)
+    assert reg.net_.module_.stem.stride == 2
+    # each sequence alone, without padding, predicts as in the padded batch
+    alone = np.concatenate(
+        [reg.predict(X[i : i + 1, :n]) for i, n in enumerate(lengths)]
+    )
+    np.testing.assert_allclose(alone, together, rtol=1e-10, atol=1e-12)
+    assert np.ptp(together) > 0  # not one constant for every sequence
 
 
 def test_no_stem_means_no_stem_module():

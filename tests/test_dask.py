@@ -15,7 +15,7 @@ import dask  # noqa: E402
 import joblib  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from numpy.testing import assert_array_equal  # noqa: E402
+from numpy.testing import assert_allclose  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
 import skattn  # noqa: E402
@@ -97,29 +97,30 @@ def test_workers_run_this_skattn_with_limited_threads(client):
     assert set(threads.values()) == {int(limit)}
 
 
-def test_grid_search_on_dask_equals_serial(client):
-    X, y = make_sequences(n=32)
+def test_grid_search_fold_scores_on_dask_equal_serial(client):
+    # Log-loss of fits that learn, scored on the workers: unlike accuracy on
+    # 16 samples (steps of 1/16), any change in a worker's fit shows. No
+    # refit: it would run in this process for both searches.
+    X, y = make_sequences(n=48)
     model = LSTMAttentionClassifier(
-        hidden_size=4, max_epochs=3, batch_size=8, n_threads=1, random_state=0
+        hidden_size=4, max_epochs=6, batch_size=8, n_threads=1, random_state=0
     )
-    grid = {
-        "attention": ["additive", "multihead"],
-        "num_heads": [1, 2],
-        "lr": [1e-2, 5e-2],
-    }
-    serial = GridSearchCV(model, grid, cv=2).fit(X, y)
-    on_dask = GridSearchCV(model, grid, cv=2, n_jobs=-1)
+    search = dict(
+        param_grid={"lr": [1e-2, 3e-2]}, cv=3, scoring="neg_log_loss", refit=False
+    )
+    serial = GridSearchCV(model, **search).fit(X, y)
+    on_dask = GridSearchCV(model, n_jobs=-1, **search)
     with time_limit(TIME_LIMIT_S), distributed.get_task_stream(client) as tasks:
         with joblib.parallel_config(backend="dask"):
             on_dask.fit(X, y)
-    # the 8 candidates x 2 folds ran on the cluster's workers
-    assert len(tasks.data) >= 16
-    assert on_dask.best_params_ == serial.best_params_
-    for key in serial.cv_results_:
-        if key.startswith(("split", "mean_test", "std_test", "rank", "param")):
-            assert_array_equal(on_dask.cv_results_[key], serial.cv_results_[key])
-    assert_array_equal(
-        on_dask.best_estimator_.predict_proba(X),
-        serial.best_estimator_.predict_proba(X),
-    )
-    assert np.ptp(serial.cv_results_["mean_test_score"]) > 0  # a real comparison
+    assert len(tasks.data) >= 6  # the 2 candidates x 3 folds ran on the workers
+    keys = [f"split{k}_test_score" for k in range(3)]
+    expected = np.array([serial.cv_results_[key] for key in keys])
+    # fits that learned (chance has a log-loss of log 2), all different
+    assert np.all(expected > -np.log(2) + 0.03), expected
+    assert len(np.unique(expected)) == expected.size, expected
+    # Measured difference: 0.0 (bitwise equal; 2-core x86, torch 2.13, one
+    # torch thread in each worker and here); rtol=1e-12 allows float64
+    # rounding in the scorer only, so any change in a fit fails.
+    actual = np.array([on_dask.cv_results_[key] for key in keys])
+    assert_allclose(actual, expected, rtol=1e-12, atol=0)

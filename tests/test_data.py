@@ -140,9 +140,15 @@ def test_long_multiindex_frames_are_sequences(transactions):
 def test_cross_validation_splits_ragged_input_by_sequence():
     X, y = make_sequences(n=30, n_channels=1, seed=5)
     clf = LSTMAttentionClassifier(hidden_size=4, max_epochs=3, random_state=0)
-    for form in (X, np.array(X, dtype=object)):
-        scores = cross_val_score(clf, form, y, cv=3)
-        assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+    scores = [
+        cross_val_score(clf, form, y, cv=3) for form in (X, np.array(X, dtype=object))
+    ]
+    # both forms split into the same sequences, so the folds score the same
+    assert_array_equal(scores[0], scores[1])
+    assert scores[0].shape == (3,)
+    # each fold scored whole held-out sequences: 10 of them, in steps of 1/10
+    assert_allclose(scores[0] * 10, np.round(scores[0] * 10), atol=1e-12)
+    assert scores[0].mean() > 0.7  # the fits learned the class from the sequences
 
 
 def test_grid_search_a_scaled_pipeline_on_long_format_data():

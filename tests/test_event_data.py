@@ -16,9 +16,9 @@ from skattn import (
     LSTMAttentionClassifier,
     LSTMAttentionRegressor,
     TransformerClassifier,
-    UnknownCategoryWarning,
 )
 from skattn._events import time_feature_rows
+from skattn.exceptions import UnknownCategoryWarning
 
 from ._params import small
 

@@ -6,8 +6,12 @@ by scikit-learn's validation (never an error from inside torch, numpy,
 pandas or skorch, and never another type such as ``IndexError``); and no
 call changes its input.
 
-Budget: at most 60 s on one CPU core; measured 33 s (38 s with start-up)
-with ``taskset -c 0`` on a 2-core x86 VM. Models are tiny (4 units, 1 epoch)
+Most generated inputs are invalid and test the rejection paths; valid
+inputs have their own strategy (``valid_sequences``) and tests that require
+every example to succeed, so that a regression on the success path fails.
+
+Budget: at most 60 s on one CPU core; measured 45 s of CPU time for the whole
+file, start-up included, on a 2-core x86 VM. Models are tiny (4 units, 1 epoch)
 and those that are only asked to predict are fitted once per module; the
 example counts below are sized to that budget, with room for slower CI. Every
 test runs derandomized, without an example database, so CI tries the same
@@ -29,7 +33,8 @@ import pytest
 import torch
 from hypothesis import HealthCheck, Phase, assume, event, given, settings
 from hypothesis import strategies as st
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import is_classifier
 
 import skattn
 from skattn import (
@@ -347,6 +352,45 @@ JUNK = st.sampled_from(
 INPUTS = st.one_of(arrays(), ragged(), wide_frames(), long_frames(), JUNK)
 
 
+# Inputs that every entry point must accept. INPUTS above mostly reach the
+# rejection paths (a few percent of its examples are valid), so valid input
+# has its own strategy and tests that require success.
+VALID_FORMATS = ["list", "tuple", "object array", "padded", "float32", "long"]
+
+
+@st.composite
+def valid_sequences(draw, n_channels=None, min_sequences=1, max_length=9):
+    """Well-formed sequences in any format: finite values at a sane random
+    scale, ragged or equal lengths, NaN only as trailing padding."""
+    n = draw(st.integers(min_sequences, 10), label="n")
+    channels = n_channels or draw(st.integers(1, 3), label="channels")
+    if draw(st.booleans(), label="equal lengths"):
+        lengths = [draw(st.integers(1, max_length), label="length")] * n
+    else:
+        lengths = draw(st.lists(st.integers(1, max_length), min_size=n, max_size=n))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    scale = draw(st.sampled_from([1.0, 1.0, 1e-20, 1e20]), label="scale")
+    offset = draw(st.sampled_from([0.0, 0.0, 1e3]), label="offset")
+    seqs = [(rng.normal(size=(k, channels)) + offset) * scale for k in lengths]
+    form = draw(st.sampled_from(VALID_FORMATS), label="format")
+    if form == "list":
+        return seqs
+    if form == "tuple":
+        return tuple(seqs)
+    if form == "object array":
+        out = np.empty(n, dtype=object)
+        out[:] = seqs
+        return out
+    if form == "long":
+        return to_long(seqs).set_index(["id", "time"])
+    padded = to_padded(seqs, dtype=np.float64)[0]  # NaN after each sequence
+    if form == "float32" and 1e-30 < scale < 1e30:
+        padded = padded.astype(np.float32)
+    if channels == 1 and len(set(lengths)) == 1 and draw(st.booleans()):
+        padded = padded[:, :, 0]  # 2D, one column per timestep
+    return padded
+
+
 # -- fitted models (module scope: fitted once) --------------------------------
 
 
@@ -427,6 +471,44 @@ def test_prediction_methods_on_any_input(fitted, data, X):
     out, _ = attempt(getattr(model, method), X, **kwargs)
     if out is not None:
         check_output(model, method, X, out)
+    assert_unchanged(before, X)
+
+
+def valid_input_for(model, draw):
+    """Input that ``model`` must accept: its channels, width or tokens."""
+    if model.vocab_size is not None:
+        n = draw(st.integers(1, 10))
+        return [
+            # padding (0) may follow real tokens; a sequence of padding only
+            # is an error
+            np.array(
+                [draw(st.integers(1, 7))]
+                + draw(st.lists(st.integers(0, 7), max_size=8))
+            )
+            for _ in range(n)
+        ]
+    if hasattr(model, "n_features_in_"):  # fitted on 2D input: that many columns
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        return rng.normal(size=(draw(st.integers(1, 10)), model.n_features_in_))
+    # learned positions exist only up to the longest training sequence
+    learned = getattr(model, "positional_encoding", None) == "learned"
+    longest = model._max_length if learned else 9
+    return draw(valid_sequences(n_channels=model.n_channels_in_, max_length=longest))
+
+
+@fuzz(150)
+@given(data=st.data())
+def test_prediction_methods_on_valid_input(fitted, data):
+    model = data.draw(st.sampled_from(fitted), label="model")
+    method = data.draw(st.sampled_from(METHODS), label="method")
+    kwargs = {}
+    if method == "per_head":
+        method, kwargs = "attention_weights", {"per_head": True}
+    assume(hasattr(model, method))
+    X = valid_input_for(model, data.draw)
+    before = snapshot(X)
+    out = getattr(model, method)(X, **kwargs)  # valid input: no error allowed
+    check_output(model, method, X, out)
     assert_unchanged(before, X)
 
 
@@ -528,6 +610,50 @@ def test_fit_on_any_input_and_target(data, X):
         np.testing.assert_array_equal(getattr(loaded, method)(X), out)
 
 
+@st.composite
+def valid_targets(draw, estimator, n):
+    """Targets ``estimator`` must accept for ``n`` sequences."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if not estimator._supervised:
+        return None
+    if is_classifier(estimator):
+        labels = draw(
+            st.sampled_from([[0, 1], ["a", "b", "c"], [-1.5, 2.0], [True, False]])
+        )
+        y = np.array(labels)[np.arange(n) % len(labels)]  # every class present
+        return y.tolist() if draw(st.booleans()) else y
+    scale = draw(st.sampled_from([1.0, 1e-12, 1e12]))
+    shape = draw(st.sampled_from([(n,), (n, 2)]))
+    return rng.normal(size=shape) * scale
+
+
+@fuzz(60)
+@given(data=st.data())
+def test_fit_on_valid_input(data):
+    est = data.draw(st.sampled_from(_estimators()), label="estimator")
+    X = data.draw(valid_sequences(min_sequences=4), label="X")
+    y = data.draw(valid_targets(est, n_sequences(X)), label="y")
+    kind = data.draw(st.sampled_from([None, "varied", "one zero"]), label="weights")
+    weight = None if kind is None else np.linspace(0.5, 2.0, n_sequences(X))
+    if kind == "one zero":
+        weight[0] = 0.0
+    before = snapshot((X, y, weight))
+    fitted = est.fit(X, y, sample_weight=weight)  # valid input: no error allowed
+    assert_unchanged(before, (X, y, weight))
+    assert fitted.n_iter_ == 1 and np.isfinite(fitted.history_[-1]["train_loss"])
+    method = "transform" if not hasattr(fitted, "predict") else "predict"
+    out = getattr(fitted, method)(X)
+    check_output(fitted, method, X, out)
+    if is_classifier(fitted):
+        assert_array_equal(np.sort(fitted.classes_), np.unique(y))
+    if fitted.pooling == "attention":
+        check_output(fitted, "attention", X, fitted.attention_weights(X))
+    buffer = io.BytesIO()
+    fitted.save(buffer)
+    buffer.seek(0)
+    np.testing.assert_array_equal(getattr(skattn.load(buffer), method)(X), out)
+
+
 @fuzz(100)
 @given(data=st.data())
 def test_partial_fit_and_warm_start_with_any_labels(data):
@@ -620,6 +746,24 @@ def test_preprocessing_on_any_input(data, X, X_new):
                     )
                     atol = 1e-9 * size + 1e-9 * np.abs(b).max()  # no overflow
                     assert_allclose(a, b, rtol=1e-9, atol=atol)
+    assert_unchanged(before, (X, X_new))
+
+
+@fuzz(120)
+@given(data=st.data())
+def test_preprocessing_on_valid_input(data):
+    transformer = _transformers(data.draw)
+    X = data.draw(valid_sequences(), label="X")
+    channels = to_padded(X, dtype=np.float64)[0].shape[2]
+    X_new = data.draw(valid_sequences(n_channels=channels), label="X_new")
+    if isinstance(X, np.ndarray) and X.ndim == 2:
+        # fitted on 2D input, a transformer takes 2D input of the same width
+        rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+        X_new = rng.normal(size=(data.draw(st.integers(1, 10)), X.shape[1]))
+    before = snapshot((X, X_new))
+    fitted = transformer.fit(X)  # valid input: no error allowed
+    for Z in (X, X_new):
+        check_transformed(fitted, Z, fitted.transform(Z))
     assert_unchanged(before, (X, X_new))
 
 

@@ -1,6 +1,9 @@
 """The training loop of ``skattn/_net.py``: early stopping and its validation
-split, learning-rate schedules, gradient clipping, the progress table,
+split, learning-rate schedules, gradient clipping, the progress display,
 divergence, Ctrl-C, mixed precision, and the length-grouping BatchIterator."""
+
+import pickle
+import re
 
 import numpy as np
 import pytest
@@ -8,7 +11,8 @@ import torch
 from numpy.testing import assert_array_equal
 
 from skattn import LSTMAttentionClassifier, TransformerClassifier
-from skattn._net import SequenceNet
+from skattn._net import SequenceNet, _duration
+from skattn.exceptions import TrainingInterruptedWarning
 
 from ._params import SMALL_TRANSFORMER
 
@@ -90,17 +94,63 @@ def test_gradients_are_clipped(data, monkeypatch):
     )
 
 
-def test_verbose_prints_a_table_and_quiet_prints_nothing(data, capsys):
+ANSI = re.compile(r"\x1b\[")
+LINE = re.compile(
+    r"epoch (\d)/3  train_loss \d+\.\d{4}  valid_loss \d+\.\d{4}  "
+    r"\d+(\.\d)? (ms|s)/epoch  (eta \d+(\.\d)? (ms|s)|done in \d+(\.\d)? (ms|s))"
+)
+
+
+def test_quiet_prints_nothing(data, capfd):
     X, y = data
     TransformerClassifier(max_epochs=2, verbose=0, **SMALL_TRANSFORMER).fit(X, y)
-    assert capsys.readouterr().out == ""
+    assert capfd.readouterr() == ("", "")
+
+
+def test_verbose_off_a_terminal_prints_plain_lines(data, capsys):
+    X, y = data
     TransformerClassifier(
-        max_epochs=2, verbose=1, early_stopping=True, **SMALL_TRANSFORMER
+        max_epochs=3, verbose=1, early_stopping=True, **SMALL_TRANSFORMER
+    ).fit(X, y)
+    out, err = capsys.readouterr()  # captured: not a terminal
+    lines = out.splitlines()
+    assert [LINE.fullmatch(line).group(1) for line in lines] == ["1", "2", "3"]
+    assert "done in" in lines[-1] and "eta" in lines[0]
+    assert not ANSI.search(out + err) and err == ""
+    # verbose=2 adds every recorded value (the learning rate, improvements)
+    TransformerClassifier(
+        max_epochs=3, verbose=2, early_stopping=True, **SMALL_TRANSFORMER
     ).fit(X, y)
     out = capsys.readouterr().out
-    assert (
-        "epoch" in out and "train_loss" in out and "valid_loss" in out and "dur" in out
-    )
+    lines = out.splitlines()
+    assert len(lines) == 3 and all(line.startswith("epoch ") for line in lines)
+    assert all(" lr " in line for line in lines) and "*" in lines[0]
+    assert not ANSI.search(out)
+
+
+def test_verbose_on_a_terminal_draws_a_bar(data, capsys, monkeypatch):
+    X, y = data
+    monkeypatch.setattr("skattn._net._isatty", lambda stream: True)
+    clf = TransformerClassifier(max_epochs=3, verbose=2, **SMALL_TRANSFORMER)
+    clf.fit(X, y)
+    out, err = capsys.readouterr()
+    assert "3/3" in err and "epoch" in err and "train_loss" in err  # tqdm's bar
+    # the per-epoch values of verbose=2 above the bar, with colour on a terminal
+    lines = out.splitlines()
+    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
+    assert ANSI.search(lines[0])
+    pickle.loads(pickle.dumps(clf))  # no bar is kept in the fitted net
+
+
+def test_durations_read_like_a_person_would_say_them():
+    assert [_duration(s) for s in (0.35, 2.14, 42.4, 390, 1500, 5400)] == [
+        "350 ms",
+        "2.1 s",
+        "42 s",
+        "6.5 min",
+        "25 min",
+        "1.5 h",
+    ]
 
 
 def test_divergence_is_a_clear_error(data):
@@ -128,11 +178,17 @@ def test_ctrl_c_keeps_a_usable_model(data, monkeypatch):
 
     monkeypatch.setattr(SequenceNet, "train_step", interrupt_in_epoch_3)
     clf = TransformerClassifier(max_epochs=10, batch_size=32, **SMALL_TRANSFORMER)
-    with pytest.warns(
-        UserWarning, match="interrupted after 3 epochs; keeping the weights of epoch"
-    ):
+    with pytest.warns(TrainingInterruptedWarning) as record:
         clf.fit(X, y)
-    assert clf.n_iter_ == 3
+    assert clf.n_iter_ == 3  # two epochs done, the third interrupted
+    losses = [row["train_loss"] for row in clf.history_[:2]]
+    best = int(np.argmin(losses))
+    assert str(record[0].message) == (
+        "training was interrupted by Ctrl-C after 2 of 10 epochs; keeping the "
+        f"weights of epoch {best + 1} (best train_loss {losses[best]:.4g})"
+    )
+    assert record[0].filename == __file__  # the line that called fit
+    assert issubclass(TrainingInterruptedWarning, UserWarning)
     assert np.isfinite(clf.predict_proba(X)).all()
 
 

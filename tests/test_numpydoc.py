@@ -13,6 +13,7 @@ PUBLIC_MODULES = [
     "skattn",
     "skattn.data",
     "skattn.datasets",
+    "skattn.exceptions",
     "skattn.inspection",
     "skattn.model_selection",
     "skattn.modules",

@@ -23,6 +23,9 @@ def test_inputs_on_any_scale_train_the_same_model(scale):
     assert_allclose(scaled.predict_proba(X * scale + 3 * scale), reference, atol=1e-5)
 
 
+# Sequences of one step with 2 channels are what this test is about; fit
+# warns that they look channels-first (tests/test_validation.py tests that).
+@pytest.mark.filterwarnings("ignore::skattn.exceptions.DataLayoutWarning")
 @pytest.mark.parametrize("cls", [*CLASSIFIERS, *REGRESSORS])
 def test_constant_and_length_one_sequences_train(cls):
     y = np.arange(12) % 2
