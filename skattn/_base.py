@@ -228,8 +228,9 @@ class SequenceEstimator(BaseEstimator):
         """Check ``X`` against the fitted contract and convert it.
 
         Categorical fields become vocabulary codes (``reset`` learns the
-        vocabularies; unknown values are counted in ``counter``) and the time
-        features are appended as the last channels.
+        vocabularies; unknown values are counted in ``counter``); the time
+        features and then the entity attributes (one row per entity,
+        repeated on its steps) are appended as the last channels.
         """
         check_time_input(self, X)
         long = _data._is_long(X)
