@@ -359,9 +359,12 @@ VALID_FORMATS = ["list", "tuple", "object array", "padded", "float32", "long"]
 
 
 @st.composite
-def valid_sequences(draw, n_channels=None, min_sequences=1, max_length=9):
+def valid_sequences(
+    draw, n_channels=None, min_sequences=1, max_length=9, channel_names=None
+):
     """Well-formed sequences in any format: finite values at a sane random
-    scale, ragged or equal lengths, NaN only as trailing padding."""
+    scale, ragged or equal lengths, NaN only as trailing padding. Long frames
+    name their value columns ``channel_names`` when given."""
     n = draw(st.integers(min_sequences, 10), label="n")
     channels = n_channels or draw(st.integers(1, 3), label="channels")
     if draw(st.booleans(), label="equal lengths"):
@@ -382,7 +385,7 @@ def valid_sequences(draw, n_channels=None, min_sequences=1, max_length=9):
         out[:] = seqs
         return out
     if form == "long":
-        return to_long(seqs).set_index(["id", "time"])
+        return to_long(seqs, value_cols=channel_names).set_index(["id", "time"])
     padded = to_padded(seqs, dtype=np.float64)[0]  # NaN after each sequence
     if form == "float32" and 1e-30 < scale < 1e30:
         padded = padded.astype(np.float32)
@@ -493,7 +496,14 @@ def valid_input_for(model, draw):
     # learned positions exist only up to the longest training sequence
     learned = getattr(model, "positional_encoding", None) == "learned"
     longest = model._max_length if learned else 9
-    return draw(valid_sequences(n_channels=model.n_channels_in_, max_length=longest))
+    # a model fitted on named columns (a long frame) needs those names
+    return draw(
+        valid_sequences(
+            n_channels=model.n_channels_in_,
+            max_length=longest,
+            channel_names=model._channel_names,
+        )
+    )
 
 
 @fuzz(150)
