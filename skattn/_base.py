@@ -45,7 +45,7 @@ from ._predict import (
     iter_chunks,
     run_batches,
 )
-from ._runtime import resolve_device, torch_context
+from ._runtime import num_threads, resolve_device, step_flops, torch_context
 from ._scaling import fit_input_scaling, standardised_tensors
 from ._targets import ClassTargets, PerSampleMSE, TargetScaling
 from ._validation import (
@@ -84,7 +84,7 @@ class SequenceEstimator(BaseEstimator):
         "mixed_precision": ["boolean"],
         "inference_dtype": [StrOptions({"float32", "float64"})],
         # more threads than the system can start crash torch (a segfault)
-        "n_threads": [int_param(1, 1024), None],
+        "n_threads": [int_param(1, 1024), StrOptions({"auto"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         # ids are stored as float32 values, exact up to 2**24
@@ -353,7 +353,10 @@ arrays, or long DataFrame
             patience=self.n_iter_no_change,
             clip_grad_norm=self.clip_grad_norm,
         )
-        with torch_context(self.n_threads, seed=seed, device=device):
+        # The network is built under the seed; "auto" threads need its size,
+        # so the thread count is set around the training loop only (it does
+        # not change the initial weights).
+        with torch_context(None, seed=seed, device=device):
             if warm:
                 net = self.net_
                 net.shuffle_generator_.manual_seed(seed)
@@ -373,7 +376,9 @@ arrays, or long DataFrame
                 verbose=self.verbose,
             )
             net.initialize_callbacks()
-            net.partial_fit((train, valid), None, epochs=epochs)
+            flops = step_flops(net.module_, self.batch_size, max_length)
+            with num_threads(self.n_threads, flops):
+                net.partial_fit((train, valid), None, epochs=epochs)
         self.net_ = net
         self.history_ = plain_history(net.history)
         self.n_iter_ = len(self.history_)
@@ -393,7 +398,11 @@ arrays, or long DataFrame
         device = torch.device(self.net_.device)
         network = self._inference.get(self.net_.module_, dtype, device)
         outputs = ChunkOutputs(pad_steps=method == "attention")
-        with torch_context(self.n_threads), torch.inference_mode():
+        # "auto": the count that training on sequences of this length gets
+        flops = step_flops(
+            self.net_.module_, self.batch_size, getattr(self, "_max_length", None) or 1
+        )
+        with torch_context(self.n_threads, flops=flops), torch.inference_mode():
             for offset, chunk, n_total in iter_chunks(X, self.batch_size):
                 seqs = self._validate_input(chunk, reset=False, offset=offset)
                 values, lengths = self._tensors(seqs, np_dtype)
@@ -453,7 +462,7 @@ arrays, or long DataFrame
 
     def _restore_network(self, state_dict, device):
         """Rebuild ``net_`` from saved weights (used by :func:`skattn.load`)."""
-        with torch_context(self.n_threads, seed=0, device=device):
+        with torch_context(None, seed=0, device=device):  # building: no threads
             module = self._build_network(
                 self.n_channels_in_, self._n_outputs, self._max_length
             )

@@ -93,7 +93,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         device="auto",
         mixed_precision=False,
         inference_dtype="float64",
-        n_threads=None,
+        n_threads="auto",
         random_state=None,
         verbose=0,
     ):
@@ -203,7 +203,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         device="auto",
         mixed_precision=False,
         inference_dtype="float64",
-        n_threads=None,
+        n_threads="auto",
         random_state=None,
         verbose=0,
     ):
