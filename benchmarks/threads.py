@@ -312,6 +312,8 @@ def main(argv=None):
         HERE, "THREADS-quick.md" if a.quick else "THREADS.md"
     )
     mach, vers = C.machine(), C.versions(("skattn", "torch", "skorch", "numpy"))
+    if hasattr(os, "sched_getaffinity"):  # the cores this process may use
+        mach["nproc"] = len(os.sched_getaffinity(0))
     started = time.perf_counter()
     X, _, y, _ = load_gunpoint(return_X_y=True)
 
