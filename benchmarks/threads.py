@@ -2,8 +2,8 @@
 against one thread and against all of torch's threads (``n_threads=None``,
 the default before ``"auto"``).
 
-    python benchmarks/threads.py            # full run (about 15 minutes on 2 cores)
-    python benchmarks/threads.py --quick    # smoke run, about 3 minutes
+    python benchmarks/threads.py            # full run (38 minutes on a busy 2-core VM)
+    python benchmarks/threads.py --quick    # smoke run, about 6 minutes there
 
 Three parts, each with interleaved repeats (quiet and loaded alternate
 within a repeat) and medians:

@@ -62,7 +62,7 @@ TRAINING_PARAMS_DOC = """\
         workers and 1 in dask's, which limit ``OMP_NUM_THREADS`` before
         torch starts). Torch's threads spin-wait for each other after every
         operation, so while other processes keep the cores busy a network
-        with short operations runs 5 to 30 times slower on several threads
+        with short operations runs 10 to 30 times slower on several threads
         than on one, and gains little from them on an idle machine: the
         default networks on data sets of a few hundred steps get one thread
         (see ``benchmarks/THREADS.md``). An int sets exactly that many

@@ -35,10 +35,13 @@ __all__ = [
 # (forward and backward of one batch). Torch's OpenMP threads spin-wait for
 # each other at the end of every operation; when another process holds a
 # core, a descheduled thread stalls the others for a scheduler time slice
-# (milliseconds) per operation, which costs small networks 5x to 30x while
-# a second thread saves them little on a quiet machine. Only steps whose
-# operations take long against a time slice gain from more threads under
-# load. Measured in benchmarks/THREADS.md.
+# (milliseconds) per operation, which costs small networks 10x to 30x while
+# a second thread saves them little on a quiet machine (1.12x for a small
+# Transformer in benchmarks/GRID_SEARCH.md). Only steps whose operations are
+# long against a time slice can gain from more threads under load; the
+# threshold (a step of about a second on one core) still lets large
+# networks use the cores of a big machine. Measured in
+# benchmarks/THREADS.md, where a quiet machine must confirm it.
 FLOPS_PER_THREAD = 2e10
 
 # ``n_threads``: torch.set_num_threads is process-wide (per thread for
