@@ -15,7 +15,7 @@ needs the same versions of torch and skattn as this process (identical
 results also need the same device and thread count).
 
 Threads: dask starts each worker process with OMP_NUM_THREADS=1, so torch
-trains with one thread per worker and ``n_threads`` can stay None; with
+trains with one thread per worker and ``n_threads`` can keep its default; with
 ``--nthreads 1`` and one worker process per core nothing oversubscribes.
 GPUs: with several GPUs on a host, ``device="auto"`` spreads its worker
 processes over them; or run one worker per GPU (dask-cuda's

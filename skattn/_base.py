@@ -60,7 +60,7 @@ from ._predict import (
     iter_chunks,
     run_batches,
 )
-from ._runtime import resolve_device, torch_context
+from ._runtime import num_threads, resolve_device, step_flops, torch_context
 from ._scaling import fit_input_scaling, standardised_tensors
 from ._targets import ClassTargets, PerSampleMSE, TargetScaling
 from ._validation import (
@@ -100,7 +100,7 @@ class SequenceEstimator(BaseEstimator):
         "mixed_precision": ["boolean"],
         "inference_dtype": [StrOptions({"float32", "float64"})],
         # more threads than the system can start crash torch (a segfault)
-        "n_threads": [int_param(1, 1024), None],
+        "n_threads": [int_param(1, 1024), StrOptions({"auto"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         # ids are stored as float32 values, exact up to 2**24
@@ -508,7 +508,10 @@ arrays, or long DataFrame
             clip_grad_norm=self.clip_grad_norm,
             verbose=self.verbose,
         )
-        with torch_context(self.n_threads, seed=seed, device=device):
+        # The network is built under the seed; "auto" threads need its size,
+        # so the thread count is set around the training loop only (it does
+        # not change the initial weights).
+        with torch_context(None, seed=seed, device=device):
             if warm:
                 net = self.net_
                 net.shuffle_generator_.manual_seed(seed)
@@ -530,7 +533,10 @@ arrays, or long DataFrame
                 verbose=self.verbose,
             )
             net.initialize_callbacks()
-            net.partial_fit((train, valid), None, epochs=epochs)
+            # "auto" threads: from the work of one step on this data
+            self._step_flops = step_flops(net.module_, self.batch_size, max_length)
+            with num_threads(self.n_threads, self._step_flops):
+                net.partial_fit((train, valid), None, epochs=epochs)
         self.net_ = net
         self.history_ = plain_history(net.history)
         self.n_iter_ = len(self.history_)
@@ -551,7 +557,9 @@ arrays, or long DataFrame
         network = self._inference.get(self.net_.module_, dtype, device)
         outputs = ChunkOutputs(pad_steps=method == "attention")
         counter = UnknownCounter()
-        with torch_context(self.n_threads), torch.inference_mode():
+        # "auto": as many threads as training got
+        threads = torch_context(self.n_threads, flops=self._step_flops)
+        with threads, torch.inference_mode():
             for offset, chunk, n_total in iter_chunks(X, self.batch_size):
                 seqs = self._validate_input(
                     chunk, reset=False, offset=offset, counter=counter
@@ -616,7 +624,7 @@ arrays, or long DataFrame
 
     def _restore_network(self, state_dict, device):
         """Rebuild ``net_`` from saved weights (used by :func:`skattn.load`)."""
-        with torch_context(self.n_threads, seed=0, device=device):
+        with torch_context(None, seed=0, device=device):  # building: no threads
             module = self._build_network(
                 self._n_network_channels(), self._n_outputs, self._max_length
             )
@@ -624,6 +632,7 @@ arrays, or long DataFrame
             net = self._new_net(module, device, seed=0)
             net.initialize()
         self.net_ = net
+        self._step_flops = step_flops(module, self.batch_size, self._max_length)
         self._inference = InferenceModules()
 
 

@@ -52,19 +52,30 @@ TRAINING_PARAMS_DOC = """\
         ``attention_weights``. Float64 makes every output independent of how
         rows are batched (to about 1e-12), at about twice the cost of float32
         prediction; training always runs in float32.
-    n_threads : int or None, default=None
-        Torch threads used during ``fit`` and prediction, at most 1024; None
-        leaves torch's setting alone: all cores in a main process,
-        ``cores // n_jobs`` in joblib's process workers and 1 in dask's,
-        which limit ``OMP_NUM_THREADS`` before torch starts, so parallel
-        searches do not oversubscribe the cores.
+    n_threads : "auto", int or None, default="auto"
+        Torch threads used during ``fit`` and prediction. ``"auto"`` gives
+        one thread per 2e10 floating-point operations of a training step
+        (forward and backward of one batch, estimated from ``batch_size``,
+        the length after the convolutional stem and the network's layers),
+        at least 1 and at most torch's thread count before the call (all
+        cores in a main process, ``cores // n_jobs`` in joblib's process
+        workers and 1 in dask's, which limit ``OMP_NUM_THREADS`` before
+        torch starts). Torch's threads spin-wait for each other after every
+        operation, so while other processes keep the cores busy a network
+        with short operations runs 10 to 30 times slower on several threads
+        than on one, and gains little from them on an idle machine: the
+        default networks on data sets of a few hundred steps get one thread
+        (see ``benchmarks/THREADS.md``). An int sets exactly that many
+        threads, at most 1024; None leaves torch's setting alone (the
+        behaviour before ``"auto"``).
         Torch's setting is process-wide (per thread in OpenMP builds): each
         call sets it and, when it ends, restores the value from before the
         first of any calls that overlap it, so concurrent ``predict`` calls
         from several threads leave the setting as they found it. Outputs
-        depend on the thread count only through float rounding; for
-        bit-identical results across threads, leave it None and call
-        ``torch.set_num_threads`` once.
+        depend on the thread count only through float rounding, and
+        ``"auto"`` depends only on the network, ``batch_size``, the training
+        length and torch's setting, never on the machine's load; for
+        bit-identical results across machines, set an int.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and dropout. With the same
         seed, data, torch version, device and thread count, results are

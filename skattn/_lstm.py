@@ -97,7 +97,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         device="auto",
         mixed_precision=False,
         inference_dtype="float64",
-        n_threads=None,
+        n_threads="auto",
         random_state=None,
         verbose=0,
     ):
@@ -215,7 +215,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         device="auto",
         mixed_precision=False,
         inference_dtype="float64",
-        n_threads=None,
+        n_threads="auto",
         random_state=None,
         verbose=0,
     ):

@@ -175,7 +175,7 @@ default="sinusoidal"
         device="auto",
         mixed_precision=False,
         inference_dtype="float64",
-        n_threads=None,
+        n_threads="auto",
         random_state=None,
         verbose=0,
     ):

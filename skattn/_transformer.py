@@ -97,7 +97,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         device="auto",
         mixed_precision=False,
         inference_dtype="float64",
-        n_threads=None,
+        n_threads="auto",
         random_state=None,
         verbose=0,
     ):
@@ -216,7 +216,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         device="auto",
         mixed_precision=False,
         inference_dtype="float64",
-        n_threads=None,
+        n_threads="auto",
         random_state=None,
         verbose=0,
     ):

@@ -25,23 +25,39 @@ from ._params import ONE_EPOCH_LSTM, SMALL_TRANSFORMER, small
 # Threads -----------------------------------------------------------------------
 
 
-def threads_during_fit(n_threads):
+def threads_during_fit(n_threads, flops_per_thread=None):
     """Fit a small model; return torch's thread counts seen in its train steps
-    and the ``skattn`` that was imported (in a worker: which copy it loads)."""
+    and the ``skattn`` that was imported (in a worker: which copy it loads).
+
+    ``flops_per_thread`` replaces ``_runtime.FLOPS_PER_THREAD`` during the
+    fit (here or in a worker process), so that the small model stands in for
+    a large one under ``n_threads="auto"``."""
     seen = set()
     train_step = SequenceNet.train_step
+    threshold = _runtime.FLOPS_PER_THREAD
 
     def spy(self, *args, **kwargs):
         seen.add(torch.get_num_threads())
         return train_step(self, *args, **kwargs)
 
     SequenceNet.train_step = spy
+    if flops_per_thread is not None:
+        _runtime.FLOPS_PER_THREAD = flops_per_thread
     try:
         X, y = make_sequences(n=8)
         LSTMAttentionClassifier(n_threads=n_threads, **ONE_EPOCH_LSTM).fit(X, y)
     finally:
         SequenceNet.train_step = train_step
+        _runtime.FLOPS_PER_THREAD = threshold
     return seen, torch.get_num_threads(), skattn.__file__
+
+
+def small_lstm_step_flops():
+    """The work ``n_threads="auto"`` sees in a ``threads_during_fit`` step."""
+    X, y = make_sequences(n=8)
+    model = LSTMAttentionClassifier(n_threads=1, **ONE_EPOCH_LSTM).fit(X, y)
+    length = max(len(x) for x in X)
+    return _runtime.step_flops(model.net_.module_, model.batch_size, length)
 
 
 @pytest.mark.parametrize("n_threads", [1, 3])
@@ -50,6 +66,104 @@ def test_n_threads_holds_during_fit_and_is_restored(n_threads):
     seen, after, _ = threads_during_fit(n_threads)
     assert seen == {n_threads}
     assert after == 2
+
+
+def test_estimators_default_to_auto_threads():
+    for cls in (LSTMAttentionClassifier, TransformerClassifier):
+        assert cls().get_params()["n_threads"] == "auto"
+
+
+def test_auto_gives_a_small_network_one_thread():
+    torch.set_num_threads(2)
+    seen, after, _ = threads_during_fit("auto")
+    assert seen == {1}
+    assert after == 2  # the caller's setting is back
+
+
+@pytest.mark.parametrize("available, expected", [(4, 3), (2, 2)])
+def test_auto_gives_a_large_network_a_thread_per_share_of_work(available, expected):
+    # With the threshold at a third of the step's work, the step is "large":
+    # three threads, or as many as torch had.
+    flops = small_lstm_step_flops()
+    torch.set_num_threads(available)
+    seen, after, _ = threads_during_fit("auto", flops_per_thread=flops / 3)
+    assert seen == {expected}
+    assert after == available
+
+
+def test_auto_threads_rule():
+    threshold = _runtime.FLOPS_PER_THREAD
+    assert _runtime.auto_threads(0, 8) == 1
+    assert _runtime.auto_threads(threshold - 1, 8) == 1
+    assert _runtime.auto_threads(2 * threshold, 8) == 2
+    assert _runtime.auto_threads(2.5 * threshold, 8) == 2
+    assert _runtime.auto_threads(100 * threshold, 8) == 8
+    assert _runtime.auto_threads(100 * threshold, 1) == 1
+
+
+def test_step_flops_of_default_networks_on_gunpoint_and_a_large_one():
+    from skattn.datasets import load_gunpoint
+
+    X, _, y, _ = load_gunpoint(return_X_y=True)
+    for cls in (LSTMAttentionClassifier, TransformerClassifier):
+        model = cls(max_epochs=1, n_threads=1, random_state=0).fit(X[:16], y[:16])
+        flops = _runtime.step_flops(model.net_.module_, model.batch_size, X.shape[1])
+        assert _runtime.auto_threads(flops, 64) == 1, (cls.__name__, flops)
+    # a wide Transformer on long sequences, without a stem, batches of 64:
+    # built, not trained
+    from skattn.modules import transformer_network
+
+    network = transformer_network(
+        1, 2, d_model=256, num_heads=4, num_layers=4, dim_feedforward=512
+    )
+    flops = _runtime.step_flops(network, 64, 2048)
+    assert _runtime.auto_threads(flops, 64) > 4
+
+
+def test_step_flops_grows_with_the_work():
+    from skattn.modules import recurrent_network, transformer_network
+
+    def network(**params):
+        return transformer_network(
+            2, 3, **{"d_model": 16, "num_heads": 2, "dim_feedforward": 32, **params}
+        )
+
+    base = _runtime.step_flops(network(), 8, 100)
+    assert _runtime.step_flops(network(), 16, 100) == 2 * base  # per sequence
+    # self-attention is quadratic in the length, the rest linear
+    assert 2 * base < _runtime.step_flops(network(), 8, 200) < 4 * base
+    assert _runtime.step_flops(network(num_layers=4), 8, 100) > 1.5 * base
+    assert _runtime.step_flops(network(d_model=32), 8, 100) > 2 * base
+    # a stem of stride 4 leaves a quarter of the steps to the encoder
+    strided = _runtime.step_flops(network(conv_stem=4), 8, 400)
+    assert strided < _runtime.step_flops(network(conv_stem=1), 8, 400) / 2
+    lstm = recurrent_network(2, 3, hidden_size=16)
+    assert _runtime.step_flops(lstm, 8, 200) == 2 * _runtime.step_flops(lstm, 8, 100)
+
+
+def test_auto_never_exceeds_the_setting_before_overlapping_calls():
+    # A call that overlaps another sees that call's setting in torch; its
+    # limit is the caller's setting from before the first of them.
+    torch.set_num_threads(3)
+    with _runtime.num_threads(1):
+        with _runtime.num_threads("auto", flops=1e30):
+            assert torch.get_num_threads() == 3
+        with _runtime.num_threads("auto", flops=0):
+            assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 3
+
+
+def test_auto_needs_the_work_of_a_step():
+    with pytest.raises(ValueError, match="auto"):
+        with _runtime.num_threads("auto"):
+            pass
+
+
+def test_n_threads_doc_states_the_auto_threshold():
+    threshold = f"{_runtime.FLOPS_PER_THREAD:.0e}".replace("e+", "e")
+    assert f"one thread per {threshold}" in " ".join(
+        TransformerClassifier.__doc__.split()
+    )
 
 
 def test_n_threads_none_leaves_torch_alone():
@@ -83,6 +197,17 @@ def test_loky_workers_fit_with_cores_over_n_jobs_threads():
     for seen, after, path in results:
         assert seen == {expected} and after == expected
         assert path == skattn.__file__  # workers run this checkout
+
+
+def test_auto_in_loky_workers_keeps_their_thread_limit():
+    # The threshold made tiny: "auto" would take every thread it may, and
+    # gets the worker's OMP_NUM_THREADS limit, never the host's cores.
+    expected = int(os.environ.get("OMP_NUM_THREADS", max(joblib.cpu_count() // 2, 1)))
+    results = Parallel(n_jobs=2, backend="loky")(
+        delayed(threads_during_fit)("auto", flops_per_thread=1) for _ in range(2)
+    )
+    for seen, after, _ in results:
+        assert seen == {expected} and after == expected
 
 
 # Random state ------------------------------------------------------------------
