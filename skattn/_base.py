@@ -31,21 +31,7 @@ from sklearn.utils.validation import (
 )
 
 from . import _persistence
-from . import data as _data
-from ._events import (
-    CATEGORICAL_CONSTRAINTS,
-    UnknownCounter,
-    append_static_channels,
-    append_time_channels,
-    check_time_input,
-    embedding_size,
-    encode_arrays,
-    encode_long,
-    resolve_categorical,
-    split_static,
-    time_channel_names,
-    time_feature_rows,
-)
+from ._events import CATEGORICAL_CONSTRAINTS, EventInputs, UnknownCounter
 from ._net import (
     SequenceData,
     SequenceNet,
@@ -68,13 +54,12 @@ from ._validation import (
     check_score_target,
     check_tokens,
     int_param,
-    validate_sequences,
 )
 
 __all__ = ["SequenceClassifierBase", "SequenceEstimator", "SequenceRegressorBase"]
 
 
-class SequenceEstimator(BaseEstimator):
+class SequenceEstimator(EventInputs, BaseEstimator):
     """Base of every skattn estimator; not for direct use.
 
     Subclasses provide the task hooks (``_prepare_target(y, warm, classes)``
@@ -199,142 +184,18 @@ class SequenceEstimator(BaseEstimator):
                     f"padding_idx={self.padding_idx} must be smaller than "
                     f"vocab_size={self.vocab_size}"
                 )
-        if self.static_query and self.static_features is None:
-            raise ValueError("static_query=True needs static_features")
-        if self.static_query and not (
-            self.pooling == "attention" and self.query == "learned"
-        ):
-            raise ValueError(
-                "static_query=True conditions the learned query of attention "
-                f"pooling, but pooling={self.pooling!r} and query={self.query!r}; "
-                "use pooling='attention' and query='learned'"
-            )
-        if self.vocab_size is not None and self.static_features is not None:
-            raise ValueError(
-                "static_features joins entity attributes to a long DataFrame's "
-                f"events, but token input (vocab_size={self.vocab_size}) is a list "
-                "of id sequences; set static_features=None"
-            )
-        if self.vocab_size is not None and self.time_features is not None:
-            raise ValueError(
-                f"time_features={self.time_features!r} adds channels to the input, "
-                f"but token input (vocab_size={self.vocab_size}) has one channel of "
-                "ids; set time_features=None"
-            )
+        self._check_event_params()
         self._check_architecture()
 
     # input ------------------------------------------------------------------
     def _validate_input(self, X, *, reset, offset=0, counter=None):
-        """Check ``X`` against the fitted contract and convert it.
-
-        Categorical fields become vocabulary codes (``reset`` learns the
-        vocabularies; unknown values are counted in ``counter``); the time
-        features and then the entity attributes (one row per entity,
-        repeated on its steps) are appended as the last channels.
-        """
-        check_time_input(self, X)
-        long = _data._is_long(X)
-        rows = static_rows = None
-        if long:
-            static = None
-            if self.static_features is not None:
-                X, static = split_static(self, X)
-            if self.time_features is not None:
-                X, rows = time_feature_rows(X, self.time_features)
-            X, static_rows = encode_long(
-                self, X, reset=reset, counter=counter, static=static
-            )
-            allow_missing = False  # missing categories are codes already
-        elif reset:
-            # NaN is a missing category in categorical channels of arrays
-            allow_missing = not (
-                self.categorical_features is None
-                or isinstance(self.categorical_features, str)
-            )
-        else:
-            allow_missing = bool(self._categorical_mask().any())
-        seqs = validate_sequences(
-            self, X, reset=reset, offset=offset, allow_missing=allow_missing
-        )
-        if not long:
-            if reset:
-                self.is_categorical_ = resolve_categorical(
-                    self.categorical_features, seqs.n_channels
-                )
-            if allow_missing:
-                encode_arrays(self, seqs, reset=reset, counter=counter, offset=offset)
-        if reset:
-            if self.static_features is None:
-                self.__dict__.pop("static_is_categorical_", None)
-                self.__dict__.pop("static_categories_", None)
-            if not self.is_categorical_.any():
-                self.__dict__.pop("categories_", None)
-            elif self.vocab_size is not None:
-                raise ValueError(
-                    f"categorical_features marks channels "
-                    f"{np.flatnonzero(self.is_categorical_).tolist()} as categorical, "
-                    f"but token input (vocab_size={self.vocab_size}) is embedded "
-                    "as a whole; set categorical_features=None"
-                )
-        if rows is not None:
-            append_time_channels(seqs, rows)
-        if static_rows is not None:
-            append_static_channels(seqs, static_rows)
+        """Check ``X`` against the fitted contract and convert it: event
+        fields encoded (see :class:`skattn._events.EventInputs`), then token
+        ids checked."""
+        seqs = self._validate_events(X, reset=reset, offset=offset, counter=counter)
         if self.vocab_size is not None:
             seqs = check_tokens(seqs, self.vocab_size, self.padding_idx, offset)
         return seqs
-
-    def _categorical_mask(self):
-        """Which input channels are categorical (all False for models saved
-        before categorical fields existed)."""
-        mask = getattr(self, "is_categorical_", None)
-        if mask is None:
-            return np.zeros(self.n_channels_in_, dtype=bool)
-        return np.asarray(mask, dtype=bool)
-
-    def _n_network_channels(self):
-        """Channels the network reads: the input's, the time features and the
-        entity attributes, in this order."""
-        n_static = 0 if self.static_features is None else len(self.static_features)
-        return (
-            self.n_channels_in_ + len(time_channel_names(self.time_features)) + n_static
-        )
-
-    def _code_channels(self):
-        """Network channels that hold category codes (never standardised)."""
-        codes = np.flatnonzero(self._categorical_mask())
-        if self.static_features is not None:
-            first = self._n_network_channels() - len(self.static_features)
-            codes = np.concatenate(
-                [codes, first + np.flatnonzero(self.static_is_categorical_)]
-            )
-        return codes
-
-    def _static_fields(self):
-        """``(n_attributes, [(attribute, n_codes, embedding size)])`` of the
-        entity attributes, for the network; None without any."""
-        if self.static_features is None:
-            return None
-        fields = [
-            (int(k), len(vocab) + 2, embedding_size(len(vocab)))
-            for k, vocab in zip(
-                np.flatnonzero(self.static_is_categorical_),
-                self.static_categories_,
-                strict=True,
-            )
-        ]
-        return len(self.static_features), fields
-
-    def _categorical_fields(self):
-        """``[(channel, n_codes, embedding size)]`` of the categorical
-        fields, for the network's input layer; None without any."""
-        channels = np.flatnonzero(self._categorical_mask())
-        if not len(channels):
-            return None
-        return [
-            (int(c), len(vocab) + 2, embedding_size(len(vocab)))
-            for c, vocab in zip(channels, self.categories_, strict=True)
-        ]
 
     def _tensors(self, seqs, dtype):
         return standardised_tensors(seqs, self._input_loc, self._input_scale, dtype)

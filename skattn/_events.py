@@ -9,7 +9,10 @@ for a value not seen in ``fit``, ``MISSING`` (1) for NaN/None/pd.NA, and
 is never read.
 
 Time features are computed from the time level of a long DataFrame
-(:func:`time_feature_rows`) and appended to the numeric channels.
+(:func:`time_feature_rows`) and appended to the numeric channels; entity
+attributes (``static_features``) are checked constant per entity and
+appended last. :class:`EventInputs` is the estimator mixin that applies all
+of this to the input of ``fit`` and prediction.
 """
 
 from numbers import Integral
@@ -19,10 +22,12 @@ import pandas as pd
 from sklearn.utils._param_validation import StrOptions
 
 from . import data as _data
+from ._validation import validate_sequences
 from .exceptions import UnknownCategoryWarning, _warn
 
 __all__ = [
     "CATEGORICAL_CONSTRAINTS",
+    "EventInputs",
     "MISSING",
     "UNKNOWN",
     "embedding_size",
@@ -488,3 +493,149 @@ def check_time_input(est, X):
             "DataFrame (entity, time), but X is not one; pass X as a long "
             "DataFrame, or set time_features=None"
         )
+
+
+class EventInputs:
+    """Estimator mixin: event fields of the input and what the network needs
+    to know about them.
+
+    Reads the ``categorical_features``, ``time_features``,
+    ``static_features`` and ``static_query`` parameters; ``fit`` learns
+    ``is_categorical_`` and ``categories_`` (and ``static_is_categorical_``,
+    ``static_categories_`` for entity attributes).
+    """
+
+    def _check_event_params(self):
+        if self.static_query and self.static_features is None:
+            raise ValueError("static_query=True needs static_features")
+        if self.static_query and not (
+            self.pooling == "attention" and self.query == "learned"
+        ):
+            raise ValueError(
+                "static_query=True conditions the learned query of attention "
+                f"pooling, but pooling={self.pooling!r} and query={self.query!r}; "
+                "use pooling='attention' and query='learned'"
+            )
+        if self.vocab_size is not None and self.static_features is not None:
+            raise ValueError(
+                "static_features joins entity attributes to a long DataFrame's "
+                f"events, but token input (vocab_size={self.vocab_size}) is a list "
+                "of id sequences; set static_features=None"
+            )
+        if self.vocab_size is not None and self.time_features is not None:
+            raise ValueError(
+                f"time_features={self.time_features!r} adds channels to the input, "
+                f"but token input (vocab_size={self.vocab_size}) has one channel of "
+                "ids; set time_features=None"
+            )
+
+    def _validate_events(self, X, *, reset, offset=0, counter=None):
+        """Check ``X`` against the fitted contract and convert it (without
+        the token checks).
+
+        Categorical fields become vocabulary codes (``reset`` learns the
+        vocabularies; unknown values are counted in ``counter``); the time
+        features and then the entity attributes (one row per entity,
+        repeated on its steps) are appended as the last channels.
+        """
+        check_time_input(self, X)
+        long = _data._is_long(X)
+        rows = static_rows = None
+        if long:
+            static = None
+            if self.static_features is not None:
+                X, static = split_static(self, X)
+            if self.time_features is not None:
+                X, rows = time_feature_rows(X, self.time_features)
+            X, static_rows = encode_long(
+                self, X, reset=reset, counter=counter, static=static
+            )
+            allow_missing = False  # missing categories are codes already
+        elif reset:
+            # NaN is a missing category in categorical channels of arrays
+            allow_missing = not (
+                self.categorical_features is None
+                or isinstance(self.categorical_features, str)
+            )
+        else:
+            allow_missing = bool(self._categorical_mask().any())
+        seqs = validate_sequences(
+            self, X, reset=reset, offset=offset, allow_missing=allow_missing
+        )
+        if not long:
+            if reset:
+                self.is_categorical_ = resolve_categorical(
+                    self.categorical_features, seqs.n_channels
+                )
+            if allow_missing:
+                encode_arrays(self, seqs, reset=reset, counter=counter, offset=offset)
+        if reset:
+            if self.static_features is None:
+                self.__dict__.pop("static_is_categorical_", None)
+                self.__dict__.pop("static_categories_", None)
+            if not self.is_categorical_.any():
+                self.__dict__.pop("categories_", None)
+            elif self.vocab_size is not None:
+                raise ValueError(
+                    f"categorical_features marks channels "
+                    f"{np.flatnonzero(self.is_categorical_).tolist()} as categorical, "
+                    f"but token input (vocab_size={self.vocab_size}) is embedded "
+                    "as a whole; set categorical_features=None"
+                )
+        if rows is not None:
+            append_time_channels(seqs, rows)
+        if static_rows is not None:
+            append_static_channels(seqs, static_rows)
+        return seqs
+
+    def _categorical_mask(self):
+        """Which input channels are categorical (all False for models saved
+        before categorical fields existed)."""
+        mask = getattr(self, "is_categorical_", None)
+        if mask is None:
+            return np.zeros(self.n_channels_in_, dtype=bool)
+        return np.asarray(mask, dtype=bool)
+
+    def _n_network_channels(self):
+        """Channels the network reads: the input's, the time features and the
+        entity attributes, in this order."""
+        n_static = 0 if self.static_features is None else len(self.static_features)
+        return (
+            self.n_channels_in_ + len(time_channel_names(self.time_features)) + n_static
+        )
+
+    def _code_channels(self):
+        """Network channels that hold category codes (never standardised)."""
+        codes = np.flatnonzero(self._categorical_mask())
+        if self.static_features is not None:
+            first = self._n_network_channels() - len(self.static_features)
+            codes = np.concatenate(
+                [codes, first + np.flatnonzero(self.static_is_categorical_)]
+            )
+        return codes
+
+    def _static_fields(self):
+        """``(n_attributes, [(attribute, n_codes, embedding size)])`` of the
+        entity attributes, for the network; None without any."""
+        if self.static_features is None:
+            return None
+        fields = [
+            (int(k), len(vocab) + 2, embedding_size(len(vocab)))
+            for k, vocab in zip(
+                np.flatnonzero(self.static_is_categorical_),
+                self.static_categories_,
+                strict=True,
+            )
+        ]
+        return len(self.static_features), fields
+
+    def _categorical_fields(self):
+        """``[(channel, n_codes, embedding size)]`` of the categorical
+        fields, for the network's input layer; None without any."""
+        channels = np.flatnonzero(self._categorical_mask())
+        if not len(channels):
+            return None
+        return [
+            (int(c), len(vocab) + 2, embedding_size(len(vocab)))
+            for c, vocab in zip(channels, self.categories_, strict=True)
+        ]
