@@ -237,9 +237,11 @@ def step_sizes(sizes, steps, repeats):
     rows, other = [], {False: OtherCPU(), True: OtherCPU()}
     for name, params in sizes:
         batch = params.get("batch_size", 16)
-        network = TransformerClassifier(**params)
-        network = network._build_network(1, 2, 150)
-        flops = step_flops(network, batch, 150)
+        # the estimate a fit on 150 steps of one channel uses
+        rng = np.random.default_rng(0)
+        X, y = rng.normal(size=(batch, 150, 1)), np.arange(batch) % 2
+        model = TransformerClassifier(**{**params, "max_epochs": 1}).fit(X, y)
+        flops = step_flops(model.net_.module_, batch, 150)
         times = {}
         for repeat in range(repeats):
             for loaded in (False, True) if repeat % 2 == 0 else (True, False):
