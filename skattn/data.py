@@ -44,6 +44,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_array
 
+from .exceptions import IgnoredColumnsWarning, _warn
+
 __all__ = [
     "from_channels_first",
     "from_long",
@@ -629,6 +631,16 @@ def _value_columns(df, id_col, time_col, value_cols):
                 "the DataFrame has no numeric value column besides "
                 f"{id_col!r} and {time_col!r}"
             )
+        left_out = [c for c in df.columns if c not in (id_col, time_col, *value_cols)]
+        if left_out:
+            _warn(
+                f"from_long reads the numeric columns {value_cols} as channels "
+                f"and leaves out {left_out}, which are not numeric; pass "
+                "value_cols=[...] to choose the channels, or give the long "
+                "DataFrame to an estimator, which embeds string and category "
+                "columns itself (categorical_features='from_dtype')",
+                IgnoredColumnsWarning,
+            )
         return value_cols
     value_cols = (
         [value_cols]
@@ -735,7 +747,9 @@ def from_long(df, *, id_col, time_col, value_cols=None, allow_missing=False):
         Column giving each row's time; it orders the steps of a sequence
         (numbers, timestamps, or anything sortable).
     value_cols : list of str, optional
-        Columns to use as channels. By default every other numeric column.
+        Columns to use as channels. By default every other numeric column;
+        columns left out (strings, categories) are named in an
+        :class:`~skattn.exceptions.IgnoredColumnsWarning`.
     allow_missing : bool, default=False
         Keep NaN values (they become missing values inside the sequences,
         for :class:`skattn.SequenceImputer`). By default a NaN value is an

@@ -14,7 +14,12 @@ All are subclasses of :class:`UserWarning`.
 import sys
 import warnings
 
-__all__ = ["DataLayoutWarning", "TrainingInterruptedWarning", "UnknownCategoryWarning"]
+__all__ = [
+    "DataLayoutWarning",
+    "IgnoredColumnsWarning",
+    "TrainingInterruptedWarning",
+    "UnknownCategoryWarning",
+]
 
 
 class DataLayoutWarning(UserWarning):
@@ -42,6 +47,33 @@ class DataLayoutWarning(UserWarning):
     ...     warnings.filterwarnings("ignore", category=DataLayoutWarning)
     ...     SequenceScaler().fit(X).n_channels_in_
     64
+    """
+
+
+class IgnoredColumnsWarning(UserWarning):
+    """Columns of a long DataFrame that a conversion leaves out.
+
+    :func:`skattn.data.from_long` without ``value_cols`` reads every numeric
+    column as a channel; string and category columns cannot be channels of
+    a numeric array, so it leaves them out and names them in this warning.
+    Pass ``value_cols`` to choose the channels, or give the long DataFrame to
+    an estimator, which embeds string and category columns itself
+    (``categorical_features="from_dtype"``).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import pandas as pd
+    >>> from skattn.data import from_long
+    >>> events = pd.DataFrame(
+    ...     {"id": [1, 1, 2], "t": [0, 1, 0], "amount": [1.0, 2.0, 3.0],
+    ...      "kind": ["a", "b", "a"]}
+    ... )
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     X, ids = from_long(events, id_col="id", time_col="t")
+    >>> caught[0].category.__name__, X.shape
+    ('IgnoredColumnsWarning', (2, 2, 1))
     """
 
 

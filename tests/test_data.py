@@ -15,6 +15,7 @@ from skattn.data import (
     to_long,
     to_padded,
 )
+from skattn.exceptions import IgnoredColumnsWarning
 
 from ._data import make_sequences, pad
 
@@ -87,9 +88,11 @@ def test_from_channels_first():
 
 
 def test_from_long_sorts_entities_and_times(transactions):
-    X, ids = from_long(transactions, id_col="customer", time_col="day")
+    # numeric columns only (amount, items); the string column is named
+    with pytest.warns(IgnoredColumnsWarning, match=r"leaves out \['channel'\]"):
+        X, ids = from_long(transactions, id_col="customer", time_col="day")
     assert_array_equal(ids, ["a", "b", "c"])
-    assert X.shape == (3, 3, 2)  # numeric columns only: amount, items
+    assert X.shape == (3, 3, 2)
     assert_array_equal(X[0, :, 0], [10.0, 20.0, 50.0])
     assert_array_equal(X[1, :2, 0], [5.0, 30.0])
     assert np.isnan(X[1, 2]).all() and np.isnan(X[2, 1:]).all()
@@ -99,6 +102,7 @@ def test_from_long_sorts_entities_and_times(transactions):
     assert X1.shape == (3, 3, 1)
 
 
+@pytest.mark.filterwarnings("ignore::skattn.exceptions.IgnoredColumnsWarning")
 def test_from_long_errors(transactions):
     dup = pd.concat([transactions, transactions.iloc[[0]]])
     with pytest.raises(
@@ -118,6 +122,7 @@ def test_from_long_errors(transactions):
         from_long(transactions, id_col="user", time_col="day")
 
 
+@pytest.mark.filterwarnings("ignore::skattn.exceptions.IgnoredColumnsWarning")
 def test_to_long_round_trip(transactions):
     X, ids = from_long(transactions, id_col="customer", time_col="day")
     frame = to_long(
