@@ -461,15 +461,21 @@ def check_output(model, method, X, out):
 METHODS = ["predict", "predict_proba", "transform", "attention_weights", "per_head"]
 
 
-@fuzz(1000)
-@given(data=st.data(), X=INPUTS)
-def test_prediction_methods_on_any_input(fitted, data, X):
+def draw_prediction(fitted, data):
+    """A fitted model and one of its prediction methods, with its kwargs."""
     model = data.draw(st.sampled_from(fitted), label="model")
     method = data.draw(st.sampled_from(METHODS), label="method")
     kwargs = {}
     if method == "per_head":
         method, kwargs = "attention_weights", {"per_head": True}
     assume(hasattr(model, method))
+    return model, method, kwargs
+
+
+@fuzz(1000)
+@given(data=st.data(), X=INPUTS)
+def test_prediction_methods_on_any_input(fitted, data, X):
+    model, method, kwargs = draw_prediction(fitted, data)
     before = snapshot(X)
     out, _ = attempt(getattr(model, method), X, **kwargs)
     if out is not None:
@@ -509,12 +515,7 @@ def valid_input_for(model, draw):
 @fuzz(150)
 @given(data=st.data())
 def test_prediction_methods_on_valid_input(fitted, data):
-    model = data.draw(st.sampled_from(fitted), label="model")
-    method = data.draw(st.sampled_from(METHODS), label="method")
-    kwargs = {}
-    if method == "per_head":
-        method, kwargs = "attention_weights", {"per_head": True}
-    assume(hasattr(model, method))
+    model, method, kwargs = draw_prediction(fitted, data)
     X = valid_input_for(model, data.draw)
     before = snapshot(X)
     out = getattr(model, method)(X, **kwargs)  # valid input: no error allowed

@@ -494,14 +494,20 @@ def test_untrusted_types_are_refused_without_running_code(step, data, tmp_path):
         skattn.load(path, trusted=name)
 
 
-def test_skops_is_an_optional_extra(data, tmp_path, monkeypatch):
-    pytest.importorskip("skops", reason="writes a Pipeline file first")
+def saved_pipeline(data, folder):
+    """A fitted scaler + Transformer Pipeline and the file it was saved to."""
     X, y = data
     model = make_pipeline(
         SequenceScaler(), TransformerClassifier(max_epochs=1, **SMALL_TRANSFORMER)
     ).fit(X, y)
-    path = tmp_path / "pipeline.skattn"
+    path = folder / "pipeline.skattn"
     skattn.save(model, path)
+    return model, path
+
+
+def test_skops_is_an_optional_extra(data, tmp_path, monkeypatch):
+    pytest.importorskip("skops", reason="writes a Pipeline file first")
+    model, path = saved_pipeline(data, tmp_path)
     model[-1].save(tmp_path / "model.skattn")
     monkeypatch.setitem(sys.modules, "skops.io", None)  # import fails
     with pytest.raises(ImportError, match=r'pip install "skattn\[skops\]"'):
@@ -514,12 +520,7 @@ def test_skops_is_an_optional_extra(data, tmp_path, monkeypatch):
 
 def test_tampered_pipeline_files_are_rejected(data, tmp_path):
     pytest.importorskip("skops", reason="saving a Pipeline needs skops")
-    X, y = data
-    model = make_pipeline(
-        SequenceScaler(), TransformerClassifier(max_epochs=1, **SMALL_TRANSFORMER)
-    ).fit(X, y)
-    path = tmp_path / "pipeline.skattn"
-    skattn.save(model, path)
+    model, path = saved_pipeline(data, tmp_path)
     state = torch.load(path, weights_only=True)
     assert state["format"] == "skattn-pipeline"
     assert state["estimators"][0]["format"] == "skattn-model"
