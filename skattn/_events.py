@@ -114,13 +114,14 @@ def _is_string_column(column):
     )
 
 
-def resolve_categorical(spec, n_channels, columns=None):
+def resolve_categorical(spec, n_channels, columns=None, name="categorical_features"):
     """Boolean mask over the channels from ``categorical_features``.
 
     ``columns`` are the value columns of a long DataFrame (a list of
-    Series), or None for array input.
+    Series), or None for array input. ``name`` is the parameter named in
+    the messages (the preprocessing transformers' ``passthrough`` takes the
+    same forms).
     """
-    name = "categorical_features"
     if spec is None:
         return np.zeros(n_channels, dtype=bool)
     if isinstance(spec, str):  # "from_dtype"

@@ -360,7 +360,7 @@ def _long(X, *, allow_missing, name):
         raise ValueError(f"{name} has no value columns, only its (entity, time) index")
     frame = X.reset_index()
     # every column is a channel: a column that is not numeric is an error
-    values, _, names, index, lengths = _long_to_padded(
+    values, _, names, index, lengths, _ = _long_to_padded(
         frame,
         id_col=id_level,
         time_col=time_level,
@@ -561,8 +561,13 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _long_to_padded(df, *, id_col, time_col, value_cols, allow_missing):
+def _long_to_padded(
+    df, *, id_col, time_col, value_cols, allow_missing, categorical_cols=None
+):
     """Check a long DataFrame and pad its value columns entity by entity.
+
+    ``categorical_cols`` (None, ``"from_dtype"`` or names) become channels of
+    integer codes (NaN for a missing value, whatever ``allow_missing``).
 
     Returns
     -------
@@ -576,19 +581,76 @@ def _long_to_padded(df, *, id_col, time_col, value_cols, allow_missing):
         ``(id_col, time_col)`` of each row, in sorted order.
     lengths : int64 ndarray of shape (n_entities,)
         Rows (real timesteps) per entity, ordered like ``ids``.
+    categories : dict
+        The sorted categories of each categorical column, by name.
     """
     _check_long_columns(df, id_col, time_col)
-    value_cols = _value_columns(df, id_col, time_col, value_cols)
+    categorical = _categorical_columns(df, id_col, time_col, categorical_cols)
+    if isinstance(categorical_cols, str) and value_cols is not None:
+        # "from_dtype" marks the chosen value columns only
+        chosen = [value_cols] if isinstance(value_cols, str) else list(value_cols)
+        categorical = [c for c in categorical if c in chosen]
+    value_cols = _value_columns(df, id_col, time_col, value_cols, categorical)
     _check_long_rows(df, id_col, time_col)
     frame = _sort_rows(df, id_col, time_col)
-    values = frame[value_cols].to_numpy(dtype=np.float64)
+    categories = {}
+    values = np.empty((len(frame), len(value_cols)))
+    for k, c in enumerate(value_cols):
+        if c in categorical:
+            values[:, k], categories[c] = _category_codes(frame[c], c)
+        else:
+            values[:, k] = frame[c].to_numpy(dtype=np.float64, na_value=np.nan)
+    numeric = [k for k, c in enumerate(value_cols) if c not in categorical]
     _check_long_values(
-        values, frame, id_col, time_col, value_cols, allow_missing=allow_missing
+        values[:, numeric],
+        frame,
+        id_col,
+        time_col,
+        [value_cols[k] for k in numeric],
+        allow_missing=allow_missing,
     )
     codes, position, ids = _encode_order(frame, id_col)
     padded, lengths = _fill_padded(values, codes, position, len(ids))
     index = pd.MultiIndex.from_frame(frame[[id_col, time_col]])
-    return padded, ids, list(value_cols), index, lengths
+    return padded, ids, list(value_cols), index, lengths, categories
+
+
+def _categorical_columns(df, id_col, time_col, categorical_cols):
+    """The names of the columns ``categorical_cols`` marks, checked."""
+    if categorical_cols is None:
+        return []
+    others = [c for c in df.columns if c not in (id_col, time_col)]
+    if isinstance(categorical_cols, str) and categorical_cols == "from_dtype":
+        from ._events import _is_string_column  # _events imports this module
+
+        return [c for c in others if _is_string_column(df[c])]
+    names = (
+        [categorical_cols]
+        if isinstance(categorical_cols, (str, numbers.Number))
+        else list(categorical_cols)
+    )
+    for c in names:
+        if c not in others:
+            raise ValueError(
+                f"categorical_cols names {c!r}, which is not a value column of the "
+                f"DataFrame; its value columns are {others}"
+            )
+    if len(set(names)) != len(names):
+        raise ValueError(f"categorical_cols names a column twice: {names}")
+    return names
+
+
+def _category_codes(column, name):
+    """Codes of a categorical column (``k`` for its ``k``-th sorted category,
+    NaN for a missing value) and its sorted categories."""
+    from ._events import _sorted_vocabulary  # _events imports this module
+
+    values = column.to_numpy(dtype=object)
+    vocabulary = _sorted_vocabulary(values, name)
+    series = pd.Series(values, dtype=object)
+    missing = series.isna().to_numpy()
+    found = pd.Index(vocabulary, dtype=object).get_indexer(series.where(~missing, None))
+    return np.where(missing, np.nan, found.astype(np.float64)), vocabulary
 
 
 def _check_long_columns(df, id_col, time_col):
@@ -618,13 +680,15 @@ def _is_numeric_column(column):
     ) and not pd.api.types.is_complex_dtype(column)
 
 
-def _value_columns(df, id_col, time_col, value_cols):
-    """The value columns as a list: the given ones, checked, or every numeric one."""
+def _value_columns(df, id_col, time_col, value_cols, categorical=()):
+    """The value columns as a list: the given ones, checked, or every numeric
+    or ``categorical`` one, in the order of the DataFrame."""
     if value_cols is None:
         value_cols = [
             c
             for c in df.columns
-            if c not in (id_col, time_col) and _is_numeric_column(df[c])
+            if c not in (id_col, time_col)
+            and (c in categorical or _is_numeric_column(df[c]))
         ]
         if not value_cols:
             raise ValueError(
@@ -636,6 +700,7 @@ def _value_columns(df, id_col, time_col, value_cols):
             _warn(
                 f"from_long reads the numeric columns {value_cols} as channels "
                 f"and leaves out {left_out}, which are not numeric; pass "
+                "categorical_cols='from_dtype' to read them as integer codes, "
                 "value_cols=[...] to choose the channels, or give the long "
                 "DataFrame to an estimator, which embeds string and category "
                 "columns itself (categorical_features='from_dtype')",
@@ -654,11 +719,19 @@ def _value_columns(df, id_col, time_col, value_cols):
             raise ValueError(f"value column {c!r} is not in the DataFrame")
         if c in (id_col, time_col):
             raise ValueError(f"value column {c!r} is also id_col or time_col")
-        if not _is_numeric_column(df[c]):
+        if c not in categorical and not _is_numeric_column(df[c]):
             raise TypeError(
                 f"value column {c!r} has dtype {df[c].dtype}; value columns must "
-                "be numeric (encode categories first)"
+                "be numeric: read categories as integer codes with "
+                f"from_long(..., categorical_cols=[{c!r}]), or give the long "
+                "DataFrame to an estimator, which embeds them itself"
             )
+    absent = [c for c in categorical if c not in value_cols]
+    if absent:
+        raise ValueError(
+            f"categorical_cols names {absent}, which value_cols leaves out; add "
+            "them to value_cols"
+        )
     return value_cols
 
 
@@ -733,7 +806,16 @@ def _fill_padded(values, codes, position, n_entities):
     return padded, lengths
 
 
-def from_long(df, *, id_col, time_col, value_cols=None, allow_missing=False):
+def from_long(
+    df,
+    *,
+    id_col,
+    time_col,
+    value_cols=None,
+    categorical_cols=None,
+    allow_missing=False,
+    return_categories=False,
+):
     """Turn a long DataFrame (one row per entity and timestep) into sequences.
 
     Parameters
@@ -747,13 +829,25 @@ def from_long(df, *, id_col, time_col, value_cols=None, allow_missing=False):
         Column giving each row's time; it orders the steps of a sequence
         (numbers, timestamps, or anything sortable).
     value_cols : list of str, optional
-        Columns to use as channels. By default every other numeric column;
-        columns left out (strings, categories) are named in an
+        Columns to use as channels, in this order. By default every other
+        numeric column and every column of ``categorical_cols``, in the
+        order of ``df``; columns left out (strings, categories not marked
+        categorical) are named in an
         :class:`~skattn.exceptions.IgnoredColumnsWarning`.
+    categorical_cols : "from_dtype", list of str or None, default=None
+        Columns read as categories: each becomes a channel of integer
+        codes, ``k`` for the ``k``-th of its sorted categories and NaN for a
+        missing value (NaN, None, ``pd.NA``; allowed whatever
+        ``allow_missing``), ready for an estimator's
+        ``categorical_features=[channel]``. ``"from_dtype"`` marks the
+        ``category``, ``object`` and string columns.
     allow_missing : bool, default=False
         Keep NaN values (they become missing values inside the sequences,
         for :class:`skattn.SequenceImputer`). By default a NaN value is an
         error that names the entity and time.
+    return_categories : bool, default=False
+        Also return the categories of each categorical column, which
+        :func:`to_long` takes to turn the codes back into categories.
 
     Returns
     -------
@@ -761,9 +855,17 @@ def from_long(df, *, id_col, time_col, value_cols=None, allow_missing=False):
         Float64, right-padded with NaN, ordered like ``ids``.
     ids : ndarray of shape (n_entities,)
         The sorted entity ids.
+    categories : dict of str to ndarray
+        Only with ``return_categories=True``: the sorted categories of each
+        column of ``categorical_cols``, by column name.
 
     Notes
     -----
+    Rows are ordered by time within each entity. Attributes of the entity
+    (columns constant within each entity, such as its plan) are channels
+    like the others, repeated on every step; an estimator's
+    ``static_features`` reads them from a long DataFrame only.
+
     Estimators also take the long frame itself (indexed by ``(entity,
     time)``), but scikit-learn's model selection splits a DataFrame by rows,
     that is by timestep: ``cross_val_score(model, long_df, y)`` fails with
@@ -786,18 +888,40 @@ def from_long(df, *, id_col, time_col, value_cols=None, allow_missing=False):
            [ 7., nan]])
     >>> ids
     array(['a', 'b'], dtype=object)
+
+    Categories as integer codes, and back:
+
+    >>> df["shop"] = ["web", "store", "web"]
+    >>> X, ids, categories = from_long(df, id_col="customer", time_col="day",
+    ...                                categorical_cols=["shop"],
+    ...                                return_categories=True)
+    >>> X[..., 1]
+    array([[ 0.,  1.],
+           [ 1., nan]])
+    >>> categories
+    {'shop': array(['store', 'web'], dtype=object)}
+    >>> to_long(X, ids, value_cols=["amount", "shop"], categories=categories)
+      id  time  amount   shop
+    0  a     0     3.0  store
+    1  a     1     5.0    web
+    2  b     0     7.0    web
     """
-    values, ids, _, _, _ = _long_to_padded(
+    values, ids, _, _, _, categories = _long_to_padded(
         df,
         id_col=id_col,
         time_col=time_col,
         value_cols=value_cols,
         allow_missing=allow_missing,
+        categorical_cols=categorical_cols,
     )
+    if return_categories:
+        return values, ids, categories
     return values, ids
 
 
-def to_long(X, ids=None, *, id_col="id", time_col="time", value_cols=None):
+def to_long(
+    X, ids=None, *, id_col="id", time_col="time", value_cols=None, categories=None
+):
     """Turn sequences back into a long DataFrame, one row per real timestep.
 
     Parameters
@@ -811,6 +935,12 @@ def to_long(X, ids=None, *, id_col="id", time_col="time", value_cols=None):
         ``0 .. length - 1``.
     value_cols : list of str, optional
         Names of the channels; by default ``value_0``, ``value_1``, ...
+    categories : dict of str to array-like, optional
+        Channels that hold category codes, by name, each with its sorted
+        categories (as :func:`from_long` returns them with
+        ``return_categories=True``): code ``k`` becomes the ``k``-th
+        category and NaN a missing value, in a column of ``category`` dtype.
+        A code that is not one of ``0 .. len(categories) - 1`` is an error.
 
     Returns
     -------
@@ -842,6 +972,32 @@ def to_long(X, ids=None, *, id_col="id", time_col="time", value_cols=None):
         )
     mask = seqs.mask
     frame = pd.DataFrame(seqs.values[mask], columns=list(value_cols))
+    for name, vocabulary in (categories or {}).items():
+        if name not in frame.columns:
+            raise ValueError(
+                f"categories names {name!r}, which is not one of value_cols "
+                f"{list(value_cols)}"
+            )
+        frame[name] = _decode_categories(frame[name].to_numpy(), vocabulary, name)
     frame.insert(0, time_col, np.nonzero(mask)[1])
     frame.insert(0, id_col, np.repeat(ids, seqs.lengths))
     return frame
+
+
+def _decode_categories(codes, vocabulary, name):
+    """A categorical column from codes ``0 .. len(vocabulary) - 1`` (NaN:
+    missing); any other code is an error that names the channel."""
+    vocabulary = np.asarray(vocabulary, dtype=object)
+    present = ~np.isnan(codes)
+    bad = present & (
+        (codes != np.round(codes)) | (codes < 0) | (codes >= len(vocabulary))
+    )
+    if bad.any():
+        raise ValueError(
+            f"channel {name!r} holds {codes[bad][0]!r}, which is not the code of one "
+            f"of its {len(vocabulary)} categories (0 to {len(vocabulary) - 1})"
+        )
+    ints = np.where(present, codes, -1).astype(np.int64)
+    return pd.Categorical.from_codes(
+        ints, categories=pd.Index(vocabulary, dtype=object)
+    )

@@ -10,6 +10,16 @@ otherwise. As for the estimators, 2D input follows scikit-learn's tabular
 contract (``n_features_in_`` is its number of timesteps and may not change
 after fitting); every other format only needs the fitted number of channels.
 
+Event data (see the README) passes through: in a long DataFrame, columns of
+``category``, ``object`` and string dtype, and the columns or channels named
+in a transformer's ``passthrough`` parameter, come out exactly as they went
+in (values, dtype, missing values), and the output keeps the input's index,
+row order and column order. Entity attributes (the estimators'
+``static_features``) belong in ``passthrough`` too: the estimators check and
+standardise them once per entity themselves, whereas a transformer would
+treat them as per-step channels (``SequenceScaler(per_sequence=True)`` would
+turn each entity's constant into 0).
+
 :class:`TokenEncoder` turns texts into the token-id sequences that the
 estimators embed when given ``vocab_size``.
 """
@@ -27,8 +37,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import data as _data
 from ._docs import fill_doc
+from ._events import _holds_strings, _is_string_column, resolve_categorical
 from ._stats import mean_std
 from ._validation import validate_sequences
+from .exceptions import _warn
 
 __all__ = [
     "SequenceImputer",
@@ -41,9 +53,27 @@ __all__ = [
 _LENGTH = [Interval(Integral, 1, None, closed="left"), None]
 
 
+_PASSTHROUGH = [StrOptions({"from_dtype"}), "array-like", None]
+
+PASSTHROUGH_DOC = """\
+passthrough : "from_dtype", array-like of str, int or bool, or None, \
+default="from_dtype"
+    Channels to leave untouched, e.g. categorical fields and entity
+    attributes, as ``categorical_features`` in the estimators (and in
+    scikit-learn's ``HistGradientBoostingClassifier``): ``"from_dtype"``
+    passes the ``category``, ``object`` and string columns of a long
+    DataFrame through (arrays have no such columns); or pass column names
+    of a long DataFrame, channel indices, a boolean mask over the channels
+    (these add nothing to ``"from_dtype"``: name every column to pass), or
+    None. Arrays hold categories as integer codes: pass their channels by
+    index or mask. Passed-through values may be NaN (a missing category)
+    and are never read.\
+"""
+
 INPUT_ATTRIBUTES_DOC = """\
 n_channels_in_ : int
-    Number of channels of the training sequences.
+    Number of channels of the training sequences (the value columns of a
+    long DataFrame, passed-through ones included).
 n_features_in_ : int
     Only for 2D training input: its number of columns (timesteps).
 feature_names_in_ : ndarray of str
@@ -51,15 +81,92 @@ feature_names_in_ : ndarray of str
 """
 
 
+class _FrameSequences(_data._Sequences):
+    """Sequences read from a long DataFrame, restored into a copy of it.
+
+    ``values`` hold the frame's value columns, NaN in the passed-through
+    ones (whose values may be strings and are never read); ``restore``
+    writes new values into the other columns of a copy of ``frame``, so the
+    passed-through columns, the index and the row order stay the frame's.
+    ``order`` gives the frame's row of each sorted (entity, time) step.
+    """
+
+    def __init__(self, seqs, frame, order, passthrough):
+        # the frame's own (entity, time) of each sorted step, for messages
+        template = frame.index.take(order)
+        super().__init__(
+            seqs.values, seqs.lengths, "long", template, seqs.channel_names
+        )
+        self.frame = frame
+        self.order = order
+        self.passthrough = passthrough
+
+    def restore(self, values):
+        rows = values[self.mask]  # one row per step, in sorted order
+        out = self.frame.copy()
+        for k, name in enumerate(self.frame.columns):
+            if not self.passthrough[k]:
+                column = np.empty(len(out))
+                column[self.order] = rows[:, k]
+                out[name] = column
+        return out
+
+    def take(self, kept):
+        """The frame's rows at the sorted steps where ``kept`` [n, T] is True,
+        in the frame's row order and with all its columns."""
+        rows = np.zeros(len(self.frame), dtype=bool)
+        rows[self.order[kept[self.mask]]] = True
+        return self.frame[rows]
+
+
+def _sorted_rows(X):
+    """``(order, duplicated)``: the row of ``X`` at each position of the
+    (entity, time) order (stable, as in :func:`skattn.data.from_long`), and
+    whether an (entity, time) pair repeats."""
+    keys = X.index.to_frame(index=False)
+    keys.columns = ["entity", "time"]
+    try:
+        order = keys.sort_values(["entity", "time"], kind="stable").index.to_numpy()
+    except TypeError as exc:
+        raise TypeError(f"could not sort X by (entity, time): {exc}") from None
+    return order, bool(keys.duplicated().any())
+
+
+def _nan_error(seqs, missing):
+    """The error for a NaN inside a sequence, at the first True of
+    ``missing`` [n, T, C]: by entity, time and column for a long frame."""
+    i, t, c = np.argwhere(missing)[0]
+    if seqs.layout == "long":
+        row = int(seqs.mask[:i].sum() + t)
+        entity, time = seqs.template[row]
+        where = (
+            f"column {seqs.channel_names[c]!r} is NaN for entity "
+            f"{_data._plain(entity)!r}, time {_data._plain(time)!r}"
+        )
+    else:
+        where = f"X contains NaN at {_data._position(i, t, c)}"
+    return ValueError(
+        f"{where}. Only trailing timesteps that are NaN in every channel count as "
+        "padding; a NaN inside a sequence or in only some channels is a missing "
+        "value. Impute it first, e.g. with skattn.SequenceImputer, or pass the "
+        "channel through (passthrough=...) if it holds categories."
+    )
+
+
 class _SequenceTransformer(TransformerMixin, BaseEstimator):
     """Input handling shared by the numeric sequence transformers.
 
     ``fit`` and ``transform`` validate the input and hand a
     :class:`skattn.data._Sequences` to ``_fit`` and ``_transform``, which each
-    subclass implements.
+    subclass implements. Channels of ``is_passthrough_`` are left to the
+    subclass to keep as they are; for a long DataFrame the
+    :class:`_FrameSequences` restore the passed-through columns themselves.
     """
 
     _allow_missing = False  # NaN inside sequences is an error, not data
+    # every column of a long frame rides along (a transformer that only
+    # selects rows): no passthrough parameter
+    _carries_all = False
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -105,9 +212,98 @@ arrays, or long DataFrame
     def _check_input(self, X, *, reset):
         """Convert ``X`` to :class:`skattn.data._Sequences`; with ``reset``,
         record its contract, else check ``X`` against the recorded one."""
-        return validate_sequences(
-            self, X, reset=reset, allow_missing=self._allow_missing
+        if _data._is_long(X):
+            return self._check_long(X, reset=reset)
+        spec = None if self._carries_all else self.passthrough
+        if reset:
+            self._long_columns = None
+        # passed-through channels may hold NaN (a missing category): the other
+        # channels are checked below
+        if reset:
+            passing = spec is not None and not isinstance(spec, str)
+        else:
+            passing = bool(self.is_passthrough_.any())
+        seqs = validate_sequences(
+            self, X, reset=reset, allow_missing=self._allow_missing or passing
         )
+        if reset:
+            self.is_passthrough_ = resolve_categorical(
+                spec, seqs.n_channels, name="passthrough"
+            )
+        self._check_missing(seqs)
+        return seqs
+
+    def _check_missing(self, seqs):
+        """NaN inside a sequence is an error in channels not passed through."""
+        if self._allow_missing or not self.is_passthrough_.any():
+            return
+        missing = np.isnan(seqs.values) & seqs.mask[..., None]
+        missing[..., self.is_passthrough_] = False
+        if missing.any():
+            raise _nan_error(seqs, missing)
+
+    def _check_long(self, X, *, reset):
+        """A long DataFrame as :class:`_FrameSequences`: the passed-through
+        columns (strings, categories, named ones) are carried, not read."""
+        name = type(self).__name__
+        columns = list(X.columns)
+        if reset:
+            self._long_columns = columns
+            if self._carries_all:
+                self.is_passthrough_ = np.ones(len(columns), dtype=bool)
+            else:
+                self.is_passthrough_ = resolve_categorical(
+                    self.passthrough,
+                    len(columns),
+                    [X[c] for c in columns],
+                    name="passthrough",
+                )
+        elif len(columns) != len(self.is_passthrough_):
+            raise ValueError(
+                f"X has {len(columns)} channels, but {name} was fitted with "
+                f"{len(self.is_passthrough_)}"
+            )
+        elif self._long_columns is not None and columns != self._long_columns:
+            raise ValueError(
+                f"X has value columns {columns}, but {name} was fitted with "
+                f"{self._long_columns}"
+            )
+        mask = self.is_passthrough_
+        for column, passing in zip(columns, mask, strict=True):
+            if (
+                not passing
+                and _is_string_column(X[column])
+                and _holds_strings(X[column])
+            ):
+                raise TypeError(
+                    f"column {column!r} holds strings, which {name} cannot "
+                    f"transform; pass it through with passthrough='from_dtype' or "
+                    f"passthrough=[..., {column!r}]"
+                )
+        order, duplicated = _sorted_rows(X)
+        # the passed-through columns are never read: NaN stands in for them
+        work = X.copy() if mask.any() else X
+        for column, passing in zip(columns, mask, strict=True):
+            if passing:
+                work[column] = np.nan
+        if duplicated:
+            # several events at one time (allowed with the estimators'
+            # time_features): number each entity's steps in sorted order, so
+            # the steps are distinct and in the order of ``order``
+            work = work.iloc[order]
+            ids = work.index.get_level_values(0)
+            first = np.r_[True, ids[1:] != ids[:-1]]
+            starts = np.flatnonzero(first)
+            step = np.arange(len(work)) - starts[np.cumsum(first) - 1]
+            work = work.set_axis(
+                pd.MultiIndex.from_arrays([ids, step], names=X.index.names), axis=0
+            )
+        seqs = validate_sequences(
+            self, work, reset=reset, allow_missing=self._allow_missing or mask.any()
+        )
+        seqs = _FrameSequences(seqs, X, order, mask)
+        self._check_missing(seqs)
+        return seqs
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -138,7 +334,7 @@ def _has_inverse(scaler):
     return True
 
 
-@fill_doc(input_attributes=INPUT_ATTRIBUTES_DOC)
+@fill_doc(input_attributes=INPUT_ATTRIBUTES_DOC, passthrough=PASSTHROUGH_DOC)
 class SequenceScaler(_SequenceTransformer):
     """Standardise each channel over the real timesteps of sequences.
 
@@ -159,15 +355,20 @@ class SequenceScaler(_SequenceTransformer):
     with_std : bool, default=True
         Divide by the standard deviation; a channel whose values are all
         equal is divided by 1.
+    {passthrough}
 
     Attributes
     ----------
     mean_ : ndarray of shape (n_channels,) or None
-        Mean of each channel over the real training timesteps; None with
-        ``per_sequence=True`` or ``with_mean=False``.
+        Mean of each channel over the real training timesteps (0 for the
+        channels passed through); None with ``per_sequence=True`` or
+        ``with_mean=False``.
     scale_ : ndarray of shape (n_channels,) or None
-        Standard deviation of each channel (1 where constant); None with
-        ``per_sequence=True`` or ``with_std=False``.
+        Standard deviation of each channel (1 where constant, and for the
+        channels passed through); None with ``per_sequence=True`` or
+        ``with_std=False``.
+    is_passthrough_ : ndarray of bool of shape (n_channels,)
+        The channels (value columns of a long DataFrame) left untouched.
     {input_attributes}
 
     Notes
@@ -186,33 +387,91 @@ class SequenceScaler(_SequenceTransformer):
     (array([2.75]), array([1.47901995]))
     >>> [x.round(2) for x in SequenceScaler(per_sequence=True).fit_transform(X)]
     [array([-1.22,  0.  ,  1.22]), array([0.])]
+
+    Event data: the string column ``event`` and the entity attribute
+    ``plan`` pass through, the amount is standardised:
+
+    >>> import pandas as pd
+    >>> events = pd.DataFrame(
+    ...     {"event": ["view", "buy", "view"], "amount": [1.0, 3.0, 5.0],
+    ...      "plan": [2, 2, 1]},
+    ...     index=pd.MultiIndex.from_tuples(
+    ...         [("a", 1), ("a", 2), ("b", 1)], names=["customer", "day"]),
+    ... )
+    >>> SequenceScaler(passthrough=["event", "plan"]).fit_transform(events).round(2)
+                 event  amount  plan
+    customer day
+    a        1    view   -1.22     2
+             2     buy    0.00     2
+    b        1    view    1.22     1
     """
 
     _parameter_constraints = {
         "per_sequence": ["boolean"],
         "with_mean": ["boolean"],
         "with_std": ["boolean"],
+        "passthrough": _PASSTHROUGH,
     }
 
-    def __init__(self, *, per_sequence=False, with_mean=True, with_std=True):
+    def __init__(
+        self,
+        *,
+        per_sequence=False,
+        with_mean=True,
+        with_std=True,
+        passthrough="from_dtype",
+    ):
         self.per_sequence = per_sequence
         self.with_mean = with_mean
         self.with_std = with_std
+        self.passthrough = passthrough
 
     def _fit(self, seqs):
         self.mean_ = self.scale_ = None
         if self.per_sequence:
+            self._warn_constant_per_entity(seqs)
             return
-        mean, scale = _location_scale(seqs.values[seqs.mask], axis=0)  # [C]
+        scaled = ~self.is_passthrough_
+        mean, scale = np.zeros(seqs.n_channels), np.ones(seqs.n_channels)
+        if scaled.any():
+            steps = seqs.values[seqs.mask][:, scaled]  # [n_real_steps, C']
+            mean[scaled], scale[scaled] = _location_scale(steps, axis=0)
         if self.with_mean:
             self.mean_ = mean
         if self.with_std:
             self.scale_ = scale
 
+    def _warn_constant_per_entity(self, seqs):
+        """Per-sequence scaling turns a column that is constant within every
+        entity (an entity attribute) into 0: say so, by name."""
+        if seqs.layout != "long" or seqs.lengths.max() < 2:
+            return
+        values = seqs.values[:, :, ~self.is_passthrough_]
+        first = values[:, :1]
+        constant = (np.isclose(values, first) | ~seqs.mask[..., None]).all(axis=(0, 1))
+        if constant.any():
+            names = np.asarray(seqs.channel_names, dtype=object)[~self.is_passthrough_]
+            _warn(
+                f"columns {names[constant].tolist()} of X are constant within every "
+                "entity, so per_sequence=True scales them to 0 and their information "
+                "is lost. If they are entity attributes (the estimators' "
+                "static_features), pass them through: "
+                f"passthrough=[..., {names[constant][0]!r}]",
+                UserWarning,
+            )
+
     def _statistics(self, seqs):
         """Mean and scale to apply, broadcastable to ``(n, T, C)``."""
         if self.per_sequence:
-            mean, scale = _location_scale(seqs.values, axis=1)  # [n, C]
+            mean, scale = (
+                np.zeros(seqs.values.shape[::2]),
+                np.ones(seqs.values.shape[::2]),
+            )
+            scaled = ~self.is_passthrough_
+            if scaled.any():
+                mean[:, scaled], scale[:, scaled] = _location_scale(
+                    seqs.values[:, :, scaled], axis=1
+                )  # [n, C']
             mean, scale = mean[:, None], scale[:, None]
         else:
             mean, scale = self.mean_, self.scale_
@@ -265,7 +524,7 @@ def _interpolate(values, lengths, missing):
     return values
 
 
-@fill_doc(input_attributes=INPUT_ATTRIBUTES_DOC)
+@fill_doc(input_attributes=INPUT_ATTRIBUTES_DOC, passthrough=PASSTHROUGH_DOC)
 class SequenceImputer(_SequenceTransformer):
     """Fill missing values inside sequences.
 
@@ -286,11 +545,17 @@ class SequenceImputer(_SequenceTransformer):
         with 0. ``"mean"``: fill with the channel's training mean.
         With ``"linear"`` and ``"ffill"``, a channel that has no observed
         value in a sequence is filled with the channel's training mean.
+    {passthrough}
+        A missing value in a channel passed through stays missing (for the
+        estimators' categorical fields, a category of its own).
 
     Attributes
     ----------
     mean_ : ndarray of shape (n_channels,)
-        Mean of each channel over the observed training values.
+        Mean of each channel over the observed training values (NaN for the
+        channels passed through).
+    is_passthrough_ : ndarray of bool of shape (n_channels,)
+        The channels (value columns of a long DataFrame) left untouched.
     {input_attributes}
 
     Examples
@@ -310,20 +575,24 @@ class SequenceImputer(_SequenceTransformer):
     _allow_missing = True
     _parameter_constraints = {
         "strategy": [StrOptions({"linear", "ffill", "zero", "mean"})],
+        "passthrough": _PASSTHROUGH,
     }
 
-    def __init__(self, *, strategy="linear"):
+    def __init__(self, *, strategy="linear", passthrough="from_dtype"):
         self.strategy = strategy
+        self.passthrough = passthrough
 
     def _fit(self, seqs):
         steps = seqs.values[seqs.mask]  # [n_real_steps, C]
-        unobserved = np.flatnonzero(np.isnan(steps).all(axis=0))
+        imputed = ~self.is_passthrough_
+        unobserved = np.flatnonzero(np.isnan(steps).all(axis=0) & imputed)
         if unobserved.size:
             raise ValueError(
                 f"channel {unobserved[0]} of X has no observed value in any "
                 "sequence; there is nothing to impute it from"
             )
-        self.mean_ = mean_std(steps, axis=0)[0]
+        self.mean_ = np.full(seqs.n_channels, np.nan)
+        self.mean_[imputed] = mean_std(steps[:, imputed], axis=0)[0]
 
     def _transform(self, seqs):
         values = seqs.values
@@ -338,10 +607,11 @@ class SequenceImputer(_SequenceTransformer):
             filled = _interpolate(values, seqs.lengths, missing)
         # a channel never observed in its sequence: the training mean
         filled = np.where(np.isnan(filled), self.mean_, filled)
+        filled[..., self.is_passthrough_] = values[..., self.is_passthrough_]
         return seqs.restore(filled)
 
 
-@fill_doc(input_attributes=INPUT_ATTRIBUTES_DOC)
+@fill_doc(input_attributes=INPUT_ATTRIBUTES_DOC, passthrough=PASSTHROUGH_DOC)
 class SequenceResampler(_SequenceTransformer):
     """Resample every sequence to the same number of timesteps.
 
@@ -359,11 +629,19 @@ class SequenceResampler(_SequenceTransformer):
         Interpolate linearly between the two neighbouring steps, or take the
         nearest step (for values that must stay as they are, such as
         categories).
+    {passthrough}
+        Resampling takes the nearest step of these channels (their values
+        are kept, never interpolated). The output is a float array, so a
+        long DataFrame's columns of strings or categories cannot pass: they
+        are an error that names them.
 
     Attributes
     ----------
     length_ : int
         The number of output timesteps.
+    is_passthrough_ : ndarray of bool of shape (n_channels,)
+        The channels (value columns of a long DataFrame) resampled by the
+        nearest step.
     {input_attributes}
 
     Notes
@@ -386,29 +664,60 @@ class SequenceResampler(_SequenceTransformer):
     _parameter_constraints = {
         "length": _LENGTH,
         "method": [StrOptions({"linear", "nearest"})],
+        "passthrough": _PASSTHROUGH,
     }
 
-    def __init__(self, *, length=None, method="linear"):
+    def __init__(self, *, length=None, method="linear", passthrough="from_dtype"):
         self.length = length
         self.method = method
+        self.passthrough = passthrough
 
     def _fit(self, seqs):
         self.length_ = int(seqs.lengths.max()) if self.length is None else self.length
+
+    def _check_input(self, X, *, reset):
+        seqs = super()._check_input(X, reset=reset)
+        if seqs.layout == "long":
+            frame = seqs.frame
+            carried = [
+                c
+                for c, passing in zip(frame.columns, self.is_passthrough_, strict=True)
+                if passing and not _data._is_numeric_column(frame[c])
+            ]
+            if carried:
+                raise TypeError(
+                    f"SequenceResampler returns a float array, which cannot hold "
+                    f"the columns {carried} of X ({frame[carried[0]].dtype}); "
+                    "encode them as integer codes first (e.g. "
+                    "skattn.data.from_long(..., categorical_cols=...)) and pass "
+                    "those channels through by index"
+                )
+            # numeric columns passed through are read as they are (nearest)
+            for k, c in enumerate(frame.columns):
+                if self.is_passthrough_[k]:
+                    seqs.values[seqs.mask, k] = frame[c].to_numpy(
+                        dtype=np.float64, na_value=np.nan
+                    )[seqs.order]
+        return seqs
 
     def _transform(self, seqs):
         last = seqs.lengths[:, None] - 1  # [n, 1]
         # where each output step falls on the input's time axis
         position = np.linspace(0.0, 1.0, self.length_) * last  # [n, length]
-        if self.method == "nearest":
-            position = np.floor(position + 0.5)  # a tie goes to the later step
-        before = np.floor(position).astype(np.int64)
-        after = np.minimum(before + 1, last)
-        weight = (position - before)[..., None]  # [n, length, 1]
+        nearest = np.floor(position + 0.5)  # a tie goes to the later step
 
         def at(steps):
             return np.take_along_axis(seqs.values, steps[..., None], axis=1)
 
+        if self.method == "nearest":
+            position = nearest
+        before = np.floor(position).astype(np.int64)
+        after = np.minimum(before + 1, last)
+        weight = (position - before)[..., None]  # [n, length, 1]
         values = at(before) * (1.0 - weight) + at(after) * weight
+        # channels passed through keep their values: the nearest step's
+        kept = self.is_passthrough_
+        values[..., kept] = at(nearest.astype(np.int64))[..., kept]
         return values[..., 0] if seqs.layout == "tabular" else values
 
 
@@ -429,8 +738,10 @@ class SequenceTruncator(_SequenceTransformer):
     truncate : {"end", "start"}, default="end"
         Which side of a long sequence to drop: ``"end"`` keeps its first
         ``max_length`` steps, ``"start"`` its last ``max_length`` steps (the
-        most recent, e.g. for forecasting or churn). In a long DataFrame the
-        kept rows keep their original (entity, time) index.
+        most recent, e.g. for forecasting or churn). A long DataFrame comes
+        back as its kept rows, unchanged: every column (strings, categories,
+        entity attributes included) with its dtype, the (entity, time)
+        index and the row order.
 
     Attributes
     ----------
@@ -446,6 +757,8 @@ class SequenceTruncator(_SequenceTransformer):
     >>> SequenceTruncator(max_length=2, truncate="start").fit_transform(X)
     [array([3., 4.]), array([5.])]
     """
+
+    _carries_all = True  # rows are kept or dropped whole, values never read
 
     _parameter_constraints = {
         "max_length": _LENGTH,
@@ -471,13 +784,11 @@ class SequenceTruncator(_SequenceTransformer):
         values = np.take_along_axis(
             seqs.values, np.minimum(steps, n_steps - 1)[..., None], axis=1
         )
-        template = seqs.template
-        if seqs.layout == "long":  # keep the index of the kept rows
+        if seqs.layout == "long":  # the kept rows of the frame, as they are
             t = np.arange(n_steps)
-            kept = (t >= start[:, None]) & (t < (start + lengths)[:, None])
-            template = template[kept[seqs.mask]]
+            return seqs.take((t >= start[:, None]) & (t < (start + lengths)[:, None]))
         kept_seqs = _data._Sequences(
-            values, lengths, seqs.layout, template, seqs.channel_names
+            values, lengths, seqs.layout, seqs.template, seqs.channel_names
         )
         return kept_seqs.restore(values)
 
