@@ -7,6 +7,7 @@ imported only when a plot is drawn.
 import numbers
 
 import numpy as np
+import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from . import data as _data
@@ -21,6 +22,12 @@ _DEFAULT_SEQUENCES = 3
 _DEFAULT_ROWS = 6
 # Height of the heat strip, as a share of the height of the series' Axes.
 _STRIP_HEIGHT = 0.22
+# step_labels: every step of a sequence up to this length, else only the
+# most attended ones
+_LABEL_ALL_UP_TO = 40
+_LABEL_TOP = 10
+# Categorical channels name their categories on the y axis up to this many.
+_MAX_CATEGORY_TICKS = 15
 
 
 def _import_pyplot():
@@ -102,6 +109,7 @@ def plot_attention(
     colorbar=True,
     y=None,
     show_prediction=False,
+    step_labels=None,
 ):
     """Draw sequences with the attention weights the estimator gives them.
 
@@ -112,6 +120,15 @@ def plot_attention(
     sequence (``shared_scale=False``: each sequence uses the whole colour
     map) or of all the sequences drawn (``shared_scale=True``: one colour
     means one weight in every row); a colour bar shows the scale.
+
+    Event data (a long DataFrame for an estimator with
+    ``categorical_features``, ``time_features`` or ``static_features``): one
+    row per value column that the estimator reads per event; a categorical
+    field is drawn as one marker per event at its category (named on the y
+    axis; unseen and missing categories are left out), entity attributes
+    are not drawn, and ``step_labels`` names the events under the weights.
+    Steps are the events of an entity in time order (several events at one
+    time in row order), as ``attention_weights`` numbers them.
 
     Parameters
     ----------
@@ -157,6 +174,11 @@ def plot_attention(
     show_prediction : bool, default=False
         Whether to show the estimator's prediction for each sequence in its
         title (``estimator.predict``, through the whole pipeline).
+    step_labels : str, optional
+        A column of the long DataFrame the estimator receives (e.g. the
+        event type) whose values label the steps on the time axis under the
+        weights: every step of a sequence of up to 40 steps, else its 10
+        most attended steps. So the plot says which events were attended.
 
     Returns
     -------
@@ -191,6 +213,12 @@ def plot_attention(
     ... )
     >>> axes[0].get_title(loc="left")  # doctest: +SKIP
     'sequence 0: true standing, predicted standing'
+
+    Events labelled by their type (``events``: a long DataFrame with an
+    ``event`` column of strings and an ``amount``)::
+
+        model = LSTMAttentionClassifier(time_features="gap").fit(events, y)
+        plot_attention(model, events, index=0, step_labels="event")
     """
     _check_kind(kind, per_head)
     plt = _import_pyplot()
@@ -201,7 +229,7 @@ def plot_attention(
     n_default = max(1, min(_DEFAULT_SEQUENCES, _DEFAULT_ROWS // model.n_channels_in_))
     positions = _sequence_index(index, n_sequences, n_default)
     subset, seqs, weights, lengths, rows_of = _attend(
-        model, preprocess, X, positions, per_head
+        model, preprocess, X, positions, per_head, step_labels
     )
     predictions = estimator.predict(subset) if show_prediction else None
     n_channels = seqs.n_channels
@@ -224,8 +252,9 @@ def plot_attention(
             labels.append(f"predicted {_format_target(predictions[i])}")
         if labels:
             title += ": " + ", ".join(labels)
+        rows = axes[k * n_channels : (k + 1) * n_channels]
         image = _draw_sequence(
-            axes[k * n_channels : (k + 1) * n_channels],
+            rows,
             seqs.values[i],
             weights[i],
             int(lengths[i]),
@@ -235,8 +264,13 @@ def plot_attention(
             cmap=cmap,
             color=color,
             vmax=shared_vmax if shared_scale else None,
+            categories=getattr(seqs, "categories", None),
         )
         images.append(image)
+        if seqs.labels is not None:
+            _label_steps(
+                rows[-1], kind, seqs.labels[i], weights[i].mean(axis=0), lengths[i]
+            )
     if colorbar:
         _draw_colorbars(axes, images, n_channels, shared_scale)
     return axes[0] if n_rows == 1 else axes
@@ -247,7 +281,11 @@ def _check_targets(y, X, n_sequences):
     if y is None:
         return None
     if _data._is_long(X) and hasattr(y, "index"):
-        seqs = _data._check_sequences(X, allow_missing=True)
+        # only the entity ids matter: X's values may be strings
+        index = X.index.sort_values()
+        seqs = _data._Sequences(
+            np.empty((n_sequences, 0, 0)), np.ones(n_sequences), "long", index
+        )
         y = align_to_entities(y, seqs)
     y = np.asarray(y)
     if len(y) != n_sequences:
@@ -276,7 +314,7 @@ def _check_kind(kind, per_head):
         raise ValueError("per_head=True draws one band per head: use kind='strip'")
 
 
-def _attend(model, preprocess, X, positions, per_head):
+def _attend(model, preprocess, X, positions, per_head, step_labels=None):
     """The chosen sequences as given, transformed and attended to; and each
     position's row among them."""
     # only the chosen sequences are transformed and attended to
@@ -284,7 +322,16 @@ def _attend(model, preprocess, X, positions, per_head):
     transformed = subset
     if preprocess is not None:
         transformed = preprocess.transform(subset)
-    seqs = _data._check_sequences(transformed, allow_missing=True)
+    if _data._is_long(transformed):
+        seqs = _event_steps(model, transformed, step_labels)
+    elif step_labels is not None:
+        raise ValueError(
+            f"step_labels={step_labels!r} names a column of a long DataFrame, but "
+            f"the estimator receives {type(transformed).__name__}"
+        )
+    else:
+        seqs = _data._check_sequences(transformed, allow_missing=True)
+        seqs.labels = None
     weights = model.attention_weights(transformed, per_head=True)  # [n, h, t]
     if not per_head:
         weights = weights.mean(axis=1, keepdims=True)
@@ -294,6 +341,70 @@ def _attend(model, preprocess, X, positions, per_head):
         lengths = trailing_padding_lengths(seqs.values, seqs.mask, model.padding_idx)
     rows_of = [subset_positions.index(position) for position in positions]
     return subset, seqs, weights, lengths, rows_of
+
+
+def _event_steps(model, frame, step_labels):
+    """The steps of a long ``frame`` as the estimator reads them: the per-event
+    columns (numbers, and categories as their position in the fitted
+    vocabulary, NaN when unseen or missing) padded per entity in time order;
+    ``labels`` [n, T] the values of ``step_labels``; ``categories`` the
+    vocabulary of each categorical channel (None for the others)."""
+    columns = list(frame.columns)
+    if step_labels is not None and step_labels not in columns:
+        raise ValueError(
+            f"step_labels={step_labels!r} is not a column of X; its columns are "
+            f"{columns}"
+        )
+    static = list(getattr(model, "static_features", None) or [])
+    per_event = [c for c in columns if c not in static]
+    categorical = model._categorical_mask()
+    if len(categorical) != len(per_event):  # the estimator's error is clearer
+        model.attention_weights(frame)
+    vocabularies = iter(getattr(model, "categories_", []))
+    keys = frame.index.to_frame(index=False)
+    keys.columns = ["entity", "time"]
+    order = keys.sort_values(["entity", "time"], kind="stable").index.to_numpy()
+    codes, ids = pd.factorize(keys["entity"].to_numpy()[order], sort=True)
+    step = pd.Series(codes).groupby(codes).cumcount().to_numpy()
+    lengths = np.bincount(codes, minlength=len(ids)).astype(np.int64)
+    values = np.full((len(ids), lengths.max(), len(per_event)), np.nan)
+    categories = []
+    for k, (c, is_categorical) in enumerate(zip(per_event, categorical, strict=True)):
+        column = frame[c].to_numpy(dtype=object)[order]
+        if is_categorical:
+            vocabulary = next(vocabularies)
+            found = pd.Index(vocabulary, dtype=object).get_indexer(
+                pd.Series(column, dtype=object).where(pd.notna(column), None)
+            )
+            values[codes, step, k] = np.where(found >= 0, found, np.nan)
+            categories.append([str(v) for v in vocabulary])
+        else:
+            values[codes, step, k] = frame[c].to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )[order]
+            categories.append(None)
+    seqs = _data._Sequences(values, lengths, "long", None, per_event)
+    seqs.categories = categories
+    seqs.labels = None
+    if step_labels is not None:
+        seqs.labels = np.full(values.shape[:2], "", dtype=object)
+        seqs.labels[codes, step] = [
+            str(_data._plain(v))
+            for v in frame[step_labels].to_numpy(dtype=object)[order]
+        ]
+    return seqs
+
+
+def _label_steps(ax, kind, labels, weights, length):
+    """Name the steps of one sequence on the time axis of its last row (its
+    strip for ``kind="strip"``): all of them, or the most attended ones."""
+    length = int(length)
+    steps = np.arange(length)
+    if length > _LABEL_ALL_UP_TO:
+        steps = np.sort(np.argsort(-weights[:length], kind="stable")[:_LABEL_TOP])
+    target = ax.child_axes[-1] if kind == "strip" and ax.child_axes else ax
+    target.set_xticks(steps)
+    target.set_xticklabels([labels[t] for t in steps], rotation=90, fontsize="x-small")
 
 
 def _channel_names(channel_names, default, n_channels):
@@ -324,7 +435,18 @@ def _row_axes(plt, ax, n_rows, n_sequences, kind):
 
 
 def _draw_sequence(
-    rows, values, weights, length, *, title, channel_names, kind, cmap, color, vmax
+    rows,
+    values,
+    weights,
+    length,
+    *,
+    title,
+    channel_names,
+    kind,
+    cmap,
+    color,
+    vmax,
+    categories=None,
 ):
     """One sequence: a row per channel of ``values`` [T, C], with ``weights``
     [h, T] coloured from 0 to ``vmax`` (None: the sequence's largest weight).
@@ -348,6 +470,7 @@ def _draw_sequence(
             cmap=cmap,
             vmax=vmax,
             color=color,
+            categories=None if categories is None else categories[c],
         )
         if image is not None:
             images.append(image)
@@ -368,14 +491,25 @@ def _draw_colorbars(axes, images, n_channels, shared_scale):
         figure.colorbar(image, ax=rows, label=label, fraction=0.04)
 
 
-def _draw_row(ax, series, weights, *, label, last, kind, cmap, vmax, color):
+def _draw_row(
+    ax, series, weights, *, label, last, kind, cmap, vmax, color, categories=None
+):
     """One channel's ``series`` [length] on ``ax``, with its ``weights`` [h, length].
 
-    Returns the image of the weights, or None for a strip on a row that does
-    not carry it.
+    A categorical channel (``categories``: its vocabulary; ``series``: the
+    position in it) is drawn as markers at the categories, named on the y
+    axis when there are few. Returns the image of the weights, or None for a
+    strip on a row that does not carry it.
     """
     length = len(series)
-    ax.plot(np.arange(length), series, color=color, linewidth=1.2, zorder=2)
+    if categories is None:
+        ax.plot(np.arange(length), series, color=color, linewidth=1.2, zorder=2)
+    else:
+        ax.plot(np.arange(length), series, "o", color=color, markersize=4, zorder=2)
+        ax.set_ylim(-0.5, max(len(categories), 1) - 0.5)
+        if len(categories) <= _MAX_CATEGORY_TICKS:
+            ax.set_yticks(range(len(categories)))
+            ax.set_yticklabels(categories, fontsize="x-small")
     ax.set_xlim(-0.5, length - 0.5)
     ax.set_ylabel(label)
     image = None

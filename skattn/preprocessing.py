@@ -53,19 +53,18 @@ __all__ = [
 _LENGTH = [Interval(Integral, 1, None, closed="left"), None]
 
 
-_PASSTHROUGH = [StrOptions({"from_dtype"}), "array-like", None]
+_PASSTHROUGH = ["array-like", None]
 
 PASSTHROUGH_DOC = """\
-passthrough : "from_dtype", array-like of str, int or bool, or None, \
-default="from_dtype"
-    Channels to leave untouched, e.g. categorical fields and entity
-    attributes, as ``categorical_features`` in the estimators (and in
-    scikit-learn's ``HistGradientBoostingClassifier``): ``"from_dtype"``
-    passes the ``category``, ``object`` and string columns of a long
-    DataFrame through (arrays have no such columns); or pass column names
-    of a long DataFrame, channel indices, a boolean mask over the channels
-    (these add nothing to ``"from_dtype"``: name every column to pass), or
-    None. Arrays hold categories as integer codes: pass their channels by
+passthrough : array-like of str, int or bool, or None, default=None
+    Channels to leave untouched besides the ``category``, ``object`` and
+    string columns of a long DataFrame (which always pass through: they
+    hold no numbers): integer-coded categories and entity attributes (the
+    estimators' ``static_features``). Given as in the estimators'
+    ``categorical_features`` (and scikit-learn's
+    ``HistGradientBoostingClassifier``): column names of a long DataFrame,
+    channel indices, or a boolean mask over the channels. Arrays have no
+    dtype per channel, so their categorical channels must be named here by
     index or mask. Passed-through values may be NaN (a missing category)
     and are never read.\
 """
@@ -220,7 +219,7 @@ arrays, or long DataFrame
         # passed-through channels may hold NaN (a missing category): the other
         # channels are checked below
         if reset:
-            passing = spec is not None and not isinstance(spec, str)
+            passing = spec is not None
         else:
             passing = bool(self.is_passthrough_.any())
         seqs = validate_sequences(
@@ -252,11 +251,15 @@ arrays, or long DataFrame
             if self._carries_all:
                 self.is_passthrough_ = np.ones(len(columns), dtype=bool)
             else:
-                self.is_passthrough_ = resolve_categorical(
+                named = resolve_categorical(
                     self.passthrough,
                     len(columns),
                     [X[c] for c in columns],
                     name="passthrough",
+                )
+                # strings and categories hold no numbers to transform
+                self.is_passthrough_ = named | np.array(
+                    [_is_string_column(X[c]) for c in columns], dtype=bool
                 )
         elif len(columns) != len(self.is_passthrough_):
             raise ValueError(
@@ -276,9 +279,9 @@ arrays, or long DataFrame
                 and _holds_strings(X[column])
             ):
                 raise TypeError(
-                    f"column {column!r} holds strings, which {name} cannot "
-                    f"transform; pass it through with passthrough='from_dtype' or "
-                    f"passthrough=[..., {column!r}]"
+                    f"column {column!r} of X holds strings, but it held numbers "
+                    f"when {name} was fitted; pass the column with the same dtype, "
+                    f"or refit {name}"
                 )
         order, duplicated = _sorted_rows(X)
         # the passed-through columns are never read: NaN stands in for them
@@ -388,8 +391,9 @@ class SequenceScaler(_SequenceTransformer):
     >>> [x.round(2) for x in SequenceScaler(per_sequence=True).fit_transform(X)]
     [array([-1.22,  0.  ,  1.22]), array([0.])]
 
-    Event data: the string column ``event`` and the entity attribute
-    ``plan`` pass through, the amount is standardised:
+    Event data: the string column ``event`` passes through, and so does the
+    entity attribute ``plan`` (named in ``passthrough``); the amount is
+    standardised:
 
     >>> import pandas as pd
     >>> events = pd.DataFrame(
@@ -398,7 +402,7 @@ class SequenceScaler(_SequenceTransformer):
     ...     index=pd.MultiIndex.from_tuples(
     ...         [("a", 1), ("a", 2), ("b", 1)], names=["customer", "day"]),
     ... )
-    >>> SequenceScaler(passthrough=["event", "plan"]).fit_transform(events).round(2)
+    >>> SequenceScaler(passthrough=["plan"]).fit_transform(events).round(2)
                  event  amount  plan
     customer day
     a        1    view   -1.22     2
@@ -419,7 +423,7 @@ class SequenceScaler(_SequenceTransformer):
         per_sequence=False,
         with_mean=True,
         with_std=True,
-        passthrough="from_dtype",
+        passthrough=None,
     ):
         self.per_sequence = per_sequence
         self.with_mean = with_mean
@@ -578,7 +582,7 @@ class SequenceImputer(_SequenceTransformer):
         "passthrough": _PASSTHROUGH,
     }
 
-    def __init__(self, *, strategy="linear", passthrough="from_dtype"):
+    def __init__(self, *, strategy="linear", passthrough=None):
         self.strategy = strategy
         self.passthrough = passthrough
 
@@ -667,7 +671,7 @@ class SequenceResampler(_SequenceTransformer):
         "passthrough": _PASSTHROUGH,
     }
 
-    def __init__(self, *, length=None, method="linear", passthrough="from_dtype"):
+    def __init__(self, *, length=None, method="linear", passthrough=None):
         self.length = length
         self.method = method
         self.passthrough = passthrough
