@@ -1,5 +1,7 @@
 """Tests of skattn.preprocessing: masked statistics, formats, and pipelines."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -443,3 +445,168 @@ def test_statistics_of_huge_and_tiny_values_stay_finite(scale):
         assert_allclose(a, b, rtol=1e-9)
     imputer = SequenceImputer(strategy="mean").fit(big)
     assert_allclose(imputer.mean_ / scale, SequenceImputer().fit(X).mean_, rtol=1e-9)
+
+
+# event data: categorical columns, entity attributes, passthrough -------------
+
+
+def event_frame():
+    """Events in shuffled rows: a string event type with a missing value, a
+    category column, an amount, and the customer's plan and age (constant per
+    customer); tz-aware times, one of them shared by two events."""
+    times = pd.to_datetime(
+        ["2024-01-01", "2024-01-03", "2024-01-03", "2024-01-09", "2024-01-02"]
+        + ["2024-01-05", "2024-02-01"],
+        utc=True,
+    )
+    X = pd.DataFrame(
+        {
+            "event": ["view", "buy", None, "view", "refund", "buy", "view"],
+            "shop": pd.Categorical(["web", "web", "app", "app", "web", "app", "web"]),
+            "amount": [1.0, 4.0, 2.0, 8.0, 3.0, 5.0, 7.0],
+            "plan": ["gold"] * 4 + ["free"] * 3,
+            "age": [30.0] * 4 + [55.0] * 3,
+        },
+        index=pd.MultiIndex.from_arrays(
+            [["a", "a", "a", "a", "b", "b", "b"], times], names=["customer", "time"]
+        ),
+    )
+    return X.iloc[[4, 0, 6, 2, 1, 5, 3]]  # not in (customer, time) order
+
+
+def assert_columns_untouched(out, X, columns):
+    for c in columns:
+        pd.testing.assert_series_equal(out[c], X[c])
+
+
+@pytest.mark.parametrize("per_sequence", [False, True])
+def test_scaler_passes_categories_and_attributes_through(per_sequence):
+    X = event_frame()
+    before = X.copy()
+    scaler = SequenceScaler(per_sequence=per_sequence, passthrough=["age"])
+    out = scaler.fit_transform(X)
+    pd.testing.assert_frame_equal(X, before)  # not changed in place
+    # the index (times included), the row order and the columns are X's
+    assert out.index.equals(X.index)
+    assert list(out.columns) == list(X.columns)
+    assert_columns_untouched(out, X, ["event", "shop", "plan", "age"])
+    assert scaler.is_passthrough_.tolist() == [True, True, False, True, True]
+    amount = X["amount"]
+    if per_sequence:
+        by_customer = amount.groupby(level=0)
+        expected = (amount - by_customer.transform("mean")) / by_customer.transform(
+            lambda a: a.std(ddof=0)
+        )
+    else:
+        expected = (amount - amount.mean()) / amount.std(ddof=0)
+        assert_allclose(scaler.mean_, [0.0, 0.0, amount.mean(), 0.0, 0.0])
+        assert_allclose(scaler.scale_, [1.0, 1.0, amount.std(ddof=0), 1.0, 1.0])
+        back = scaler.inverse_transform(out)
+        pd.testing.assert_frame_equal(back, X)
+    assert_allclose(out["amount"], expected)
+
+
+def test_pipeline_scaler_and_event_model():
+    X = event_frame()
+    y = pd.Series([1, 0], index=["a", "b"])
+    model = make_pipeline(
+        SequenceScaler(passthrough=["age"]),
+        LSTMAttentionClassifier(
+            hidden_size=4,
+            max_epochs=2,
+            time_features="gap",
+            static_features=["plan", "age"],
+            n_threads=1,
+            random_state=0,
+        ),
+    ).fit(X, y)
+    estimator = model[-1]
+    assert estimator.categories_[0].tolist() == ["buy", "refund", "view"]
+    assert estimator.static_categories_[0].tolist() == ["free", "gold"]
+    assert model.predict(X).shape == (2,)
+
+
+def test_scaler_warns_when_per_sequence_erases_an_attribute():
+    X = event_frame()
+    with pytest.warns(UserWarning, match=r"columns \['age'\] of X are constant"):
+        SequenceScaler(per_sequence=True).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SequenceScaler(per_sequence=True, passthrough=["age"]).fit(X)
+        SequenceScaler(passthrough=None).fit(X)  # an affine map keeps it constant
+
+
+def test_passthrough_on_arrays():
+    rng = np.random.default_rng(0)
+    X = rng.normal(3.0, 2.0, size=(5, 6, 3))
+    X[:, :, 1] = rng.integers(0, 4, size=(5, 6))  # integer codes
+    X[0, 2, 1] = np.nan  # a missing category
+    X[1, 4:] = np.nan  # padding
+    for spec in ([1], [-2], [False, True, False]):
+        scaler = SequenceScaler(passthrough=spec).fit(X)
+        out = scaler.transform(X)
+        assert_array_equal(out[..., 1], X[..., 1])  # codes as they were
+        assert_array_equal(scaler.is_passthrough_, [False, True, False])
+        assert (scaler.mean_[1], scaler.scale_[1]) == (0.0, 1.0)
+        steps = X[~np.isnan(X[..., 0])][:, [0, 2]]
+        scaled = (steps - steps.mean(0)) / steps.std(0)
+        assert_allclose(out[..., [0, 2]][~np.isnan(X[..., 0])], scaled)
+        assert_allclose(scaler.inverse_transform(out), X)
+    per_sequence = SequenceScaler(per_sequence=True, passthrough=[1]).fit_transform(X)
+    assert_array_equal(per_sequence[..., 1], X[..., 1])
+    # without passthrough the missing category is a missing value
+    with pytest.raises(ValueError, match="NaN at sequence 0, timestep 2, channel 1"):
+        SequenceScaler().fit(X)
+    hole = X.copy()
+    hole[2, 1, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN at sequence 2, timestep 1, channel 2"):
+        SequenceScaler(passthrough=[1]).fit(X).transform(hole)
+    # the imputer leaves a missing category missing, fills the other channels
+    imputed = SequenceImputer(passthrough=[1]).fit_transform(hole)
+    assert np.isnan(imputed[0, 2, 1]) and not np.isnan(imputed[2, 1, 2])
+    assert np.isnan(SequenceImputer(passthrough=[1]).fit(X).mean_[1])
+    # the resampler takes the nearest step of the codes, never a fraction
+    resampled = SequenceResampler(length=11, passthrough=[1]).fit_transform(X[2:])
+    codes = resampled[..., 1]
+    assert set(np.unique(codes)) <= set(np.unique(X[2:, :, 1]))
+    assert_allclose(resampled[:, [0, -1], 0], X[2:, [0, -1], 0])
+
+
+def test_other_transformers_on_event_frames():
+    X = event_frame()
+    imputed = SequenceImputer().fit_transform(X)
+    assert imputed["event"].isna().sum() == 1  # a missing category stays missing
+    assert_columns_untouched(imputed, X, ["event", "shop", "plan"])
+    # the truncator keeps whole rows: every column with its dtype, in X's order
+    kept = SequenceTruncator(max_length=2, truncate="start").fit_transform(X)
+    # the last two events of each: b at 02-01 and 01-05; a at 01-09 and the
+    # later of its two events at 01-03 (in row order), the "buy"
+    pd.testing.assert_frame_equal(kept, X.iloc[[2, 4, 5, 6]])
+    # duplicate times: the two events of a at 01-03 are both kept at max_length 3
+    tied = SequenceTruncator(max_length=3).fit_transform(X)
+    assert (tied.index.get_level_values(0) == "a").sum() == 3
+    # the resampler's float output cannot hold strings: an error names them
+    with pytest.raises(TypeError, match=r"cannot hold the columns \['event', 'shop'"):
+        SequenceResampler(length=3).fit(X).transform(X)
+    numeric = X[["amount", "age"]]
+    resampled = SequenceResampler(length=3, passthrough=["age"]).fit_transform(numeric)
+    assert_allclose(resampled[:, :, 1], [[30.0] * 3, [55.0] * 3])
+
+
+def test_passthrough_errors():
+    X = event_frame()
+    with pytest.raises(ValueError, match="passthrough names column 'plna'"):
+        SequenceScaler(passthrough=["plna"]).fit(X)
+    with pytest.raises(ValueError, match="passthrough holds channel index 7"):
+        SequenceScaler(passthrough=[7]).fit(X)
+    with pytest.raises(ValueError, match="passthrough is a boolean mask of 2 entries"):
+        SequenceScaler(passthrough=[True, False]).fit(X)
+    with pytest.raises(ValueError, match="no named value columns"):
+        SequenceScaler(passthrough=["age"]).fit(np.ones((2, 3, 2)))
+    scaler = SequenceScaler().fit(X.assign(plan=np.arange(len(X), dtype=float)))
+    with pytest.raises(TypeError, match="column 'plan' of X holds strings, but it"):
+        scaler.transform(X)
+    with pytest.raises(ValueError, match="value columns"):
+        scaler.transform(X.rename(columns={"age": "years"}))
+    with pytest.raises(ValueError, match="'amount' is NaN for entity 'b', time"):
+        SequenceScaler().fit(X).transform(X.assign(amount=[np.nan, *X["amount"][1:]]))
