@@ -994,7 +994,7 @@ def _decode_categories(codes, vocabulary, name):
     )
     if bad.any():
         raise ValueError(
-            f"channel {name!r} holds {codes[bad][0]!r}, which is not the code of one "
+            f"channel {name!r} holds {float(codes[bad][0])!r}, which is not the code of one "
             f"of its {len(vocabulary)} categories (0 to {len(vocabulary) - 1})"
         )
     ints = np.where(present, codes, -1).astype(np.int64)

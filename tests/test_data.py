@@ -271,3 +271,117 @@ def test_to_padded_refuses_to_overflow_float32():
     with pytest.raises(ValueError, match="beyond the range of float32"):
         to_padded(X)  # was silently inf
     assert to_padded(X, dtype=np.float64)[0].max() == 1e300
+
+
+def events_table():
+    """Events: a string event type (one missing), a category column, an
+    amount, and the customer's plan (constant per customer), rows unsorted."""
+    return pd.DataFrame(
+        {
+            "customer": ["b", "a", "a", "b", "a"],
+            "day": [2, 3, 1, 1, 2],
+            "event": ["view", "buy", "view", None, "refund"],
+            "shop": pd.Categorical(["web", "app", "web", "app", "web"]),
+            "amount": [4.0, 9.0, 1.0, 2.0, 3.0],
+            "plan": ["free", "gold", "gold", "free", "gold"],
+        }
+    )
+
+
+def test_from_long_reads_categories_as_codes_and_to_long_reads_them_back():
+    df = events_table()
+    X, ids, categories = from_long(
+        df,
+        id_col="customer",
+        time_col="day",
+        categorical_cols="from_dtype",
+        return_categories=True,
+    )
+    # every value column is a channel, in the order of df: nothing left out
+    assert X.shape == (2, 3, 4)
+    assert list(categories) == ["event", "shop", "plan"]
+    assert categories["event"].tolist() == ["buy", "refund", "view"]
+    # a: view (day 1), refund (2), buy (3); b: missing (1), view (2)
+    assert_array_equal(X[0, :, 0], [2, 1, 0])
+    assert_array_equal(X[1, :2, 0], [np.nan, 2])
+    assert_array_equal(X[:, 0, 3], [1, 0])  # the plan, per step: gold, free
+    frame = to_long(
+        X,
+        ids,
+        id_col="customer",
+        time_col="step",
+        value_cols=["event", "shop", "amount", "plan"],
+        categories=categories,
+    )
+    original = df.sort_values(["customer", "day"]).reset_index(drop=True)
+    for column in ["event", "shop", "plan"]:
+        assert frame[column].dtype == "category"
+        assert frame[column].astype(object).where(
+            frame[column].notna(), None
+        ).tolist() == (
+            original[column]
+            .astype(object)
+            .where(original[column].notna(), None)
+            .tolist()
+        )
+    assert_array_equal(frame["amount"], original["amount"])
+    # and the codes again: a round trip
+    again = from_long(
+        frame, id_col="customer", time_col="step", categorical_cols="from_dtype"
+    )[0]
+    assert_array_equal(again, X)
+    # an estimator reads the codes as categories (the event, and the amount)
+    est = LSTMAttentionClassifier(
+        hidden_size=4, max_epochs=1, categorical_features=[0], random_state=0
+    ).fit(X[:, :, [0, 2]], [0, 1])
+    assert est.categories_[0].tolist() == [0, 1, 2]
+
+
+def test_from_long_names_categories_and_checks_them():
+    df = events_table()
+    X, _ = from_long(
+        df,
+        id_col="customer",
+        time_col="day",
+        value_cols=["amount", "event"],
+        categorical_cols=["event"],
+    )
+    assert_array_equal(X[0, :, 1], [2, 1, 0])
+    # "from_dtype" marks the chosen value columns only
+    X, _, categories = from_long(
+        df,
+        id_col="customer",
+        time_col="day",
+        value_cols=["plan", "amount"],
+        categorical_cols="from_dtype",
+        return_categories=True,
+    )
+    assert X.shape == (2, 3, 2) and list(categories) == ["plan"]
+    with pytest.raises(ValueError, match="categorical_cols names 'kind', which is not"):
+        from_long(df, id_col="customer", time_col="day", categorical_cols=["kind"])
+    with pytest.raises(ValueError, match=r"names \['plan'\], which value_cols leaves"):
+        from_long(
+            df,
+            id_col="customer",
+            time_col="day",
+            value_cols=["amount"],
+            categorical_cols=["plan"],
+        )
+    with pytest.raises(TypeError, match=r"categorical_cols=\['event'\]"):
+        from_long(df, id_col="customer", time_col="day", value_cols=["event"])
+    with pytest.warns(IgnoredColumnsWarning, match="categorical_cols='from_dtype'"):
+        from_long(df, id_col="customer", time_col="day")
+    # the codes must be codes of the categories
+    X, ids, categories = from_long(
+        df,
+        id_col="customer",
+        time_col="day",
+        value_cols=["event"],
+        categorical_cols=["event"],
+        return_categories=True,
+    )
+    X[0, 1, 0] = 3.0
+    with pytest.raises(ValueError, match="channel 'event' holds 3.0, which is not"):
+        to_long(X, ids, value_cols=["event"], categories=categories)
+    with pytest.raises(ValueError, match="categories names 'shop', which is not"):
+        to_long(X, ids, value_cols=["event"], categories={"shop": ["app"]})
