@@ -994,8 +994,9 @@ def _decode_categories(codes, vocabulary, name):
     )
     if bad.any():
         raise ValueError(
-            f"channel {name!r} holds {float(codes[bad][0])!r}, which is not the code of one "
-            f"of its {len(vocabulary)} categories (0 to {len(vocabulary) - 1})"
+            f"channel {name!r} holds {float(codes[bad][0])!r}, which is not the "
+            f"code of one of its {len(vocabulary)} categories (0 to "
+            f"{len(vocabulary) - 1})"
         )
     ints = np.where(present, codes, -1).astype(np.int64)
     return pd.Categorical.from_codes(

@@ -9,16 +9,20 @@ import pytest
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
 
 import skattn
 from skattn import (
     AttentionPoolingTransformer,
     LSTMAttentionClassifier,
     LSTMAttentionRegressor,
+    SequenceScaler,
     TransformerClassifier,
 )
 from skattn._events import time_feature_rows
+from skattn.data import from_long
 from skattn.exceptions import UnknownCategoryWarning
+from skattn.inspection import attention_weights
 
 from ._params import small
 
@@ -454,3 +458,100 @@ def test_static_feature_errors(events):
     )
     # the pooled vector holds the attributes too: 8, 4 (5 regions), 1 (age)
     assert pool.fit(X, y).transform(X).shape == (len(y), 13)
+
+
+def test_pipeline_of_scaler_and_event_model(events):
+    X, y = events
+    X = with_attributes(X)
+    model = make_pipeline(
+        SequenceScaler(passthrough=["age"]),
+        small(
+            TransformerClassifier,
+            max_epochs=2,
+            n_threads=1,
+            categorical_features=["event", "region"],
+            static_features=["region", "age"],
+            time_features="gap",
+        ),
+    )
+    before = X.copy()
+    model.fit(X, y)
+    pd.testing.assert_frame_equal(X, before)
+    estimator = model[-1]
+    assert estimator.categories_[0].tolist() == sorted([*EVENTS, "complaint"])
+    # the age reaches the model unscaled, which standardises it per entity
+    assert estimator._input_loc[-1] > 18
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(y), 2) and np.isfinite(proba).all()
+    weights = attention_weights(model, X)
+    lengths = X.groupby(level=0).size().to_numpy()
+    assert weights.shape == (len(y), lengths.max())
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0)
+    assert all((weights[i, n:] == 0).all() for i, n in enumerate(lengths))
+    # a clone fits to the same model
+    np.testing.assert_allclose(clone(model).fit(X, y).predict_proba(X), proba)
+    # searches split X by rows, so they take arrays: from_long's codes
+    codes, ids = from_long(
+        X.drop(columns=["region", "age"]).reset_index(),
+        id_col="customer",
+        time_col="time",
+        categorical_cols=["event"],
+    )
+    search = GridSearchCV(
+        make_pipeline(
+            SequenceScaler(passthrough=[0]),
+            small(
+                TransformerClassifier,
+                max_epochs=1,
+                n_threads=1,
+                categorical_features=[0],
+            ),
+        ),
+        {"sequencescaler__per_sequence": [False, True]},
+        cv=2,
+    )
+    search.fit(codes, y[np.searchsorted(X.index.levels[0], ids)])
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    best = search.best_estimator_
+    assert best[-1].categories_[0].tolist() == list(range(5))
+    assert (best[0].transform(codes)[..., 0] == codes[..., 0])[
+        ~np.isnan(codes[..., 0])
+    ].all()
+
+
+def test_attention_weights_follow_the_events_in_time_order():
+    # no positions and no convolution: the network treats the events as a
+    # set, so reordering tied events reorders their weights, nothing else
+    index = pd.MultiIndex.from_arrays(
+        [
+            ["a", "a", "a", "a", "b", "b"],
+            pd.to_datetime(
+                ["2024-01-05", "2024-01-01", "2024-01-03", "2024-01-03"]
+                + ["2024-01-02", "2024-01-01"]
+            ),
+        ],
+        names=["id", "t"],
+    )
+    X = pd.DataFrame(
+        {"kind": ["x", "y", "z", "x", "y", "z"], "amount": [1.0, 2, 3, 4, 5, 6]},
+        index=index,
+    )
+    est = small(
+        TransformerClassifier,
+        max_epochs=3,
+        n_threads=1,
+        positional_encoding=None,
+        conv_stem=None,
+        time_features="elapsed",
+    ).fit(pd.concat([X, X.rename(index={"a": "c", "b": "d"}, level=0)]), [0, 1, 1, 0])
+    weights = est.attention_weights(X)
+    # a, in time order: y (01-01), z and x (both 01-03, in row order), x (01-05)
+    assert len(set(np.round(weights[0, :4], 12))) == 4  # all told apart
+    # shuffled rows of other times: the same weights
+    shuffled = X.iloc[[5, 2, 0, 4, 3, 1]]
+    np.testing.assert_allclose(est.attention_weights(shuffled), weights, rtol=1e-9)
+    # the two events at 01-03 swapped: their weights swap with them
+    swapped = X.iloc[[0, 1, 3, 2, 4, 5]]
+    expected = weights.copy()
+    expected[0, [1, 2]] = weights[0, [2, 1]]
+    np.testing.assert_allclose(est.attention_weights(swapped), expected, rtol=1e-9)

@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -340,3 +341,77 @@ def test_targets_must_match_the_sequences(univariate):
     X, clf = univariate
     with pytest.raises(ValueError, match="y has 59 targets, but X has 60 sequences"):
         plot_attention(clf, X, index=0, y=np.zeros(59))
+
+
+@pytest.fixture(scope="module")
+def events():
+    """Unsorted events with tied times, a category, an amount and a plan per
+    customer; customer "c" has 45 events. A fitted event model."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for customer, n in (("a", 5), ("b", 3), ("c", 45)):
+        days = np.sort(rng.integers(0, 60, size=n))
+        days[1] = days[2]  # two events at one time
+        for day in days:
+            rows.append(
+                (
+                    customer,
+                    pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(day)),
+                    str(rng.choice(["buy", "view", "refund"])),
+                    float(rng.normal()),
+                    "gold" if customer == "a" else "free",
+                )
+            )
+    X = pd.DataFrame(rows, columns=["customer", "time", "event", "amount", "plan"])
+    X = X.set_index(["customer", "time"]).iloc[rng.permutation(len(rows))]
+    clf = LSTMAttentionClassifier(
+        hidden_size=4,
+        max_epochs=1,
+        time_features="elapsed",
+        static_features=["plan"],
+        random_state=0,
+    )
+    return X, clf.fit(X, [0, 1, 0])
+
+
+def in_time_order(X, customer, column):
+    """The values of ``column`` for ``customer``, by time (ties in row order)."""
+    rows = X.loc[[customer]].reset_index()
+    return rows.sort_values("time", kind="stable")[column].tolist()
+
+
+def test_event_frames_draw_categories_and_label_steps(events):
+    X, clf = events
+    axes = plot_attention(clf, X, index=[0, 1], step_labels="event")
+    # a row per per-event column (the plan is an attribute, not drawn)
+    assert [a.get_ylabel() for a in axes] == ["event", "amount"] * 2
+    vocabulary = clf.categories_[0].tolist()
+    for k, customer in enumerate(["a", "b"]):
+        kinds, amounts = axes[2 * k], axes[2 * k + 1]
+        assert [t.get_text() for t in kinds.get_yticklabels()] == vocabulary
+        codes = [vocabulary.index(e) for e in in_time_order(X, customer, "event")]
+        assert_array_equal(kinds.lines[0].get_ydata(), codes)
+        assert_array_equal(
+            amounts.lines[0].get_ydata(), in_time_order(X, customer, "amount")
+        )
+        labels = [t.get_text() for t in amounts.child_axes[-1].get_xticklabels()]
+        assert labels == in_time_order(X, customer, "event")
+
+
+def test_step_labels_name_the_most_attended_of_a_long_sequence(events):
+    X, clf = events
+    ax = plot_attention(clf, X, index=2, step_labels="event", kind="overlay")[-1]
+    weights = clf.attention_weights(X.loc[["c"]])[0]
+    top = np.sort(np.argsort(-weights, kind="stable")[:10])
+    assert_array_equal(ax.get_xticks(), top)
+    names = in_time_order(X, "c", "event")
+    assert [t.get_text() for t in ax.get_xticklabels()] == [names[t] for t in top]
+
+
+def test_step_labels_errors(events, univariate):
+    X, clf = events
+    with pytest.raises(ValueError, match="step_labels='kind' is not a column of X"):
+        plot_attention(clf, X, step_labels="kind")
+    X_arr, clf_arr = univariate
+    with pytest.raises(ValueError, match="names a column of a long DataFrame"):
+        plot_attention(clf_arr, X_arr, step_labels="event")
