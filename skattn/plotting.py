@@ -361,8 +361,12 @@ def _event_steps(model, frame, step_labels):
     if len(categorical) != len(per_event):  # the estimator's error is clearer
         model.attention_weights(frame)
     vocabularies = iter(getattr(model, "categories_", []))
-    keys = frame.index.to_frame(index=False)
-    keys.columns = ["entity", "time"]
+    keys = pd.DataFrame(
+        {
+            "entity": frame.index.get_level_values(0),
+            "time": frame.index.get_level_values(1),
+        }
+    )
     order = keys.sort_values(["entity", "time"], kind="stable").index.to_numpy()
     codes, ids = pd.factorize(keys["entity"].to_numpy()[order], sort=True)
     step = pd.Series(codes).groupby(codes).cumcount().to_numpy()

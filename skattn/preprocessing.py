@@ -122,8 +122,10 @@ def _sorted_rows(X):
     """``(order, duplicated)``: the row of ``X`` at each position of the
     (entity, time) order (stable, as in :func:`skattn.data.from_long`), and
     whether an (entity, time) pair repeats."""
-    keys = X.index.to_frame(index=False)
-    keys.columns = ["entity", "time"]
+    _data._level_names(X)  # two levels, with distinct names
+    keys = pd.DataFrame(
+        {"entity": X.index.get_level_values(0), "time": X.index.get_level_values(1)}
+    )
     try:
         order = keys.sort_values(["entity", "time"], kind="stable").index.to_numpy()
     except TypeError as exc:

@@ -35,6 +35,7 @@ from hypothesis import HealthCheck, Phase, assume, event, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import is_classifier
+from sklearn.pipeline import make_pipeline
 
 import skattn
 from skattn import (
@@ -58,6 +59,8 @@ from skattn.data import (
     to_long,
     to_padded,
 )
+from skattn.exceptions import UnknownCategoryWarning
+from skattn.inspection import attention_weights
 
 from ._params import TINY_TRAINING, TINY_TRANSFORMER
 
@@ -334,6 +337,54 @@ def long_frames(draw):
     return frame
 
 
+@st.composite
+def event_frames(draw, n_entities=None):
+    """An event table: a category column (missing values, sometimes a
+    ``category`` dtype, sometimes high cardinality), an amount, a static
+    plan and age per entity (sometimes not constant), and timestamps that
+    may be tz-aware and may repeat within an entity; rows may be shuffled."""
+    n = draw(st.integers(1, 6)) if n_entities is None else n_entities
+    lengths = [draw(st.integers(1, 5)) for _ in range(n)]
+    rows = sum(lengths)
+    entity = np.repeat(np.arange(n), lengths)
+    kinds = draw(st.sampled_from([["a", "b"], ["a", "b", "c", "d"], None]))
+    if kinds is None:  # about one category per event
+        kinds = [f"k{i}" for i in range(rows)]
+    event = np.array(
+        [draw(st.sampled_from([*kinds, None, np.nan])) for _ in range(rows)],
+        dtype=object,
+    )
+    seconds = np.concatenate(
+        [
+            np.sort(draw(st.lists(st.integers(0, 10), min_size=k, max_size=k)))
+            for k in lengths
+        ]
+    )  # repeats are several events at one time
+    times = pd.to_datetime(seconds * 3600, unit="s")
+    tz = draw(st.sampled_from([None, "UTC", "America/New_York"]))
+    if tz is not None:
+        times = times.tz_localize(tz)
+    ids = np.array([f"id{e}" for e in entity], dtype=object)
+    plan = np.array(["free", "gold", "team"], dtype=object)[entity % 3]
+    age = 20.0 + entity
+    if draw(st.booleans()) and rows > n:  # an attribute that varies
+        age = age + np.arange(rows) % 2
+    frame = pd.DataFrame(
+        {
+            "event": event,
+            "amount": draw(values((rows,))) if draw(st.booleans()) else np.ones(rows),
+            "plan": plan,
+            "age": age,
+        },
+        index=pd.MultiIndex.from_arrays([ids, times], names=["id", "time"]),
+    )
+    if draw(st.booleans()):
+        frame["event"] = frame["event"].astype("category")
+    if draw(st.booleans()):
+        frame = frame.sample(frac=1.0, random_state=0)  # rows out of order
+    return frame
+
+
 JUNK = st.sampled_from(
     [
         None,
@@ -349,7 +400,9 @@ JUNK = st.sampled_from(
         [],
     ]
 ) | st.builds(lambda: (s for s in [np.ones(3)]))  # a generator, not a list
-INPUTS = st.one_of(arrays(), ragged(), wide_frames(), long_frames(), JUNK)
+INPUTS = st.one_of(
+    arrays(), ragged(), wide_frames(), long_frames(), event_frames(), JUNK
+)
 
 
 # Inputs that every entry point must accept. INPUTS above mostly reach the
@@ -717,8 +770,29 @@ def _transformers(draw):
     )
 
 
+def check_transformed_frame(transformer, X, Xt):
+    """A long frame keeps its index, row order, columns and the passed-through
+    columns; the truncator keeps whole rows of X."""
+    assert isinstance(Xt, pd.DataFrame) and list(Xt.columns) == list(X.columns)
+    if isinstance(transformer, SequenceTruncator):
+        counts = X.groupby(level=0, dropna=False).size()
+        kept = Xt.groupby(level=0, dropna=False).size()
+        assert (kept == np.minimum(counts, transformer.max_length_)).all()
+        assert Xt.dtypes.equals(X.dtypes)
+        return
+    assert Xt.index.equals(X.index)
+    for k, c in enumerate(X.columns):
+        if transformer.is_passthrough_[k]:
+            pd.testing.assert_series_equal(Xt[c], X[c])
+        else:
+            assert np.isfinite(Xt[c].to_numpy(dtype=np.float64)).all()
+
+
 def check_transformed(transformer, X, Xt):
     n = n_sequences(X)
+    if _is_long(X) and not isinstance(transformer, SequenceResampler):
+        check_transformed_frame(transformer, X, Xt)
+        return
     real = sequence_lengths(X)
     if isinstance(transformer, SequenceResampler):
         assert isinstance(Xt, np.ndarray) and len(Xt) == n
@@ -748,8 +822,15 @@ def test_preprocessing_on_any_input(data, X, X_new):
                 check_transformed(fitted, Z, Zt)
                 if isinstance(fitted, SequenceScaler) and not fitted.per_sequence:
                     back = fitted.inverse_transform(Zt)
-                    a = to_padded(back, dtype=np.float64, allow_missing=True)[0]
-                    b = to_padded(Z, dtype=np.float64, allow_missing=True)[0]
+                    if _is_long(Z):  # only the scaled columns are numbers
+                        scaled = Z.columns[~fitted.is_passthrough_]
+                        a = back[scaled].to_numpy(dtype=np.float64)
+                        b = Z[scaled].to_numpy(dtype=np.float64)
+                    else:
+                        a = to_padded(back, dtype=np.float64, allow_missing=True)[0]
+                        b = to_padded(Z, dtype=np.float64, allow_missing=True)[0]
+                    if not b.size:  # every column passed through
+                        continue
                     size = sum(
                         np.abs(v).max()
                         for v in (fitted.mean_, fitted.scale_)
@@ -775,6 +856,49 @@ def test_preprocessing_on_valid_input(data):
     fitted = transformer.fit(X)  # valid input: no error allowed
     for Z in (X, X_new):
         check_transformed(fitted, Z, fitted.transform(Z))
+    assert_unchanged(before, (X, X_new))
+
+
+# -- event data ----------------------------------------------------------------
+
+
+@fuzz(40)
+@given(data=st.data(), X=event_frames(), X_new=event_frames())
+def test_event_models_and_transformers_on_event_frames(data, X, X_new):
+    """An event model in a pipeline after a scaler fits any event table or
+    says why not (an attribute that varies, an amount that is not finite),
+    and predicts on another: unseen and missing categories included."""
+    n = n_sequences(X)
+    before = snapshot((X, X_new))
+    scaler = SequenceScaler(passthrough=["age"])
+    model = make_pipeline(
+        scaler,
+        LSTMAttentionClassifier(
+            **TINY_TRAINING,
+            hidden_size=4,
+            static_features=["plan", "age"],
+            time_features=data.draw(st.sampled_from(["gap", "elapsed", "both"])),
+        ),
+    )
+    y = np.arange(n) % 2
+    fitted, _ = attempt(model.fit, X, y)
+    if fitted is not None:
+        for Z in (X, X_new):
+            Zt, _ = attempt(scaler.transform, Z)
+            if Zt is not None:
+                check_transformed(scaler, Z, Zt)
+            proba, _ = attempt(fitted.predict_proba, Z)
+            if proba is not None:
+                assert proba.shape == (n_sequences(Z), 2)
+                assert np.isfinite(proba).all()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UnknownCategoryWarning)
+                    weights = attention_weights(fitted, Z)
+                lengths = Z.groupby(level=0).size().sort_index().to_numpy()
+                assert_allclose(weights.sum(axis=1), 1.0)
+                assert all(
+                    (w[k:] == 0).all() for w, k in zip(weights, lengths, strict=True)
+                )
     assert_unchanged(before, (X, X_new))
 
 
