@@ -47,6 +47,7 @@ from sklearn.utils import check_array
 from .exceptions import IgnoredColumnsWarning, _warn
 
 __all__ = [
+    "event_values",
     "from_channels_first",
     "from_long",
     "sequence_lengths",
@@ -1002,3 +1003,76 @@ def _decode_categories(codes, vocabulary, name):
     return pd.Categorical.from_codes(
         ints, categories=pd.Index(vocabulary, dtype=object)
     )
+
+
+def event_values(values, X, *, name=None):
+    """Put per-step values, such as attention weights, on the rows of a long
+    DataFrame.
+
+    The estimators read a long DataFrame as one sequence per entity, in the
+    sorted order of the entity ids, each entity's events in time order
+    (several events at one time in their row order); step ``t`` of sequence
+    ``i`` is that entity's ``t``-th event. This gives each row of ``X`` its
+    value, e.g. the attention weight of each event.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_entities, n_steps)
+        One value per sequence and step, as
+        :func:`skattn.inspection.attention_weights` returns them for ``X``;
+        ``n_steps`` is at least the number of events of every entity.
+    X : DataFrame
+        The long DataFrame, indexed by ``(entity, time)``, that ``values``
+        were computed from.
+    name : str, optional
+        The name of the returned Series.
+
+    Returns
+    -------
+    event_values : Series
+        One value per row of ``X``, with ``X``'s index and row order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from skattn.data import event_values
+    >>> events = pd.DataFrame(
+    ...     {"event": ["buy", "view", "view"]},
+    ...     index=pd.MultiIndex.from_tuples(
+    ...         [("a", 2), ("a", 1), ("b", 1)], names=["customer", "day"]),
+    ... )
+    >>> weights = np.array([[0.25, 0.75], [1.0, 0.0]])  # a: day 1, day 2
+    >>> events.assign(weight=event_values(weights, events))
+                   event  weight
+    customer day
+    a        2       buy    0.75
+             1      view    0.25
+    b        1      view    1.00
+    """
+    if not _is_long(X):
+        raise TypeError(
+            f"X must be a long DataFrame indexed by (entity, time), got "
+            f"{type(X).__name__}"
+        )
+    _level_names(X)
+    keys = pd.DataFrame(
+        {"entity": X.index.get_level_values(0), "time": X.index.get_level_values(1)}
+    )
+    try:
+        order = keys.sort_values(["entity", "time"], kind="stable").index.to_numpy()
+    except TypeError as exc:
+        raise TypeError(f"could not sort X by (entity, time): {exc}") from None
+    entity, ids = pd.factorize(keys["entity"].to_numpy()[order], sort=True)
+    step = pd.Series(entity).groupby(entity).cumcount().to_numpy()
+    values = np.asarray(values)
+    longest = int(step.max(initial=-1)) + 1
+    if values.ndim != 2 or values.shape[0] != len(ids) or values.shape[1] < longest:
+        raise ValueError(
+            f"values has shape {values.shape}, but X has {len(ids)} entities with "
+            f"up to {longest} events; expected ({len(ids)}, >= {longest}), one "
+            "value per entity and step"
+        )
+    out = np.empty(len(X), dtype=values.dtype)
+    out[order] = values[entity, step]
+    return pd.Series(out, index=X.index, name=name)

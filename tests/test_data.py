@@ -9,6 +9,7 @@ from sklearn.model_selection import cross_val_score
 from skattn import LSTMAttentionClassifier, TransformerClassifier
 from skattn.data import (
     _check_sequences,
+    event_values,
     from_channels_first,
     from_long,
     sequence_lengths,
@@ -385,3 +386,15 @@ def test_from_long_names_categories_and_checks_them():
         to_long(X, ids, value_cols=["event"], categories=categories)
     with pytest.raises(ValueError, match="categories names 'shop', which is not"):
         to_long(X, ids, value_cols=["event"], categories={"shop": ["app"]})
+
+
+def test_event_values_errors():
+    frame = events_table().set_index(["customer", "day"])
+    with pytest.raises(TypeError, match="X must be a long DataFrame"):
+        event_values(np.ones((2, 3)), frame.reset_index())
+    with pytest.raises(ValueError, match=r"values has shape \(2, 2\), but X has 2 "):
+        event_values(np.ones((2, 2)), frame)  # a has 3 events
+    with pytest.raises(ValueError, match="expected \\(2, >= 3\\)"):
+        event_values(np.ones(5), frame)
+    wider = event_values(np.arange(8.0).reshape(2, 4), frame, name="w")
+    assert wider.name == "w" and wider.loc["b"].tolist() == [5.0, 4.0]

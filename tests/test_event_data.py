@@ -20,7 +20,7 @@ from skattn import (
     TransformerClassifier,
 )
 from skattn._events import time_feature_rows
-from skattn.data import from_long
+from skattn.data import event_values, from_long
 from skattn.exceptions import UnknownCategoryWarning
 from skattn.inspection import attention_weights
 
@@ -555,3 +555,14 @@ def test_attention_weights_follow_the_events_in_time_order():
     expected = weights.copy()
     expected[0, [1, 2]] = weights[0, [2, 1]]
     np.testing.assert_allclose(est.attention_weights(swapped), expected, rtol=1e-9)
+    # event_values puts each weight on its row: a's rows are its 4th, 1st,
+    # 2nd and 3rd events, b's its 2nd and 1st
+    per_event = event_values(weights, X)
+    assert per_event.index.equals(X.index)
+    np.testing.assert_array_equal(per_event[:4], weights[0, [3, 0, 1, 2]])
+    np.testing.assert_array_equal(per_event[4:], weights[1, [1, 0]])
+    np.testing.assert_allclose(
+        event_values(est.attention_weights(shuffled), shuffled),
+        per_event.iloc[[5, 2, 0, 4, 3, 1]],
+        rtol=1e-9,
+    )
