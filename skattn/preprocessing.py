@@ -213,6 +213,10 @@ arrays, or long DataFrame
     def _check_input(self, X, *, reset):
         """Convert ``X`` to :class:`skattn.data._Sequences`; with ``reset``,
         record its contract, else check ``X`` against the recorded one."""
+        if not reset and not hasattr(self, "is_passthrough_"):
+            # fitted by a version without passthrough: every channel is read
+            self.is_passthrough_ = np.zeros(self.n_channels_in_, dtype=bool)
+            self._long_columns = None
         if _data._is_long(X):
             return self._check_long(X, reset=reset)
         spec = None if self._carries_all else self.passthrough
