@@ -47,9 +47,6 @@ CATEGORICAL_CONSTRAINTS = {
 _TIME_CHANNELS = {None: (), "elapsed": ("elapsed",), "gap": ("gap",)}
 _TIME_CHANNELS["both"] = ("elapsed", "gap")
 
-# Category values must survive skattn's pickle-free model files.
-_PLAIN = (str, bool, int, float)
-
 
 def embedding_size(n_categories):
     """Width of the embedding of a field with ``n_categories`` categories.
@@ -108,12 +105,6 @@ class UnknownCounter:
 # resolving categorical_features ----------------------------------------------
 
 
-def _is_string_column(column):
-    return isinstance(column.dtype, pd.CategoricalDtype) or (
-        pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
-    )
-
-
 def resolve_categorical(spec, n_channels, columns=None, name="categorical_features"):
     """Boolean mask over the channels from ``categorical_features``.
 
@@ -127,7 +118,7 @@ def resolve_categorical(spec, n_channels, columns=None, name="categorical_featur
     if isinstance(spec, str):  # "from_dtype"
         if columns is None:  # arrays have no dtype per channel
             return np.zeros(n_channels, dtype=bool)
-        return np.array([_is_string_column(c) for c in columns], dtype=bool)
+        return np.array([_data._is_string_column(c) for c in columns], dtype=bool)
     spec = np.asarray(spec)
     if spec.ndim != 1:
         raise ValueError(f"{name} must be a 1D list, got shape {spec.shape}")
@@ -173,29 +164,6 @@ def resolve_categorical(spec, n_channels, columns=None, name="categorical_featur
 
 
 # vocabularies and codes -------------------------------------------------------
-
-
-def _sorted_vocabulary(values, field):
-    """The distinct non-missing ``values`` as a sorted array of plain data."""
-    unique = pd.unique(pd.Series(values, dtype=object).dropna())
-    plain = [_data._plain(v) for v in unique]
-    bad = [v for v in plain if not isinstance(v, _PLAIN)]
-    if bad:
-        raise TypeError(
-            f"categorical field {field!r} holds {bad[0]!r} ({type(bad[0]).__name__}); "
-            "categories must be strings, numbers or booleans"
-        )
-    try:
-        plain.sort()
-    except TypeError:  # mixed types: group them by type, then sort
-        plain.sort(key=lambda v: (type(v).__name__, str(v)))
-    if all(isinstance(v, str) for v in plain):
-        return np.array(plain, dtype=object)
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in plain):
-        return np.array(plain, dtype=np.int64)
-    out = np.empty(len(plain), dtype=object)
-    out[:] = plain
-    return out
 
 
 def encode_values(values, vocabulary, field, counter):
@@ -274,7 +242,7 @@ def encode_long(est, X, *, reset, counter, static=None):
         if static is not None:
             est.static_is_categorical_ = mask[len(columns) :]
             est.static_categories_ = [
-                _sorted_vocabulary(a.to_numpy(dtype=object), a.name)
+                _data._sorted_vocabulary(a.to_numpy(dtype=object), a.name)
                 for a, categorical in zip(
                     attributes, est.static_is_categorical_, strict=True
                 )
@@ -292,7 +260,7 @@ def encode_long(est, X, *, reset, counter, static=None):
         return X, static_rows
     if reset:
         est.categories_ = [
-            _sorted_vocabulary(column.to_numpy(dtype=object), column.name)
+            _data._sorted_vocabulary(column.to_numpy(dtype=object), column.name)
             for column, categorical in zip(columns, mask, strict=True)
             if categorical
         ]
@@ -309,7 +277,7 @@ def encode_long(est, X, *, reset, counter, static=None):
 
 
 def _check_numeric(column, categorical):
-    if not categorical and _is_string_column(column) and _holds_strings(column):
+    if not categorical and _data._is_string_column(column) and _holds_strings(column):
         raise TypeError(
             f"column {column.name!r} holds strings; mark it categorical with "
             f"categorical_features=[{column.name!r}] (or leave "

@@ -562,6 +562,39 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+# Category values must survive skattn's pickle-free model files.
+_PLAIN = (str, bool, int, float)
+
+
+def _is_string_column(column):
+    return isinstance(column.dtype, pd.CategoricalDtype) or (
+        pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
+    )
+
+
+def _sorted_vocabulary(values, field):
+    """The distinct non-missing ``values`` as a sorted array of plain data."""
+    unique = pd.unique(pd.Series(values, dtype=object).dropna())
+    plain = [_plain(v) for v in unique]
+    bad = [v for v in plain if not isinstance(v, _PLAIN)]
+    if bad:
+        raise TypeError(
+            f"categorical field {field!r} holds {bad[0]!r} ({type(bad[0]).__name__}); "
+            "categories must be strings, numbers or booleans"
+        )
+    try:
+        plain.sort()
+    except TypeError:  # mixed types: group them by type, then sort
+        plain.sort(key=lambda v: (type(v).__name__, str(v)))
+    if all(isinstance(v, str) for v in plain):
+        return np.array(plain, dtype=object)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in plain):
+        return np.array(plain, dtype=np.int64)
+    out = np.empty(len(plain), dtype=object)
+    out[:] = plain
+    return out
+
+
 def _long_to_padded(
     df, *, id_col, time_col, value_cols, allow_missing, categorical_cols=None
 ):
@@ -622,8 +655,6 @@ def _categorical_columns(df, id_col, time_col, categorical_cols):
         return []
     others = [c for c in df.columns if c not in (id_col, time_col)]
     if isinstance(categorical_cols, str) and categorical_cols == "from_dtype":
-        from ._events import _is_string_column  # _events imports this module
-
         return [c for c in others if _is_string_column(df[c])]
     names = (
         [categorical_cols]
@@ -644,8 +675,6 @@ def _categorical_columns(df, id_col, time_col, categorical_cols):
 def _category_codes(column, name):
     """Codes of a categorical column (``k`` for its ``k``-th sorted category,
     NaN for a missing value) and its sorted categories."""
-    from ._events import _sorted_vocabulary  # _events imports this module
-
     values = column.to_numpy(dtype=object)
     vocabulary = _sorted_vocabulary(values, name)
     series = pd.Series(values, dtype=object)
@@ -1006,8 +1035,7 @@ def _decode_categories(codes, vocabulary, name):
 
 
 def event_values(values, X, *, name=None):
-    """Put per-step values, such as attention weights, on the rows of a long
-    DataFrame.
+    """Put per-step values (attention weights) on the rows of a long frame.
 
     The estimators read a long DataFrame as one sequence per entity, in the
     sorted order of the entity ids, each entity's events in time order

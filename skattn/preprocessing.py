@@ -37,7 +37,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import data as _data
 from ._docs import fill_doc
-from ._events import _holds_strings, _is_string_column, resolve_categorical
+from ._events import _holds_strings, resolve_categorical
 from ._stats import mean_std
 from ._validation import validate_sequences
 from .exceptions import _warn
@@ -265,7 +265,7 @@ arrays, or long DataFrame
                 )
                 # strings and categories hold no numbers to transform
                 self.is_passthrough_ = named | np.array(
-                    [_is_string_column(X[c]) for c in columns], dtype=bool
+                    [_data._is_string_column(X[c]) for c in columns], dtype=bool
                 )
         elif len(columns) != len(self.is_passthrough_):
             raise ValueError(
@@ -281,7 +281,7 @@ arrays, or long DataFrame
         for column, passing in zip(columns, mask, strict=True):
             if (
                 not passing
-                and _is_string_column(X[column])
+                and _data._is_string_column(X[column])
                 and _holds_strings(X[column])
             ):
                 raise TypeError(
