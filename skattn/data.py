@@ -1083,16 +1083,7 @@ def event_values(values, X, *, name=None):
             f"X must be a long DataFrame indexed by (entity, time), got "
             f"{type(X).__name__}"
         )
-    _level_names(X)
-    keys = pd.DataFrame(
-        {"entity": X.index.get_level_values(0), "time": X.index.get_level_values(1)}
-    )
-    try:
-        order = keys.sort_values(["entity", "time"], kind="stable").index.to_numpy()
-    except TypeError as exc:
-        raise TypeError(f"could not sort X by (entity, time): {exc}") from None
-    entity, ids = pd.factorize(keys["entity"].to_numpy()[order], sort=True)
-    step = pd.Series(entity).groupby(entity).cumcount().to_numpy()
+    order, entity, step, ids = _event_order(X)
     values = np.asarray(values)
     longest = int(step.max(initial=-1)) + 1
     if values.ndim != 2 or values.shape[0] != len(ids) or values.shape[1] < longest:
@@ -1104,3 +1095,22 @@ def event_values(values, X, *, name=None):
     out = np.empty(len(X), dtype=values.dtype)
     out[order] = values[entity, step]
     return pd.Series(out, index=X.index, name=name)
+
+
+def _event_order(X):
+    """``(order, entity, step, ids)`` for the rows of a long DataFrame, as the
+    estimators read them: ``order[k]`` is the row at position ``k`` of the
+    (entity, time) order (stable: rows sharing a time keep their order),
+    ``entity[k]`` and ``step[k]`` its sequence and step, ``ids`` the sorted
+    entity ids."""
+    _level_names(X)  # two levels, with distinct names
+    keys = pd.DataFrame(
+        {"entity": X.index.get_level_values(0), "time": X.index.get_level_values(1)}
+    )
+    try:
+        order = keys.sort_values(["entity", "time"], kind="stable").index.to_numpy()
+    except TypeError as exc:
+        raise TypeError(f"could not sort X by (entity, time): {exc}") from None
+    entity, ids = pd.factorize(keys["entity"].to_numpy()[order], sort=True)
+    step = pd.Series(entity).groupby(entity).cumcount().to_numpy()
+    return order, entity, step, ids

@@ -361,15 +361,7 @@ def _event_steps(model, frame, step_labels):
     if len(categorical) != len(per_event):  # the estimator's error is clearer
         model.attention_weights(frame)
     vocabularies = iter(getattr(model, "categories_", []))
-    keys = pd.DataFrame(
-        {
-            "entity": frame.index.get_level_values(0),
-            "time": frame.index.get_level_values(1),
-        }
-    )
-    order = keys.sort_values(["entity", "time"], kind="stable").index.to_numpy()
-    codes, ids = pd.factorize(keys["entity"].to_numpy()[order], sort=True)
-    step = pd.Series(codes).groupby(codes).cumcount().to_numpy()
+    order, codes, step, ids = _data._event_order(frame)
     lengths = np.bincount(codes, minlength=len(ids)).astype(np.int64)
     values = np.full((len(ids), lengths.max(), len(per_event)), np.nan)
     categories = []

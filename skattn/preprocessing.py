@@ -118,21 +118,6 @@ class _FrameSequences(_data._Sequences):
         return self.frame[rows]
 
 
-def _sorted_rows(X):
-    """``(order, duplicated)``: the row of ``X`` at each position of the
-    (entity, time) order (stable, as in :func:`skattn.data.from_long`), and
-    whether an (entity, time) pair repeats."""
-    _data._level_names(X)  # two levels, with distinct names
-    keys = pd.DataFrame(
-        {"entity": X.index.get_level_values(0), "time": X.index.get_level_values(1)}
-    )
-    try:
-        order = keys.sort_values(["entity", "time"], kind="stable").index.to_numpy()
-    except TypeError as exc:
-        raise TypeError(f"could not sort X by (entity, time): {exc}") from None
-    return order, bool(keys.duplicated().any())
-
-
 def _nan_error(seqs, missing):
     """The error for a NaN inside a sequence, at the first True of
     ``missing`` [n, T, C]: by entity, time and column for a long frame."""
@@ -222,12 +207,11 @@ arrays, or long DataFrame
         spec = None if self._carries_all else self.passthrough
         if reset:
             self._long_columns = None
-        # passed-through channels may hold NaN (a missing category): the other
-        # channels are checked below
-        if reset:
             passing = spec is not None
         else:
             passing = bool(self.is_passthrough_.any())
+        # passed-through channels may hold NaN (a missing category): the other
+        # channels are checked below
         seqs = validate_sequences(
             self, X, reset=reset, allow_missing=self._allow_missing or passing
         )
@@ -289,23 +273,22 @@ arrays, or long DataFrame
                     f"when {name} was fitted; pass the column with the same dtype, "
                     f"or refit {name}"
                 )
-        order, duplicated = _sorted_rows(X)
+        order, _, step, _ = _data._event_order(X)
         # the passed-through columns are never read: NaN stands in for them
         work = X.copy() if mask.any() else X
         for column, passing in zip(columns, mask, strict=True):
             if passing:
                 work[column] = np.nan
-        if duplicated:
+        if X.index.has_duplicates:
             # several events at one time (allowed with the estimators'
             # time_features): number each entity's steps in sorted order, so
             # the steps are distinct and in the order of ``order``
             work = work.iloc[order]
-            ids = work.index.get_level_values(0)
-            first = np.r_[True, ids[1:] != ids[:-1]]
-            starts = np.flatnonzero(first)
-            step = np.arange(len(work)) - starts[np.cumsum(first) - 1]
             work = work.set_axis(
-                pd.MultiIndex.from_arrays([ids, step], names=X.index.names), axis=0
+                pd.MultiIndex.from_arrays(
+                    [work.index.get_level_values(0), step], names=X.index.names
+                ),
+                axis=0,
             )
         seqs = validate_sequences(
             self, work, reset=reset, allow_missing=self._allow_missing or mask.any()
