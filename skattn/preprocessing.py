@@ -273,13 +273,18 @@ arrays, or long DataFrame
                     f"when {name} was fitted; pass the column with the same dtype, "
                     f"or refit {name}"
                 )
-        order, _, step, _ = _data._event_order(X)
+        _data._level_names(X)  # two levels, with distinct names
+        duplicated = X.index.has_duplicates
+        if X.index.is_monotonic_increasing and not duplicated:
+            order = np.arange(len(X))  # sorted already: skip sorting again
+        else:
+            order, _, step, _ = _data._event_order(X)
         # the passed-through columns are never read: NaN stands in for them
         work = X.copy() if mask.any() else X
         for column, passing in zip(columns, mask, strict=True):
             if passing:
                 work[column] = np.nan
-        if X.index.has_duplicates:
+        if duplicated:
             # several events at one time (allowed with the estimators'
             # time_features): number each entity's steps in sorted order, so
             # the steps are distinct and in the order of ``order``
