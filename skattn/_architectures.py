@@ -42,6 +42,7 @@ POOLING_CONSTRAINTS = {
 # The convolutional stem in front of either encoder (modules.stem.ConvStem).
 CONV_STEM_CONSTRAINTS = {
     "conv_stem": [StrOptions({"auto"}), int_param(1), None],
+    "stem_norm": [StrOptions({"layer", "batch"}), None],
 }
 
 RECURRENT_CONSTRAINTS = {
@@ -106,7 +107,7 @@ def _check_recurrent(est):
             )
 
 
-def _shared_network_params(est, conv_stem, max_length):
+def _shared_network_params(est, conv_stem, stem_norm, max_length):
     """The input, stem and pooling parameters both families pass on as
     they are."""
     return dict(
@@ -123,11 +124,12 @@ def _shared_network_params(est, conv_stem, max_length):
         static=est._static_fields(),
         static_query=est.static_query,
         conv_stem=conv_stem,
+        stem_norm=stem_norm,
         max_length=max_length,
     )
 
 
-def _build_recurrent(est, n_channels, n_outputs, max_length, conv_stem):
+def _build_recurrent(est, n_channels, n_outputs, max_length, conv_stem, stem_norm):
     return recurrent_network(
         n_channels,
         n_outputs,
@@ -135,7 +137,7 @@ def _build_recurrent(est, n_channels, n_outputs, max_length, conv_stem):
         num_layers=est.num_layers,
         cell=est.cell,
         bidirectional=est.bidirectional,
-        **_shared_network_params(est, conv_stem, max_length),
+        **_shared_network_params(est, conv_stem, stem_norm, max_length),
     )
 
 
@@ -156,7 +158,7 @@ def _positional_limit(est):
     return est._max_length if est.positional_encoding == "learned" else None
 
 
-def _build_transformer(est, n_channels, n_outputs, max_length, conv_stem):
+def _build_transformer(est, n_channels, n_outputs, max_length, conv_stem, stem_norm):
     return transformer_network(
         n_channels,
         n_outputs,
@@ -164,7 +166,7 @@ def _build_transformer(est, n_channels, n_outputs, max_length, conv_stem):
         num_layers=est.num_layers,
         dim_feedforward=est.dim_feedforward,
         positional_encoding=est.positional_encoding,
-        **_shared_network_params(est, conv_stem, max_length),
+        **_shared_network_params(est, conv_stem, stem_norm, max_length),
     )
 
 
@@ -177,7 +179,12 @@ class RecurrentArchitecture:
 
     def _build_network(self, n_channels, n_outputs, max_length):
         return _build_recurrent(
-            self, n_channels, n_outputs, max_length, conv_stem=self.conv_stem
+            self,
+            n_channels,
+            n_outputs,
+            max_length,
+            conv_stem=self.conv_stem,
+            stem_norm=self.stem_norm,
         )
 
 
@@ -193,7 +200,12 @@ class TransformerArchitecture:
 
     def _build_network(self, n_channels, n_outputs, max_length):
         return _build_transformer(
-            self, n_channels, n_outputs, max_length, conv_stem=self.conv_stem
+            self,
+            n_channels,
+            n_outputs,
+            max_length,
+            conv_stem=self.conv_stem,
+            stem_norm=self.stem_norm,
         )
 
 
@@ -211,4 +223,6 @@ class EncoderChoice:
 
     def _build_network(self, n_channels, n_outputs, max_length):
         build = _build_recurrent if self.encoder == "lstm" else _build_transformer
-        return build(self, n_channels, n_outputs, max_length, conv_stem=None)
+        return build(
+            self, n_channels, n_outputs, max_length, conv_stem=None, stem_norm=None
+        )

@@ -121,14 +121,23 @@ FITTED_ATTRIBUTES_DOC = """\
 
 CONV_STEM_DOC = """\
     conv_stem : "auto", int or None, default="auto"
-        A convolutional stem before the encoder: three ``Conv1d -> LayerNorm
-        -> GELU`` layers with ``{width}`` channels that give every step a
+        A convolutional stem before the encoder: three ``Conv1d -> norm ->
+        GELU`` layers with ``{width}`` channels that give every step a
         view of its neighbourhood and divide the length by a total stride (a
         power of two). ``"auto"`` picks the stride from the longest training
         sequence (the largest power of two that leaves at least 64 steps: 1
         up to 127 steps, 2 up to 255, ...); an int sets it; None feeds the
         input straight to the encoder. Attention weights are still reported
         per input step.
+    stem_norm : {{"layer", "batch"}} or None, default="layer"
+        The normalisation after each convolution of the stem. ``"layer"``
+        normalises each step over its channels: it keeps the shape of the
+        signal around a step but not its amplitude. ``"batch"``
+        standardises each channel over the real steps of the training batch
+        (running averages at prediction, so predictions do not depend on the
+        batch) and keeps amplitudes, for targets that depend on the level of
+        the series (regression, forecasting, amounts). None: no
+        normalisation.
 """
 
 

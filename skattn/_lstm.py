@@ -70,6 +70,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         cell="lstm",
         bidirectional=True,
         conv_stem="auto",
+        stem_norm="layer",
         pooling="attention",
         attention="additive",
         num_heads=4,
@@ -106,6 +107,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.cell = cell
         self.bidirectional = bidirectional
         self.conv_stem = conv_stem
+        self.stem_norm = stem_norm
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads
@@ -189,6 +191,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         cell="lstm",
         bidirectional=True,
         conv_stem="auto",
+        stem_norm="layer",
         pooling="attention",
         attention="additive",
         num_heads=4,
@@ -224,6 +227,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.cell = cell
         self.bidirectional = bidirectional
         self.conv_stem = conv_stem
+        self.stem_norm = stem_norm
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads

@@ -70,6 +70,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         dim_feedforward=128,
         positional_encoding="sinusoidal",
         conv_stem="auto",
+        stem_norm="layer",
         pooling="attention",
         attention="multihead",
         num_heads=4,
@@ -106,6 +107,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.dim_feedforward = dim_feedforward
         self.positional_encoding = positional_encoding
         self.conv_stem = conv_stem
+        self.stem_norm = stem_norm
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads
@@ -190,6 +192,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         dim_feedforward=128,
         positional_encoding="sinusoidal",
         conv_stem="auto",
+        stem_norm="layer",
         pooling="attention",
         attention="multihead",
         num_heads=4,
@@ -225,6 +228,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.dim_feedforward = dim_feedforward
         self.positional_encoding = positional_encoding
         self.conv_stem = conv_stem
+        self.stem_norm = stem_norm
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads

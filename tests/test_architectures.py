@@ -1,9 +1,11 @@
 """The architecture parameters (``skattn/_architectures.py``): checks of
-combinations that cannot be built, and ``conv_stem`` on the estimators
-(attention weights at input resolution, padding, regression, no stem)."""
+combinations that cannot be built, and ``conv_stem``/``stem_norm`` on the
+estimators (attention weights at input resolution, padding, regression, no
+stem, the stem's normalisation)."""
 
 import numpy as np
 import pytest
+import torch
 
 from skattn import (
     LSTMAttentionClassifier,
@@ -52,10 +54,13 @@ def test_attention_weights_at_input_resolution(Model):
         assert (w[i, :n_real] > 0).all()
 
 
+@pytest.mark.parametrize("stem_norm", ["layer", "batch", None])
 @pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionClassifier])
-def test_predictions_do_not_depend_on_padding(Model):
+def test_predictions_do_not_depend_on_padding(Model, stem_norm):
     X, y, lengths = _ragged_data()
-    clf = Model(conv_stem="auto", max_epochs=2, random_state=0, n_threads=1).fit(X, y)
+    clf = Model(
+        conv_stem="auto", stem_norm=stem_norm, max_epochs=2, random_state=0, n_threads=1
+    ).fit(X, y)
     together = clf.predict_proba(X)
     alone = np.vstack(
         [clf.predict_proba(X[i : i + 1, :n]) for i, n in enumerate(lengths)]
@@ -90,3 +95,25 @@ def test_invalid_conv_stem(bad):
     X, y, _ = _ragged_data()
     with pytest.raises(ValueError, match="conv_stem"):
         TransformerClassifier(conv_stem=bad, max_epochs=1).fit(X, y)
+
+
+@pytest.mark.parametrize("bad", ["instance", "Layer", 1])
+def test_invalid_stem_norm(bad):
+    X, y, _ = _ragged_data()
+    with pytest.raises(ValueError, match="stem_norm"):
+        LSTMAttentionClassifier(stem_norm=bad, max_epochs=1).fit(X, y)
+
+
+@pytest.mark.parametrize("Model", [TransformerRegressor, LSTMAttentionRegressor])
+def test_batch_stem_norm_is_saved_with_its_running_statistics(Model, tmp_path):
+    import skattn
+
+    X, _, _ = _ragged_data()
+    y = np.nan_to_num(X[:, :, 0]).sum(1)
+    reg = Model(stem_norm="batch", max_epochs=2, random_state=0, n_threads=1)
+    reg.fit(X, y)
+    norm = reg.net_.module_.stem.norms[0]
+    assert not torch.equal(norm.running_var, torch.ones_like(norm.running_var))
+    reg.save(tmp_path / "model.skattn")
+    loaded = skattn.load(tmp_path / "model.skattn")
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))

@@ -65,6 +65,10 @@ MODELS = {
         Y,
     ),
     "lstm-stem-4": (LSTMAttentionClassifier(conv_stem=4, **LSTM), Y),
+    "lstm-stem-batch-norm": (
+        LSTMAttentionClassifier(conv_stem=2, stem_norm="batch", **LSTM),
+        Y,
+    ),
     "lstm-mean": (LSTMAttentionClassifier(pooling="mean", **LSTM), Y),
     "transformer-multihead": (TransformerClassifier(**TRANSFORMER), Y),
     "transformer-additive-no-stem": (
@@ -87,6 +91,10 @@ MODELS = {
     "transformer-mean": (TransformerClassifier(pooling="mean", **TRANSFORMER), Y),
     "transformer-cls": (TransformerClassifier(pooling="cls", **TRANSFORMER), Y),
     "transformer-stem-4": (TransformerClassifier(conv_stem=4, **TRANSFORMER), Y),
+    "transformer-stem-no-norm": (
+        TransformerClassifier(stem_norm=None, **TRANSFORMER),
+        Y,
+    ),
     "lstm-regressor": (
         LSTMAttentionRegressor(**LSTM),
         rng.normal(size=24) * 50 + 1e4,  # an offset far larger than the spread

@@ -422,7 +422,7 @@ class MaskedReconstruction(nn.Module):
         return self.network.attention(values, mask)
 
 
-def _stem(input_size, channels, conv_stem, max_length):
+def _stem(input_size, channels, conv_stem, max_length, norm="layer"):
     """``(ConvStem or None, total stride)`` for ``conv_stem`` None, "auto"
     (stride from ``max_length``) or a power-of-two stride."""
     if conv_stem is None:
@@ -435,7 +435,7 @@ def _stem(input_size, channels, conv_stem, max_length):
         raise ValueError(
             f"conv_stem must be None, 'auto' or a power-of-two int, got {conv_stem!r}"
         )
-    return ConvStem(input_size, channels, stride=stride), stride
+    return ConvStem(input_size, channels, stride=stride, norm=norm), stride
 
 
 def _pooling(size, pooling, attention, aggregation, num_heads, query, static_query):
@@ -470,6 +470,7 @@ def sequence_network(
     static=None,
     static_query=False,
     conv_stem=None,
+    stem_norm="layer",
     max_length=None,
 ):
     """Assemble ``[token embedding] -> [stem] -> encoder -> pooling -> head``.
@@ -511,6 +512,8 @@ def sequence_network(
     conv_stem : "auto", int or None, default=None
         The convolutional stem's total stride (``"auto"``: from
         ``max_length``), or no stem.
+    stem_norm : {"layer", "batch", None}, default="layer"
+        The stem's normalisation (see :class:`ConvStem`).
     max_length : int or None, default=None
         Longest training sequence.
 
@@ -540,7 +543,7 @@ def sequence_network(
     elif categorical:
         embedding = CategoricalEmbedding(n_channels, categorical)
         input_size = embedding.output_size
-    stem, stride = _stem(input_size, width, conv_stem, max_length)
+    stem, stride = _stem(input_size, width, conv_stem, max_length, stem_norm)
     if stem is not None:
         input_size = stem.output_size
         if max_length is not None:

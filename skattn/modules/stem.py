@@ -19,7 +19,16 @@ from torch import nn
 
 from .attention import lengths_to_mask
 
-__all__ = ["ConvStem", "auto_stem_stride", "stem_strides"]
+__all__ = [
+    "STEM_NORMS",
+    "ConvStem",
+    "MaskedBatchNorm",
+    "auto_stem_stride",
+    "stem_strides",
+]
+
+# The normalisations a stem layer may use (None: none).
+STEM_NORMS = ("layer", "batch", None)
 
 # "auto" picks the total stride that leaves about this many steps or more.
 _AUTO_TARGET_STEPS = 64
@@ -44,8 +53,59 @@ def stem_strides(stride, num_layers):
     )
 
 
+class MaskedBatchNorm(nn.Module):
+    """Batch normalisation of ``x [b, t, d]`` over the real steps only.
+
+    Each channel is standardised with its mean and variance over the real
+    steps of the batch during training (and running averages of them at
+    evaluation, as :class:`torch.nn.BatchNorm1d` does), so a step keeps its
+    amplitude relative to the other steps and sequences. Padding takes no
+    part in the statistics, and evaluation does not depend on the batch.
+
+    Parameters
+    ----------
+    channels : int
+        Channels ``d``.
+    momentum : float, default=0.1
+        Weight of each training batch in the running statistics.
+    eps : float, default=1e-5
+        Added to the variance.
+
+    Examples
+    --------
+    >>> import torch
+    >>> norm = MaskedBatchNorm(4)
+    >>> norm(torch.randn(2, 5, 4), torch.ones(2, 5, dtype=torch.bool)).shape
+    torch.Size([2, 5, 4])
+    """
+
+    def __init__(self, channels, *, momentum=0.1, eps=1e-5):
+        super().__init__()
+        self.momentum, self.eps = momentum, eps
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.register_buffer("running_mean", torch.zeros(channels))
+        self.register_buffer("running_var", torch.ones(channels))
+
+    def forward(self, x, mask):
+        if self.training:
+            real = mask.unsqueeze(-1).to(x.dtype)  # [b, t, 1]
+            n = real.sum().clamp(min=1)
+            mean = (x * real).sum((0, 1)) / n  # [d]
+            var = ((x - mean) ** 2 * real).sum((0, 1)) / n
+            with torch.no_grad():
+                unbiased = var * n / (n - 1).clamp(min=1)
+                self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
+                self.running_var.lerp_(
+                    unbiased.to(self.running_var.dtype), self.momentum
+                )
+        else:
+            mean, var = self.running_mean.to(x.dtype), self.running_var.to(x.dtype)
+        return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+
+
 class ConvStem(nn.Module):
-    """Stack of ``Conv1d -> LayerNorm -> GELU`` layers with padding masks.
+    """Stack of ``Conv1d -> norm -> GELU`` layers with padding masks.
 
     Parameters
     ----------
@@ -58,6 +118,13 @@ class ConvStem(nn.Module):
         size ``2 * stride_i + 3`` per layer, so windows overlap).
     num_layers : int, default=3
         Number of convolution layers.
+    norm : {"layer", "batch", None}, default="layer"
+        Normalisation after each convolution. ``"layer"`` normalises each
+        step over its channels, which keeps the shape of the signal but not
+        its amplitude (a step and the same step scaled by 10 look alike);
+        ``"batch"`` (:class:`MaskedBatchNorm`) standardises each channel
+        over the real steps of the batch and keeps amplitudes; None leaves
+        the convolutions' output as it is.
 
     Notes
     -----
@@ -75,10 +142,13 @@ class ConvStem(nn.Module):
     (torch.Size([1, 5, 8]), torch.Size([1, 5]))
     """
 
-    def __init__(self, input_size, channels, *, stride=1, num_layers=3):
+    def __init__(self, input_size, channels, *, stride=1, num_layers=3, norm="layer"):
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"num_layers must be at least 1, got {num_layers}")
+        if norm not in STEM_NORMS:
+            raise ValueError(f"norm must be one of {STEM_NORMS}, got {norm!r}")
+        self.norm = norm
         self.strides = stem_strides(int(stride), num_layers)
         self.stride = int(stride)
         self.convs = nn.ModuleList()
@@ -87,7 +157,12 @@ class ConvStem(nn.Module):
         for s in self.strides:
             k = 2 * s + 3
             self.convs.append(nn.Conv1d(size, channels, k, stride=s, padding=k // 2))
-            self.norms.append(nn.LayerNorm(channels))
+            if norm == "layer":
+                self.norms.append(nn.LayerNorm(channels))
+            elif norm == "batch":
+                self.norms.append(MaskedBatchNorm(channels))
+            else:
+                self.norms.append(nn.Identity())
             size = channels
         self.activation = nn.GELU()
         self.output_size = channels
@@ -119,8 +194,9 @@ class ConvStem(nn.Module):
             x = conv(x)  # [b, d, t_i]
             lengths = torch.div(lengths + s - 1, s, rounding_mode="floor")
             mask = lengths_to_mask(lengths, x.shape[-1])
-            # [b, d, t_i] -> [b, t_i, d] for the per-step LayerNorm
-            x = self.activation(norm(x.transpose(1, 2)))
+            # [b, d, t_i] -> [b, t_i, d] for the norm
+            x = x.transpose(1, 2)
+            x = self.activation(norm(x, mask) if self.norm == "batch" else norm(x))
             x = x.masked_fill(~mask.unsqueeze(-1), 0.0).transpose(1, 2)
         return x.transpose(1, 2), mask  # [b, t', d], [b, t']
 

@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from skattn.modules.stem import ConvStem, auto_stem_stride, stem_strides
+from skattn.modules.stem import (
+    ConvStem,
+    MaskedBatchNorm,
+    auto_stem_stride,
+    stem_strides,
+)
 
 
 @pytest.mark.parametrize(
@@ -54,10 +59,14 @@ def _padded(lengths, t, c, seed=0):
     return x, mask
 
 
+@pytest.mark.parametrize("norm", ["layer", "batch", None])
 @pytest.mark.parametrize("stride", [1, 2, 4, 8])
-def test_stem_keeps_ceil_length_and_ignores_padding(stride):
+def test_stem_keeps_ceil_length_and_ignores_padding(stride, norm):
     torch.manual_seed(0)
-    stem = ConvStem(3, 8, stride=stride).eval()
+    stem = ConvStem(3, 8, stride=stride, norm=norm)
+    if norm == "batch":  # running statistics other than the initial 0 and 1
+        stem(*_padded([37, 20, 5, 1], 37, 3, seed=1))
+    stem.eval()
     lengths = [37, 20, 5, 1]
     x, mask = _padded(lengths, 37, 3)
     garbage = x.masked_fill(mask.unsqueeze(-1), 0.0) * 1e3
@@ -88,3 +97,40 @@ def test_upsample_spreads_weights_over_real_steps():
     # the last block of the 13-step sequence stands for one step only
     torch.testing.assert_close(spread[0, :, 12], weights[0, :, 3])
     torch.testing.assert_close(spread[0, :, 0], weights[0, :, 0] / 4)
+
+
+def test_layer_norm_drops_amplitude_batch_norm_keeps_it():
+    """A step scaled by 10 looks the same after a per-step LayerNorm (up to
+    the convolutions' bias); after batch statistics it stays 10 times as
+    far from the mean."""
+    torch.manual_seed(0)
+    x, mask = _padded([16, 16], 16, 1)
+    x[1] = 10 * x[0]
+    for norm, same in (("layer", True), ("batch", False)):
+        stem = ConvStem(1, 8, num_layers=1, norm=norm)
+        torch.nn.init.zeros_(stem.convs[0].bias)
+        y, _ = stem(x, mask)
+        assert torch.allclose(y[0], y[1], atol=1e-3) is same
+
+
+def test_masked_batch_norm_uses_real_steps_only():
+    torch.manual_seed(0)
+    norm = MaskedBatchNorm(3, momentum=1.0)
+    x, mask = _padded([7, 3], 7, 3)
+    x = x + 1e3 * (~mask).unsqueeze(-1)  # padding far off: must not count
+    y = norm(x, mask)
+    real = x[mask]  # [10, 3]
+    torch.testing.assert_close(norm.running_mean, real.mean(0))
+    torch.testing.assert_close(norm.running_var, real.var(0, unbiased=True))
+    torch.testing.assert_close(y[mask].mean(0), torch.zeros(3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        y[mask].var(0, unbiased=False), torch.ones(3), atol=1e-3, rtol=0
+    )
+    norm.eval()  # evaluation: the running statistics, whatever the batch
+    alone = norm(x[1:, :3], mask[1:, :3])
+    torch.testing.assert_close(norm(x, mask)[1, :3], alone[0])
+
+
+def test_stem_norm_must_be_known():
+    with pytest.raises(ValueError, match="norm must be one of"):
+        ConvStem(1, 4, norm="instance")
