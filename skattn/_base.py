@@ -216,7 +216,9 @@ arrays, or long DataFrame
             scale of ``X`` does not matter (1e-30 and 1e30 train alike); a
             constant channel is only centred. At prediction, values that
             standardise far beyond the training range (e.g. 1e300 for data of
-            scale 1) are an error rather than a NaN output.
+            scale 1) are an error rather than a NaN output. A dask array, a
+            memory-mapped array or :func:`skattn.data.from_dask_long` is read
+            block by block, never whole (data larger than memory).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
