@@ -142,9 +142,8 @@ class _Moments:
 def fit_streamed(est, X, y, sample_weight, *, warm, epochs, stream, classes):
     """``SequenceEstimator._fit`` for inputs read block by block."""
     source = as_source(X)
-    counter = UnknownCounter()
-    first = est._validate_input(source.load(0), reset=not warm, counter=counter)
-    del first
+    # the first block fixes the input contract (channels, width, names)
+    est._validate_input(source.load(0), reset=not warm, counter=UnknownCounter())
     _refuse_vocabularies(est)
     n = source.n_rows
     y = source.align(y)
@@ -208,19 +207,30 @@ def _validated(est, source, k):
 
 def _streamed_scaling(est, source, keep):
     """Input ``(loc, scale)`` from one pass over the blocks (which also
-    checks every block as the in-memory path would)."""
-    moments = _Moments(est._n_network_channels())
+    checks every block as the in-memory path would).
 
-    def load(k):
+    Two blocks are read and reduced at a time (numpy and dask release the
+    GIL); the per-block statistics are merged in block order, so the result
+    does not depend on which finishes first.
+    """
+    n_channels = est._n_network_channels()
+
+    def block_moments(k):
         seqs, _ = _validated(est, source, k)
         rows = keep[source.bounds[k] : source.bounds[k + 1]]
-        if rows.all():
-            return seqs.values, seqs.lengths
-        return seqs.values[rows], seqs.lengths[rows]
-
-    for values, lengths in prefetched(load, range(len(source))):
+        values, lengths = seqs.values, seqs.lengths
+        if not rows.all():
+            values, lengths = values[rows], lengths[rows]
+        moments = _Moments(n_channels)
         moments.add(values, lengths)
-    loc, scale = moments.mean, moments.std
+        return moments
+
+    total = _Moments(n_channels)
+    with ThreadPoolExecutor(2, thread_name_prefix="skattn-statistics") as pool:
+        for moments in pool.map(block_moments, range(len(source))):
+            if moments.n:
+                total._merge(moments.mean, moments.std, moments.n)
+    loc, scale = total.mean, total.std
     # as fit_input_scaling: constant channels are centred only
     scale[~(scale > 1e-12 * np.abs(loc))] = 1.0
     return loc, scale
@@ -264,13 +274,12 @@ class StreamedData:
             [int(keep[bounds[k] : bounds[k + 1]].sum()) for k in self.blocks],
             dtype=np.int64,
         )
-        rows = np.concatenate(
-            [np.arange(bounds[k], bounds[k + 1]) for k in self.blocks]
-            or [np.array([], dtype=np.int64)]
+        # weights of mean 1 over the rows this data trains on (zero weights
+        # are never read: those rows are dropped from their blocks)
+        total = sum(
+            float(weight[bounds[k] : bounds[k + 1]].double().sum()) for k in self.blocks
         )
-        kept = torch.from_numpy(rows[keep[rows]])
-        mean = weight[kept].mean() if len(kept) else torch.tensor(1.0)
-        self.weight = weight / mean
+        self.weight = weight * (max(len(self), 1) / total if total > 0 else 1.0)
 
     def __len__(self):
         return int(self._sizes.sum())
