@@ -73,6 +73,18 @@ MISTAKES = [
         "Categorical channels of arrays hold integer codes (NaN for missing).",
     ),
     (
+        "An entity split across the partitions of a dask DataFrame",
+        "import dask.dataframe as dd\n"
+        "events = pd.DataFrame(\n"
+        '    {"customer": [1, 2, 1, 2], "day": [0, 0, 1, 1],\n'
+        '     "amount": [5.0, 1.0, 7.0, 2.0]}\n'
+        ")\n"
+        "frame = dd.from_pandas(events, npartitions=2, sort=False)\n"
+        'X = skattn.data.from_dask_long(frame, id_col="customer", time_col="day")\n'
+        'LSTMClassifier().fit(X, ["no", "yes"])',
+        'Repartition by entity: `frame.set_index("customer")`.',
+    ),
+    (
         "`time_features` with array input",
         'LSTMClassifier(time_features="gap").fit(X, y)',
         "Pass a long DataFrame whose time level holds timestamps or numbers.",

@@ -16,7 +16,6 @@ A concrete estimator combines this base with
   ``_check_architecture``, ``_build_network`` and ``_max_input_length``.
 """
 
-import math
 from numbers import Real
 
 import numpy as np
@@ -30,7 +29,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
-from . import _persistence
+from . import _persistence, _streaming
 from ._events import CATEGORICAL_CONSTRAINTS, EventInputs, UnknownCounter
 from ._net import (
     SequenceData,
@@ -217,7 +216,9 @@ arrays, or long DataFrame
             scale of ``X`` does not matter (1e-30 and 1e30 train alike); a
             constant channel is only centred. At prediction, values that
             standardise far beyond the training range (e.g. 1e300 for data of
-            scale 1) are an error rather than a NaN output.
+            scale 1) are an error rather than a NaN output. A dask array, a
+            memory-mapped array or :func:`skattn.data.from_dask_long` is read
+            block by block, never whole (data larger than memory).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -274,6 +275,18 @@ arrays, or long DataFrame
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
+            )
+        _streaming.check_not_a_graph_key(X)
+        if _streaming.is_streamed(X):  # larger than memory: read block by block
+            return _streaming.fit_streamed(
+                self,
+                X,
+                y,
+                sample_weight,
+                warm=warm,
+                epochs=epochs,
+                stream=stream,
+                classes=classes,
             )
         counter = UnknownCounter()
         seqs = self._validate_input(X, reset=not warm, counter=counter)
@@ -361,7 +374,7 @@ arrays, or long DataFrame
         else:
             train, valid = data, None
         callbacks = training_callbacks(
-            n_batches=math.ceil(len(train) / self.batch_size),
+            n_batches=train.n_batches(self.batch_size),
             epochs=epochs,
             schedule="constant" if stream else self.lr_schedule,
             validation=valid is not None,
@@ -420,21 +433,23 @@ arrays, or long DataFrame
         counter = UnknownCounter()
         # "auto": as many threads as training got
         threads = torch_context(self.n_threads, flops=self._step_flops)
+        base = _streaming.row_offset()  # a block of a dask array: its first row
         with threads, torch.inference_mode():
             for offset, chunk, n_total in iter_chunks(X, self.batch_size):
                 seqs = self._validate_input(
-                    chunk, reset=False, offset=offset, counter=counter
+                    chunk, reset=False, offset=base + offset, counter=counter
                 )
                 values, lengths = self._tensors(seqs, np_dtype)
                 self._check_input_length(values.shape[1])
                 out = run_batches(
                     network, values, lengths, method, device, self.batch_size
                 )
-                check_finite_output(out, values, offset, type(self).__name__)
+                check_finite_output(out, values, base + offset, type(self).__name__)
                 outputs.add(offset, out, n_total)
         counter.warn(type(self).__name__)
         return outputs.result()
 
+    @_streaming.lazy_output
     def attention_weights(self, X, *, per_head=False):
         """Attention weight of every timestep in the pooling step.
 
@@ -547,6 +562,7 @@ class SequenceClassifierBase(
     def _check_target_fitted(self):
         self._check_classes_fitted()
 
+    @_streaming.lazy_output
     def predict_proba(self, X):
         """Class probabilities of each sequence.
 
@@ -565,6 +581,7 @@ class SequenceClassifierBase(
         logits.sub_(logits.amax(dim=1, keepdim=True)).exp_()
         return logits.div_(logits.sum(dim=1, keepdim=True)).numpy()
 
+    @_streaming.lazy_output
     def predict(self, X):
         """Predicted class label of each sequence.
 
@@ -602,6 +619,7 @@ class SequenceRegressorBase(
     def _check_target_fitted(self):
         self._check_scaling_fitted()
 
+    @_streaming.lazy_output
     def predict(self, X):
         """Predicted targets of each sequence.
 

@@ -76,6 +76,10 @@ class SequenceData:
     def __len__(self):
         return len(self.lengths)
 
+    def n_batches(self, batch_size):
+        """Batches per epoch."""
+        return math.ceil(len(self) / batch_size)
+
     def subset(self, index):
         index = torch.as_tensor(index, dtype=torch.long)
         weight = None if self.weight is None else self.weight[index]
@@ -480,6 +484,13 @@ class SequenceNet(NeuralNet):
         return X
 
     def get_iterator(self, dataset, training=False):
+        if hasattr(dataset, "batch_iterator"):  # data read block by block
+            return dataset.batch_iterator(
+                self.batch_size,
+                shuffle=training,
+                generator=self.shuffle_generator_,
+                device=self.device,
+            )
         return BatchIterator(
             dataset,
             self.batch_size,
@@ -631,6 +642,8 @@ def validation_split(data, fraction, strata, seed):
     """
     from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
+    if hasattr(data, "validation_split"):  # data read block by block: whole blocks
+        return data.validation_split(fraction, seed)
     n = len(data)
     n_valid = int(math.ceil(fraction * n))
     if n_valid < 1 or n - n_valid < 1:

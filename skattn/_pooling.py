@@ -5,6 +5,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import type_of_target
 
+from . import _streaming
 from ._architectures import ENCODER_CHOICE_CONSTRAINTS, EncoderChoice
 from ._base import SequenceEstimator
 from ._docs import (
@@ -321,6 +322,7 @@ default="sinusoidal"
         """
         return super().fit(X, y, sample_weight)
 
+    @_streaming.lazy_output
     def transform(self, X):
         """Pooled vector of each sequence.
 

@@ -47,13 +47,20 @@ def check_input_scaling(loc, scale, n_channels):
         raise ValueError(f"the input standardisation is not {n_channels} finite values")
 
 
-def standardised_tensors(seqs, loc, scale, dtype):
+def standardised_tensors(seqs, loc, scale, dtype, *, in_place=False):
     """Standardised values (zeros on padding) and lengths as tensors.
 
     ``loc`` and ``scale`` are None for token ids, which are not scaled.
+    ``in_place`` overwrites ``seqs.values`` instead of copying them (for
+    values that nothing else reads: a block of data read from disk).
     """
     # one float64 copy, then in place: memory per chunk stays small
-    if loc is not None:
+    if in_place:
+        values = seqs.values
+        if loc is not None:
+            values -= loc
+            values /= scale
+    elif loc is not None:
         values = seqs.values - loc
         values /= scale
     else:

@@ -44,11 +44,13 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_array
 
+from ._sources import from_dask_long
 from .exceptions import IgnoredColumnsWarning, _warn
 
 __all__ = [
     "event_values",
     "from_channels_first",
+    "from_dask_long",
     "from_long",
     "sequence_lengths",
     "to_long",
