@@ -5,9 +5,10 @@ candidate setting, family (Transformer, LSTM) and data set of the
 development suite, 3-fold cross-validation on the archive's *training*
 split (stratified folds for classification; fold ``k`` also seeds the
 model), so every candidate sees identical folds and seeds. Test splits are
-never read. Regression scores are RMSE relative to ridge regression on the
-flattened series of the same fold (below 1 beats ridge), so sets of
-different scales can be averaged.
+never read. Regression scores are RMSE relative to that of predicting the
+training mean on the same fold (1 = no better than the mean), so sets of
+different scales can be averaged; ridge regression on the flattened series
+and MiniRocket are reference rows in the same units.
 
 The decision rule, for each task and family: hold one data set out, pick
 the candidate with the best mean score on the other sets, and check it on
@@ -25,6 +26,7 @@ a run resumes where it stopped.
 """
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -136,8 +138,9 @@ def run(task, names, candidates, families, n_folds, directory):
     for name in names:
         X, y = load(name, directory)
         for k, (tr, va) in enumerate(folds(classification, y, n_folds)):
-            ridge = C.ridge(classification).fit(C.flat(X[tr]), y[tr])
-            ridge_score = C.score(classification, y[va], ridge.predict(C.flat(X[va])))
+            ridge_score = _baseline_scores(task, name, k, n_folds, str(directory))[
+                "ridge"
+            ]
             for cand in candidates:
                 for family in families:
                     if (cand, family, name, k) in done:
@@ -165,14 +168,52 @@ def run(task, names, candidates, families, n_folds, directory):
                     )
 
 
-def _table(rows):
+@functools.cache
+def _baseline_scores(task, name, fold, n_folds, directory):
+    """Scores of the references on one fold: ridge on the flattened series,
+    MiniRocket (when aeon is installed) and, for regression, the training
+    mean."""
+    classification = task == "classification"
+    X, y = load(name, Path(directory))
+    tr, va = folds(classification, y, n_folds)[fold]
+    ridge = C.ridge(classification).fit(C.flat(X[tr]), y[tr])
+    out = {"ridge": C.score(classification, y[va], ridge.predict(C.flat(X[va])))}
+    if not classification:
+        out["mean"] = C.score(False, y[va], np.full(len(va), np.mean(y[tr])))
+    from accuracy import minirocket, resample_to_longest
+
+    model = minirocket(classification, fold)[0]
+    if model is None:  # aeon is not installed
+        return out
+    A = resample_to_longest(X)
+    model.fit(A[tr], y[tr])
+    out["minirocket"] = C.score(classification, y[va], model.predict(A[va]))
+    return out
+
+
+def _table(rows, n_folds, directory):
     """{(task, candidate, family, data set): (mean score, n folds, fit s)};
-    regression scores relative to ridge."""
+    regression scores relative to the training mean's RMSE; the references
+    under their own names (family "ref")."""
     groups = {}
     for r in rows:
         key = (r["task"], r["candidate"], r["family"], r["dataset"])
-        value = r["score"] / r["ridge"] if r["task"] == "regression" else r["score"]
+        value = r["score"]
+        if r["task"] == "regression":
+            base = _baseline_scores(
+                "regression", r["dataset"], r["fold"], n_folds, str(directory)
+            )
+            value /= base["mean"]
         groups.setdefault(key, []).append((value, r["fit_s"]))
+    for task, name in {(r["task"], r["dataset"]) for r in rows}:
+        for k in range(n_folds):
+            base = _baseline_scores(task, name, k, n_folds, str(directory))
+            for ref in ("ridge", "minirocket"):
+                if ref in base:
+                    value = base[ref]
+                    if task == "regression":
+                        value /= base["mean"]
+                    groups.setdefault((task, ref, "ref", name), []).append((value, 0))
     return {
         key: (float(np.mean([v for v, _ in vals])), len(vals), sum(f for _, f in vals))
         for key, vals in groups.items()
@@ -206,9 +247,9 @@ def lodo(table, task, family, names, candidates):
     return out
 
 
-def report(n_folds):
+def report(n_folds, directory):
     rows = [json.loads(line) for line in open(RESULTS)]
-    table = _table(rows)
+    table = _table(rows, n_folds, directory)
     text = [
         "# Leave-one-data-set-out study of candidate defaults",
         "",
@@ -216,8 +257,10 @@ def report(n_folds):
         "`lodo_results.jsonl`. "
         f"{n_folds}-fold cross-validation on each training split; fold k seeds "
         "the model; test splits never read. Classification: accuracy; "
-        "regression: RMSE relative to ridge regression on the flattened series "
-        "of the same fold (below 1 beats ridge). One torch thread.",
+        "regression: RMSE relative to that of predicting the training mean on "
+        "the same fold (lower is better; 1 = the mean). `ridge` (flattened "
+        "series) and `minirocket` (aeon, resampled to the longest sequence) "
+        "are references on the same folds. One torch thread.",
         "",
         "Candidates (changes to the estimators' defaults):",
         "",
@@ -229,26 +272,25 @@ def report(n_folds):
                 c
                 for c in CANDIDATES
                 if all(
-                    table.get((task, c, family, n), (0, 0))[1] == n_folds
-                    for n in names
+                    table.get((task, c, family, n), (0, 0))[1] == n_folds for n in names
                 )
             ]
             partial = [
                 c
                 for c in CANDIDATES
-                if c not in cands
-                and any((task, c, family, n) in table for n in names)
+                if c not in cands and any((task, c, family, n) in table for n in names)
             ]
             if not cands and not partial:
                 continue
             text += ["", f"## {task.capitalize()}, {C_FAMILY[family]}", ""]
             header = ["candidate", *names, "mean", "fit s (sum)"]
             body = []
-            for c in cands + partial:
+            for c in cands + partial + ["ridge", "minirocket"]:
+                fam = "ref" if c in ("ridge", "minirocket") else family
                 cells, vals, fit = [], [], 0.0
                 for n in names:
-                    if (task, c, family, n) in table:
-                        m, k, f = table[task, c, family, n]
+                    if (task, c, fam, n) in table:
+                        m, k, f = table[task, c, fam, n]
                         cells.append(f"{m:.3f}" + ("" if k == n_folds else f" ({k})"))
                         fit += f
                         if k == n_folds:
@@ -264,16 +306,14 @@ def report(n_folds):
                 text.append(
                     C.markdown_table(
                         ["held out", "picked on the others", "its score", "defaults"],
-                        [
-                            [h, p, f"{s:.3f}", f"{d:.3f}"]
-                            for h, p, s, d in splits
-                        ],
+                        [[h, p, f"{s:.3f}", f"{d:.3f}"] for h, p, s, d in splits],
                     )
                 )
                 picks = {p for _, p, _, _ in splits}
-                holds = all(
-                    not _better(task, d, s) for _, _, s, d in splits
-                ) and len(picks) == 1
+                holds = (
+                    all(not _better(task, d, s) for _, _, s, d in splits)
+                    and len(picks) == 1
+                )
                 verdict = (
                     f"`{picks.pop()}` is picked in every split and is never worse "
                     "than `defaults` on the held-out set."
@@ -309,7 +349,7 @@ def main():
             data_dir(args.data_dir),
         )
     if RESULTS.exists():
-        report(args.folds)
+        report(args.folds, data_dir(args.data_dir))
 
 
 if __name__ == "__main__":
