@@ -18,6 +18,10 @@ from torch import nn
 
 from .attention import last_real_step, scaled_dot_product_self_attention
 
+# Older torch releases lack torch.compiler.is_exporting; there torch.export
+# fails on the data-dependent branch and export_onnx falls back to tracing.
+_is_exporting = getattr(torch.compiler, "is_exporting", lambda: False)
+
 __all__ = [
     "LearnedPositionalEncoding",
     "RecurrentEncoder",
@@ -353,7 +357,7 @@ default="sinusoidal"
             mask = torch.cat([mask.new_ones(mask.shape[0], 1), mask], 1)
         # Unpadded batches take SDPA's faster maskless kernel; torch.export
         # cannot branch on data, so an exported graph always masks.
-        exporting = torch.compiler.is_exporting()
+        exporting = _is_exporting()
         attn_mask = None if not exporting and bool(mask.all()) else mask
         x = self.dropout(x)
         for layer in self.layers:
