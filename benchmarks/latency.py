@@ -61,7 +61,9 @@ def interleaved_medians(calls, repeats, block=BLOCK):
     next, gives each the same load, so the ratios between them hold even
     when the absolute times do not. Blocks rather than single calls keep
     each runtime's data in the CPU caches, as in a serving loop: the first
-    call of a block pays for the switch and the median leaves it out.
+    call of a block pays for the switch and the median leaves it out. A call
+    that returns a float reports its own duration in seconds (to leave its
+    set-up out).
     """
     import numpy as np
 
@@ -72,8 +74,10 @@ def interleaved_medians(calls, repeats, block=BLOCK):
         for name, call in calls.items():
             for _ in range(block):
                 start = time.perf_counter()
-                call()
-                times[name].append(time.perf_counter() - start)
+                seconds = call()
+                if not isinstance(seconds, float):
+                    seconds = time.perf_counter() - start
+                times[name].append(seconds)
     return {name: float(np.median(t)) for name, t in times.items()}
 
 
@@ -118,7 +122,8 @@ def breakdown(clf, one, repeats):
     The phases are timed apart through the estimator's internals, in the
     order ``predict`` runs them, and in turns with ``predict`` itself; "the
     rest" is what the total has beyond them (threads, output checks, the
-    label lookup).
+    label lookup, and the cache misses of code that runs between network
+    calls).
     """
     import numpy as np
     import torch
@@ -133,9 +138,15 @@ def breakdown(clf, one, repeats):
     values, lengths = clf._tensors(seqs, getattr(np, clf.inference_dtype))
 
     def forward():
+        # validation runs first, untimed, as in predict: the network meets
+        # the CPU caches as predict leaves them
+        seqs = clf._validate_input(one, reset=False)
+        values, lengths = clf._tensors(seqs, getattr(np, clf.inference_dtype))
         threads = torch_context(clf.n_threads, flops=clf._step_flops)
         with threads, torch.inference_mode():
+            start = time.perf_counter()
             run_batches(network, values, lengths, "forward", device, clf.batch_size)
+            return time.perf_counter() - start
 
     parts = interleaved_medians(
         {
@@ -276,8 +287,11 @@ def markdown(rows, parts, info):
             "`predict` runs them: checking and converting the input to padded "
             "float64 values and a mask, standardising it into a tensor of the "
             "inference precision, the network (one batch: no sorting or "
-            "re-padding), and the rest (threads, output checks, label lookup) "
-            "as the total's remainder.",
+            "re-padding) right after validation as in `predict`, and the rest "
+            "as the total's remainder: threads, output checks and the label "
+            "lookup, and the CPU cache misses of validation and of this glue "
+            "code when they run between network calls (each alone, called "
+            "again and again, finds its code and data in the caches).",
             "",
             breakdown_table(parts),
             "",
