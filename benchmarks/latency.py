@@ -7,14 +7,25 @@ channel) and exported with ``skattn.export_onnx``. Then, in one run:
   ``predict``; ONNX Runtime: ``session.run`` on the padded sequence and its
   mask, plus ``classes_[label_index]``);
 - throughput: sequences per second when 1,000 sequences are predicted in one
-  call (ONNX Runtime: in batches of ``batch_size``, as skattn does).
+  call (ONNX Runtime: in batches of ``batch_size``, as skattn does), the
+  median of three calls;
+- where skattn's single-sequence time goes: validation and conversion,
+  standardisation, the network, and the rest.
 
-ONNX Runtime runs with one intra-op thread and with its default (one per
-core); skattn with one torch thread (``n_threads=1``, as every benchmark
-here). skattn predicts in float64 by default and
-in float32 with ``inference_dtype="float32"``, the precision of the graph;
-both are timed. The conversion and validation ``predict`` does are part of
-its time, and padding and mask building part of ONNX Runtime's.
+The runtimes of a family are timed in turns, a block of calls each round
+after round, so that all of them meet the same load from other processes; only
+ONNX Runtime with its default threads is timed on its own, after them,
+since its threads spin-wait after each call and would slow the next one.
+
+ONNX Runtime runs with one intra-op thread (sequential execution, all
+graph optimisations: the session ``examples/serve_onnx.py`` recommends for
+one sequence per request) and with its default threads (one per core);
+skattn with one torch thread (``n_threads=1``, as every benchmark here).
+skattn predicts in float64 by default (its default path, which predictions
+that do not depend on batch composition need) and in float32 with
+``inference_dtype="float32"``, the precision of the graph; both are timed.
+The conversion and validation ``predict`` does are part of its time, and
+padding and mask building part of ONNX Runtime's.
 
 Usage::
 
@@ -23,6 +34,8 @@ Usage::
 """
 
 import argparse
+import copy
+import functools
 import os
 import sys
 import tempfile
@@ -35,18 +48,37 @@ import _common as C  # noqa: E402
 HERE = Path(__file__).resolve().parent
 FAMILIES = ("LSTMAttentionClassifier", "TransformerClassifier")
 N_THROUGHPUT = 1000
+N_BULK_REPEATS = 3  # calls on the 1,000 sequences, per runtime (median)
+BLOCK = 10  # calls of one runtime in a row (see interleaved_medians)
+DTYPE_LABEL = {"float64": "float64 (default)", "float32": "float32"}
 
 
-def median_seconds(call, repeats):
+def interleaved_medians(calls, repeats, block=BLOCK):
+    """Median seconds of each of ``calls`` (name -> function), timed in turns.
+
+    On a machine that other processes share, the load changes from second to
+    second; timing the calls in turns, ``block`` calls of one and then of the
+    next, gives each the same load, so the ratios between them hold even
+    when the absolute times do not. Blocks rather than single calls keep
+    each runtime's data in the CPU caches, as in a serving loop: the first
+    call of a block pays for the switch and the median leaves it out. A call
+    that returns a float reports its own duration in seconds (to leave its
+    set-up out).
+    """
     import numpy as np
 
-    call()  # warm-up: first-call allocations and lazy initialisation
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    for call in calls.values():
+        call()  # warm-up: first-call allocations and lazy initialisation
+    times = {name: [] for name in calls}
+    for _ in range(max(repeats // block, 1)):
+        for name, call in calls.items():
+            for _ in range(block):
+                start = time.perf_counter()
+                seconds = call()
+                if not isinstance(seconds, float):
+                    seconds = time.perf_counter() - start
+                times[name].append(seconds)
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def fit(family, X, y, epochs):
@@ -61,9 +93,11 @@ def onnx_predictor(path, threads, classes, batch_size):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads is not None:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     session = ort.InferenceSession(
         str(path), options, providers=["CPUExecutionProvider"]
     )
@@ -82,6 +116,53 @@ def onnx_predictor(path, threads, classes, batch_size):
     return predict
 
 
+def breakdown(clf, one, repeats):
+    """Milliseconds of each phase of ``clf.predict(one)``, in its precision.
+
+    The phases are timed apart through the estimator's internals, in the
+    order ``predict`` runs them, and in turns with ``predict`` itself; "the
+    rest" is what the total has beyond them (threads, output checks, the
+    label lookup, and the cache misses of code that runs between network
+    calls).
+    """
+    import numpy as np
+    import torch
+
+    from skattn._predict import run_batches
+    from skattn._runtime import torch_context
+
+    dtype = getattr(torch, clf.inference_dtype)
+    device = torch.device(clf.net_.device)
+    network = clf._inference.get(clf.net_.module_, dtype, device)
+    seqs = clf._validate_input(one, reset=False)
+    values, lengths = clf._tensors(seqs, getattr(np, clf.inference_dtype))
+
+    def forward():
+        # validation runs first, untimed, as in predict: the network meets
+        # the CPU caches as predict leaves them
+        seqs = clf._validate_input(one, reset=False)
+        values, lengths = clf._tensors(seqs, getattr(np, clf.inference_dtype))
+        threads = torch_context(clf.n_threads, flops=clf._step_flops)
+        with threads, torch.inference_mode():
+            start = time.perf_counter()
+            run_batches(network, values, lengths, "forward", device, clf.batch_size)
+            return time.perf_counter() - start
+
+    parts = interleaved_medians(
+        {
+            "validation and conversion": lambda: clf._validate_input(one, reset=False),
+            "standardisation": lambda: clf._tensors(seqs, values.numpy().dtype),
+            "network": forward,
+            "total": lambda: clf.predict(one),
+        },
+        repeats,
+    )
+    total = parts.pop("total")
+    parts["the rest"] = max(total - sum(parts.values()), 0.0)
+    parts["total"] = total
+    return {k: 1000 * v for k, v in parts.items()}
+
+
 def measure(family, X_train, y_train, X_test, *, epochs, repeats, folder):
     import numpy as np
 
@@ -95,40 +176,65 @@ def measure(family, X_train, y_train, X_test, *, epochs, repeats, folder):
     many = np.concatenate([X_test] * (N_THROUGHPUT // len(X_test) + 1))
     many = many[:N_THROUGHPUT]
 
-    rows = []
-
-    def add(runtime, threads, predict):
-        latency = median_seconds(lambda: predict(one), repeats)
-        start = time.perf_counter()
-        predict(many)
-        seconds = time.perf_counter() - start
-        rows.append(
-            {
-                "family": family,
-                "runtime": runtime,
-                "threads": threads,
-                "latency_ms": 1000 * latency,
-                "throughput": N_THROUGHPUT / seconds,
-            }
-        )
-
+    # every runtime of the family, timed in turns (see interleaved_medians)
+    predictors, parts = {}, []
     for dtype in ("float64", "float32"):
-        clf.set_params(inference_dtype=dtype)
-        add(f"skattn predict, {dtype}", "1", clf.predict)
+        est = copy.deepcopy(clf).set_params(inference_dtype=dtype)
+        predictors[f"skattn predict, {DTYPE_LABEL[dtype]}", "1"] = est.predict
+        parts.append({"family": family, "dtype": dtype, **breakdown(est, one, repeats)})
     expected = clf.predict(many)
     for threads in (1, None):
         predict = onnx_predictor(path, threads, clf.classes_, clf.batch_size)
-        label = "1" if threads == 1 else "default"
-        add(f"ONNX Runtime ({exporter})", label, predict)
         # a timing of wrong answers would be worthless
         assert (predict(many) == expected).all(), "ONNX labels differ from predict"
-    return rows
+        label = "1" if threads == 1 else "default"
+        predictors[f"ONNX Runtime ({exporter})", label] = predict
+    # ONNX Runtime's own thread pool spin-waits after each call and would slow
+    # whichever call came next: with its default threads it is timed alone
+    groups = [[k for k in predictors if k[1] == "1"]]
+    groups += [[k] for k in predictors if k[1] != "1"]
+    latency, bulk = {}, {}
+    for group in groups:
+        latency |= interleaved_medians(
+            {key: functools.partial(predictors[key], one) for key in group}, repeats
+        )
+        bulk |= interleaved_medians(
+            {key: functools.partial(predictors[key], many) for key in group},
+            N_BULK_REPEATS,
+            block=1,
+        )
+    rows = [
+        {
+            "family": family,
+            "runtime": runtime,
+            "threads": threads,
+            "latency_ms": 1000 * latency[runtime, threads],
+            "throughput": N_THROUGHPUT / bulk[runtime, threads],
+        }
+        for runtime, threads in predictors
+    ]
+    return rows, parts
 
 
-def markdown(rows, info):
+def breakdown_table(parts):
+    phases = [k for k in parts[0] if k not in ("family", "dtype")]
+    header = ["model", "precision", *(f"{k} (ms)" for k in phases), "network share"]
+    table = [
+        [
+            p["family"],
+            p["dtype"],
+            *(f"{p[k]:.3f}" for k in phases),
+            f"{p['network'] / p['total']:.0%}",
+        ]
+        for p in parts
+    ]
+    return C.markdown_table(header, table)
+
+
+def markdown(rows, parts, info):
     base = {}
     for row in rows:
-        if row["runtime"] == "skattn predict, float64":
+        if row["runtime"] == f"skattn predict, {DTYPE_LABEL['float64']}":
             base[row["family"]] = row
     table = []
     for row in rows:
@@ -162,12 +268,32 @@ def markdown(rows, info):
             "Generated by `python benchmarks/latency.py`. GunPoint (150 steps, "
             f"1 channel), models fitted for {info['epochs']} epochs with default "
             "hyperparameters. Latency is the median over "
-            f"{info['repeats']} calls on one sequence; throughput is one call on "
-            f"{N_THROUGHPUT:,} sequences. Speed-ups are against skattn's "
+            f"{info['repeats']} calls on one sequence; throughput the median of "
+            f"{N_BULK_REPEATS} calls on {N_THROUGHPUT:,} sequences. The runtimes "
+            f"of a model are timed in turns ({BLOCK} calls each, round after round), "
+            "so that they meet the same load from other processes and their "
+            "ratios hold on a busy machine (ONNX Runtime with its default "
+            "threads alone, after them: its threads spin-wait after each call "
+            "and would slow the next one). Speed-ups are against skattn's "
             "`predict` in float64 with one thread (the configuration of the "
             "other benchmarks). The ONNX labels equal `predict`'s.",
             "",
             C.markdown_table(header, table),
+            "",
+            "## Where skattn's single-sequence `predict` spends its time",
+            "",
+            "Each phase timed apart (median of as many calls, in turns with "
+            "`predict`), in the order "
+            "`predict` runs them: checking and converting the input to padded "
+            "float64 values and a mask, standardising it into a tensor of the "
+            "inference precision, the network (one batch: no sorting or "
+            "re-padding) right after validation as in `predict`, and the rest "
+            "as the total's remainder: threads, output checks and the label "
+            "lookup, and the CPU cache misses of validation and of this glue "
+            "code when they run between network calls (each alone, called "
+            "again and again, finds its code and data in the caches).",
+            "",
+            breakdown_table(parts),
             "",
             f"Machine: {machine}; load average at the end: {info['load_end']}.",
             "",
@@ -197,11 +323,11 @@ def main(argv=None):
     info["machine"]["nproc"] = len(os.sched_getaffinity(0))
     info["versions"] = C.versions(("skattn", "torch", "onnxruntime", "onnx", "numpy"))
     X_train, X_test, y_train, _ = C.load("GunPoint")
-    rows = []
+    rows, parts = [], []
     with tempfile.TemporaryDirectory() as folder:
         for family in FAMILIES:
             print(f"{family} ...", flush=True)
-            rows += measure(
+            family_rows, family_parts = measure(
                 family,
                 X_train,
                 y_train,
@@ -210,8 +336,10 @@ def main(argv=None):
                 repeats=a.repeats,
                 folder=folder,
             )
+            rows += family_rows
+            parts += family_parts
     info["load_end"] = "/".join(f"{x:.1f}" for x in os.getloadavg())
-    text = markdown(rows, info)
+    text = markdown(rows, parts, info)
     print(text)
     if not a.quick:
         Path(a.output).write_text(text)

@@ -36,7 +36,15 @@ EPOCHS = 2 if FAST else 50
 
 def load_session(path):
     """An ONNX Runtime session and the model's metadata (JSON-decoded)."""
-    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    # One request is one small graph run: a single thread answers it as fast
+    # as all cores do (benchmarks/LATENCY.md) and leaves the other cores to
+    # concurrent requests instead of spin-waiting threads. Raise it for
+    # large batches, where more threads add throughput.
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     meta = session.get_modelmeta().custom_metadata_map
     return session, {key: json.loads(value) for key, value in meta.items()}
 

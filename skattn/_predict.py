@@ -140,25 +140,40 @@ def run_batches(network, values, lengths, method, device, batch_size):
     or ``"attention"`` (weights ``[n, h, t]``, 0 on padding). Returns a
     numpy array in the order of ``values``.
     """
-    n = len(lengths)
+    n, width = len(lengths), values.shape[1]
+    if n <= batch_size:
+        # One batch (a single sequence, say): no sorting, reordering or
+        # copying into a result, which pay off only when several batches
+        # of similar lengths each get a shorter padded width.
+        return _apply(network, values, lengths, method, device, width).numpy()
     order = torch.argsort(lengths, stable=True)
     pieces = []
-    non_blocking = device.type == "cuda"
     for index in order.split(batch_size):
-        t = int(lengths[index].max())
-        v = values[index, :t].to(device, non_blocking=non_blocking)
-        m = lengths_to_mask(lengths[index], t).to(device, non_blocking=non_blocking)
-        if method == "forward":
-            out = network(v, m)
-        elif method == "embed":
-            out = network.embed(v, m)
-        else:
-            weights = network.attention(v, m)[1]  # [b, h, t]
-            out = torch.nn.functional.pad(weights, (0, values.shape[1] - t))
-        pieces.append(out.cpu())
+        t = int(lengths[index].max())  # (indexing copies only the t steps)
+        v = values[index, :t]
+        pieces.append(_apply(network, v, lengths[index], method, device, width))
     result = torch.empty((n, *pieces[0].shape[1:]), dtype=pieces[0].dtype)
     result[order] = torch.cat(pieces)
     return result.numpy()
+
+
+def _apply(network, values, lengths, method, device, width):
+    """``method`` of ``network`` on one batch, cut to its longest sequence;
+    attention weights are padded back to ``width`` steps. On the CPU."""
+    t = int(lengths.max())
+    if t < values.shape[1]:  # a single batch wider than its longest sequence
+        values = values[:, :t].contiguous()
+    non_blocking = device.type == "cuda"
+    v = values.to(device, non_blocking=non_blocking)
+    m = lengths_to_mask(lengths, t).to(device, non_blocking=non_blocking)
+    if method == "forward":
+        out = network(v, m)
+    elif method == "embed":
+        out = network.embed(v, m)
+    else:
+        weights = network.attention(v, m)[1]  # [b, h, t]
+        out = torch.nn.functional.pad(weights, (0, width - t))
+    return out.cpu()
 
 
 def check_finite_output(out, values, offset, name):

@@ -18,6 +18,10 @@ from torch import nn
 
 from .attention import last_real_step, scaled_dot_product_self_attention
 
+# Older torch releases lack torch.compiler.is_exporting; there torch.export
+# fails on the data-dependent branch and export_onnx falls back to tracing.
+_is_exporting = getattr(torch.compiler, "is_exporting", lambda: False)
+
 __all__ = [
     "LearnedPositionalEncoding",
     "RecurrentEncoder",
@@ -159,10 +163,11 @@ class SinusoidalPositionalEncoding(nn.Module):
             torch.arange(0, d, 2, device=x.device, dtype=torch.float64)
             * (-math.log(10000.0) / d)
         )
-        pe = torch.zeros(t, d, device=x.device, dtype=torch.float64)
-        pe[:, 0::2] = torch.sin(position * freq)
-        pe[:, 1::2] = torch.cos(position * freq[: d // 2])
-        return x + pe.to(x.dtype)
+        angle = position * freq  # [t, ceil(d / 2)]
+        # sine and cosine interleaved by stacking rather than by slice
+        # assignment, which an ONNX graph would run as two scatters
+        pe = torch.stack([torch.sin(angle), torch.cos(angle)], -1).reshape(t, -1)
+        return x + pe[:, :d].to(x.dtype)
 
 
 class LearnedPositionalEncoding(nn.Module):
@@ -350,7 +355,10 @@ default="sinusoidal"
             # [b, 1 + t, d]; the token is always a real step
             x = torch.cat([self.cls_token.to(x.dtype).expand(x.shape[0], 1, -1), x], 1)
             mask = torch.cat([mask.new_ones(mask.shape[0], 1), mask], 1)
-        attn_mask = None if bool(mask.all()) else mask
+        # Unpadded batches take SDPA's faster maskless kernel; torch.export
+        # cannot branch on data, so an exported graph always masks.
+        exporting = _is_exporting()
+        attn_mask = None if not exporting and bool(mask.all()) else mask
         x = self.dropout(x)
         for layer in self.layers:
             x = layer(x, attn_mask)

@@ -284,11 +284,18 @@ class SequenceNetwork(nn.Module):
             Attention weights over the input steps (None without attention
             pooling).
         """
+        states, pooled, weights = self._encode(values, mask)
+        if self.stem is not None and weights is not None:
+            weights = self.stem.upsample(weights, mask)
+        return states, pooled, weights
+
+    def _encode(self, values, mask):
+        """``encode`` with the weights at the stem's resolution, which
+        ``embed`` and ``forward`` do not read: they skip the upsampling."""
         static = None
         if self.static is not None:
             values, static = self.static(values)
         x = values if self.embedding is None else self.embedding(values)
-        input_mask = mask
         if self.stem is not None:
             x, mask = self.stem(x, mask)
         states, last = self.encoder(x, mask)
@@ -299,8 +306,6 @@ class SequenceNetwork(nn.Module):
         pooled, weights = self.pooling(states, mask, query)
         if static is not None:
             pooled = torch.cat([pooled, static], dim=-1)
-        if self.stem is not None and weights is not None:
-            weights = self.stem.upsample(weights, input_mask)
         return states, pooled, weights
 
     @fill_doc(inputs=_INPUTS_DOC)
@@ -314,7 +319,7 @@ class SequenceNetwork(nn.Module):
         pooled : Tensor of shape ``[b, d]``
             The vector the head reads.
         """
-        return self.encode(values, mask)[1]
+        return self._encode(values, mask)[1]
 
     @fill_doc(inputs=_INPUTS_DOC)
     def attention(self, values, mask):
@@ -388,7 +393,7 @@ class MaskedReconstruction(nn.Module):
             rows = torch.nonzero(no_hidden).squeeze(1)
             hidden[rows, last[rows]] = True
         corrupted = values.masked_fill(hidden.unsqueeze(-1), 0.0)
-        states, pooled, _ = self.network.encode(corrupted, mask)
+        states, pooled, _ = self.network._encode(corrupted, mask)
         context = pooled.unsqueeze(1).expand_as(states)
         reconstruction = self.decoder(torch.cat([states, context], -1))
         return reconstruction, values, hidden

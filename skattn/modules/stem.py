@@ -189,15 +189,18 @@ class ConvStem(nn.Module):
 
     def forward(self, x, mask):
         lengths = mask.sum(1)  # [b]
-        x = x.masked_fill(~mask.unsqueeze(-1), 0.0).transpose(1, 2)  # [b, c, t]
+        padding = ~mask.unsqueeze(-1)  # [b, t, 1]
+        x = x.masked_fill(padding, 0.0).transpose(1, 2)  # [b, c, t]
         for conv, norm, s in zip(self.convs, self.norms, self.strides, strict=True):
             x = conv(x)  # [b, d, t_i]
-            lengths = torch.div(lengths + s - 1, s, rounding_mode="floor")
-            mask = lengths_to_mask(lengths, x.shape[-1])
+            if s > 1:  # (a stride of 1 keeps the length and the mask)
+                lengths = torch.div(lengths + s - 1, s, rounding_mode="floor")
+                mask = lengths_to_mask(lengths, x.shape[-1])
+                padding = ~mask.unsqueeze(-1)
             # [b, d, t_i] -> [b, t_i, d] for the norm
             x = x.transpose(1, 2)
             x = self.activation(norm(x, mask) if self.norm == "batch" else norm(x))
-            x = x.masked_fill(~mask.unsqueeze(-1), 0.0).transpose(1, 2)
+            x = x.masked_fill(padding, 0.0).transpose(1, 2)
         return x.transpose(1, 2), mask  # [b, t', d], [b, t']
 
     def upsample(self, weights, mask):
