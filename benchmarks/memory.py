@@ -36,26 +36,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import reset_peak, rss_mib  # noqa: E402
+
 FORMATS = ("array", "list", "long")
-
-
-def _rss_mb(field="VmRSS"):
-    """Resident set (or its peak, ``VmHWM``) of this process, in MiB."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def _reset_peak():
-    """Reset VmHWM to the current RSS; False where the kernel does not allow it."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def _make_input(fmt, n, length, rng):
@@ -90,12 +74,12 @@ def child(fmt, n, length):
     ).fit(train, np.arange(256) % 2)
     model.predict_proba(train)  # warm up: frozen inference copy, allocators
     gc.collect()
-    before_input = _rss_mb()
+    before_input = rss_mib()
     X = _make_input(fmt, n, length, rng)
     gc.collect()
-    input_mb = _rss_mb() - before_input
-    before = _rss_mb()
-    exact = _reset_peak()
+    input_mb = rss_mib() - before_input
+    before = rss_mib()
+    exact = reset_peak()
     start = time.perf_counter()
     proba = model.predict_proba(X)
     seconds = time.perf_counter() - start
@@ -107,8 +91,8 @@ def child(fmt, n, length):
                 "n": n,
                 "input_mb": input_mb,
                 "output_mb": proba.nbytes / 2**20,
-                "predict_peak_mb": _rss_mb("VmHWM") - before if exact else None,
-                "peak_minus_input_mb": _rss_mb("VmHWM") - input_mb,
+                "predict_peak_mb": rss_mib("VmHWM") - before if exact else None,
+                "peak_minus_input_mb": rss_mib("VmHWM") - input_mb,
                 "seconds": seconds,
             }
         )

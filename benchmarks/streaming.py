@@ -35,25 +35,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import reset_peak, rss_mib  # noqa: E402
+
 T, C, BLOCK_ROWS, BATCH = 64, 64, 4096, 128
 SEED = 0
-
-
-def _status_mib(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def _reset_peak():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 class _Sampler(threading.Thread):
@@ -102,15 +88,15 @@ def child(mode, n):
         hidden_size=8, max_epochs=1, n_threads=1, batch_size=BATCH, random_state=0
     )
     sampler = _Sampler()
-    before = _status_mib("VmRSS")
-    reset = _reset_peak()
+    before = rss_mib("VmRSS")
+    reset = reset_peak()
     sampler.start()
     start = time.perf_counter()
     model.fit(X, y)
     seconds = time.perf_counter() - start
     sampler.done.set()
     sampler.join()
-    peak = max(sampler.peak / 2**20, _status_mib("VmHWM") if reset else 0.0)
+    peak = max(sampler.peak / 2**20, rss_mib("VmHWM") if reset else 0.0)
     print(
         json.dumps(
             {
