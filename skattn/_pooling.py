@@ -91,6 +91,15 @@ class AttentionPoolingTransformer(
       pooled vector learns to summarise the sequence. This works in
       unsupervised pipelines (e.g. before clustering).
 
+    The defaults are those of the supervised models (``TransformerClassifier``:
+    the convolutional stem, 200 epochs in batches of 16; with
+    ``encoder="lstm"``, ``LSTMAttentionClassifier``'s training defaults and
+    learning rate). Fitted on class labels with the same settings and
+    ``random_state``, the encoder is the one ``TransformerClassifier`` trains,
+    and ``transform`` returns the pooled vector its linear head reads, so a
+    ``LogisticRegression`` on the embeddings comes close to the supervised
+    model (``benchmarks/POOLING.md``).
+
     Parameters
     ----------
     encoder : {"transformer", "lstm"}, default="transformer"
@@ -158,6 +167,7 @@ default="sinusoidal"
         "lr": [*SequenceEstimator._parameter_constraints["lr"], StrOptions({"auto"})],
     }
 
+    # read by skattn.load for files that lack these parameters
     _legacy_params = _BEFORE_STEM
 
     _target_attributes = (
