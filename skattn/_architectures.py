@@ -7,7 +7,7 @@ An architecture mixin gives an estimator the three architecture hooks of
 :class:`TransformerArchitecture` serve the supervised estimators (with the
 convolutional stem); :class:`EncoderChoice` serves
 ``AttentionPoolingTransformer``, whose ``encoder`` parameter picks the
-family (without a stem).
+family (with the same stem).
 """
 
 from numbers import Integral, Real
@@ -20,6 +20,7 @@ from .modules import recurrent_network, transformer_network
 __all__ = [
     "ENCODER_CHOICE_CONSTRAINTS",
     "EncoderChoice",
+    "FAMILY_DEFAULTS",
     "RECURRENT_CONSTRAINTS",
     "RECURRENT_DEFAULTS",
     "RecurrentArchitecture",
@@ -66,6 +67,7 @@ TRANSFORMER_CONSTRAINTS = {
 }
 
 ENCODER_CHOICE_CONSTRAINTS = {
+    **CONV_STEM_CONSTRAINTS,
     **POOLING_CONSTRAINTS,
     "encoder": [StrOptions({"transformer", "lstm"})],
     "d_model": [int_param(1)],
@@ -80,6 +82,9 @@ ENCODER_CHOICE_CONSTRAINTS = {
 
 RECURRENT_DEFAULTS = dict(max_epochs=200, batch_size=16, lr=3e-3, weight_decay=1e-2)
 TRANSFORMER_DEFAULTS = dict(max_epochs=200, batch_size=16, lr=1e-3, weight_decay=1e-2)
+# The training defaults of each family, by the name EncoderChoice's
+# ``encoder`` parameter gives it.
+FAMILY_DEFAULTS = {"lstm": RECURRENT_DEFAULTS, "transformer": TRANSFORMER_DEFAULTS}
 
 
 def check_conv_stem(conv_stem):
@@ -210,9 +215,10 @@ class TransformerArchitecture:
 
 
 class EncoderChoice:
-    """Either family, chosen by the ``encoder`` parameter; no stem."""
+    """Either family, chosen by the ``encoder`` parameter, with the stem."""
 
     def _check_architecture(self):
+        check_conv_stem(self.conv_stem)
         if self.encoder == "lstm":
             _check_recurrent(self)
         else:
@@ -224,5 +230,10 @@ class EncoderChoice:
     def _build_network(self, n_channels, n_outputs, max_length):
         build = _build_recurrent if self.encoder == "lstm" else _build_transformer
         return build(
-            self, n_channels, n_outputs, max_length, conv_stem=None, stem_norm=None
+            self,
+            n_channels,
+            n_outputs,
+            max_length,
+            conv_stem=self.conv_stem,
+            stem_norm=self.stem_norm,
         )

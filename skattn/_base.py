@@ -341,6 +341,10 @@ arrays, or long DataFrame
             raise ValueError("sample_weight is zero for every sample; nothing to fit")
         return weight
 
+    def _learning_rate(self):
+        """The peak learning rate (an estimator may resolve an ``"auto"``)."""
+        return self.lr
+
     def _new_net(self, module, device, seed):
         """A skorch net around ``module`` with this estimator's settings."""
         return SequenceNet(
@@ -348,7 +352,7 @@ arrays, or long DataFrame
             criterion=self._criterion(),
             optimizer=torch.optim.AdamW,
             optimizer__weight_decay=self.weight_decay,
-            lr=self.lr,
+            lr=self._learning_rate(),
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=None,
@@ -390,7 +394,7 @@ arrays, or long DataFrame
                 net = self.net_
                 net.shuffle_generator_.manual_seed(seed)
                 for group in net.optimizer_.param_groups:  # a fresh schedule
-                    group["lr"] = self.lr
+                    group["lr"] = self._learning_rate()
                     group.pop("initial_lr", None)
             else:
                 module = self._build_network(
@@ -403,7 +407,7 @@ arrays, or long DataFrame
                 callbacks=callbacks,
                 max_epochs=self.max_epochs,
                 batch_size=self.batch_size,
-                lr=self.lr,
+                lr=self._learning_rate(),
                 verbose=self.verbose,
             )
             net.initialize_callbacks()

@@ -8,6 +8,10 @@ apart by the archive's ``"format"`` entry:
 
 - ``"skattn-model"`` (version 1): one skattn estimator: hyperparameters,
   fitted attributes, the network's ``state_dict`` and a format version.
+  A hyperparameter added to a class later is absent from its older files;
+  loading takes it from the class's ``_legacy_params`` (the value that
+  reproduces those files' networks) when there is one, else from the
+  constructor default.
 - ``"skattn-pipeline"`` (version 1): any other scikit-learn object, typically
   a ``Pipeline`` (or a search's ``best_estimator_``) whose steps mix skattn
   estimators, skattn preprocessing and scikit-learn transformers. The archive
@@ -578,7 +582,11 @@ def _rebuild(cls, state, device):
     for key, kind in (("params", dict), ("fitted", dict), ("state_dict", dict)):
         if not isinstance(state[key], kind):
             raise TypeError(f"{key!r} is {type(state[key]).__name__}, not {kind}")
-    estimator = cls(**_decode(state["params"]))
+    # A file saved before a parameter existed lacks its key; the class's
+    # _legacy_params give the value that rebuilds such a file's network,
+    # where the constructor default would build another one.
+    params = {**getattr(cls, "_legacy_params", {}), **_decode(state["params"])}
+    estimator = cls(**params)
     estimator._check_params()  # hyperparameters as fit would accept them
     for attr, value in state["fitted"].items():
         if attr not in cls._saved_attributes():

@@ -1,6 +1,7 @@
 """The benchmark reports say what their results files hold.
 
-``benchmarks/RESULTS.md`` and ``benchmarks/CV_DEFAULTS.md`` are written by
+``benchmarks/RESULTS.md``, ``benchmarks/CV_DEFAULTS.md`` and
+``benchmarks/POOLING.md`` are written by
 their scripts from stored results (``--report`` measures nothing); these
 tests rewrite them into a temporary folder, check that the committed files
 are current, and check the claims in their sentences against their own
@@ -50,6 +51,13 @@ def cv_report(tmp_path_factory):
     return path.read_text(encoding="utf-8")
 
 
+@pytest.fixture(scope="module")
+def pooling_report(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pooling") / "POOLING.md"
+    run_script(BENCHMARKS / "pooling.py", "--report", "--output", path)
+    return path.read_text(encoding="utf-8")
+
+
 def table_rows(text, first_header):
     """The rows (lists of cells) of the markdown table whose header row
     starts with ``first_header``."""
@@ -71,6 +79,10 @@ def test_results_report_is_current(results_report):
 
 def test_cv_defaults_report_is_current(cv_report):
     assert (BENCHMARKS / "CV_DEFAULTS.md").read_text(encoding="utf-8") == cv_report
+
+
+def test_pooling_report_is_current(pooling_report):
+    assert (BENCHMARKS / "POOLING.md").read_text(encoding="utf-8") == pooling_report
 
 
 def test_results_say_the_defaults_were_tuned_on_these_data_sets(results_report):

@@ -104,6 +104,11 @@ MODELS = {
         rng.normal(size=(24, 3)),
     ),
     "pooling-self-supervised": (AttentionPoolingTransformer(**TRANSFORMER), None),
+    "pooling-stem-2": (AttentionPoolingTransformer(conv_stem=2, **TRANSFORMER), Y),
+    "pooling-self-supervised-stem-2": (
+        AttentionPoolingTransformer(conv_stem=2, **TRANSFORMER),
+        None,
+    ),
     "pooling-lstm-supervised": (
         AttentionPoolingTransformer(encoder="lstm", **LSTM),
         Y,

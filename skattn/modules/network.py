@@ -349,7 +349,8 @@ class MaskedReconstruction(nn.Module):
     During training a random ``mask_ratio`` of each sequence's real steps is
     hidden (set to 0, the mean of standardised input); a linear decoder
     reconstructs them from the per-step state concatenated with the pooled
-    vector, so the pooling is trained too.
+    vector, so the pooling is trained too. Behind a convolutional stem of
+    stride ``s`` each state decodes the ``s`` input steps it stands for.
 
     Parameters
     ----------
@@ -382,7 +383,11 @@ class MaskedReconstruction(nn.Module):
         self.network = network
         self.mask_ratio = mask_ratio
         d = network.output_size
-        self.decoder = nn.Linear(2 * d, n_channels)
+        # A stem of stride s leaves one state per s input steps: each state
+        # decodes the s steps it stands for.
+        self.stride = network.stem.stride if network.stem is not None else 1
+        self.n_channels = n_channels
+        self.decoder = nn.Linear(2 * d, self.stride * n_channels)
 
     def forward(self, values, mask):
         hidden = (torch.rand(mask.shape, device=mask.device) < self.mask_ratio) & mask
@@ -396,6 +401,10 @@ class MaskedReconstruction(nn.Module):
         states, pooled, _ = self.network._encode(corrupted, mask)
         context = pooled.unsqueeze(1).expand_as(states)
         reconstruction = self.decoder(torch.cat([states, context], -1))
+        if self.stride > 1:
+            # [b, t', s * c] -> [b, t' * s, c] -> [b, t, c]
+            b, t = mask.shape
+            reconstruction = reconstruction.reshape(b, -1, self.n_channels)[:, :t]
         return reconstruction, values, hidden
 
     @fill_doc(inputs=_INPUTS_DOC)
