@@ -339,11 +339,41 @@ def report(n_folds, directory):
                     else "No candidate holds in every split: the defaults stay."
                 )
                 text += ["", verdict]
+    text += _wild_folds(rows, n_folds, directory)
+    logged = [r for r in rows if r.get("from_log")]
+    if logged:
+        text += [
+            "",
+            f"{len(logged)} rows ({', '.join(sorted({r['dataset'] for r in logged}))}) "
+            "were rebuilt from the run's log after the results file lost them, "
+            "so they carry 4 decimals and whole seconds (`from_log` in the "
+            "results file).",
+        ]
     REPORT.write_text("\n".join(text) + "\n")
     print("\n".join(text))
 
 
 C_FAMILY = {"tf": "Transformer", "lstm": "LSTM"}
+
+
+def _wild_folds(rows, n_folds, directory):
+    """A note on reference folds that dominate their mean (over 10 times the
+    training mean's RMSE)."""
+    notes = []
+    for task, name in sorted({(r["task"], r["dataset"]) for r in rows}):
+        if task != "regression":
+            continue
+        for k in range(n_folds):
+            base = _baseline_scores(task, name, k, n_folds, str(directory))
+            for ref in ("ridge", "minirocket"):
+                if ref in base and base[ref] > 10 * base["mean"]:
+                    notes.append(
+                        f"- `{ref}` on {name}, fold {k}: RMSE {base[ref]:.3g}, "
+                        f"{base[ref] / base['mean']:.0f} times the training "
+                        "mean's (it extrapolates far on some validation "
+                        "sequences); it dominates that row's mean."
+                    )
+    return ["", "Reference folds far off the others:", "", *notes] if notes else []
 
 
 def main():
