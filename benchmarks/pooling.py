@@ -34,6 +34,9 @@ import numpy as np  # noqa: E402
 
 HERE = os.path.dirname(__file__)
 RESULTS = os.path.join(HERE, "pooling_results.jsonl")
+# The machine and library versions of the run, so that the report can be
+# rewritten anywhere (``--report``) and say where its numbers come from.
+MACHINE = os.path.join(HERE, "pooling_machine.json")
 REPORT = os.path.join(HERE, "POOLING.md")
 DATASETS = ["GunPoint", "BasicMotions"]
 SEEDS = [0, 1, 2]
@@ -303,14 +306,16 @@ def report(output=REPORT):
     lines += findings(results)
     loads = [r["load"] for r in results.values() if "load" in r]
     lines += ["## Machine", ""]
-    lines += [f"- {k}: {v}" for k, v in C.machine().items() if not k.startswith("load")]
+    with open(MACHINE) as f:
+        run_info = json.load(f)
+    lines += [f"- {k}: {v}" for k, v in run_info["machine"].items()]
     lines += [
         f"- load average (1 min) at the fits: {min(loads):.1f} to {max(loads):.1f}"
         " (other processes share the cores, so fit times compare only between "
         "rows run under a similar load)"
     ]
     lines += [
-        "- versions: " + ", ".join(f"{k} {v}" for k, v in C.versions().items()),
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in run_info["versions"].items()),
         "",
     ]
     with open(output, "w") as f:
@@ -323,6 +328,9 @@ def main():
     parser.add_argument("--output", default=REPORT, help="where to write the report")
     args = parser.parse_args()
     if not args.report:
+        with open(MACHINE, "w") as f:
+            machine = {k: v for k, v in C.machine().items() if not k.startswith("load")}
+            json.dump({"machine": machine, "versions": C.versions()}, f, indent=1)
         run()
         if ("check", "GunPoint", "embedding", 0) not in read_results():
             row = dict(
