@@ -112,7 +112,7 @@ def _check_recurrent(est):
             )
 
 
-def _shared_network_params(est, conv_stem, stem_norm, max_length):
+def _shared_network_params(est, max_length):
     """The input, stem and pooling parameters both families pass on as
     they are."""
     return dict(
@@ -128,13 +128,13 @@ def _shared_network_params(est, conv_stem, stem_norm, max_length):
         categorical=est._categorical_fields(),
         static=est._static_fields(),
         static_query=est.static_query,
-        conv_stem=conv_stem,
-        stem_norm=stem_norm,
+        conv_stem=est.conv_stem,
+        stem_norm=est.stem_norm,
         max_length=max_length,
     )
 
 
-def _build_recurrent(est, n_channels, n_outputs, max_length, conv_stem, stem_norm):
+def _build_recurrent(est, n_channels, n_outputs, max_length):
     return recurrent_network(
         n_channels,
         n_outputs,
@@ -142,7 +142,7 @@ def _build_recurrent(est, n_channels, n_outputs, max_length, conv_stem, stem_nor
         num_layers=est.num_layers,
         cell=est.cell,
         bidirectional=est.bidirectional,
-        **_shared_network_params(est, conv_stem, stem_norm, max_length),
+        **_shared_network_params(est, max_length),
     )
 
 
@@ -163,7 +163,7 @@ def _positional_limit(est):
     return est._max_length if est.positional_encoding == "learned" else None
 
 
-def _build_transformer(est, n_channels, n_outputs, max_length, conv_stem, stem_norm):
+def _build_transformer(est, n_channels, n_outputs, max_length):
     return transformer_network(
         n_channels,
         n_outputs,
@@ -171,7 +171,7 @@ def _build_transformer(est, n_channels, n_outputs, max_length, conv_stem, stem_n
         num_layers=est.num_layers,
         dim_feedforward=est.dim_feedforward,
         positional_encoding=est.positional_encoding,
-        **_shared_network_params(est, conv_stem, stem_norm, max_length),
+        **_shared_network_params(est, max_length),
     )
 
 
@@ -183,14 +183,7 @@ class RecurrentArchitecture:
         _check_recurrent(self)
 
     def _build_network(self, n_channels, n_outputs, max_length):
-        return _build_recurrent(
-            self,
-            n_channels,
-            n_outputs,
-            max_length,
-            conv_stem=self.conv_stem,
-            stem_norm=self.stem_norm,
-        )
+        return _build_recurrent(self, n_channels, n_outputs, max_length)
 
 
 class TransformerArchitecture:
@@ -204,14 +197,7 @@ class TransformerArchitecture:
         return _positional_limit(self)
 
     def _build_network(self, n_channels, n_outputs, max_length):
-        return _build_transformer(
-            self,
-            n_channels,
-            n_outputs,
-            max_length,
-            conv_stem=self.conv_stem,
-            stem_norm=self.stem_norm,
-        )
+        return _build_transformer(self, n_channels, n_outputs, max_length)
 
 
 class EncoderChoice:
@@ -229,11 +215,4 @@ class EncoderChoice:
 
     def _build_network(self, n_channels, n_outputs, max_length):
         build = _build_recurrent if self.encoder == "lstm" else _build_transformer
-        return build(
-            self,
-            n_channels,
-            n_outputs,
-            max_length,
-            conv_stem=self.conv_stem,
-            stem_norm=self.stem_norm,
-        )
+        return build(self, n_channels, n_outputs, max_length)
