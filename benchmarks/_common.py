@@ -14,12 +14,29 @@ for _var in (
 import platform  # noqa: E402
 import time  # noqa: E402
 from importlib import metadata  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+# The data sets shipped with skattn.
 CLASSIFICATION = ["GunPoint", "BasicMotions", "PickupGestureWiimoteZ"]
 REGRESSION = ["Covid3Month"]
 DATASETS = CLASSIFICATION + REGRESSION
+
+# The development suite: the shipped sets, the regression sets built by
+# regression_sets.py (benchmarks/data) and the .npz files of the suite's
+# folder (data_dir). Covid3Month and CardanoSentiment are close to noise;
+# Sunspots, ElNino and USMacro forecast real future values.
+SUITE_CLASSIFICATION = [
+    *CLASSIFICATION,
+    "Coffee",
+    "Trace",
+    "ACSF1",
+    "PLAID",
+]
+SUITE_REGRESSION = [*REGRESSION, "CardanoSentiment", "Sunspots", "ElNino", "USMacro"]
+SUITE = SUITE_CLASSIFICATION + SUITE_REGRESSION
+HERE = Path(__file__).resolve().parent
 
 
 def set_one_thread():
@@ -35,8 +52,45 @@ def load(name):
     return load_dataset(name, return_X_y=True)
 
 
+def data_dir(arg=None):
+    """The suite's folder: ``arg``, ``$SKATTN_DATA_DIR`` or ``../shared/data``
+    next to the repository."""
+    if arg:
+        return Path(arg)
+    if os.environ.get("SKATTN_DATA_DIR"):
+        return Path(os.environ["SKATTN_DATA_DIR"])
+    return HERE.parent.parent / "shared" / "data"
+
+
+def find(name, directory=None):
+    """Where the ``.npz`` of a suite set is (None for the shipped sets).
+
+    Raises ``FileNotFoundError`` for a set that is neither shipped, in
+    ``benchmarks/data`` nor in ``directory``.
+    """
+    directory = data_dir(directory)
+    for path in (HERE / "data" / f"{name}.npz", directory / f"{name}.npz"):
+        if path.exists():
+            return path
+    if name in DATASETS:
+        return None
+    raise FileNotFoundError(
+        f"{name}.npz is neither in benchmarks/data, in {directory} nor shipped "
+        "with skattn; pass --data-dir"
+    )
+
+
+def load_suite(name, directory=None):
+    """``(X_train, X_test, y_train, y_test)`` of a suite set, NaN-padded."""
+    path = find(name, directory)
+    if path is None:
+        return load(name)
+    with np.load(path, allow_pickle=False) as npz:
+        return npz["X_train"], npz["X_test"], npz["y_train"], npz["y_test"]
+
+
 def is_classification(name):
-    return name in CLASSIFICATION
+    return name in SUITE_CLASSIFICATION
 
 
 def pad_to(X, t):

@@ -19,6 +19,7 @@ data set's archive training split, 3 seeds. Beside them, in the same run:
   with one seed by default (tsai's fits are the slowest part).
 """
 
+import functools
 import json
 import os
 import subprocess
@@ -96,88 +97,112 @@ def _record(rows, dataset, model, seed, score, fit_s, predict_s, note=""):
     )
 
 
-def run(quick=False, seeds=(0, 1, 2), log=print):
+def _minirocket_model(classification, seed):
+    return minirocket(classification, seed)[0]
+
+
+def _fit_score(make, classification, X_tr, y_tr, X_te, y_te):
+    """Score, fit seconds and predict seconds of the model ``make()``."""
+    est = make()
+    with C.Timer() as t_fit:
+        est.fit(X_tr, y_tr)
+    with C.Timer() as t_pred:
+        pred = est.predict(X_te)
+    return C.score(classification, y_te, pred), t_fit.seconds, t_pred.seconds
+
+
+def config(model_name):
+    """A short fingerprint of a skattn model's default parameters, so that
+    cached rows of other defaults are not reused ("" for the baselines)."""
+    import hashlib
+
+    import skattn
+
+    Model = getattr(skattn, model_name, None)
+    if Model is None:
+        return ""
+    params = sorted((k, repr(v)) for k, v in Model().get_params().items())
+    return hashlib.sha1(repr(params).encode()).hexdigest()[:10]
+
+
+def _cached(path):
+    """Rows already measured, by (dataset, model, seed, config, quick)."""
+    if path is None or not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return {
+        (r["dataset"], r["model"], r["seed"], r["config"], r["quick"]): r for r in rows
+    }
+
+
+def run(
+    quick=False, seeds=(0, 1, 2), log=print, datasets=None, directory=None, cache=None
+):
+    """Rows of test scores and times, and notes on what did not run.
+
+    ``datasets`` default to the whole suite (``_common.SUITE``); a set whose
+    file is not found gets a note. With ``cache`` (a JSON-lines file), each
+    row is appended when measured and rows already there for the same
+    defaults are reused, so a long run can resume and several processes can
+    share the work by data set.
+    """
     C.set_one_thread()
     rows, notes = [], {}
-    datasets = C.DATASETS
+    datasets = list(C.SUITE if datasets is None else datasets)
     if quick:
         seeds = seeds[:1]
+    done = _cached(cache)
+
+    def measure(name, model_name, seed, make, *data):
+        key = (name, model_name, seed, config(model_name), quick)
+        if key not in done:
+            score, fit_s, predict_s = _fit_score(make, cls, *data)
+            _record(rows, name, model_name, seed, score, fit_s, predict_s)
+            rows[-1].update(config=key[3], quick=quick)
+            if cache is not None:
+                with open(cache, "a") as f:
+                    f.write(json.dumps(rows[-1]) + "\n")
+        else:
+            rows.append(done[key])
+        log(f"  {name:>22} {model_name:>24} seed {seed}: {rows[-1]['score']:.4f}")
+
     for name in datasets:
-        X_tr, X_te, y_tr, y_te = C.load(name)
+        try:
+            X_tr, X_te, y_tr, y_te = C.load_suite(name, directory)
+        except FileNotFoundError as exc:
+            notes[name] = f"not measured: {exc}"
+            continue
         if quick:  # a smoke run: few samples and epochs
             X_tr, y_tr, X_te, y_te = X_tr[:24], y_tr[:24], X_te[:24], y_te[:24]
         cls = C.is_classification(name)
+        data = (X_tr, y_tr, X_te, y_te)
         extra = {"max_epochs": 2} if quick else {}
         for model_name, Model in skattn_models(cls).items():
             for seed in seeds:
-                est = Model(random_state=seed, n_threads=1, **extra)
-                with C.Timer() as t_fit:
-                    est.fit(X_tr, y_tr)
-                with C.Timer() as t_pred:
-                    pred = est.predict(X_te)
-                s = C.score(cls, y_te, pred)
-                _record(rows, name, model_name, seed, s, t_fit.seconds, t_pred.seconds)
-                log(
-                    f"  {name:>22} {model_name:>24} seed {seed}: {s:.4f} "
-                    f"(fit {t_fit.seconds:.1f}s)"
-                )
+                make = functools.partial(Model, random_state=seed, n_threads=1, **extra)
+                measure(name, model_name, seed, make, *data)
 
-        # MiniRocket (aeon)
+        # MiniRocket (aeon), on series resampled to the training length
         mr, err = minirocket(cls, 0)
         if err:
             notes["MiniRocket"] = err
         else:
             T = X_tr.shape[1]  # the training length (a test split may be shorter)
-            A_tr, A_te = resample_to_longest(X_tr), resample_to_longest(X_te, T)
-            # warm-up: numba compiles on first use; keep that out of the timing
-            minirocket(cls, 0)[0].fit(A_tr, y_tr).predict(A_te)
+            A = (resample_to_longest(X_tr), y_tr, resample_to_longest(X_te, T), y_te)
+            mr.fit(*A[:2]).predict(A[2])  # numba compiles on first use: untimed
             for seed in seeds:
-                est = minirocket(cls, seed)[0]
-                with C.Timer() as t_fit:
-                    est.fit(A_tr, y_tr)
-                with C.Timer() as t_pred:
-                    pred = est.predict(A_te)
-                s = C.score(cls, y_te, pred)
-                _record(
-                    rows,
-                    name,
-                    "MiniRocket (aeon)",
-                    seed,
-                    s,
-                    t_fit.seconds,
-                    t_pred.seconds,
-                )
-                log(f"  {name:>22} {'MiniRocket':>24} seed {seed}: {s:.4f}")
+                make = functools.partial(_minirocket_model, cls, seed)
+                measure(name, "MiniRocket (aeon)", seed, make, *A)
 
-        # ridge on the flattened series (deterministic: one run)
-        est = C.ridge(cls)
-        with C.Timer() as t_fit:
-            est.fit(C.flat(X_tr), y_tr)
-        with C.Timer() as t_pred:
-            pred = est.predict(C.flat(X_te, X_tr.shape[1]))
-        _record(
-            rows,
-            name,
-            "Ridge (flattened)",
-            0,
-            C.score(cls, y_te, pred),
-            t_fit.seconds,
-            t_pred.seconds,
-        )
-
-        if not cls:  # the floor: predict the training mean
+        # ridge on the flattened series (deterministic: one run), and for
+        # regression the floor: predict the training mean
+        flat = (C.flat(X_tr), y_tr, C.flat(X_te, X_tr.shape[1]), y_te)
+        measure(name, "Ridge (flattened)", 0, functools.partial(C.ridge, cls), *flat)
+        if not cls:
             from sklearn.dummy import DummyRegressor
 
-            est = DummyRegressor().fit(C.flat(X_tr), y_tr)
-            _record(
-                rows,
-                name,
-                "training mean (floor)",
-                0,
-                C.score(cls, y_te, est.predict(C.flat(X_te, X_tr.shape[1]))),
-                0.0,
-                0.0,
-            )
+            measure(name, "training mean (floor)", 0, DummyRegressor, *flat)
 
     return rows, notes
 
@@ -271,7 +296,7 @@ def _tsai_caveat(summary):
     defaults = skattn.TransformerClassifier()
     seeds = sorted({s["n"] for s in tsai})
     ours = sorted({s["n"] for s in summary if s["model"] in _SKATTN_MODELS})
-    sets = sorted({s["dataset"] for s in tsai}, key=C.DATASETS.index)
+    sets = sorted({s["dataset"] for s in tsai}, key=C.SUITE.index)
     return (
         "† not like-for-like: tsai ran "
         f"{' or '.join(map(str, seeds))} seed{'s' if seeds != [1] else ''} per "
@@ -296,36 +321,28 @@ _SKATTN_MODELS = (
 
 def markdown(rows, notes):
     summary = summarise(rows)
-    measured = [
-        name for name in C.DATASETS if any(s["dataset"] == name for s in summary)
-    ]
-    tuned = [name for name in measured if name in TUNING_SETS]
-    held_out = [name for name in measured if name not in TUNING_SETS]
+    measured = [name for name in C.SUITE if any(s["dataset"] == name for s in summary)]
     lines = [
         "## Accuracy",
         "",
-        "Archive train/test split; test accuracy (Covid3Month: test RMSE, "
+        "Archive train/test split; test accuracy (regression: test RMSE, "
         "lower is better) as mean ± standard deviation over seeds (range "
         "in brackets); fit and predict times are means over seeds, one "
         "thread. skattn estimators are default-constructed (only "
         "`random_state` and `n_threads=1` set).",
         "",
-        "The defaults were chosen by cross-validation on the training splits of "
-        f"{', '.join(TUNING_SETS)} (`CV_DEFAULTS.md`); the test splits were not "
-        "read then, but scores on these data sets are not from data that played "
-        "no part in choosing the defaults. "
-        + (
-            f"Held-out data sets: {', '.join(held_out)}."
-            if held_out
-            else "No held-out data sets (ones not used to choose the defaults) "
-            "have been measured yet."
-        ),
+        "These are the development suite's sets: the defaults were chosen by "
+        f"cross-validation on the training splits of {', '.join(TUNING_SETS)} "
+        "(`CV_DEFAULTS.md`) and then checked and revised by leave-one-data-set-"
+        "out cross-validation on the training splits of all of them "
+        "(`LODO.md`). Test splits were never read to choose anything, but "
+        "these are not scores on data that played no part in the choice.",
         "",
     ]
     caveat = _tsai_caveat(summary)
     for group, names in (
-        ("Data sets the defaults were chosen on", tuned),
-        ("Held-out data sets", held_out),
+        ("Classification", [n for n in measured if C.is_classification(n)]),
+        ("Regression", [n for n in measured if not C.is_classification(n)]),
     ):
         if not names:
             continue
@@ -338,9 +355,10 @@ def markdown(rows, notes):
         lines.append("")
     if caveat:
         lines += [caveat, ""]
-    lines += _classification_summary(summary)
+    lines += _classification_summary(summary, measured)
+    lines += _regression_summary(summary, measured)
     if notes:
-        lines += ["Baselines that did not run:", ""]
+        lines += ["Baselines and data sets that did not run:", ""]
         lines += [f"- {k}: {v}" for k, v in notes.items()]
         lines.append("")
     return "\n".join(lines)
@@ -375,39 +393,97 @@ def _dataset_table(summary, name):
     ]
 
 
-def _classification_summary(summary):
-    """Mean accuracy over the classification sets, per model, and the better
-    of the two skattn classifiers (picked per data set on the test split)."""
-    by = {(s["dataset"], s["model"]): s["mean"] for s in summary}
-    models = sorted({m for (_, m) in by})
-    head = []
-    for m in models:
-        vals = [by.get((d, m)) for d in C.CLASSIFICATION]
-        if all(v is not None for v in vals):
-            head.append([m, *(f"{v:.3f}" for v in vals), f"{np.mean(vals):.3f}"])
-    best = []
-    for d in C.CLASSIFICATION:
-        vals = [
-            by.get((d, m)) for m in ("TransformerClassifier", "LSTMAttentionClassifier")
-        ]
-        vals = [v for v in vals if v is not None]
-        best.append(max(vals) if vals else float("nan"))
-    head.append(
-        [
-            "better of the two skattn classifiers ‡",
-            *(f"{v:.3f}" for v in best),
-            f"{np.mean(best):.3f}",
-        ]
-    )
+MINIROCKET = "MiniRocket (aeon)"
+CLASSIFIERS = ("TransformerClassifier", "LSTMAttentionClassifier")
+REGRESSORS = ("TransformerRegressor", "LSTMAttentionRegressor")
+
+
+def _classification_summary(summary, measured):
+    """Per set: each classifier's accuracy and its gap to MiniRocket, the
+    better of the two skattn classifiers (picked on the test split), and
+    the sum of fit times over the sets."""
+    by = {(s["dataset"], s["model"]): s for s in summary}
+    names = [n for n in measured if C.is_classification(n) and (n, MINIROCKET) in by]
+    if not names:
+        return []
+    table = []
+    for model in (*CLASSIFIERS, MINIROCKET, "Ridge (flattened)"):
+        if not all((n, model) in by for n in names):
+            continue
+        accs = [by[n, model]["mean"] for n in names]
+        gaps = [by[n, MINIROCKET]["mean"] - a for n, a in zip(names, accs, strict=True)]
+        fit = sum(by[n, model]["fit_s"] for n in names)
+        table.append(
+            [
+                model,
+                *(f"{a:.3f}" for a in accs),
+                f"{np.mean(accs):.3f}",
+                f"{np.mean(gaps):+.3f}" if model != MINIROCKET else "",
+                f"{max(gaps):+.3f}" if model != MINIROCKET else "",
+                f"{fit:.0f}",
+            ]
+        )
+    if all((n, m) in by for n in names for m in CLASSIFIERS):
+        best = [max(by[n, m]["mean"] for m in CLASSIFIERS) for n in names]
+        gaps = [by[n, MINIROCKET]["mean"] - a for n, a in zip(names, best, strict=True)]
+        table.append(
+            [
+                "better of the two skattn classifiers ‡",
+                *(f"{a:.3f}" for a in best),
+                f"{np.mean(best):.3f}",
+                f"{np.mean(gaps):+.3f}",
+                f"{max(gaps):+.3f}",
+                "",
+            ]
+        )
+    header = ["model", *names, "mean", "mean gap", "largest gap", "fit s (sum)"]
     return [
-        "### Classification summary (mean accuracy on the data sets the "
-        "defaults were chosen on)",
+        "### Classification summary",
         "",
-        C.markdown_table(["model", *C.CLASSIFICATION, "mean"], head),
+        "Mean test accuracy over seeds; gap = MiniRocket's accuracy minus the "
+        "model's (positive: MiniRocket is ahead), its mean over the sets and "
+        "its largest; fit s = the sum over the sets of the mean fit time.",
+        "",
+        C.markdown_table(header, table),
         "",
         "‡ chosen on the test split: the better classifier of each data set is "
         "picked by its test accuracy, so this row is optimistic; it is no model "
         "a user could pick in advance.",
+        "",
+    ]
+
+
+def _regression_summary(summary, measured):
+    """Per set: each regressor's test RMSE relative to ridge's (below 1:
+    better than ridge)."""
+    by = {(s["dataset"], s["model"]): s for s in summary}
+    names = [
+        n
+        for n in measured
+        if not C.is_classification(n) and (n, "Ridge (flattened)") in by
+    ]
+    if not names:
+        return []
+    table = []
+    for model in (*REGRESSORS, MINIROCKET, "training mean (floor)"):
+        if not all((n, model) in by for n in names):
+            continue
+        ridge = [by[n, "Ridge (flattened)"]["mean"] for n in names]
+        ratios = [by[n, model]["mean"] / r for n, r in zip(names, ridge, strict=True)]
+        fit = sum(by[n, model]["fit_s"] for n in names)
+        table.append(
+            [model, *(f"{r:.2f}" for r in ratios), f"{np.mean(ratios):.2f}"]
+            + [f"{fit:.0f}"]
+        )
+    return [
+        "### Regression summary",
+        "",
+        "Test RMSE relative to ridge regression on the flattened series (below "
+        "1: better than ridge; 0.70 would be 30% better). Covid3Month and "
+        "CardanoSentiment are close to noise (the training mean is within a few "
+        "per cent of every model).",
+        "",
+        C.markdown_table(["model", *names, "mean", "fit s (sum)"], table),
         "",
     ]
 

@@ -34,9 +34,11 @@ Usage::
 """
 
 import argparse
+import contextlib
 import copy
 import functools
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -51,6 +53,9 @@ N_THROUGHPUT = 1000
 N_BULK_REPEATS = 3  # calls on the 1,000 sequences, per runtime (median)
 BLOCK = 10  # calls of one runtime in a row (see interleaved_medians)
 DTYPE_LABEL = {"float64": "float64 (default)", "float32": "float32"}
+# the last commit before ONNX export and the single-sequence work
+BASELINE = "82a97846a26101f0306eca8bf84bec5374cba39a"
+BASELINE_LABEL = "skattn predict at {commit}, float64"
 
 
 def interleaved_medians(calls, repeats, block=BLOCK):
@@ -116,6 +121,70 @@ def onnx_predictor(path, threads, classes, batch_size):
     return predict
 
 
+@contextlib.contextmanager
+def baseline_source(commit):
+    """The ``skattn`` package of ``commit``, extracted to a temporary folder."""
+    root = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    with tempfile.TemporaryDirectory() as folder:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", commit, "skattn"],
+            cwd=root,
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        yield folder
+
+
+class BaselinePredictor:
+    """``predict`` of another skattn version, in a child process.
+
+    The child (``_latency_child.py``) fits the same family on the same data
+    with that version's defaults and times each call itself; calls return
+    those seconds, which ``interleaved_medians`` takes as the call's time.
+    """
+
+    def __init__(self, source, family, epochs, X_train, y_train, one, many, folder):
+        import numpy as np
+
+        data = Path(folder) / f"{family}-baseline.npz"
+        np.savez(data, X_train=X_train, y_train=y_train, one=one, many=many)
+        env = dict(os.environ, PYTHONPATH=source, OMP_NUM_THREADS="1")
+        self.child = subprocess.Popen(
+            [sys.executable, str(HERE / "_latency_child.py"), family, str(epochs)]
+            + [str(data)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        ready = self.child.stdout.readline().split()
+        if not ready or ready[0] != "ready" or not ready[1].startswith(source):
+            raise RuntimeError(f"the baseline child did not start: {ready}")
+
+    def ask(self, command):
+        self.child.stdin.write(command + "\n")
+        self.child.stdin.flush()
+        return self.child.stdout.readline()
+
+    def one(self):
+        return float(self.ask("one"))
+
+    def many(self):
+        return float(self.ask("many"))
+
+    def close(self):
+        self.child.stdin.write("\n")
+        self.child.stdin.close()
+        self.child.wait()
+
+
 def breakdown(clf, one, repeats):
     """Milliseconds of each phase of ``clf.predict(one)``, in its precision.
 
@@ -163,7 +232,7 @@ def breakdown(clf, one, repeats):
     return {k: 1000 * v for k, v in parts.items()}
 
 
-def measure(family, X_train, y_train, X_test, *, epochs, repeats, folder):
+def measure(family, X_train, y_train, X_test, *, epochs, repeats, folder, baseline):
     import numpy as np
 
     import skattn
@@ -177,7 +246,16 @@ def measure(family, X_train, y_train, X_test, *, epochs, repeats, folder):
     many = many[:N_THROUGHPUT]
 
     # every runtime of the family, timed in turns (see interleaved_medians)
-    predictors, parts = {}, []
+    predictors, parts, children = {}, [], []
+    if baseline is not None:
+        commit, source = baseline
+        child = BaselinePredictor(
+            source, family, epochs, X_train, y_train, one, many, folder
+        )
+        children.append(child)
+        predictors[BASELINE_LABEL.format(commit=commit[:7]), "1"] = lambda X: (
+            child.one() if X is one else child.many()
+        )
     for dtype in ("float64", "float32"):
         est = copy.deepcopy(clf).set_params(inference_dtype=dtype)
         predictors[f"skattn predict, {DTYPE_LABEL[dtype]}", "1"] = est.predict
@@ -203,6 +281,8 @@ def measure(family, X_train, y_train, X_test, *, epochs, repeats, folder):
             N_BULK_REPEATS,
             block=1,
         )
+    for child in children:
+        child.close()
     rows = [
         {
             "family": family,
@@ -231,10 +311,29 @@ def breakdown_table(parts):
     return C.markdown_table(header, table)
 
 
+def speedup_text(info):
+    own = (
+        "skattn's `predict` in float64 with one thread (the configuration of "
+        "the other benchmarks)"
+    )
+    if info["baseline"] is None:
+        return f"Speed-ups are against {own}. The ONNX labels equal `predict`'s."
+    return (
+        f"Speed-ups are against {own} as it was at commit "
+        f"{info['baseline'][:7]}, the last before ONNX export and the work on "
+        "single-sequence prediction: that commit's `skattn` runs in a child "
+        "process (`_latency_child.py`), fits the same family on the same data "
+        "with its own defaults, and times its calls itself, in turns with the "
+        "runtimes of this process. The ONNX labels equal `predict`'s."
+    )
+
+
 def markdown(rows, parts, info):
     base = {}
     for row in rows:
         if row["runtime"] == f"skattn predict, {DTYPE_LABEL['float64']}":
+            base.setdefault(row["family"], row)
+        if row["runtime"].startswith("skattn predict at "):
             base[row["family"]] = row
     table = []
     for row in rows:
@@ -274,9 +373,7 @@ def markdown(rows, parts, info):
             "so that they meet the same load from other processes and their "
             "ratios hold on a busy machine (ONNX Runtime with its default "
             "threads alone, after them: its threads spin-wait after each call "
-            "and would slow the next one). Speed-ups are against skattn's "
-            "`predict` in float64 with one thread (the configuration of the "
-            "other benchmarks). The ONNX labels equal `predict`'s.",
+            "and would slow the next one). " + speedup_text(info),
             "",
             C.markdown_table(header, table),
             "",
@@ -312,19 +409,30 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--repeats", type=int, default=200)
     p.add_argument("--output", default=str(HERE / "LATENCY.md"))
+    p.add_argument(
+        "--baseline",
+        default=BASELINE,
+        help="commit whose predict the speed-ups are against ('none': this one)",
+    )
     a = p.parse_args(argv)
+    a.baseline = None if a.baseline == "none" else a.baseline
     if a.quick:
         a.epochs, a.repeats = 1, 10
     info = {
         "machine": C.machine(),
         "epochs": a.epochs,
         "repeats": a.repeats,
+        "baseline": a.baseline,
     }
     info["machine"]["nproc"] = len(os.sched_getaffinity(0))
     info["versions"] = C.versions(("skattn", "torch", "onnxruntime", "onnx", "numpy"))
     X_train, X_test, y_train, _ = C.load("GunPoint")
     rows, parts = [], []
-    with tempfile.TemporaryDirectory() as folder:
+    with contextlib.ExitStack() as stack:
+        folder = stack.enter_context(tempfile.TemporaryDirectory())
+        baseline = None
+        if a.baseline is not None:
+            baseline = a.baseline, stack.enter_context(baseline_source(a.baseline))
         for family in FAMILIES:
             print(f"{family} ...", flush=True)
             family_rows, family_parts = measure(
@@ -335,6 +443,7 @@ def main(argv=None):
                 epochs=a.epochs,
                 repeats=a.repeats,
                 folder=folder,
+                baseline=baseline,
             )
             rows += family_rows
             parts += family_parts

@@ -40,19 +40,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "lodo_results.jsonl"
 REPORT = HERE / "LODO.md"
 
-CLASSIFICATION = [
-    "GunPoint",
-    "BasicMotions",
-    "PickupGestureWiimoteZ",
-    "Coffee",
-    "Trace",
-    "ACSF1",
-    "PLAID",
-]
-# Covid3Month and CardanoSentiment are close to noise; the other three
-# forecast real future values (regression_sets.py).
-REGRESSION = ["Covid3Month", "CardanoSentiment", "Sunspots", "ElNino", "USMacro"]
-TASKS = {"classification": CLASSIFICATION, "regression": REGRESSION}
+TASKS = {"classification": C.SUITE_CLASSIFICATION, "regression": C.SUITE_REGRESSION}
 
 # Changes to the estimators' defaults; a "tf:" or "lstm:" key applies to
 # one family only.
@@ -69,28 +57,13 @@ CANDIDATES = {
 FAMILIES = ("tf", "lstm")
 
 
-def data_dir(arg):
-    if arg:
-        return Path(arg)
-    if os.environ.get("SKATTN_DATA_DIR"):
-        return Path(os.environ["SKATTN_DATA_DIR"])
-    return HERE.parent.parent / "shared" / "data"
-
-
 def load(name, directory):
     """The training split of ``name``: ``(X, y)`` with NaN padding."""
-    for path in (HERE / "data" / f"{name}.npz", directory / f"{name}.npz"):
-        if path.exists():
-            with np.load(path, allow_pickle=False) as npz:
-                return npz["X_train"], npz["y_train"]
     try:
-        X, _, y, _ = C.load(name)
-        return X, y
-    except (FileNotFoundError, ValueError, KeyError):
-        raise SystemExit(
-            f"{name}.npz is neither in benchmarks/data, in {directory} nor "
-            "shipped with skattn; pass --data-dir"
-        ) from None
+        X, _, y, _ = C.load_suite(name, directory)
+    except FileNotFoundError as exc:
+        raise SystemExit(str(exc)) from None
+    return X, y
 
 
 def estimator(family, classification, params, seed):
@@ -411,10 +384,10 @@ def main():
             args.candidates.split(","),
             args.families.split(","),
             args.folds,
-            data_dir(args.data_dir),
+            C.data_dir(args.data_dir),
         )
     if RESULTS.exists():
-        report(args.folds, data_dir(args.data_dir))
+        report(args.folds, C.data_dir(args.data_dir))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Run skattn's benchmarks and write ``benchmarks/RESULTS.md``.
 
-    python benchmarks/run.py                      # everything (about an hour)
+    python benchmarks/run.py                      # everything (hours)
     python benchmarks/run.py --quick              # smoke run, a few minutes
     python benchmarks/run.py --only overhead      # one part
     python benchmarks/run.py --report             # rewrite RESULTS.md from
@@ -58,6 +58,23 @@ def main(argv=None):
         default=None,
         help="report path (default: benchmarks/RESULTS.md, or "
         "benchmarks/RESULTS-quick.md with --quick)",
+    )
+    p.add_argument(
+        "--datasets",
+        help="comma-separated data sets for the accuracy part (default: the "
+        "development suite, those found)",
+    )
+    p.add_argument(
+        "--data-dir",
+        help="folder of the suite's .npz files (default: $SKATTN_DATA_DIR or "
+        "../shared/data next to the repository)",
+    )
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="measure every accuracy row again instead of reusing those in "
+        "benchmarks/accuracy_rows.jsonl (rows of other defaults are never "
+        "reused)",
     )
     p.add_argument(
         "--report",
@@ -148,7 +165,16 @@ def main(argv=None):
         import accuracy
 
         log("accuracy ...")
-        rows, notes = accuracy.run(quick=a.quick, log=log)
+        cache = None if a.quick else os.path.join(HERE, "accuracy_rows.jsonl")
+        if a.fresh and cache and os.path.exists(cache):
+            os.remove(cache)
+        rows, notes = accuracy.run(
+            quick=a.quick,
+            log=log,
+            datasets=a.datasets.split(",") if a.datasets else None,
+            directory=a.data_dir,
+            cache=cache,
+        )
         rows, notes = rows + kept_tsai, {**notes, **kept_tsai_notes}
         raw["accuracy"] = {"rows": rows, "notes": notes}
         sections["accuracy"] = accuracy.markdown(rows, notes)
