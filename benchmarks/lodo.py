@@ -48,6 +48,9 @@ CANDIDATES = {
     "defaults": {},
     "stem_norm_none": {"stem_norm": None},
     "stem_norm_batch": {"stem_norm": "batch"},
+    # each sequence's level and scale as channels (modules.SeriesNorm)
+    "series_stats": {"series_norm": "stats"},
+    "series_instance": {"series_norm": "instance"},
     "no_stem": {"conv_stem": None},
     "no_dropout": {"dropout": 0.0},
     # more optimizer steps: small training sets get few at 200 epochs

@@ -44,6 +44,7 @@ POOLING_CONSTRAINTS = {
 CONV_STEM_CONSTRAINTS = {
     "conv_stem": [StrOptions({"auto"}), int_param(1), None],
     "stem_norm": [StrOptions({"layer", "batch"}), None],
+    "series_norm": [StrOptions({"stats", "instance"}), None],
 }
 
 RECURRENT_CONSTRAINTS = {
@@ -130,6 +131,7 @@ def _shared_network_params(est, max_length):
         static_query=est.static_query,
         conv_stem=est.conv_stem,
         stem_norm=est.stem_norm,
+        series_norm=est.series_norm,
         max_length=max_length,
     )
 

@@ -138,6 +138,17 @@ CONV_STEM_DOC = """\
         batch) and keeps amplitudes, for targets that depend on the level of
         the series (regression, forecasting, amounts). None: no
         normalisation.
+    series_norm : {{"stats", "instance"}} or None, default=None
+        Give the network each sequence's own level and scale: per channel,
+        the mean and the log standard deviation over the sequence's real
+        steps become extra input channels (standardised over the training
+        set). The input is standardised over the whole training set, which
+        squeezes series whose amplitudes differ by orders of magnitude
+        (currents of different appliances, amounts, counts) together near
+        zero; these channels keep them apart. ``"instance"`` also
+        standardises each sequence by its own statistics, so the values
+        carry only its shape. Numeric input only (not with token ids or
+        categorical features). See :class:`skattn.modules.SeriesNorm`.
 """
 
 

@@ -71,6 +71,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         bidirectional=True,
         conv_stem="auto",
         stem_norm="layer",
+        series_norm=None,
         pooling="attention",
         attention="additive",
         num_heads=4,
@@ -108,6 +109,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.bidirectional = bidirectional
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
+        self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads
@@ -192,6 +194,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         bidirectional=True,
         conv_stem="auto",
         stem_norm="layer",
+        series_norm=None,
         pooling="attention",
         attention="additive",
         num_heads=4,
@@ -228,6 +231,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.bidirectional = bidirectional
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
+        self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads

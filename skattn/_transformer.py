@@ -71,6 +71,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         positional_encoding="sinusoidal",
         conv_stem="auto",
         stem_norm="layer",
+        series_norm=None,
         pooling="attention",
         attention="multihead",
         num_heads=4,
@@ -108,6 +109,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.positional_encoding = positional_encoding
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
+        self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads
@@ -193,6 +195,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         positional_encoding="sinusoidal",
         conv_stem="auto",
         stem_norm="layer",
+        series_norm=None,
         pooling="attention",
         attention="multihead",
         num_heads=4,
@@ -229,6 +232,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.positional_encoding = positional_encoding
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
+        self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads

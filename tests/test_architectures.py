@@ -117,3 +117,79 @@ def test_batch_stem_norm_is_saved_with_its_running_statistics(Model, tmp_path):
     reg.save(tmp_path / "model.skattn")
     loaded = skattn.load(tmp_path / "model.skattn")
     np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+
+
+# series_norm ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("series_norm", ["stats", "instance"])
+@pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionRegressor])
+def test_series_norm_predictions_do_not_depend_on_padding(Model, series_norm):
+    X, y, lengths = _ragged_data()
+    if Model is LSTMAttentionRegressor:
+        y = np.nan_to_num(X[:, :, 0]).sum(1)
+    est = Model(series_norm=series_norm, max_epochs=2, random_state=0, n_threads=1)
+    est.fit(X, y)
+    assert est.net_.module_.series_norm.mode == series_norm
+    predict = est.predict_proba if hasattr(est, "predict_proba") else est.predict
+    together = predict(X)
+    alone = np.concatenate([predict(X[i : i + 1, :n]) for i, n in enumerate(lengths)])
+    np.testing.assert_allclose(together, alone, rtol=1e-10, atol=1e-12)
+
+
+def _shapes_at_many_scales(n, seed):
+    """Sines (class 0) and square waves (class 1) of one period length,
+    each scaled by a factor drawn log-uniformly from 1e-3 to 1e2."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(40)
+    y = rng.integers(0, 2, n)
+    phase = rng.uniform(0, 2 * np.pi, n)[:, None]
+    wave = np.sin(2 * np.pi * t / 20 + phase)
+    wave = np.where(y[:, None] == 1, np.sign(wave), wave)
+    scale = 10 ** rng.uniform(-3, 2, n)[:, None]
+    noise = 0.05 * rng.normal(size=wave.shape)
+    return ((wave + noise) * scale)[..., None], y
+
+
+def test_instance_series_norm_sees_the_shape_of_small_series():
+    """Global standardisation squeezes series of scale 1e-3 to 1e-1 to
+    nearly flat lines next to those of scale 100; per-sequence
+    standardisation shows their shapes."""
+    X, y = _shapes_at_many_scales(400, seed=0)
+    X_test, y_test = _shapes_at_many_scales(400, seed=1)
+    small = np.abs(X_test).max(axis=(1, 2)) < 0.1
+    kwargs = dict(hidden_size=16, max_epochs=15, random_state=0, n_threads=1)
+    plain = LSTMAttentionClassifier(**kwargs).fit(X, y)
+    series = LSTMAttentionClassifier(series_norm="instance", **kwargs).fit(X, y)
+    plain_small = (plain.predict(X_test[small]) == y_test[small]).mean()
+    series_small = (series.predict(X_test[small]) == y_test[small]).mean()
+    assert series_small >= 0.9
+    assert series_small > plain_small + 0.2
+
+
+def test_series_norm_is_saved_with_its_running_statistics(tmp_path):
+    import skattn
+
+    X, y, _ = _ragged_data()
+    clf = TransformerClassifier(series_norm="instance", max_epochs=2, random_state=0)
+    clf.fit(X, y)
+    norm = clf.net_.module_.series_norm.norm
+    assert not torch.equal(norm.running_var, torch.ones_like(norm.running_var))
+    clf.save(tmp_path / "model.skattn")
+    loaded = skattn.load(tmp_path / "model.skattn")
+    assert loaded.series_norm == "instance"
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("bad", ["batch", "Instance", True])
+def test_invalid_series_norm(bad):
+    X, y, _ = _ragged_data()
+    with pytest.raises(ValueError, match="series_norm"):
+        TransformerClassifier(series_norm=bad, max_epochs=1).fit(X, y)
+
+
+def test_series_norm_needs_numeric_input():
+    ids = [np.arange(1, n) for n in (5, 7, 9, 4)]
+    clf = LSTMAttentionClassifier(vocab_size=10, series_norm="stats", max_epochs=1)
+    with pytest.raises(ValueError, match="series_norm needs numeric input"):
+        clf.fit(ids, [0, 1, 0, 1])

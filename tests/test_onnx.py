@@ -70,6 +70,10 @@ MODELS = {
         Y,
     ),
     "lstm-mean": (LSTMAttentionClassifier(pooling="mean", **LSTM), Y),
+    "lstm-series-instance": (
+        LSTMAttentionClassifier(series_norm="instance", **LSTM),
+        Y,
+    ),
     "transformer-multihead": (TransformerClassifier(**TRANSFORMER), Y),
     "transformer-additive-no-stem": (
         TransformerClassifier(attention="additive", conv_stem=None, **TRANSFORMER),
@@ -91,6 +95,10 @@ MODELS = {
     "transformer-mean": (TransformerClassifier(pooling="mean", **TRANSFORMER), Y),
     "transformer-cls": (TransformerClassifier(pooling="cls", **TRANSFORMER), Y),
     "transformer-stem-4": (TransformerClassifier(conv_stem=4, **TRANSFORMER), Y),
+    "transformer-series-stats": (
+        TransformerClassifier(series_norm="stats", **TRANSFORMER),
+        Y,
+    ),
     "transformer-stem-no-norm": (
         TransformerClassifier(stem_norm=None, **TRANSFORMER),
         Y,

@@ -36,7 +36,7 @@ from .network import (
     sequence_network,
     transformer_network,
 )
-from .stem import ConvStem
+from .stem import ConvStem, MaskedBatchNorm, SeriesNorm
 
 __all__ = [
     "AGGREGATIONS",
@@ -48,11 +48,13 @@ __all__ = [
     "DotScore",
     "GeneralScore",
     "LearnedPositionalEncoding",
+    "MaskedBatchNorm",
     "MaskedPooling",
     "MaskedReconstruction",
     "RecurrentEncoder",
     "ScaledDotScore",
     "SequenceNetwork",
+    "SeriesNorm",
     "SinusoidalPositionalEncoding",
     "StaticInput",
     "StaticQuery",

@@ -14,7 +14,7 @@ from torch import nn
 from .._docs import fill_doc
 from .attention import AttentionPooling, MaskedPooling
 from .encoders import RecurrentEncoder, TransformerEncoder
-from .stem import ConvStem, auto_stem_stride
+from .stem import ConvStem, SeriesNorm, auto_stem_stride
 
 __all__ = [
     "CategoricalEmbedding",
@@ -225,6 +225,9 @@ class SequenceNetwork(nn.Module):
     static_query : StaticQuery, optional
         Makes the attention query from the attributes (the pooling must
         then take its query at call time).
+    series_norm : SeriesNorm, optional
+        Applied to the values first: appends each sequence's level and
+        scale as channels.
 
     Notes
     -----
@@ -253,8 +256,10 @@ class SequenceNetwork(nn.Module):
         stem=None,
         static=None,
         static_query=None,
+        series_norm=None,
     ):
         super().__init__()
+        self.series_norm = series_norm
         self.static = static
         self.static_query = static_query
         self.embedding = embedding
@@ -296,6 +301,8 @@ class SequenceNetwork(nn.Module):
         if self.static is not None:
             values, static = self.static(values)
         x = values if self.embedding is None else self.embedding(values)
+        if self.series_norm is not None:
+            x = self.series_norm(x, mask)
         if self.stem is not None:
             x, mask = self.stem(x, mask)
         states, last = self.encoder(x, mask)
@@ -485,6 +492,7 @@ def sequence_network(
     static_query=False,
     conv_stem=None,
     stem_norm="layer",
+    series_norm=None,
     max_length=None,
 ):
     """Assemble ``[token embedding] -> [stem] -> encoder -> pooling -> head``.
@@ -528,6 +536,10 @@ def sequence_network(
         ``max_length``), or no stem.
     stem_norm : {"layer", "batch", None}, default="layer"
         The stem's normalisation (see :class:`ConvStem`).
+    series_norm : {"stats", "instance", None}, default=None
+        Each sequence's mean and log standard deviation per channel as
+        extra channels, and with "instance" the values standardised per
+        sequence (see :class:`SeriesNorm`); numeric input only.
     max_length : int or None, default=None
         Longest training sequence.
 
@@ -557,6 +569,15 @@ def sequence_network(
     elif categorical:
         embedding = CategoricalEmbedding(n_channels, categorical)
         input_size = embedding.output_size
+    series = None
+    if series_norm is not None:
+        if embedding is not None:
+            raise ValueError(
+                "series_norm needs numeric input: it cannot be combined with "
+                "token ids (vocab_size) or categorical features"
+            )
+        series = SeriesNorm(input_size, mode=series_norm)
+        input_size = series.output_size
     stem, stride = _stem(input_size, width, conv_stem, max_length, stem_norm)
     if stem is not None:
         input_size = stem.output_size
@@ -590,6 +611,7 @@ def sequence_network(
             if with_query
             else None
         ),
+        series_norm=series,
     )
 
 

@@ -20,15 +20,20 @@ from torch import nn
 from .attention import lengths_to_mask
 
 __all__ = [
+    "SERIES_NORMS",
     "STEM_NORMS",
     "ConvStem",
     "MaskedBatchNorm",
+    "SeriesNorm",
     "auto_stem_stride",
     "stem_strides",
 ]
 
 # The normalisations a stem layer may use (None: none).
 STEM_NORMS = ("layer", "batch", None)
+
+# What SeriesNorm does with each sequence (None: no SeriesNorm).
+SERIES_NORMS = ("stats", "instance", None)
 
 # "auto" picks the total stride that leaves about this many steps or more.
 _AUTO_TARGET_STEPS = 64
@@ -102,6 +107,66 @@ class MaskedBatchNorm(nn.Module):
         else:
             mean, var = self.running_mean.to(x.dtype), self.running_var.to(x.dtype)
         return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+
+
+class SeriesNorm(nn.Module):
+    """Each sequence's own level and scale, per channel, as extra channels.
+
+    For every channel, the mean and the log standard deviation over the
+    sequence's real steps are appended as ``2 c`` channels, constant along
+    the sequence and standardised by :class:`MaskedBatchNorm` (running
+    averages at evaluation). The network then sees the level and the scale
+    of each series apart from its shape: series whose amplitudes differ by
+    orders of magnitude (appliance currents, amounts, counts) stay apart
+    after the input's standardisation over the whole training set, which
+    squeezes all small ones together. Statistics use the real steps only,
+    so padding changes nothing.
+
+    Parameters
+    ----------
+    channels : int
+        Channels ``c`` of the input.
+    mode : {"stats", "instance"}, default="stats"
+        ``"stats"`` keeps the values as they come; ``"instance"`` also
+        standardises each sequence with its own mean and standard deviation
+        per channel (instance normalisation), so the values carry the shape
+        only and the appended channels the level and scale.
+    eps : float, default=1e-12
+        Added to the variance (a constant sequence has a finite log
+        standard deviation and is only centred).
+
+    Notes
+    -----
+    ``forward(x [b, t, c], mask [b, t])`` returns ``[b, t, 3 c]``, zero on
+    padded steps.
+
+    Examples
+    --------
+    >>> import torch
+    >>> norm = SeriesNorm(2)
+    >>> norm(torch.randn(4, 5, 2), torch.ones(4, 5, dtype=torch.bool)).shape
+    torch.Size([4, 5, 6])
+    """
+
+    def __init__(self, channels, *, mode="stats", eps=1e-12):
+        super().__init__()
+        if mode not in ("stats", "instance"):
+            raise ValueError(f"mode must be 'stats' or 'instance', got {mode!r}")
+        self.mode, self.eps = mode, eps
+        self.norm = MaskedBatchNorm(2 * channels)
+        self.output_size = 3 * channels
+
+    def forward(self, x, mask):
+        real = mask.unsqueeze(-1).to(x.dtype)  # [b, t, 1]
+        n = real.sum(1, keepdim=True).clamp(min=1)
+        mean = (x * real).sum(1, keepdim=True) / n  # [b, 1, c]
+        var = ((x - mean) ** 2 * real).sum(1, keepdim=True) / n
+        std = torch.sqrt(var + self.eps)
+        stats = torch.cat([mean, torch.log(std)], dim=-1)  # [b, 1, 2c]
+        stats = self.norm(stats.expand(-1, x.shape[1], -1), mask)
+        if self.mode == "instance":
+            x = (x - mean) / std
+        return torch.cat([x, stats], dim=-1) * real
 
 
 class ConvStem(nn.Module):

@@ -8,6 +8,7 @@ import torch
 from skattn.modules.stem import (
     ConvStem,
     MaskedBatchNorm,
+    SeriesNorm,
     auto_stem_stride,
     stem_strides,
 )
@@ -134,3 +135,52 @@ def test_masked_batch_norm_uses_real_steps_only():
 def test_stem_norm_must_be_known():
     with pytest.raises(ValueError, match="norm must be one of"):
         ConvStem(1, 4, norm="instance")
+
+
+# SeriesNorm ---------------------------------------------------------------------
+
+
+def test_series_norm_appends_each_sequences_level_and_scale():
+    torch.manual_seed(0)
+    x, mask = _padded([6, 3], 6, 2)
+    x = x * torch.tensor([1.0, 100.0]) + torch.tensor([5.0, -2.0])
+    x = x + 1e3 * (~mask).unsqueeze(-1)  # padding far off: must not count
+    norm = SeriesNorm(2, mode="instance").eval()  # running stats 0 and 1
+    y = norm(x, mask)
+    assert y.shape == (2, 6, 6)
+    for i, n in enumerate((6, 3)):
+        real = x[i, :n]
+        mean, std = real.mean(0), real.std(0, unbiased=False)
+        torch.testing.assert_close(y[i, :n, :2], (real - mean) / std)
+        stats = torch.cat([mean, std.log()]) / (1 + norm.norm.eps) ** 0.5
+        torch.testing.assert_close(y[i, :n, 2:], stats.expand(n, 4))
+        assert (y[i, n:] == 0).all()
+    stats_only = SeriesNorm(2, mode="stats").eval()
+    torch.testing.assert_close(stats_only(x, mask)[mask][:, :2], x[mask])
+
+
+def test_series_norm_keeps_series_of_different_scales_apart():
+    """The same shape at 1e-3 and at 1: identical values after instance
+    normalisation, a log standard deviation log(1000) apart."""
+    shape = torch.sin(torch.linspace(0, 6, 20)).reshape(1, 20, 1)
+    x = torch.cat([1e-3 * shape, shape]).double()
+    mask = torch.ones(2, 20, dtype=torch.bool)
+    norm = SeriesNorm(1, mode="instance").double().eval()
+    y = norm(x, mask)
+    # eps (1e-12) against the small series' variance (5e-7): 1e-6 relative
+    torch.testing.assert_close(y[0, :, 0], y[1, :, 0], rtol=0, atol=1e-5)
+    gap = (y[1, 0, 2] - y[0, 0, 2]) * (1 + norm.norm.eps) ** 0.5
+    expected = torch.tensor(np.log(1e3), dtype=torch.float64)
+    torch.testing.assert_close(gap, expected, rtol=1e-5, atol=0)
+
+
+def test_series_norm_of_a_constant_sequence_is_finite():
+    x = torch.full((1, 5, 1), 3.0)
+    y = SeriesNorm(1, mode="instance").eval()(x, torch.ones(1, 5, dtype=torch.bool))
+    assert torch.isfinite(y).all()
+    assert (y[..., 0] == 0).all()  # centred, not divided by ~0
+
+
+def test_series_norm_mode_must_be_known():
+    with pytest.raises(ValueError, match="mode must be"):
+        SeriesNorm(1, mode="batch")
