@@ -51,6 +51,8 @@ CANDIDATES = {
     # each sequence's level and scale as channels (modules.SeriesNorm)
     "series_stats": {"series_norm": "stats"},
     "series_instance": {"series_norm": "instance"},
+    "series_auto": {"series_norm": "auto"},
+    "series_auto_batch": {"series_norm": "auto", "stem_norm": "batch"},
     "no_stem": {"conv_stem": None},
     "no_dropout": {"dropout": 0.0},
     # more optimizer steps: small training sets get few at 200 epochs

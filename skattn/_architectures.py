@@ -44,7 +44,7 @@ POOLING_CONSTRAINTS = {
 CONV_STEM_CONSTRAINTS = {
     "conv_stem": [StrOptions({"auto"}), int_param(1), None],
     "stem_norm": [StrOptions({"layer", "batch"}), None],
-    "series_norm": [StrOptions({"stats", "instance"}), None],
+    "series_norm": [StrOptions({"auto", "stats", "instance"}), None],
 }
 
 RECURRENT_CONSTRAINTS = {
@@ -131,7 +131,8 @@ def _shared_network_params(est, max_length):
         static_query=est.static_query,
         conv_stem=est.conv_stem,
         stem_norm=est.stem_norm,
-        series_norm=est.series_norm,
+        # "auto" is resolved from the training data by fit
+        series_norm=getattr(est, "_series_norm", est.series_norm),
         max_length=max_length,
     )
 

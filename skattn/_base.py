@@ -46,7 +46,12 @@ from ._predict import (
     run_batches,
 )
 from ._runtime import num_threads, resolve_device, step_flops, torch_context
-from ._scaling import fit_input_scaling, standardised_tensors
+from ._scaling import (
+    fit_input_scaling,
+    resolve_series_norm,
+    sequence_stds,
+    standardised_tensors,
+)
 from ._targets import ClassTargets, PerSampleMSE, TargetScaling
 from ._validation import (
     align_to_entities,
@@ -107,6 +112,7 @@ class SequenceEstimator(EventInputs, BaseEstimator):
         "_input_scale",
         "_n_outputs",
         "_max_length",
+        "_series_norm",
         "is_categorical_",
         "categories_",
         "static_is_categorical_",
@@ -308,6 +314,16 @@ arrays, or long DataFrame
                 self._input_scale[codes] = 1.0
             else:  # token ids are embedded, not scaled
                 self._input_loc = self._input_scale = None
+            stds = None
+            if getattr(self, "series_norm", None) == "auto" and self._numeric_input():
+                values = seqs.values if len(keep) == n else seqs.values[keep]
+                stds = sequence_stds(
+                    values,
+                    seqs.lengths[keep],
+                    self._input_loc,
+                    self._input_scale,
+                )
+            self._fit_series_norm(stds)
         values, lengths = self._tensors(seqs, np.float32)
         max_length = int(seqs.values.shape[1])
         del seqs  # the float64 copy is not needed during training
@@ -325,6 +341,20 @@ arrays, or long DataFrame
             data, n_outputs, max_length, warm=warm, epochs=epochs, stream=stream
         )
         return self
+
+    def _numeric_input(self):
+        """Whether the network reads numbers only (no token ids or codes)."""
+        return self.vocab_size is None and not self._categorical_mask().any()
+
+    def _fit_series_norm(self, stds):
+        """Resolve ``series_norm`` ("auto": from the training sequences'
+        standard deviations ``stds``) into ``_series_norm``."""
+        if hasattr(self, "series_norm"):
+            self._series_norm = resolve_series_norm(
+                self.series_norm,
+                np.empty((0, 1)) if stds is None else stds,
+                self._numeric_input(),
+            )
 
     def _sample_weight(self, sample_weight, n, y):
         weight = _check_sample_weight(

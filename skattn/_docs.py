@@ -138,7 +138,7 @@ CONV_STEM_DOC = """\
         batch) and keeps amplitudes, for targets that depend on the level of
         the series (regression, forecasting, amounts). None: no
         normalisation.
-    series_norm : {{"stats", "instance"}} or None, default=None
+    series_norm : {{"auto", "stats", "instance"}} or None, default=None
         Give the network each sequence's own level and scale: per channel,
         the mean and the log standard deviation over the sequence's real
         steps become extra input channels (standardised over the training
@@ -147,8 +147,13 @@ CONV_STEM_DOC = """\
         (currents of different appliances, amounts, counts) together near
         zero; these channels keep them apart. ``"instance"`` also
         standardises each sequence by its own statistics, so the values
-        carry only its shape. Numeric input only (not with token ids or
-        categorical features). See :class:`skattn.modules.SeriesNorm`.
+        carry only its shape. ``"auto"`` picks ``"instance"`` when, in some
+        channel, the standard deviations of the training sequences spread
+        over more than a factor 10 from the 10th to the 90th percentile,
+        and None otherwise (and always for token ids or categorical
+        features); the choice is kept in ``_series_norm``. Numeric input
+        only (not with token ids or categorical features). See
+        :class:`skattn.modules.SeriesNorm`.
 """
 
 

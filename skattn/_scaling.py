@@ -10,7 +10,18 @@ import torch
 
 from ._stats import is_finite_vector, mean_std
 
-__all__ = ["check_input_scaling", "fit_input_scaling", "standardised_tensors"]
+__all__ = [
+    "check_input_scaling",
+    "fit_input_scaling",
+    "resolve_series_norm",
+    "sequence_stds",
+    "standardised_tensors",
+]
+
+# series_norm="auto" standardises each sequence when, in some channel, the
+# sequences' standard deviations spread over more than this factor from the
+# 10th to the 90th percentile (an order of magnitude).
+SERIES_SPREAD = 10.0
 
 
 def fit_input_scaling(seqs, keep):
@@ -73,3 +84,58 @@ def standardised_tensors(seqs, loc, scale, dtype, *, in_place=False):
             "rescale the input"
         )
     return values, torch.from_numpy(seqs.lengths.astype(np.int64))
+
+
+def sequence_stds(values, lengths, loc, scale):
+    """Standard deviation of each sequence's real steps, per channel, in
+    units of the input standardisation ``(loc, scale)``.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n, T, C)
+        Right-padded values (anything on padding).
+    lengths : ndarray of shape (n,)
+        Real steps per sequence.
+    loc, scale : ndarray of shape (C,)
+        The input standardisation (:func:`fit_input_scaling`).
+
+    Returns
+    -------
+    stds : ndarray of shape (n, C), float64
+        NaN for sequences of fewer than two steps (no spread to measure).
+    """
+    n, t, c = values.shape
+    out = np.full((n, c), np.nan)
+    rows = max(1, 2**20 // max(t * c, 1))
+    for start in range(0, n, rows):
+        part = (np.asarray(values[start : start + rows], np.float64) - loc) / scale
+        length = np.asarray(lengths[start : start + rows])
+        real = (np.arange(t) < length[:, None])[..., None]
+        count = np.maximum(length, 1)[:, None]
+        mean = np.where(real, part, 0.0).sum(1) / count
+        var = np.where(real, (part - mean[:, None]) ** 2, 0.0).sum(1) / count
+        out[start : start + rows] = np.where(length[:, None] > 1, np.sqrt(var), np.nan)
+    return out
+
+
+def resolve_series_norm(series_norm, stds, numeric):
+    """The ``series_norm`` the network gets: ``"auto"`` becomes
+    ``"instance"`` when the sequences' scales spread over more than
+    :data:`SERIES_SPREAD` in some channel, else None.
+
+    Parameters
+    ----------
+    series_norm : {"auto", "stats", "instance"} or None
+    stds : ndarray of shape (n, C)
+        :func:`sequence_stds` of the training sequences.
+    numeric : bool
+        False for token ids or categorical input, where "auto" means None.
+    """
+    if series_norm != "auto":
+        return series_norm
+    stds = stds[~np.isnan(stds).any(axis=1)]
+    if not numeric or not len(stds):
+        return None
+    low, high = np.percentile(stds, [10, 90], axis=0)
+    spread = (high > SERIES_SPREAD * low) & (high > 0)
+    return "instance" if spread.any() else None

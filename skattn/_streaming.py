@@ -35,7 +35,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._events import UnknownCounter
 from ._net import BatchIterator, SequenceData
-from ._scaling import standardised_tensors
+from ._scaling import sequence_stds, standardised_tensors
 from ._sources import (
     DaskLongFrame,
     _compute,
@@ -215,6 +215,10 @@ def _streamed_scaling(est, source, keep):
     """
     n_channels = est._n_network_channels()
 
+    # series_norm="auto" reads the spread of the sequences' scales
+    auto = getattr(est, "series_norm", None) == "auto" and est._numeric_input()
+    ones = np.ones(n_channels)
+
     def block_moments(k):
         seqs, _ = _validated(est, source, k)
         rows = keep[source.bounds[k] : source.bounds[k + 1]]
@@ -223,13 +227,17 @@ def _streamed_scaling(est, source, keep):
             values, lengths = values[rows], lengths[rows]
         moments = _Moments(n_channels)
         moments.add(values, lengths)
-        return moments
+        stds = sequence_stds(values, lengths, 0 * ones, ones) if auto else None
+        return moments, stds
 
-    total = _Moments(n_channels)
+    total, stds = _Moments(n_channels), []
     with ThreadPoolExecutor(2, thread_name_prefix="skattn-statistics") as pool:
-        for moments in pool.map(block_moments, range(len(source))):
+        for moments, block_stds in pool.map(block_moments, range(len(source))):
             if moments.n:
                 total._merge(moments.mean, moments.std, moments.n)
+            if block_stds is not None:
+                stds.append(block_stds)
+    est._fit_series_norm(np.concatenate(stds) if stds else None)
     loc, scale = total.mean, total.std
     # as fit_input_scaling: constant channels are centred only
     scale[~(scale > 1e-12 * np.abs(loc))] = 1.0

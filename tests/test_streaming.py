@@ -334,3 +334,17 @@ def test_ragged_helper_padding_is_streamed_like_arrays():
         model.predict_proba(da.from_array(padded, chunks=(7, -1, -1))).compute(),
         model.predict_proba(X),
     )
+
+
+def test_auto_series_norm_decides_as_in_memory():
+    """The spread of the sequences' scales is read in the statistics pass."""
+    rng = np.random.default_rng(0)
+    X, y = learnable(120)
+    scales = 10 ** rng.uniform(-3, 2, (len(X), 1, 1))
+    kwargs = dict(series_norm="auto", max_epochs=1, random_state=0, n_threads=1)
+    for data, expected in ((X, None), (X * scales, "instance")):
+        streamed = LSTMAttentionClassifier(**kwargs).fit(
+            da.from_array(data, chunks=(50, 12, 2)), y
+        )
+        in_memory = LSTMAttentionClassifier(**kwargs).fit(data, y)
+        assert streamed._series_norm == in_memory._series_norm == expected
