@@ -12,7 +12,9 @@ and MiniRocket are reference rows in the same units.
 
 The decision rule, for each task and family: hold one data set out, pick
 the candidate with the best mean score on the other sets, and check it on
-the held-out set. A candidate replaces ``defaults`` only if it is picked in
+the held-out set. Candidates tied for the best mean are all picked (a rule
+that changes nothing on some sets scores there exactly as the candidate it
+coincides with). A candidate replaces ``defaults`` only if it is picked in
 every split and is at least as good as ``defaults`` on each held-out set.
 
     python benchmarks/lodo.py --task regression --candidates defaults,stem_norm_none
@@ -224,26 +226,43 @@ def _better(task, a, b):
 
 
 def lodo(table, task, family, names, candidates):
-    """One row per held-out set: the candidate picked on the others, its
-    score and that of ``defaults`` on the held-out set."""
+    """One row per held-out set: the candidates picked on the others (all
+    those tied for the best mean: a rule that changes nothing on those sets
+    scores exactly as the candidate it coincides with there), and for each
+    its score and that of ``defaults`` on the held-out set."""
     out = []
+    sign = 1 if task == "classification" else -1
     for held in names:
         others = [n for n in names if n != held]
         means = {
-            c: np.mean([table[task, c, family, n][0] for n in others])
+            c: sign * np.mean([table[task, c, family, n][0] for n in others])
             for c in candidates
         }
-        sign = 1 if task == "classification" else -1
-        pick = max(candidates, key=lambda c: sign * means[c])
+        best = max(means.values())
+        picks = [c for c in candidates if means[c] >= best - 1e-12]
         out.append(
             (
                 held,
-                pick,
-                table[task, pick, family, held][0],
+                picks,
+                [table[task, c, family, held][0] for c in picks],
                 table[task, "defaults", family, held][0],
             )
         )
     return out
+
+
+def holding(task, splits):
+    """The candidates other than ``defaults`` picked in every split and
+    never worse than ``defaults`` on the held-out set."""
+    held = None
+    for _, picks, scores, default in splits:
+        ok = {
+            c
+            for c, s in zip(picks, scores, strict=True)
+            if not _better(task, default, s)
+        }
+        held = ok if held is None else held & ok
+    return sorted((held or set()) - {"defaults"})
 
 
 def report(n_folds, directory):
@@ -319,18 +338,20 @@ def report(n_folds, directory):
                 text.append(
                     C.markdown_table(
                         ["held out", "picked on the others", "its score", "defaults"],
-                        [[h, p, f"{s:.3f}", f"{d:.3f}"] for h, p, s, d in splits],
+                        [
+                            [h, " = ".join(p), " = ".join(f"{x:.3f}" for x in s)]
+                            + [f"{d:.3f}"]
+                            for h, p, s, d in splits
+                        ],
                     )
                 )
-                picks = {p for _, p, _, _ in splits}
-                holds = (
-                    all(not _better(task, d, s) for _, _, s, d in splits)
-                    and len(picks) == 1
-                )
+                holds = holding(task, splits)
                 verdict = (
-                    f"`{picks.pop()}` is picked in every split and is never worse "
-                    "than `defaults` on the held-out set."
-                    if holds and picks != {"defaults"}
+                    " and ".join(f"`{c}`" for c in holds)
+                    + (" is" if len(holds) == 1 else " are")
+                    + " picked in every split (tied candidates are all picked) "
+                    "and never worse than `defaults` on the held-out set."
+                    if holds
                     else "No candidate holds in every split: the defaults stay."
                 )
                 text += ["", verdict]

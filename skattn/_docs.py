@@ -129,7 +129,7 @@ CONV_STEM_DOC = """\
         up to 127 steps, 2 up to 255, ...); an int sets it; None feeds the
         input straight to the encoder. Attention weights are still reported
         per input step.
-    stem_norm : {{"layer", "batch"}} or None, default="layer"
+    stem_norm : {{"layer", "batch"}} or None, default={stem_norm}
         The normalisation after each convolution of the stem. ``"layer"``
         normalises each step over its channels: it keeps the shape of the
         signal around a step but not its amplitude. ``"batch"``
@@ -138,7 +138,7 @@ CONV_STEM_DOC = """\
         batch) and keeps amplitudes, for targets that depend on the level of
         the series (regression, forecasting, amounts). None: no
         normalisation.
-    series_norm : {{"auto", "stats", "instance"}} or None, default=None
+    series_norm : {{"auto", "stats", "instance"}} or None, default={series_norm}
         Give the network each sequence's own level and scale: per channel,
         the mean and the log standard deviation over the sequence's real
         steps become extra input channels (standardised over the training
@@ -264,8 +264,11 @@ def fill_doc(**blocks):
     return decorate
 
 
-RECURRENT_PARAMS_DOC = (
-    """\
+def recurrent_params_doc(stem_norm='"layer"', series_norm="None"):
+    """The LSTM estimators' architecture parameters, with the defaults of
+    ``stem_norm`` and ``series_norm`` (which differ between estimators)."""
+    return (
+        """\
     hidden_size : int, default=64
         Hidden units per direction of each recurrent layer.
     num_layers : int, default=1
@@ -276,23 +279,29 @@ RECURRENT_PARAMS_DOC = (
         Read each sequence in both directions; states have size
         ``2 * hidden_size``.
 """
-    + CONV_STEM_DOC.format(width="hidden_size")
-    + POOLING_PARAMS_DOC.format(
-        pooling_options='{"attention", "mean", "max", "last"}',
-        cls_doc=" (the final hidden state)",
-        attention="additive",
-        num_heads=4,
-        heads_doc=" (must divide the state size)",
-        dropout=0.1,
-        dropout_doc=" between recurrent layers and before the output layer",
+        + CONV_STEM_DOC.format(
+            width="hidden_size", stem_norm=stem_norm, series_norm=series_norm
+        )
+        + POOLING_PARAMS_DOC.format(
+            pooling_options='{"attention", "mean", "max", "last"}',
+            cls_doc=" (the final hidden state)",
+            attention="additive",
+            num_heads=4,
+            heads_doc=" (must divide the state size)",
+            dropout=0.1,
+            dropout_doc=" between recurrent layers and before the output layer",
+        )
+        + TOKEN_PARAMS_DOC.format(width="hidden_size")
+        + EVENT_PARAMS_DOC.format()
     )
-    + TOKEN_PARAMS_DOC.format(width="hidden_size")
-    + EVENT_PARAMS_DOC.format()
-)
 
 
-TRANSFORMER_PARAMS_DOC = (
-    """\
+def transformer_params_doc(stem_norm='"layer"', series_norm="None"):
+    """The Transformer estimators' architecture parameters, with the
+    defaults of ``stem_norm`` and ``series_norm`` (which differ between
+    estimators)."""
+    return (
+        """\
     d_model : int, default=64
         Width of the encoder (and of the pooled vector).
     num_layers : int, default=2
@@ -303,21 +312,23 @@ TRANSFORMER_PARAMS_DOC = (
         Fixed sine/cosine codes (any length), one trained vector per position
         (up to the longest training sequence), or none.
 """
-    + CONV_STEM_DOC.format(width="d_model")
-    + POOLING_PARAMS_DOC.format(
-        pooling_options='{"attention", "cls", "mean", "max", "last"}',
-        cls_doc=(
-            ', or ``"cls"``: the final state of a learned token prepended '
-            "to every sequence"
-        ),
-        attention="multihead",
-        num_heads=4,
-        heads_doc=" in the encoder layers and in multi-head pooling; must divide "
-        "``d_model``",
-        dropout=0.1,
-        dropout_doc=" on the residual branches, the feed-forward block and before "
-        "the output layer (never inside the attention)",
+        + CONV_STEM_DOC.format(
+            width="d_model", stem_norm=stem_norm, series_norm=series_norm
+        )
+        + POOLING_PARAMS_DOC.format(
+            pooling_options='{"attention", "cls", "mean", "max", "last"}',
+            cls_doc=(
+                ', or ``"cls"``: the final state of a learned token prepended '
+                "to every sequence"
+            ),
+            attention="multihead",
+            num_heads=4,
+            heads_doc=" in the encoder layers and in multi-head pooling; must divide "
+            "``d_model``",
+            dropout=0.1,
+            dropout_doc=" on the residual branches, the feed-forward block and before "
+            "the output layer (never inside the attention)",
+        )
+        + TOKEN_PARAMS_DOC.format(width="d_model")
+        + EVENT_PARAMS_DOC.format()
     )
-    + TOKEN_PARAMS_DOC.format(width="d_model")
-    + EVENT_PARAMS_DOC.format()
-)

@@ -6,7 +6,7 @@ from ._architectures import (
     RecurrentArchitecture,
 )
 from ._base import SequenceClassifierBase, SequenceRegressorBase
-from ._docs import FITTED_ATTRIBUTES_DOC, RECURRENT_PARAMS_DOC, fill_doc, training_doc
+from ._docs import FITTED_ATTRIBUTES_DOC, fill_doc, recurrent_params_doc, training_doc
 from ._persistence import model_class
 
 __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
@@ -14,7 +14,7 @@ __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
 
 @model_class
 @fill_doc(
-    architecture=RECURRENT_PARAMS_DOC,
+    architecture=recurrent_params_doc(),
     training=training_doc(**RECURRENT_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
 )
@@ -144,7 +144,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
 
 @model_class
 @fill_doc(
-    architecture=RECURRENT_PARAMS_DOC,
+    architecture=recurrent_params_doc(),
     training=training_doc(**RECURRENT_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
 )

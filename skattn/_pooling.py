@@ -55,7 +55,9 @@ _BEFORE_STEM = {"conv_stem": None, "stem_norm": None}
         dropout_doc="",
     ),
     events=EVENT_PARAMS_DOC.format().lstrip("\n"),
-    stem=CONV_STEM_DOC.format(width="d_model`` or ``hidden_size"),
+    stem=CONV_STEM_DOC.format(
+        width="d_model`` or ``hidden_size", stem_norm='"layer"', series_norm="None"
+    ),
     training=training_doc(**POOLING_DEFAULTS).replace(
         "lr : float, default=auto\n        Peak learning rate of the AdamW optimizer.",
         'lr : float or "auto", default="auto"\n'
