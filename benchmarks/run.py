@@ -104,6 +104,14 @@ def main(argv=None):
         # keep the parts that this run does not measure
         with open(previous) as f:
             old = json.load(f)
+        # the date of each part kept from the previous report
+        kept = {
+            part: old.get("kept", {}).get(part, old.get("date"))
+            for part in PARTS
+            if part not in parts and part in old
+        }
+        if kept:
+            raw["kept"] = kept
         if "accuracy" not in parts and "accuracy" in old:  # tsai rows included
             import accuracy
 
@@ -143,7 +151,7 @@ def main(argv=None):
         }
 
     def write():
-        head = _header(today, mach, vers, a.quick)
+        head = _header(today, mach, vers, a.quick, raw.get("kept"))
         text = (
             "\n".join(head)
             + "\n"
@@ -243,13 +251,22 @@ def _sections(raw):
     return sections
 
 
-def _header(date, machine, versions, quick=False):
-    return [
+def _header(date, machine, versions, quick=False, kept=None):
+    lines = [
         "# skattn benchmark results" + (" (quick smoke run)" if quick else ""),
         "",
         f"Written by `python benchmarks/run.py{' --quick' if quick else ''}` "
         f"on {date}.",
         "",
+    ]
+    if kept:
+        parts = ", ".join(f"{part} ({when})" for part, when in kept.items())
+        lines += [
+            f"Kept from earlier runs (`--only` measured the rest): {parts}; "
+            "the machine and versions below are this run's.",
+            "",
+        ]
+    return lines + [
         "Machine: " + ", ".join(f"{k}: {v}" for k, v in machine.items()) + ".",
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
@@ -260,7 +277,7 @@ def _header(date, machine, versions, quick=False):
 def report_text(raw, quick=False):
     """The whole report of ``raw`` (a RESULTS.json), as markdown."""
     sections = _sections(raw)
-    head = _header(raw["date"], raw["machine"], raw["versions"], quick)
+    head = _header(raw["date"], raw["machine"], raw["versions"], quick, raw.get("kept"))
     return (
         "\n".join(head) + "\n" + "\n".join(sections[p] for p in PARTS if p in sections)
     )
