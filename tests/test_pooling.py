@@ -17,6 +17,7 @@ from skattn import (
     AttentionPoolingTransformer,
     LSTMAttentionClassifier,
     TransformerClassifier,
+    TransformerRegressor,
 )
 
 from ._data import make_sequences
@@ -100,19 +101,28 @@ def _network(pool):
 
 def test_defaults_are_the_supervised_transformers():
     """Every parameter the Transformer family shares with the supervised
-    model has its default, so the two cannot drift apart; ``lr="auto"``
-    resolves to the family's learning rate."""
+    models has their default, so they cannot drift apart; ``lr="auto"``
+    resolves to the family's learning rate. The classifier alone departs
+    from the family in the stem's normalisation and ``series_norm`` (chosen
+    for classification by the leave-one-data-set-out study); the pooling
+    transformer, which serves every task, keeps the family's."""
     pool = AttentionPoolingTransformer()
-    supervised = TransformerClassifier().get_params()
-    shared = set(pool.get_params()) & set(supervised)
-    assert {"max_epochs", "batch_size", "conv_stem", "stem_norm"} <= shared
-    differing = {
-        name: (pool.get_params()[name], supervised[name])
-        for name in shared
-        if pool.get_params()[name] != supervised[name]
-    }
-    assert differing == {"lr": ("auto", TransformerClassifier().lr)}
-    assert pool._learning_rate() == TransformerClassifier().lr
+    for Model, exceptions in (
+        (TransformerRegressor, {}),
+        (TransformerClassifier, {"stem_norm": "batch", "series_norm": "auto"}),
+    ):
+        supervised = Model().get_params()
+        shared = set(pool.get_params()) & set(supervised)
+        assert {"max_epochs", "batch_size", "conv_stem", "stem_norm"} <= shared
+        differing = {
+            name: (pool.get_params()[name], supervised[name])
+            for name in shared
+            if pool.get_params()[name] != supervised[name]
+        }
+        expected = {"lr": ("auto", Model().lr)}
+        expected |= {k: (pool.get_params()[k], v) for k, v in exceptions.items()}
+        assert differing == expected
+        assert pool._learning_rate() == Model().lr
 
 
 def test_lstm_encoder_takes_the_supervised_lstms_training_defaults(data3d):
