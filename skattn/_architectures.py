@@ -132,7 +132,7 @@ def _shared_network_params(est, max_length):
         conv_stem=est.conv_stem,
         stem_norm=est.stem_norm,
         # "auto" is resolved from the training data by fit
-        series_norm=getattr(est, "_series_norm", est.series_norm),
+        series_norm=getattr(est, "series_norm_", est.series_norm),
         max_length=max_length,
     )
 

@@ -112,7 +112,7 @@ class SequenceEstimator(EventInputs, BaseEstimator):
         "_input_scale",
         "_n_outputs",
         "_max_length",
-        "_series_norm",
+        "series_norm_",
         "is_categorical_",
         "categories_",
         "static_is_categorical_",
@@ -348,9 +348,9 @@ arrays, or long DataFrame
 
     def _fit_series_norm(self, stds):
         """Resolve ``series_norm`` ("auto": from the training sequences'
-        standard deviations ``stds``) into ``_series_norm``."""
+        standard deviations ``stds``) into ``series_norm_``."""
         if hasattr(self, "series_norm"):
-            self._series_norm = resolve_series_norm(
+            self.series_norm_ = resolve_series_norm(
                 self.series_norm,
                 np.empty((0, 1)) if stds is None else stds,
                 self._numeric_input(),

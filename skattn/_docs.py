@@ -102,6 +102,9 @@ FITTED_ATTRIBUTES_DOC = """\
         ...) as plain Python data.
     n_channels_in_ : int
         Number of channels of the training sequences.
+    series_norm_ : {"stats", "instance"} or None
+        The ``series_norm`` the network was built with (``"auto"``
+        resolved from the training data).
     n_features_in_ : int
         Only for 2D (tabular) training input: its number of columns, i.e.
         timesteps. Set neither for 3D, list nor long-format input.
@@ -151,7 +154,7 @@ CONV_STEM_DOC = """\
         channel, the standard deviations of the training sequences spread
         over more than a factor 10 from the 10th to the 90th percentile,
         and None otherwise (and always for token ids or categorical
-        features); the choice is kept in ``_series_norm``. Numeric input
+        features); the choice is kept in ``series_norm_``. Numeric input
         only (not with token ids or categorical features). See
         :class:`skattn.modules.SeriesNorm`.
 """

@@ -185,15 +185,15 @@ def test_auto_series_norm_reads_the_spread_of_the_scales():
     X, y = _shapes_at_many_scales(60, seed=0)  # scales from 1e-3 to 1e2
     kwargs = dict(series_norm="auto", max_epochs=1, random_state=0, n_threads=1)
     spread = LSTMAttentionClassifier(**kwargs).fit(X, y)
-    assert spread._series_norm == "instance"
+    assert spread.series_norm_ == "instance"
     assert spread.net_.module_.series_norm.mode == "instance"
     # each sequence standardised already (z-normalised archives): no spread
     Z = (X - X.mean(1, keepdims=True)) / X.std(1, keepdims=True)
     flat = LSTMAttentionClassifier(**kwargs).fit(Z, y)
-    assert flat._series_norm is None and flat.net_.module_.series_norm is None
+    assert flat.series_norm_ is None and flat.net_.module_.series_norm is None
     # a spread in one channel of two is enough
     both = LSTMAttentionClassifier(**kwargs).fit(np.concatenate([Z, X], 2), y)
-    assert both._series_norm == "instance"
+    assert both.series_norm_ == "instance"
 
 
 def test_auto_series_norm_is_none_for_categorical_input():
@@ -202,7 +202,7 @@ def test_auto_series_norm_is_none_for_categorical_input():
     clf = LSTMAttentionClassifier(
         series_norm="auto", categorical_features=[1], max_epochs=1, random_state=0
     ).fit(np.concatenate([X, codes], 2), y)
-    assert clf._series_norm is None
+    assert clf.series_norm_ is None
 
 
 def test_auto_series_norm_is_saved(tmp_path):
@@ -212,7 +212,7 @@ def test_auto_series_norm_is_saved(tmp_path):
     clf = TransformerClassifier(series_norm="auto", max_epochs=1, random_state=0)
     clf.fit(X, y).save(tmp_path / "model.skattn")
     loaded = skattn.load(tmp_path / "model.skattn")
-    assert loaded._series_norm == "instance"
+    assert loaded.series_norm_ == "instance"
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 

@@ -347,4 +347,4 @@ def test_auto_series_norm_decides_as_in_memory():
             da.from_array(data, chunks=(50, 12, 2)), y
         )
         in_memory = LSTMAttentionClassifier(**kwargs).fit(data, y)
-        assert streamed._series_norm == in_memory._series_norm == expected
+        assert streamed.series_norm_ == in_memory.series_norm_ == expected
