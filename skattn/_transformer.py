@@ -32,10 +32,9 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     Its defaults differ from :class:`TransformerRegressor`'s in two places,
     chosen by leave-one-data-set-out cross-validation on seven real
     classification data sets (``benchmarks/LODO.md``): the stem keeps
-    amplitudes (batch
-    statistics, ``stem_norm="batch"``) and each sequence is standardised by
-    its own statistics when the training sequences' scales spread over more
-    than a factor 10 (``series_norm="auto"``).
+    amplitudes (batch statistics, ``stem_norm="batch"``) and each sequence
+    is standardised by its own statistics when the training sequences'
+    scales spread over more than a factor 10 (``series_norm="auto"``).
 
     Parameters
     ----------
