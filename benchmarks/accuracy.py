@@ -190,10 +190,13 @@ def run(
         else:
             T = X_tr.shape[1]  # the training length (a test split may be shorter)
             A = (resample_to_longest(X_tr), y_tr, resample_to_longest(X_te, T), y_te)
-            mr.fit(*A[:2]).predict(A[2])  # numba compiles on first use: untimed
+            model = "MiniRocket (aeon)"
+            keys = [(name, model, seed, config(model), quick) for seed in seeds]
+            if any(key not in done for key in keys):
+                mr.fit(*A[:2]).predict(A[2])  # numba compiles on first use: untimed
             for seed in seeds:
                 make = functools.partial(_minirocket_model, cls, seed)
-                measure(name, "MiniRocket (aeon)", seed, make, *A)
+                measure(name, model, seed, make, *A)
 
         # ridge on the flattened series (deterministic: one run), and for
         # regression the floor: predict the training mean

@@ -315,7 +315,7 @@ arrays, or long DataFrame
             else:  # token ids are embedded, not scaled
                 self._input_loc = self._input_scale = None
             stds = None
-            if getattr(self, "series_norm", None) == "auto" and self._numeric_input():
+            if self._series_norm_reads_data():
                 values = seqs.values if len(keep) == n else seqs.values[keep]
                 stds = sequence_stds(
                     values,
@@ -345,6 +345,11 @@ arrays, or long DataFrame
     def _numeric_input(self):
         """Whether the network reads numbers only (no token ids or codes)."""
         return self.vocab_size is None and not self._categorical_mask().any()
+
+    def _series_norm_reads_data(self):
+        """Whether fit must measure the sequences' standard deviations
+        (``series_norm="auto"`` on numeric input)."""
+        return getattr(self, "series_norm", None) == "auto" and self._numeric_input()
 
     def _fit_series_norm(self, stds):
         """Resolve ``series_norm`` ("auto": from the training sequences'

@@ -216,7 +216,7 @@ def _streamed_scaling(est, source, keep):
     n_channels = est._n_network_channels()
 
     # series_norm="auto" reads the spread of the sequences' scales
-    auto = getattr(est, "series_norm", None) == "auto" and est._numeric_input()
+    auto = est._series_norm_reads_data()
     ones = np.ones(n_channels)
 
     def block_moments(k):
