@@ -60,6 +60,9 @@ CANDIDATES = {
     # more optimizer steps: small training sets get few at 200 epochs
     "epochs_600": {"max_epochs": 600},
     "batch_8": {"batch_size": 8},
+    # a linear function of the last steps beside the network
+    "linear_16": {"linear_steps": 16},
+    "linear_64": {"linear_steps": 64},
 }
 FAMILIES = ("tf", "lstm")
 

@@ -133,6 +133,8 @@ def _shared_network_params(est, max_length):
         stem_norm=est.stem_norm,
         # "auto" is resolved from the training data by fit
         series_norm=getattr(est, "series_norm_", est.series_norm),
+        # the supervised estimators only (the embedding estimator has no head)
+        linear_steps=getattr(est, "linear_steps", None),
         max_length=max_length,
     )
 

@@ -16,7 +16,7 @@ A concrete estimator combines this base with
   ``_check_architecture``, ``_build_network`` and ``_max_input_length``.
 """
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -579,6 +579,13 @@ class _SupervisedScore:
         return super().score(X, y, sample_weight=sample_weight)
 
 
+# Parameters of the supervised estimators' networks that the embedding
+# estimator (no output layer) does not have.
+SUPERVISED_CONSTRAINTS = {
+    "linear_steps": [Interval(Integral, 1, None, closed="left"), None]
+}
+
+
 class SequenceClassifierBase(
     _SupervisedScore, ClassifierMixin, ClassTargets, SequenceEstimator
 ):
@@ -586,6 +593,7 @@ class SequenceClassifierBase(
 
     _parameter_constraints = {
         **SequenceEstimator._parameter_constraints,
+        **SUPERVISED_CONSTRAINTS,
         "class_weight": [StrOptions({"balanced"}), dict, None],
     }
 
@@ -648,6 +656,11 @@ class SequenceRegressorBase(
 ):
     """Regression of one or several targets; targets are standardised during
     training, so their scale does not matter."""
+
+    _parameter_constraints = {
+        **SequenceEstimator._parameter_constraints,
+        **SUPERVISED_CONSTRAINTS,
+    }
 
     def _prepare_target(self, y, warm=False, classes=None):
         return self._prepare_regression_target(y, warm)

@@ -6,7 +6,13 @@ from ._architectures import (
     RecurrentArchitecture,
 )
 from ._base import SequenceClassifierBase, SequenceRegressorBase
-from ._docs import FITTED_ATTRIBUTES_DOC, fill_doc, recurrent_params_doc, training_doc
+from ._docs import (
+    FITTED_ATTRIBUTES_DOC,
+    LINEAR_STEPS_DOC,
+    fill_doc,
+    recurrent_params_doc,
+    training_doc,
+)
 from ._persistence import model_class
 
 __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
@@ -17,6 +23,7 @@ __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
     architecture=recurrent_params_doc(),
     training=training_doc(**RECURRENT_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
+    linear=LINEAR_STEPS_DOC,
 )
 class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     """Sequence classifier: LSTM/GRU encoder, attention pooling, linear head.
@@ -30,6 +37,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     Parameters
     ----------
     {architecture}
+    {linear}
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in scikit-learn; multiplied
         with ``sample_weight``.
@@ -72,6 +80,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         conv_stem="auto",
         stem_norm="layer",
         series_norm=None,
+        linear_steps=None,
         pooling="attention",
         attention="additive",
         num_heads=4,
@@ -110,6 +119,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
         self.series_norm = series_norm
+        self.linear_steps = linear_steps
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads
@@ -147,6 +157,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     architecture=recurrent_params_doc(),
     training=training_doc(**RECURRENT_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
+    linear=LINEAR_STEPS_DOC,
 )
 class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
     """Sequence regressor: LSTM/GRU encoder, attention pooling, linear head.
@@ -160,6 +171,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
     Parameters
     ----------
     {architecture}
+    {linear}
     {training}
 
     Attributes
@@ -195,6 +207,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         conv_stem="auto",
         stem_norm="layer",
         series_norm=None,
+        linear_steps=None,
         pooling="attention",
         attention="additive",
         num_heads=4,
@@ -232,6 +245,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
         self.series_norm = series_norm
+        self.linear_steps = linear_steps
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads

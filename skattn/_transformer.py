@@ -6,7 +6,13 @@ from ._architectures import (
     TransformerArchitecture,
 )
 from ._base import SequenceClassifierBase, SequenceRegressorBase
-from ._docs import FITTED_ATTRIBUTES_DOC, fill_doc, training_doc, transformer_params_doc
+from ._docs import (
+    FITTED_ATTRIBUTES_DOC,
+    LINEAR_STEPS_DOC,
+    fill_doc,
+    training_doc,
+    transformer_params_doc,
+)
 from ._persistence import model_class
 
 __all__ = ["TransformerClassifier", "TransformerRegressor"]
@@ -17,6 +23,7 @@ __all__ = ["TransformerClassifier", "TransformerRegressor"]
     architecture=transformer_params_doc(stem_norm='"batch"', series_norm='"auto"'),
     training=training_doc(**TRANSFORMER_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
+    linear=LINEAR_STEPS_DOC,
 )
 class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     """Sequence classifier: Transformer encoder, attention pooling, linear head.
@@ -39,6 +46,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     Parameters
     ----------
     {architecture}
+    {linear}
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in scikit-learn; multiplied
         with ``sample_weight``.
@@ -82,6 +90,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         conv_stem="auto",
         stem_norm="batch",
         series_norm="auto",
+        linear_steps=None,
         pooling="attention",
         attention="multihead",
         num_heads=4,
@@ -120,6 +129,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
         self.series_norm = series_norm
+        self.linear_steps = linear_steps
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads
@@ -157,6 +167,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     architecture=transformer_params_doc(),
     training=training_doc(**TRANSFORMER_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
+    linear=LINEAR_STEPS_DOC,
 )
 class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
     """Sequence regressor: Transformer encoder, attention pooling, linear head.
@@ -169,6 +180,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
     Parameters
     ----------
     {architecture}
+    {linear}
     {training}
 
     Attributes
@@ -206,6 +218,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         conv_stem="auto",
         stem_norm="layer",
         series_norm=None,
+        linear_steps=None,
         pooling="attention",
         attention="multihead",
         num_heads=4,
@@ -243,6 +256,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
         self.series_norm = series_norm
+        self.linear_steps = linear_steps
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads

@@ -228,3 +228,63 @@ def test_series_norm_needs_numeric_input():
     clf = LSTMAttentionClassifier(vocab_size=10, series_norm="stats", max_epochs=1)
     with pytest.raises(ValueError, match="series_norm needs numeric input"):
         clf.fit(ids, [0, 1, 0, 1])
+
+
+# linear_steps --------------------------------------------------------------------
+
+
+def _two_fixed_steps(n, seed):
+    """A target that is the sum of the values at two fixed steps, the kind
+    a linear model on the last steps gets exactly."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 30, 2))
+    return X, X[:, 7, 0] + X[:, 21, 1]
+
+
+def test_linear_steps_learns_what_a_linear_model_on_the_last_steps_gets():
+    X, y = _two_fixed_steps(400, seed=0)
+    X_test, y_test = _two_fixed_steps(200, seed=1)
+    kwargs = dict(hidden_size=16, max_epochs=30, random_state=0, n_threads=1)
+    plain = LSTMAttentionRegressor(**kwargs).fit(X, y)
+    linear = LSTMAttentionRegressor(linear_steps=30, **kwargs).fit(X, y)
+    assert linear.net_.module_.linear.n_steps == 30
+    assert linear.score(X_test, y_test) > 0.95
+    assert linear.score(X_test, y_test) > plain.score(X_test, y_test) + 0.3
+
+
+@pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionRegressor])
+def test_linear_steps_predictions_do_not_depend_on_padding(Model):
+    X, y, lengths = _ragged_data()
+    if Model is LSTMAttentionRegressor:
+        y = np.nan_to_num(X[:, :, 0]).sum(1)
+    est = Model(linear_steps=8, max_epochs=2, random_state=0, n_threads=1)
+    est.fit(X, y)
+    predict = est.predict_proba if hasattr(est, "predict_proba") else est.predict
+    together = predict(X)
+    alone = np.concatenate([predict(X[i : i + 1, :n]) for i, n in enumerate(lengths)])
+    np.testing.assert_allclose(together, alone, rtol=1e-10, atol=1e-12)
+
+
+def test_linear_steps_is_saved(tmp_path):
+    import skattn
+
+    X, y, _ = _ragged_data()
+    clf = LSTMAttentionClassifier(linear_steps=6, max_epochs=2, random_state=0)
+    clf.fit(X, y).save(tmp_path / "model.skattn")
+    loaded = skattn.load(tmp_path / "model.skattn")
+    assert loaded.linear_steps == 6
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "all"])
+def test_invalid_linear_steps(bad):
+    X, y, _ = _ragged_data()
+    with pytest.raises(ValueError, match="linear_steps"):
+        TransformerRegressor(linear_steps=bad, max_epochs=1).fit(X, y)
+
+
+def test_linear_steps_needs_numeric_input():
+    ids = [np.arange(1, n) for n in (5, 7, 9, 4)]
+    clf = LSTMAttentionClassifier(vocab_size=10, linear_steps=4, max_epochs=1)
+    with pytest.raises(ValueError, match="linear_steps needs numeric input"):
+        clf.fit(ids, [0, 1, 0, 1])

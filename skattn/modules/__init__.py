@@ -27,6 +27,7 @@ from .encoders import (
 )
 from .network import (
     CategoricalEmbedding,
+    LinearSteps,
     MaskedReconstruction,
     SequenceNetwork,
     StaticInput,
@@ -48,6 +49,7 @@ __all__ = [
     "DotScore",
     "GeneralScore",
     "LearnedPositionalEncoding",
+    "LinearSteps",
     "MaskedBatchNorm",
     "MaskedPooling",
     "MaskedReconstruction",

@@ -18,6 +18,7 @@ from .stem import ConvStem, SeriesNorm, auto_stem_stride
 
 __all__ = [
     "CategoricalEmbedding",
+    "LinearSteps",
     "MaskedReconstruction",
     "SequenceNetwork",
     "StaticInput",
@@ -197,6 +198,64 @@ class StaticQuery(nn.Module):
         return self.query.to(static.dtype) + self.proj(static)
 
 
+class LinearSteps(nn.Module):
+    """A linear function of each sequence's last ``n_steps`` real steps.
+
+    The values of the last ``n_steps`` real steps of every channel, aligned
+    on the sequence's end, go through one linear layer: the "wide" part of
+    a wide-and-deep model, or the autoregressive highway of LSTNet (Lai et
+    al., 2018) when the target is the series' next values. Steps before the
+    start of a shorter sequence count as 0 (the mean of standardised
+    input), so padding never reaches the output. The weights start at 0:
+    the network's output is unchanged until training moves them.
+
+    Parameters
+    ----------
+    n_channels : int
+        Channels ``c`` of the input.
+    n_steps : int
+        How many of the last steps the linear layer reads.
+    n_outputs : int
+        Width of the output.
+
+    Notes
+    -----
+    ``forward(values [b, t, c], mask [b, t])`` returns ``[b, n_outputs]``;
+    ``mask`` is True on real steps, which come first in each row.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import LinearSteps
+    >>> linear = LinearSteps(2, 3, 1)
+    >>> mask = torch.tensor([[True, True, True, True], [True, True, False, False]])
+    >>> linear(torch.randn(2, 4, 2), mask).shape
+    torch.Size([2, 1])
+    """
+
+    def __init__(self, n_channels, n_steps, n_outputs):
+        super().__init__()
+        self.n_steps = int(n_steps)
+        self.linear = nn.Linear(self.n_steps * n_channels, n_outputs)
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+
+    def steps(self, values, mask):
+        """The last ``n_steps`` real steps ``[b, n_steps, c]``, zeros before
+        the start of a shorter sequence."""
+        b, _, c = values.shape
+        lengths = mask.sum(dim=1)
+        offsets = torch.arange(self.n_steps, device=values.device)
+        index = lengths[:, None] - self.n_steps + offsets[None, :]
+        real = (index >= 0).to(values.dtype)
+        index = index.clamp(min=0)
+        picked = values.gather(1, index[:, :, None].expand(b, self.n_steps, c))
+        return picked * real[:, :, None]
+
+    def forward(self, values, mask):
+        return self.linear(self.steps(values, mask).flatten(1))
+
+
 class SequenceNetwork(nn.Module):
     """``input layer -> [stem] -> encoder -> pooling -> dropout -> linear head``.
 
@@ -228,6 +287,9 @@ class SequenceNetwork(nn.Module):
     series_norm : SeriesNorm, optional
         Applied to the values first: appends each sequence's level and
         scale as channels.
+    linear : LinearSteps, optional
+        A linear function of the last input steps (the values the network
+        gets, less entity attributes), added to the head's output.
 
     Notes
     -----
@@ -257,9 +319,11 @@ class SequenceNetwork(nn.Module):
         static=None,
         static_query=None,
         series_norm=None,
+        linear=None,
     ):
         super().__init__()
         self.series_norm = series_norm
+        self.linear = linear
         self.static = static
         self.static_query = static_query
         self.embedding = embedding
@@ -342,12 +406,21 @@ class SequenceNetwork(nn.Module):
             Attention weights over the input steps.
         """
         _, pooled, weights = self.encode(values, mask)
-        out = pooled if self.head is None else self.head(pooled)
-        return out, weights
+        if self.head is None:
+            return pooled, weights
+        return self._linear(self.head(pooled), values, mask), weights
 
     def forward(self, values, mask):
         pooled = self.embed(values, mask)
-        return self.head(self.dropout(pooled))
+        return self._linear(self.head(self.dropout(pooled)), values, mask)
+
+    def _linear(self, out, values, mask):
+        """``out`` plus the linear function of the last steps, if any."""
+        if self.linear is None:
+            return out
+        if self.static is not None:
+            values = values[..., : self.static.n_steps]
+        return out + self.linear(values, mask)
 
 
 class MaskedReconstruction(nn.Module):
@@ -493,6 +566,7 @@ def sequence_network(
     conv_stem=None,
     stem_norm="layer",
     series_norm=None,
+    linear_steps=None,
     max_length=None,
 ):
     """Assemble ``[token embedding] -> [stem] -> encoder -> pooling -> head``.
@@ -540,6 +614,10 @@ def sequence_network(
         Each sequence's mean and log standard deviation per channel as
         extra channels, and with "instance" the values standardised per
         sequence (see :class:`SeriesNorm`); numeric input only.
+    linear_steps : int or None, default=None
+        A linear function of the last ``linear_steps`` input steps added to
+        the head's output (see :class:`LinearSteps`); numeric input with a
+        head only.
     max_length : int or None, default=None
         Longest training sequence.
 
@@ -578,6 +656,16 @@ def sequence_network(
             )
         series = SeriesNorm(input_size, mode=series_norm)
         input_size = series.output_size
+    linear = None
+    if linear_steps is not None:
+        if embedding is not None:
+            raise ValueError(
+                "linear_steps needs numeric input: it cannot be combined with "
+                "token ids (vocab_size) or categorical features"
+            )
+        if not n_outputs:
+            raise ValueError("linear_steps needs a head (n_outputs > 0)")
+        linear = LinearSteps(n_channels, linear_steps, n_outputs)
     stem, stride = _stem(input_size, width, conv_stem, max_length, stem_norm)
     if stem is not None:
         input_size = stem.output_size
@@ -612,6 +700,7 @@ def sequence_network(
             else None
         ),
         series_norm=series,
+        linear=linear,
     )
 
 
