@@ -20,7 +20,7 @@ __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
 
 @model_class
 @fill_doc(
-    architecture=recurrent_params_doc(),
+    architecture=recurrent_params_doc(series_norm='"auto"'),
     training=training_doc(**RECURRENT_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=LINEAR_STEPS_DOC,
@@ -33,6 +33,13 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     (never the padding); attention turns its hidden states into one vector,
     which a linear layer maps to class logits. ``attention_weights(X)``
     returns how much each input timestep counted.
+
+    Its default ``series_norm="auto"`` (each sequence standardised by its
+    own statistics when the training sequences' scales spread over more
+    than a factor 10) differs from :class:`LSTMAttentionRegressor`'s: on
+    seven real classification data sets it is at least as good as
+    ``series_norm=None`` on every one in cross-validation, and much better
+    on the one it acts on (``benchmarks/LODO.md``).
 
     Parameters
     ----------
@@ -65,6 +72,9 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     (3, 150)
     """
 
+    # read by skattn.load for files saved before this default
+    _legacy_params = {"series_norm": None}
+
     _parameter_constraints = {
         **SequenceClassifierBase._parameter_constraints,
         **RECURRENT_CONSTRAINTS,
@@ -79,7 +89,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         bidirectional=True,
         conv_stem="auto",
         stem_norm="layer",
-        series_norm=None,
+        series_norm="auto",
         linear_steps=None,
         pooling="attention",
         attention="additive",

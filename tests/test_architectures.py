@@ -159,7 +159,7 @@ def test_instance_series_norm_sees_the_shape_of_small_series():
     X_test, y_test = _shapes_at_many_scales(400, seed=1)
     small = np.abs(X_test).max(axis=(1, 2)) < 0.1
     kwargs = dict(hidden_size=16, max_epochs=15, random_state=0, n_threads=1)
-    plain = LSTMAttentionClassifier(**kwargs).fit(X, y)
+    plain = LSTMAttentionClassifier(series_norm=None, **kwargs).fit(X, y)
     series = LSTMAttentionClassifier(series_norm="instance", **kwargs).fit(X, y)
     plain_small = (plain.predict(X_test[small]) == y_test[small]).mean()
     series_small = (series.predict(X_test[small]) == y_test[small]).mean()
@@ -288,3 +288,22 @@ def test_linear_steps_needs_numeric_input():
     clf = LSTMAttentionClassifier(vocab_size=10, linear_steps=4, max_epochs=1)
     with pytest.raises(ValueError, match="linear_steps needs numeric input"):
         clf.fit(ids, [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("Model", [LSTMAttentionClassifier, TransformerClassifier])
+def test_files_saved_before_a_default_changed_keep_their_network(Model, tmp_path):
+    """A file written before ``series_norm`` existed has no such key: it
+    loads with the value its network was built with, not today's default."""
+    import skattn
+
+    X, y = _shapes_at_many_scales(60, seed=0)  # "auto" would standardise these
+    old = Model(series_norm=None, max_epochs=1, random_state=0, n_threads=1)
+    old.fit(X, y).save(tmp_path / "model.skattn")
+    state = torch.load(tmp_path / "model.skattn", weights_only=True)
+    del state["params"]["series_norm"], state["params"]["linear_steps"]
+    del state["fitted"]["series_norm_"]
+    torch.save(state, tmp_path / "old.skattn")
+    loaded = skattn.load(tmp_path / "old.skattn")
+    assert Model().series_norm == "auto" and loaded.series_norm is None
+    assert loaded.net_.module_.series_norm is None
+    np.testing.assert_array_equal(loaded.predict_proba(X), old.predict_proba(X))

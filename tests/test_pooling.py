@@ -132,6 +132,10 @@ def test_lstm_encoder_takes_the_supervised_lstms_training_defaults(data3d):
     for name in TRAINING_PARAMS + ("conv_stem", "stem_norm"):
         if name != "lr":
             assert pool.get_params()[name] == supervised[name], name
+    # the classifier alone standardises spread-out series (chosen for
+    # classification; the pooling transformer serves every task)
+    assert supervised["series_norm"] == "auto"
+    assert pool.get_params()["series_norm"] is None
     # the learning rate training uses is the recurrent family's
     pool.set_params(hidden_size=4, num_heads=2, max_epochs=1).fit(X, y)
     assert pool.net_.lr == LSTMAttentionClassifier().lr != TransformerClassifier().lr
