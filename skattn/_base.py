@@ -582,7 +582,11 @@ class _SupervisedScore:
 # Parameters of the supervised estimators' networks that the embedding
 # estimator (no output layer) does not have.
 SUPERVISED_CONSTRAINTS = {
-    "linear_steps": [Interval(Integral, 1, None, closed="left"), None]
+    "linear_steps": [
+        Interval(Integral, 1, None, closed="left"),
+        StrOptions({"all"}),
+        None,
+    ]
 }
 
 

@@ -161,14 +161,15 @@ CONV_STEM_DOC = """\
 
 
 LINEAR_STEPS_DOC = """\
-    linear_steps : int or None, default=None
+    linear_steps : int, "all" or None, default=None
         Add a linear function of the last ``linear_steps`` real steps of
         every input channel (standardised, aligned on each sequence's end)
         to the network's output, learned with it: the linear model on the
         recent past that forecasting targets are often close to (the
         autoregressive highway of LSTNet), with the network left to learn
-        what it misses. Steps before the start of a shorter sequence count
-        as the training mean. Numeric input only (not with token ids or
+        what it misses. ``"all"``: as many steps as the longest training
+        sequence has (a linear model on the whole series). Steps before the
+        start of a shorter sequence count as the training mean. Numeric input only (not with token ids or
         categorical features); entity attributes are not part of it. See
         :class:`skattn.modules.LinearSteps`.\
 """

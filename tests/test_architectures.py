@@ -276,7 +276,13 @@ def test_linear_steps_is_saved(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
-@pytest.mark.parametrize("bad", [0, -3, 2.5, "all"])
+def test_linear_steps_all_reads_as_many_steps_as_the_longest_sequence():
+    X, y, lengths = _ragged_data()
+    clf = LSTMAttentionClassifier(linear_steps="all", max_epochs=1, random_state=0)
+    assert clf.fit(X, y).net_.module_.linear.n_steps == lengths.max() == X.shape[1]
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "All", "auto"])
 def test_invalid_linear_steps(bad):
     X, y, _ = _ragged_data()
     with pytest.raises(ValueError, match="linear_steps"):

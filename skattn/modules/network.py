@@ -614,10 +614,10 @@ def sequence_network(
         Each sequence's mean and log standard deviation per channel as
         extra channels, and with "instance" the values standardised per
         sequence (see :class:`SeriesNorm`); numeric input only.
-    linear_steps : int or None, default=None
-        A linear function of the last ``linear_steps`` input steps added to
-        the head's output (see :class:`LinearSteps`); numeric input with a
-        head only.
+    linear_steps : int, "all" or None, default=None
+        A linear function of the last ``linear_steps`` input steps (``"all"``:
+        ``max_length``) added to the head's output (see
+        :class:`LinearSteps`); numeric input with a head only.
     max_length : int or None, default=None
         Longest training sequence.
 
@@ -665,6 +665,10 @@ def sequence_network(
             )
         if not n_outputs:
             raise ValueError("linear_steps needs a head (n_outputs > 0)")
+        if linear_steps == "all":
+            if max_length is None:
+                raise ValueError('linear_steps="all" needs max_length')
+            linear_steps = max_length
         linear = LinearSteps(n_channels, linear_steps, n_outputs)
     stem, stride = _stem(input_size, width, conv_stem, max_length, stem_norm)
     if stem is not None:
