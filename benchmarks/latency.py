@@ -185,6 +185,40 @@ class BaselinePredictor:
         self.child.wait()
 
 
+FLOOR_LABEL = "floor: the matrix products alone, NumPy float32"
+
+
+def floor_predictor(clf, one, many):
+    """The network's matrix products alone, replayed with NumPy on the
+    batches ``predict`` would run (``_floor.py``): a floor under any
+    runtime's time. None for recurrent networks, whose steps NumPy can only
+    replay one call per step, paying Python's call cost at each (a runtime
+    runs the recurrence in one kernel): that would be no floor."""
+    import _floor
+    import torch
+
+    network = copy.deepcopy(clf.net_.module_).to("cpu").float().eval()
+    if any(isinstance(m, (torch.nn.LSTM, torch.nn.GRU)) for m in network.modules()):
+        return None
+
+    def replay(X):
+        values = torch.as_tensor(
+            X[..., None] if X.ndim == 2 else X, dtype=torch.float32
+        )
+        mask = torch.ones(values.shape[:2], dtype=torch.bool)
+        return _floor.replay(_floor.products(network, values, mask))
+
+    single = replay(one)
+    size = clf.batch_size
+    batches = [replay(many[i : i + size]) for i in range(0, len(many), size)]
+
+    def predict(X):
+        for run in [single] if X is one else batches:
+            run()
+
+    return predict
+
+
 def breakdown(clf, one, repeats):
     """Milliseconds of each phase of ``clf.predict(one)``, in its precision.
 
@@ -260,6 +294,9 @@ def measure(family, X_train, y_train, X_test, *, epochs, repeats, folder, baseli
         est = copy.deepcopy(clf).set_params(inference_dtype=dtype)
         predictors[f"skattn predict, {DTYPE_LABEL[dtype]}", "1"] = est.predict
         parts.append({"family": family, "dtype": dtype, **breakdown(est, one, repeats)})
+    floor = floor_predictor(clf, one, many)
+    if floor is not None:
+        predictors[FLOOR_LABEL, "1"] = floor
     expected = clf.predict(many)
     for threads in (1, None):
         predict = onnx_predictor(path, threads, clf.classes_, clf.batch_size)
@@ -375,6 +412,17 @@ def markdown(rows, parts, info):
             "threads alone, after them: its threads spin-wait after each call "
             "and would slow the next one). " + speedup_text(info),
             "",
+            f"The `{FLOOR_LABEL}` row replays the network's matrix products "
+            "(linear layers, convolutions as im2col products, the "
+            "self-attention products) as NumPy float32 calls on one BLAS "
+            "thread, with none of the element-wise work (activations, "
+            "normalisation, softmax, masking): no runtime runs the network "
+            "faster on this core, so its speed-up is the most any runtime "
+            "could give (`_floor.py`). Recurrent networks have no such row: "
+            "NumPy can replay their steps only one call per step, paying "
+            "Python's call cost at each, which a runtime's recurrent kernel "
+            "does not pay.",
+            "",
             C.markdown_table(header, table),
             "",
             "## Where skattn's single-sequence `predict` spends its time",
@@ -427,6 +475,9 @@ def main(argv=None):
     info["machine"]["nproc"] = len(os.sched_getaffinity(0))
     info["versions"] = C.versions(("skattn", "torch", "onnxruntime", "onnx", "numpy"))
     X_train, X_test, y_train, _ = C.load("GunPoint")
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")  # NumPy's products (the floor)
     rows, parts = [], []
     with contextlib.ExitStack() as stack:
         folder = stack.enter_context(tempfile.TemporaryDirectory())
