@@ -73,7 +73,21 @@ CANDIDATES = {
     "linear_16": {"linear_steps": 16},
     "linear_64": {"linear_steps": 64},
     "linear_all": {"linear_steps": "all"},
+    # conv_stem="auto"'s rule on the median training length instead of the
+    # longest (a value computed from the training split, as a rule would)
+    "stem_median": {"conv_stem": "stride_from_median_length"},
 }
+
+
+def stride_from_median_length(X):
+    from skattn.modules.stem import auto_stem_stride
+
+    real = ~np.isnan(X).all(-1) if X.ndim == 3 else ~np.isnan(X)
+    return auto_stem_stride(int(np.median(real.sum(1))))
+
+
+# candidate values computed from the training split
+RULES = {"stride_from_median_length": stride_from_median_length}
 FAMILIES = ("tf", "lstm")
 
 # (task, family) -> the candidate whose rows measure today's defaults, where
@@ -105,7 +119,7 @@ def load(name, directory):
     return X, y
 
 
-def estimator(family, classification, params, seed):
+def estimator(family, classification, params, seed, X=None):
     import skattn
 
     cls = {
@@ -118,7 +132,7 @@ def estimator(family, classification, params, seed):
     for key, value in params.items():
         fam, _, key = key.rpartition(":")
         if fam in ("", family):
-            kwargs[key] = value
+            kwargs[key] = RULES[value](X) if value in RULES else value
     return cls(random_state=seed, n_threads=1, **kwargs)
 
 
@@ -179,7 +193,7 @@ def run(task, names, candidates, families, n_folds, directory):
                     label = measured_as(task, family, cand)
                     if (label, family, name, k) in done:
                         continue
-                    est = estimator(family, classification, CANDIDATES[cand], k)
+                    est = estimator(family, classification, CANDIDATES[cand], k, X[tr])
                     with C.Timer() as t:
                         est.fit(X[tr], y[tr])
                     score = C.score(classification, y[va], est.predict(X[va]))
