@@ -19,7 +19,9 @@ split and is at least as good as the defaults on each held-out set
 ("best"), or if, in every split, it is at least as good as the defaults
 both on the mean of the other sets and on the held-out set ("no worse"):
 a safe change even when another candidate is better on average (a
-data-driven rule that only acts on some sets, for instance).
+data-driven rule that only acts on some sets, for instance). Either way,
+its fit-time sum over the suite's folds must stay within ``FIT_BUDGET``
+times that of the defaults the study began with.
 
 When a family's defaults change, the rows of the candidate that became
 the defaults stand for them (``BASELINES``), and candidates run after
@@ -314,6 +316,17 @@ def holding(task, splits, base="defaults"):
     return sorted((held or set()) - {base})
 
 
+# A candidate may cost at most this many times the fit time of the defaults
+# the study began with (the sum over the suite's folds).
+FIT_BUDGET = 1.5
+
+
+def fit_ratio(table, task, family, names, candidate):
+    """The candidate's fit-time sum over ``names`` relative to ``defaults``'s."""
+    total = sum(table[task, candidate, family, n][2] for n in names)
+    return total / sum(table[task, "defaults", family, n][2] for n in names)
+
+
 def no_worse(table, task, family, names, candidates, base=None):
     """The candidates that, in every split, are at least as good as the
     defaults on the mean of the other sets and on the held-out set (so on
@@ -457,6 +470,18 @@ def report(n_folds, directory):
                     else f" No worse: no candidate is at least as good as `{base}` "
                     "on every set."
                 )
+                costly = [
+                    f"`{c}` ({fit_ratio(table, task, family, names, c):.2f}x)"
+                    for c in dict.fromkeys(holds + safe)
+                    if fit_ratio(table, task, family, names, c) > FIT_BUDGET
+                ]
+                if costly:
+                    verdict += (
+                        f" Over the fit-time budget ({FIT_BUDGET}x the fit-time "
+                        "sum of `defaults` on the same folds): "
+                        + ", ".join(costly)
+                        + "; the defaults stay."
+                    )
                 text += ["", verdict]
                 if base != "defaults":  # the decision that made ``base`` the defaults
                     before = [c for c in cands if "+" not in c]
