@@ -78,6 +78,13 @@ CANDIDATES = {
     # conv_stem="auto"'s rule on the median training length instead of the
     # longest (a value computed from the training split, as a rule would)
     "stem_median": {"conv_stem": "stride_from_median_length"},
+    # the same with a budget of optimizer steps: fewer epochs for large
+    # training sets only (2,000 steps are 200 epochs of 10 batches)
+    "stem_median_steps": {
+        "conv_stem": "stride_from_median_length",
+        "max_steps": 2000,
+    },
+    "steps_2000": {"max_steps": 2000},
 }
 
 

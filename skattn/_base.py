@@ -76,6 +76,7 @@ class SequenceEstimator(EventInputs, BaseEstimator):
 
     _parameter_constraints: dict = {
         "max_epochs": [int_param(1)],
+        "max_steps": [int_param(1), None],
         "batch_size": [int_param(1)],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -404,7 +405,6 @@ arrays, or long DataFrame
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
-        epochs = self.max_epochs if epochs is None else epochs
         if self.early_stopping and not stream:
             strata = self._stratify(data.target)
             train, valid = validation_split(
@@ -412,6 +412,11 @@ arrays, or long DataFrame
             )
         else:
             train, valid = data, None
+        if epochs is None:  # fit: max_epochs, or fewer under max_steps
+            epochs = self.max_epochs
+            if self.max_steps is not None:
+                batches = train.n_batches(self.batch_size)
+                epochs = min(epochs, -(-self.max_steps // batches))
         callbacks = training_callbacks(
             n_batches=train.n_batches(self.batch_size),
             epochs=epochs,

@@ -12,6 +12,11 @@ import textwrap
 TRAINING_PARAMS_DOC = """\
     max_epochs : int, default={max_epochs}
         Number of passes over the training data.
+    max_steps : int or None, default=None
+        At most this many optimizer steps in ``fit``: large training sets
+        then get fewer than ``max_epochs`` passes (``ceil(max_steps /
+        batches per epoch)``), small ones are unaffected. The learning-rate
+        schedule spans the passes that run. None: ``max_epochs`` passes.
     batch_size : int, default={batch_size}
         Sequences per gradient step (and per prediction batch).
     lr : float, default={lr}
@@ -169,8 +174,9 @@ LINEAR_STEPS_DOC = """\
         autoregressive highway of LSTNet), with the network left to learn
         what it misses. ``"all"``: as many steps as the longest training
         sequence has (a linear model on the whole series). Steps before the
-        start of a shorter sequence count as the training mean. Numeric input only (not with token ids or
-        categorical features); entity attributes are not part of it. See
+        start of a shorter sequence count as the training mean. Numeric
+        input only (not with token ids or categorical features); entity
+        attributes are not part of it. See
         :class:`skattn.modules.LinearSteps`.\
 """
 

@@ -106,6 +106,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         static_query=False,
         class_weight=None,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
+        max_steps=None,
         batch_size=RECURRENT_DEFAULTS["batch_size"],
         lr=RECURRENT_DEFAULTS["lr"],
         weight_decay=RECURRENT_DEFAULTS["weight_decay"],
@@ -145,6 +146,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.static_query = static_query
         self.class_weight = class_weight
         self.max_epochs = max_epochs
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -232,6 +234,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         static_features=None,
         static_query=False,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
+        max_steps=None,
         batch_size=RECURRENT_DEFAULTS["batch_size"],
         lr=RECURRENT_DEFAULTS["lr"],
         weight_decay=RECURRENT_DEFAULTS["weight_decay"],
@@ -270,6 +273,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.static_features = static_features
         self.static_query = static_query
         self.max_epochs = max_epochs
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay

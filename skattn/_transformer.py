@@ -106,6 +106,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         static_query=False,
         class_weight=None,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
+        max_steps=None,
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
         lr=TRANSFORMER_DEFAULTS["lr"],
         weight_decay=TRANSFORMER_DEFAULTS["weight_decay"],
@@ -145,6 +146,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.static_query = static_query
         self.class_weight = class_weight
         self.max_epochs = max_epochs
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -233,6 +235,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         static_features=None,
         static_query=False,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
+        max_steps=None,
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
         lr=TRANSFORMER_DEFAULTS["lr"],
         weight_decay=TRANSFORMER_DEFAULTS["weight_decay"],
@@ -271,6 +274,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.static_features = static_features
         self.static_query = static_query
         self.max_epochs = max_epochs
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay

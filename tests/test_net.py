@@ -71,6 +71,23 @@ def test_cosine_schedule_decays_to_zero_and_constant_stays(data):
     assert [row["lr"] for row in constant.fit(X, y).history_] == [1e-2] * 3
 
 
+def test_max_steps_caps_the_epochs_of_large_training_sets(data):
+    X, y = data
+    batches = -(-len(X) // 8)
+    capped = TransformerClassifier(
+        max_epochs=6, max_steps=2 * batches + 1, batch_size=8, **SMALL_TRANSFORMER
+    ).fit(X, y)
+    assert capped.n_iter_ == 3  # ceil((2 * batches + 1) / batches)
+    # the schedule spans the epochs that run: it still decays to zero
+    assert capped.history_[-1]["lr"] < 1e-6
+    free = TransformerClassifier(
+        max_epochs=2, max_steps=100 * batches, batch_size=8, **SMALL_TRANSFORMER
+    )
+    assert free.fit(X, y).n_iter_ == 2
+    # partial_fit adds one epoch whatever max_steps says
+    assert capped.set_params(max_steps=1).partial_fit(X, y).n_iter_ == 3 + 1
+
+
 def test_gradients_are_clipped(data, monkeypatch):
     X, y = data
     norms = []
