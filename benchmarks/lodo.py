@@ -477,17 +477,25 @@ def report(n_folds, directory):
                     else f" No worse: no candidate is at least as good as `{base}` "
                     "on every set."
                 )
-                costly = [
-                    f"`{c}` ({fit_ratio(table, task, family, names, c):.2f}x)"
+                passing = {
+                    c: fit_ratio(table, task, family, names, c)
                     for c in dict.fromkeys(holds + safe)
-                    if fit_ratio(table, task, family, names, c) > FIT_BUDGET
-                ]
-                if costly:
+                }
+                if passing:
+                    costly = [c for c, r in passing.items() if r > FIT_BUDGET]
+                    within = [c for c, r in passing.items() if r <= FIT_BUDGET]
                     verdict += (
-                        f" Over the fit-time budget ({FIT_BUDGET}x the fit-time "
-                        "sum of `defaults` on the same folds): "
-                        + ", ".join(costly)
-                        + "; the defaults stay."
+                        f" Fit-time sums relative to `defaults` (budget "
+                        f"{FIT_BUDGET}x): "
+                        + ", ".join(f"`{c}` {r:.2f}x" for c, r in passing.items())
+                        + "; "
+                        + (
+                            "within the budget: " + ", ".join(f"`{c}`" for c in within)
+                            if within
+                            else "none within the budget: the defaults stay"
+                        )
+                        + ("" if not costly else " (over: " + ", ".join(costly) + ")")
+                        + "."
                     )
                 text += ["", verdict]
                 if base != "defaults":  # the decision that made ``base`` the defaults
