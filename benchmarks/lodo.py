@@ -102,13 +102,28 @@ FAMILIES = ("tf", "lstm")
 # (task, family) -> the candidate whose rows measure today's defaults, where
 # they changed after the study began.
 BASELINES = {
-    ("classification", "tf"): "series_auto_batch",
-    ("classification", "lstm"): "series_auto",
+    ("classification", "tf"): [
+        "series_auto_batch",
+        "series_auto_batch+stem_median_steps",
+    ],
+    ("classification", "lstm"): ["series_auto", "series_auto+stem_median_steps"],
 }
 
 
 def baseline(task, family):
-    return BASELINES.get((task, family), "defaults")
+    return BASELINES.get((task, family), ["defaults"])[-1]
+
+
+def _measured_on(candidates, base):
+    """The candidates measured on top of ``base`` (with ``base`` itself)."""
+    if base == "defaults":
+        return [c for c in candidates if "+" not in c]
+    return [
+        c
+        for c in candidates
+        if c == base
+        or (c.startswith(base + "+") and c.count("+") == base.count("+") + 1)
+    ]
 
 
 def measured_as(task, family, candidate):
@@ -380,7 +395,8 @@ def report(n_folds, directory):
         "Today's defaults, where they changed after the study began: "
         + "; ".join(
             f"{task} {C_FAMILY[family]}: `{name}`"
-            for (task, family), name in BASELINES.items()
+            for (task, family), steps in BASELINES.items()
+            for name in steps[-1:]
         )
         + ". Rows named `<that>+<candidate>` were measured on top of them.",
     ]
@@ -395,8 +411,12 @@ def report(n_folds, directory):
         missing = [n for n in suite if n not in names]
         for family in FAMILIES:
             base = baseline(task, family)
+            # the candidates by name, then those measured on top of new
+            # defaults, in the order they were first measured
             known = list(CANDIDATES) + [
-                measured_as(task, family, c) for c in CANDIDATES if c != "defaults"
+                r["candidate"]
+                for r in rows
+                if r["task"] == task and r["family"] == family
             ]
             known = list(dict.fromkeys(known))
             cands = [
@@ -498,29 +518,35 @@ def report(n_folds, directory):
                         + "."
                     )
                 text += ["", verdict]
-                if base != "defaults":  # the decision that made ``base`` the defaults
-                    before = [c for c in cands if "+" not in c]
+                previous = "defaults"  # how each baseline became the defaults
+                for step in BASELINES.get((task, family), []):
+                    among = _measured_on(cands, previous)
                     held = holding(
-                        task, lodo(table, task, family, names, before, "defaults")
+                        task,
+                        lodo(table, task, family, names, among, previous),
+                        previous,
                     )
-                    safe = no_worse(table, task, family, names, before, "defaults")
-                    if base in held:
+                    safe = no_worse(table, task, family, names, among, previous)
+                    if step in held:
                         why = (
-                            "it is picked in every split and never worse than the "
-                            "previous defaults (`defaults`) on the held-out set"
+                            "it is picked in every split and never worse than "
+                            f"`{previous}` on the held-out set"
                         )
-                    elif base in safe:
+                    elif step in safe:
                         why = (
-                            "it is at least as good as the previous defaults "
-                            "(`defaults`) on every set and better on some"
+                            f"it is at least as good as `{previous}` on every set "
+                            "and better on some"
                         )
                     else:
                         why = "neither rule holds for it"
+                    ratio = fit_ratio(table, task, family, names, step)
                     text += [
                         "",
-                        f"`{base}` became the defaults: among the candidates "
-                        f"measured before it, {why}.",
+                        f"`{step}` became the defaults: among the candidates "
+                        f"measured on top of `{previous}`, {why}; its fit-time sum "
+                        f"is {ratio:.2f}x that of `defaults`.",
                     ]
+                    previous = step
     text += _wild_folds(rows, n_folds, directory)
     logged = [r for r in rows if r.get("from_log")]
     if logged:

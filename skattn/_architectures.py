@@ -18,6 +18,7 @@ from ._validation import int_param
 from .modules import recurrent_network, transformer_network
 
 __all__ = [
+    "CLASSIFIER_MAX_STEPS",
     "ENCODER_CHOICE_CONSTRAINTS",
     "EncoderChoice",
     "FAMILY_DEFAULTS",
@@ -83,6 +84,9 @@ ENCODER_CHOICE_CONSTRAINTS = {
 
 RECURRENT_DEFAULTS = dict(max_epochs=200, batch_size=16, lr=3e-3, weight_decay=1e-2)
 TRANSFORMER_DEFAULTS = dict(max_epochs=200, batch_size=16, lr=1e-3, weight_decay=1e-2)
+# The classifiers' step budget: 200 epochs of up to 10 batches; larger
+# training sets get fewer epochs (benchmarks/LODO.md).
+CLASSIFIER_MAX_STEPS = 2000
 # The training defaults of each family, by the name EncoderChoice's
 # ``encoder`` parameter gives it.
 FAMILY_DEFAULTS = {"lstm": RECURRENT_DEFAULTS, "transformer": TRANSFORMER_DEFAULTS}
@@ -136,6 +140,9 @@ def _shared_network_params(est, max_length):
         # the supervised estimators only (the embedding estimator has no head)
         linear_steps=getattr(est, "linear_steps", None),
         max_length=max_length,
+        # conv_stem="auto" reads the median training length (files saved
+        # before it was kept read the longest)
+        stem_length=getattr(est, "_stem_length", max_length),
     )
 
 

@@ -48,6 +48,7 @@ from ._predict import (
 from ._runtime import num_threads, resolve_device, step_flops, torch_context
 from ._scaling import (
     fit_input_scaling,
+    median_length,
     resolve_series_norm,
     sequence_stds,
     standardised_tensors,
@@ -113,6 +114,7 @@ class SequenceEstimator(EventInputs, BaseEstimator):
         "_input_scale",
         "_n_outputs",
         "_max_length",
+        "_stem_length",
         "series_norm_",
         "is_categorical_",
         "categories_",
@@ -325,6 +327,7 @@ arrays, or long DataFrame
                     self._input_scale,
                 )
             self._fit_series_norm(stds)
+            self._stem_length = median_length(seqs.lengths[keep])
         values, lengths = self._tensors(seqs, np.float32)
         max_length = int(seqs.values.shape[1])
         del seqs  # the float64 copy is not needed during training

@@ -12,7 +12,7 @@ import textwrap
 TRAINING_PARAMS_DOC = """\
     max_epochs : int, default={max_epochs}
         Number of passes over the training data.
-    max_steps : int or None, default=None
+    max_steps : int or None, default={max_steps}
         At most this many optimizer steps in ``fit``: large training sets
         then get fewer than ``max_epochs`` passes (``ceil(max_steps /
         batches per epoch)``), small ones are unaffected. The learning-rate
@@ -132,11 +132,12 @@ CONV_STEM_DOC = """\
         A convolutional stem before the encoder: three ``Conv1d -> norm ->
         GELU`` layers with ``{width}`` channels that give every step a
         view of its neighbourhood and divide the length by a total stride (a
-        power of two). ``"auto"`` picks the stride from the longest training
-        sequence (the largest power of two that leaves at least 64 steps: 1
-        up to 127 steps, 2 up to 255, ...); an int sets it; None feeds the
-        input straight to the encoder. Attention weights are still reported
-        per input step.
+        power of two). ``"auto"`` picks the stride from the median length of
+        the training sequences (the largest power of two that leaves it at
+        least 64 steps: 1 up to 127 steps, 2 up to 255, ...), so that
+        sequences of unequal length keep their detail when most are short;
+        an int sets it; None feeds the input straight to the encoder.
+        Attention weights are still reported per input step.
     stem_norm : {{"layer", "batch"}} or None, default={stem_norm}
         The normalisation after each convolution of the stem. ``"layer"``
         normalises each step over its channels: it keeps the shape of the
@@ -262,9 +263,10 @@ bool, or None, default="from_dtype"
 """
 
 
-def training_doc(**defaults):
-    """The training parameters block with a family's ``defaults`` filled in."""
-    return TRAINING_PARAMS_DOC.format(**defaults)
+def training_doc(max_steps=None, **defaults):
+    """The training parameters block with a family's ``defaults`` (and the
+    estimator's ``max_steps``) filled in."""
+    return TRAINING_PARAMS_DOC.format(max_steps=max_steps, **defaults)
 
 
 def fill_doc(**blocks):

@@ -13,6 +13,7 @@ from ._stats import is_finite_vector, mean_std
 __all__ = [
     "check_input_scaling",
     "fit_input_scaling",
+    "median_length",
     "resolve_series_norm",
     "sequence_stds",
     "standardised_tensors",
@@ -139,3 +140,9 @@ def resolve_series_norm(series_norm, stds, numeric):
     low, high = np.percentile(stds, [10, 90], axis=0)
     spread = (high > SERIES_SPREAD * low) & (high > 0)
     return "instance" if spread.any() else None
+
+
+def median_length(lengths):
+    """The median length of the training sequences, which ``conv_stem="auto"``
+    picks its stride from (half of them are at least this long)."""
+    return int(np.median(lengths)) if len(lengths) else 0

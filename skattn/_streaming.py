@@ -35,7 +35,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._events import UnknownCounter
 from ._net import BatchIterator, SequenceData
-from ._scaling import sequence_stds, standardised_tensors
+from ._scaling import median_length, sequence_stds, standardised_tensors
 from ._sources import (
     DaskLongFrame,
     _compute,
@@ -228,16 +228,20 @@ def _streamed_scaling(est, source, keep):
         moments = _Moments(n_channels)
         moments.add(values, lengths)
         stds = sequence_stds(values, lengths, 0 * ones, ones) if auto else None
-        return moments, stds
+        return moments, stds, lengths
 
-    total, stds = _Moments(n_channels), []
+    total, stds, lengths = _Moments(n_channels), [], []
     with ThreadPoolExecutor(2, thread_name_prefix="skattn-statistics") as pool:
-        for moments, block_stds in pool.map(block_moments, range(len(source))):
+        for moments, block_stds, block_lengths in pool.map(
+            block_moments, range(len(source))
+        ):
             if moments.n:
                 total._merge(moments.mean, moments.std, moments.n)
             if block_stds is not None:
                 stds.append(block_stds)
+            lengths.append(block_lengths)
     est._fit_series_norm(np.concatenate(stds) if stds else None)
+    est._stem_length = median_length(np.concatenate(lengths))
     loc, scale = total.mean, total.std
     # as fit_input_scaling: constant channels are centred only
     scale[~(scale > 1e-12 * np.abs(loc))] = 1.0

@@ -1,6 +1,7 @@
 """Transformer encoders with attention pooling: classifier and regressor."""
 
 from ._architectures import (
+    CLASSIFIER_MAX_STEPS,
     TRANSFORMER_CONSTRAINTS,
     TRANSFORMER_DEFAULTS,
     TransformerArchitecture,
@@ -21,7 +22,7 @@ __all__ = ["TransformerClassifier", "TransformerRegressor"]
 @model_class
 @fill_doc(
     architecture=transformer_params_doc(stem_norm='"batch"', series_norm='"auto"'),
-    training=training_doc(**TRANSFORMER_DEFAULTS),
+    training=training_doc(max_steps=CLASSIFIER_MAX_STEPS, **TRANSFORMER_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=LINEAR_STEPS_DOC,
 )
@@ -36,12 +37,14 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     feed-forward blocks; attention pooling turns the states into one vector
     for a linear head.
 
-    Its defaults differ from :class:`TransformerRegressor`'s in two places,
-    chosen by leave-one-data-set-out cross-validation on seven real
+    Its defaults differ from :class:`TransformerRegressor`'s in three
+    places, chosen by leave-one-data-set-out cross-validation on seven real
     classification data sets (``benchmarks/LODO.md``): the stem keeps
-    amplitudes (batch statistics, ``stem_norm="batch"``) and each sequence
-    is standardised by its own statistics when the training sequences'
-    scales spread over more than a factor 10 (``series_norm="auto"``).
+    amplitudes (batch statistics, ``stem_norm="batch"``), each sequence is
+    standardised by its own statistics when the training sequences' scales
+    spread over more than a factor 10 (``series_norm="auto"``), and
+    training stops after 2,000 optimizer steps (``max_steps``), which only
+    large training sets reach.
 
     Parameters
     ----------
@@ -73,7 +76,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     """
 
     # read by skattn.load for files saved before these defaults
-    _legacy_params = {"stem_norm": "layer", "series_norm": None}
+    _legacy_params = {"stem_norm": "layer", "series_norm": None, "max_steps": None}
 
     _parameter_constraints = {
         **SequenceClassifierBase._parameter_constraints,
@@ -106,7 +109,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         static_query=False,
         class_weight=None,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
-        max_steps=None,
+        max_steps=CLASSIFIER_MAX_STEPS,
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
         lr=TRANSFORMER_DEFAULTS["lr"],
         weight_decay=TRANSFORMER_DEFAULTS["weight_decay"],

@@ -313,3 +313,46 @@ def test_files_saved_before_a_default_changed_keep_their_network(Model, tmp_path
     assert Model().series_norm == "auto" and loaded.series_norm is None
     assert loaded.net_.module_.series_norm is None
     np.testing.assert_array_equal(loaded.predict_proba(X), old.predict_proba(X))
+
+
+# conv_stem="auto" --------------------------------------------------------------
+
+
+def _mostly_short(n=40, short=140, long=600, seed=0):
+    """Sequences of ``short`` steps but for every fifth, of ``long``."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, long, 1))
+    for i in range(n):
+        if i % 5:
+            X[i, short:] = np.nan
+    return X, np.arange(n) % 2
+
+
+@pytest.mark.parametrize("Model", [TransformerRegressor, LSTMAttentionClassifier])
+def test_auto_stem_stride_is_read_from_the_median_length(Model):
+    from skattn.modules.stem import auto_stem_stride
+
+    X, y = _mostly_short()
+    est = Model(max_epochs=1, random_state=0, n_threads=1).fit(X, y)
+    assert est._stem_length == 140
+    # the longest sequence (600 steps) would give a stride of 8
+    assert est.net_.module_.stem.stride == auto_stem_stride(140) == 2
+    assert auto_stem_stride(600) == 8
+
+
+def test_files_saved_before_the_median_rule_keep_their_stride(tmp_path):
+    """A file written when "auto" read the longest sequence has no
+    ``_stem_length``: it loads with the stride of that rule."""
+    import skattn
+
+    X, y = _mostly_short()
+    # the network an old file holds: "auto" then gave the longest's stride
+    old = LSTMAttentionClassifier(conv_stem=8, max_epochs=1, random_state=0)
+    old.fit(X, y).save(tmp_path / "model.skattn")
+    state = torch.load(tmp_path / "model.skattn", weights_only=True)
+    state["params"]["conv_stem"] = "auto"
+    del state["fitted"]["_stem_length"]
+    torch.save(state, tmp_path / "old.skattn")
+    loaded = skattn.load(tmp_path / "old.skattn")
+    assert loaded.conv_stem == "auto" and loaded.net_.module_.stem.stride == 8
+    np.testing.assert_array_equal(loaded.predict_proba(X), old.predict_proba(X))

@@ -103,13 +103,17 @@ def test_defaults_are_the_supervised_transformers():
     """Every parameter the Transformer family shares with the supervised
     models has their default, so they cannot drift apart; ``lr="auto"``
     resolves to the family's learning rate. The classifier alone departs
-    from the family in the stem's normalisation and ``series_norm`` (chosen
-    for classification by the leave-one-data-set-out study); the pooling
-    transformer, which serves every task, keeps the family's."""
+    from the family in the stem's normalisation, ``series_norm`` and
+    ``max_steps`` (chosen for classification by the leave-one-data-set-out
+    study); the pooling transformer, which serves every task, keeps the
+    family's."""
     pool = AttentionPoolingTransformer()
     for Model, exceptions in (
         (TransformerRegressor, {}),
-        (TransformerClassifier, {"stem_norm": "batch", "series_norm": "auto"}),
+        (
+            TransformerClassifier,
+            {"stem_norm": "batch", "series_norm": "auto", "max_steps": 2000},
+        ),
     ):
         supervised = Model().get_params()
         shared = set(pool.get_params()) & set(supervised)
@@ -132,10 +136,12 @@ def test_lstm_encoder_takes_the_supervised_lstms_training_defaults(data3d):
     for name in TRAINING_PARAMS + ("conv_stem", "stem_norm"):
         if name != "lr":
             assert pool.get_params()[name] == supervised[name], name
-    # the classifier alone standardises spread-out series (chosen for
-    # classification; the pooling transformer serves every task)
-    assert supervised["series_norm"] == "auto"
+    # the classifier alone standardises spread-out series and has a step
+    # budget (chosen for classification; the pooling transformer serves
+    # every task)
+    assert supervised["series_norm"] == "auto" and supervised["max_steps"] == 2000
     assert pool.get_params()["series_norm"] is None
+    assert pool.get_params()["max_steps"] is None
     # the learning rate training uses is the recurrent family's
     pool.set_params(hidden_size=4, num_heads=2, max_epochs=1).fit(X, y)
     assert pool.net_.lr == LSTMAttentionClassifier().lr != TransformerClassifier().lr

@@ -348,3 +348,22 @@ def test_auto_series_norm_decides_as_in_memory():
         )
         in_memory = LSTMAttentionClassifier(**kwargs).fit(data, y)
         assert streamed.series_norm_ == in_memory.series_norm_ == expected
+
+
+def test_auto_stem_reads_the_median_length_as_in_memory():
+    """The lengths are read in the statistics pass: the stride
+    ``conv_stem="auto"`` picks is the in-memory one."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 600, 1))
+    lengths = np.full(90, 140)
+    lengths[::9] = 600  # a few long sequences: the median stays short
+    for i, n in enumerate(lengths):
+        X[i, n:] = np.nan
+    y = np.arange(90) % 2
+    kwargs = dict(hidden_size=4, max_epochs=1, random_state=0, n_threads=1)
+    streamed = LSTMAttentionClassifier(**kwargs).fit(
+        da.from_array(X, chunks=(40, 600, 1)), y
+    )
+    in_memory = LSTMAttentionClassifier(**kwargs).fit(X, y)
+    assert streamed._stem_length == in_memory._stem_length == 140
+    assert streamed.net_.module_.stem.stride == in_memory.net_.module_.stem.stride == 2

@@ -516,13 +516,13 @@ class MaskedReconstruction(nn.Module):
         return self.network.attention(values, mask)
 
 
-def _stem(input_size, channels, conv_stem, max_length, norm="layer"):
+def _stem(input_size, channels, conv_stem, length, norm="layer"):
     """``(ConvStem or None, total stride)`` for ``conv_stem`` None, "auto"
-    (stride from ``max_length``) or a power-of-two stride."""
+    (stride from ``length``) or a power-of-two stride."""
     if conv_stem is None:
         return None, 1
     if conv_stem == "auto":
-        stride = auto_stem_stride(max_length)
+        stride = auto_stem_stride(length)
     elif isinstance(conv_stem, Integral) and not isinstance(conv_stem, bool):
         stride = int(conv_stem)
     else:
@@ -568,6 +568,7 @@ def sequence_network(
     series_norm=None,
     linear_steps=None,
     max_length=None,
+    stem_length=None,
 ):
     """Assemble ``[token embedding] -> [stem] -> encoder -> pooling -> head``.
 
@@ -607,7 +608,7 @@ def sequence_network(
         Linear(attributes)`` (:class:`StaticQuery`).
     conv_stem : "auto", int or None, default=None
         The convolutional stem's total stride (``"auto"``: from
-        ``max_length``), or no stem.
+        ``stem_length``), or no stem.
     stem_norm : {"layer", "batch", None}, default="layer"
         The stem's normalisation (see :class:`ConvStem`).
     series_norm : {"stats", "instance", None}, default=None
@@ -620,6 +621,9 @@ def sequence_network(
         :class:`LinearSteps`); numeric input with a head only.
     max_length : int or None, default=None
         Longest training sequence.
+    stem_length : int or None, default=None
+        The length ``conv_stem="auto"`` picks the stride from (the
+        estimators pass the median training length); None: ``max_length``.
 
     Returns
     -------
@@ -670,7 +674,13 @@ def sequence_network(
                 raise ValueError('linear_steps="all" needs max_length')
             linear_steps = max_length
         linear = LinearSteps(n_channels, linear_steps, n_outputs)
-    stem, stride = _stem(input_size, width, conv_stem, max_length, stem_norm)
+    stem, stride = _stem(
+        input_size,
+        width,
+        conv_stem,
+        max_length if stem_length is None else stem_length,
+        stem_norm,
+    )
     if stem is not None:
         input_size = stem.output_size
         if max_length is not None:
