@@ -92,7 +92,6 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         conv_stem="auto",
         stem_norm="layer",
         series_norm="auto",
-        linear_steps=None,
         pooling="attention",
         attention="additive",
         num_heads=4,
@@ -106,6 +105,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         time_features=None,
         static_features=None,
         static_query=False,
+        linear_steps=None,
         class_weight=None,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
         max_steps=CLASSIFIER_MAX_STEPS,
@@ -132,7 +132,6 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
         self.series_norm = series_norm
-        self.linear_steps = linear_steps
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads
@@ -146,6 +145,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.time_features = time_features
         self.static_features = static_features
         self.static_query = static_query
+        self.linear_steps = linear_steps
         self.class_weight = class_weight
         self.max_epochs = max_epochs
         self.max_steps = max_steps
@@ -221,7 +221,6 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         conv_stem="auto",
         stem_norm="layer",
         series_norm=None,
-        linear_steps=None,
         pooling="attention",
         attention="additive",
         num_heads=4,
@@ -235,6 +234,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         time_features=None,
         static_features=None,
         static_query=False,
+        linear_steps=None,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
         max_steps=None,
         batch_size=RECURRENT_DEFAULTS["batch_size"],
@@ -260,7 +260,6 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
         self.series_norm = series_norm
-        self.linear_steps = linear_steps
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads
@@ -274,6 +273,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.time_features = time_features
         self.static_features = static_features
         self.static_query = static_query
+        self.linear_steps = linear_steps
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size

@@ -93,7 +93,6 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         conv_stem="auto",
         stem_norm="batch",
         series_norm="auto",
-        linear_steps=None,
         pooling="attention",
         attention="multihead",
         num_heads=4,
@@ -107,6 +106,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         time_features=None,
         static_features=None,
         static_query=False,
+        linear_steps=None,
         class_weight=None,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         max_steps=CLASSIFIER_MAX_STEPS,
@@ -133,7 +133,6 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
         self.series_norm = series_norm
-        self.linear_steps = linear_steps
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads
@@ -147,6 +146,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.time_features = time_features
         self.static_features = static_features
         self.static_query = static_query
+        self.linear_steps = linear_steps
         self.class_weight = class_weight
         self.max_epochs = max_epochs
         self.max_steps = max_steps
@@ -223,7 +223,6 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         conv_stem="auto",
         stem_norm="layer",
         series_norm=None,
-        linear_steps=None,
         pooling="attention",
         attention="multihead",
         num_heads=4,
@@ -237,6 +236,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         time_features=None,
         static_features=None,
         static_query=False,
+        linear_steps=None,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         max_steps=None,
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
@@ -262,7 +262,6 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
         self.series_norm = series_norm
-        self.linear_steps = linear_steps
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads
@@ -276,6 +275,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.time_features = time_features
         self.static_features = static_features
         self.static_query = static_query
+        self.linear_steps = linear_steps
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size

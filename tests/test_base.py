@@ -262,15 +262,21 @@ def test_padding_changes_nothing(cls, attention):
 )
 @pytest.mark.parametrize("cls", CLASSIFIERS + REGRESSORS, ids=lambda c: c.__name__)
 def test_padding_changes_nothing_with_a_downsampling_stem(cls, max_length, stride):
-    # From 128 steps conv_stem="auto" strides the input; ragged lengths that
-    # are not multiples of the stride check each sequence's last, partial
-    # window, which must read zeros whether padding follows or not.
+    # A striding stem; ragged lengths that are not multiples of the stride
+    # check each sequence's last, partial window, which must read zeros
+    # whether padding follows or not.
     X, labels = make_sequences(
         n=12, n_channels=2, min_length=150, max_length=max_length
     )
     assert len({len(s) % stride for s in X}) > 1
     y = labels if cls in CLASSIFIERS else (labels == "up") * 1.0
-    est = cls(max_epochs=2, batch_size=4, random_state=0, **TINY_BY_CLASS[cls])
+    est = cls(
+        conv_stem=stride,
+        max_epochs=2,
+        batch_size=4,
+        random_state=0,
+        **TINY_BY_CLASS[cls],
+    )
     est.fit(X, y)
     assert est.net_.module_.stem.stride == stride  # the stem does downsample
 

@@ -240,9 +240,18 @@ class LinearSteps(nn.Module):
         nn.init.zeros_(self.linear.weight)
         nn.init.zeros_(self.linear.bias)
 
+    @fill_doc(inputs=_INPUTS_DOC)
     def steps(self, values, mask):
-        """The last ``n_steps`` real steps ``[b, n_steps, c]``, zeros before
-        the start of a shorter sequence."""
+        """The last ``n_steps`` real steps of each sequence.
+
+        {inputs}
+
+        Returns
+        -------
+        steps : Tensor of shape ``[b, n_steps, c]``
+            The steps aligned on each sequence's end; zeros before the start
+            of a shorter sequence.
+        """
         b, _, c = values.shape
         lengths = mask.sum(dim=1)
         offsets = torch.arange(self.n_steps, device=values.device)
