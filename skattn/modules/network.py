@@ -525,6 +525,15 @@ class MaskedReconstruction(nn.Module):
         return self.network.attention(values, mask)
 
 
+def _check_numeric(option, embedding):
+    """``option`` reads the input values as numbers: not with an embedding."""
+    if embedding is not None:
+        raise ValueError(
+            f"{option} needs numeric input: it cannot be combined with "
+            "token ids (vocab_size) or categorical features"
+        )
+
+
 def _stem(input_size, channels, conv_stem, length, norm="layer"):
     """``(ConvStem or None, total stride)`` for ``conv_stem`` None, "auto"
     (stride from ``length``) or a power-of-two stride."""
@@ -662,20 +671,12 @@ def sequence_network(
         input_size = embedding.output_size
     series = None
     if series_norm is not None:
-        if embedding is not None:
-            raise ValueError(
-                "series_norm needs numeric input: it cannot be combined with "
-                "token ids (vocab_size) or categorical features"
-            )
+        _check_numeric("series_norm", embedding)
         series = SeriesNorm(input_size, mode=series_norm)
         input_size = series.output_size
     linear = None
     if linear_steps is not None:
-        if embedding is not None:
-            raise ValueError(
-                "linear_steps needs numeric input: it cannot be combined with "
-                "token ids (vocab_size) or categorical features"
-            )
+        _check_numeric("linear_steps", embedding)
         if not n_outputs:
             raise ValueError("linear_steps needs a head (n_outputs > 0)")
         if linear_steps == "all":
