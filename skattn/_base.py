@@ -415,13 +415,13 @@ arrays, or long DataFrame
             )
         else:
             train, valid = data, None
+        batches = train.n_batches(self.batch_size)
         if epochs is None:  # fit: max_epochs, or fewer under max_steps
             epochs = self.max_epochs
             if self.max_steps is not None:
-                batches = train.n_batches(self.batch_size)
                 epochs = min(epochs, -(-self.max_steps // batches))
         callbacks = training_callbacks(
-            n_batches=train.n_batches(self.batch_size),
+            n_batches=batches,
             epochs=epochs,
             schedule="constant" if stream else self.lr_schedule,
             validation=valid is not None,

@@ -223,10 +223,13 @@ def test_invalid_series_norm(bad):
         TransformerClassifier(series_norm=bad, max_epochs=1).fit(X, y)
 
 
-def test_series_norm_needs_numeric_input():
+@pytest.mark.parametrize(
+    "option, value", [("series_norm", "stats"), ("linear_steps", 4)]
+)
+def test_options_that_read_values_need_numeric_input(option, value):
     ids = [np.arange(1, n) for n in (5, 7, 9, 4)]
-    clf = LSTMAttentionClassifier(vocab_size=10, series_norm="stats", max_epochs=1)
-    with pytest.raises(ValueError, match="series_norm needs numeric input"):
+    clf = LSTMAttentionClassifier(vocab_size=10, max_epochs=1, **{option: value})
+    with pytest.raises(ValueError, match=f"{option} needs numeric input"):
         clf.fit(ids, [0, 1, 0, 1])
 
 
@@ -287,13 +290,6 @@ def test_invalid_linear_steps(bad):
     X, y, _ = _ragged_data()
     with pytest.raises(ValueError, match="linear_steps"):
         TransformerRegressor(linear_steps=bad, max_epochs=1).fit(X, y)
-
-
-def test_linear_steps_needs_numeric_input():
-    ids = [np.arange(1, n) for n in (5, 7, 9, 4)]
-    clf = LSTMAttentionClassifier(vocab_size=10, linear_steps=4, max_epochs=1)
-    with pytest.raises(ValueError, match="linear_steps needs numeric input"):
-        clf.fit(ids, [0, 1, 0, 1])
 
 
 @pytest.mark.parametrize("Model", [LSTMAttentionClassifier, TransformerClassifier])
