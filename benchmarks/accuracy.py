@@ -114,7 +114,12 @@ def _fit_score(make, classification, X_tr, y_tr, X_te, y_te):
 # Parameters added after rows were cached, whose default builds the model
 # as it was before they existed: left out of the fingerprint, so that those
 # rows stay valid.
-NEUTRAL = {"linear_steps": None, "max_steps": None}
+NEUTRAL = {
+    "linear_steps": None,
+    "max_steps": None,
+    "stem_dilation": 1,
+    "label_smoothing": 0.0,
+}
 
 
 def config(model_name):

@@ -23,6 +23,14 @@ data-driven rule that only acts on some sets, for instance). Either way,
 its fit-time sum over the suite's folds must stay within ``FIT_BUDGET``
 times that of the defaults the study began with.
 
+Results depend on the machine: fit times, and the scores too (another CPU
+takes other floating-point paths, and training drifts apart from the first
+step). Every row records its CPU (rows without one were measured on
+``REFERENCE_CPU``), and candidates are compared only with rows of the same
+CPU: on another CPU, a study starts by measuring the current defaults
+(``--candidates defaults``), and its fit-time sums are scaled to the
+reference CPU's by the defaults' sums on the two.
+
 When a family's defaults change, the rows of the candidate that became
 the defaults stand for them (``BASELINES``), and candidates run after
 that are measured on top of the new defaults, under the name
@@ -85,6 +93,10 @@ CANDIDATES = {
         "max_steps": 2000,
     },
     "steps_2000": {"max_steps": 2000},
+    # soft targets: the true class 0.9, the rest shared by all classes
+    "label_smooth": {"label_smoothing": 0.1},
+    # the stem's layers dilated 1, 2, 4: a wider window at the same cost
+    "stem_dilated": {"stem_dilation": 2},
 }
 
 
@@ -187,13 +199,24 @@ def folds(classification, y, n_folds, name=None):
     return out
 
 
+# The CPU of the rows that record none.
+REFERENCE_CPU = "Intel(R) Xeon(R) Processor"
+
+
+def _cpu(row):
+    return row.get("cpu", REFERENCE_CPU)
+
+
 def _done():
+    """Keys of the rows measured so far on this CPU."""
     if not RESULTS.exists():
         return set()
+    cpu = C.cpu_model()
     with open(RESULTS) as f:
         return {
             (r["candidate"], r["family"], r["dataset"], r["fold"])
             for r in map(json.loads, f)
+            if _cpu(r) == cpu
         }
 
 
@@ -231,6 +254,7 @@ def run(task, names, candidates, families, n_folds, directory):
                             score=score,
                             ridge=ridge_score,
                             fit_s=round(t.seconds, 2),
+                            cpu=C.cpu_model(),
                         )
                     )
                     print(
@@ -343,12 +367,6 @@ def holding(task, splits, base="defaults"):
 FIT_BUDGET = 1.5
 
 
-def fit_ratio(table, task, family, names, candidate):
-    """The candidate's fit-time sum over ``names`` relative to ``defaults``'s."""
-    total = sum(table[task, candidate, family, n][2] for n in names)
-    return total / sum(table[task, "defaults", family, n][2] for n in names)
-
-
 def no_worse(table, task, family, names, candidates, base=None):
     """The candidates that, in every split, are at least as good as the
     defaults on the mean of the other sets and on the held-out set (so on
@@ -373,7 +391,6 @@ def no_worse(table, task, family, names, candidates, base=None):
 
 def report(n_folds, directory):
     rows = [json.loads(line) for line in open(RESULTS)]
-    table = _table(rows, n_folds, directory)
     text = [
         "# Leave-one-data-set-out study of candidate defaults",
         "",
@@ -400,153 +417,30 @@ def report(n_folds, directory):
         )
         + ". Rows named `<that>+<candidate>` were measured on top of them.",
     ]
-    for task, suite in TASKS.items():
-        # the sets measured so far (a study may cover part of the suite)
-        names = [
-            n
-            for n in suite
-            if (task, "defaults", "tf", n) in table
-            or (task, "defaults", "lstm", n) in table
-        ]
-        missing = [n for n in suite if n not in names]
-        for family in FAMILIES:
-            base = baseline(task, family)
-            # the candidates by name, then those measured on top of new
-            # defaults, in the order they were first measured
-            known = list(CANDIDATES) + [
-                r["candidate"]
-                for r in rows
-                if r["task"] == task and r["family"] == family
+    cpus = sorted({_cpu(r) for r in rows}, key=lambda c: c != REFERENCE_CPU)
+    reference = _table(
+        [r for r in rows if _cpu(r) == REFERENCE_CPU], n_folds, directory
+    )
+    for cpu in cpus:
+        here = [r for r in rows if _cpu(r) == cpu]
+        table = reference if cpu == REFERENCE_CPU else _table(here, n_folds, directory)
+        if cpu != REFERENCE_CPU:
+            text += [
+                "",
+                f"# Measured on {cpu}",
+                "",
+                f"Candidates measured on another CPU ({cpu}; the rows above: "
+                f"{REFERENCE_CPU}). Scores differ between CPUs even for the "
+                "same model and seed (other floating-point paths, and training "
+                "drifts apart), so these candidates are compared with today's "
+                "defaults measured on the same CPU, and their fit-time sums are "
+                "scaled to the reference CPU by the defaults' sums on the two.",
             ]
-            known = list(dict.fromkeys(known))
-            cands = [
-                c
-                for c in known
-                if all(
-                    table.get((task, c, family, n), (0, 0))[1] == n_folds for n in names
+        for task, suite in TASKS.items():
+            for family in FAMILIES:
+                text += _section(
+                    table, here, task, family, suite, n_folds, cpu, reference
                 )
-            ]
-            partial = [
-                c
-                for c in known
-                if c not in cands and any((task, c, family, n) in table for n in names)
-            ]
-            if not cands and not partial:
-                continue
-            text += ["", f"## {task.capitalize()}, {C_FAMILY[family]}", ""]
-            if missing:
-                text += [
-                    f"Not measured yet: {', '.join(missing)}; the leave-one-out "
-                    "rule below runs over the sets in the table only.",
-                    "",
-                ]
-            header = ["candidate", *names, "mean", "fit s (sum)"]
-            body = []
-            for c in cands + partial + ["ridge", "minirocket"]:
-                fam = "ref" if c in ("ridge", "minirocket") else family
-                cells, vals, fit = [], [], 0.0
-                for n in names:
-                    if (task, c, fam, n) in table:
-                        m, k, f = table[task, c, fam, n]
-                        cells.append(f"{m:.3f}" + ("" if k == n_folds else f" ({k})"))
-                        fit += f
-                        if k == n_folds:
-                            vals.append(m)
-                    else:
-                        cells.append("-")
-                mean = f"{np.mean(vals):.3f}" if len(vals) == len(names) else "-"
-                body.append([c, *cells, mean, f"{fit:.0f}"])
-            text.append(C.markdown_table(header, body))
-            if base != "defaults":
-                text += [
-                    "",
-                    f"Today's defaults are `{base}`; `{base}+<candidate>` "
-                    "rows are candidates measured on top of them.",
-                ]
-            if base in cands and len(cands) > 1:
-                text += ["", "Leave one data set out:", ""]
-                splits = lodo(table, task, family, names, cands)
-                text.append(
-                    C.markdown_table(
-                        ["held out", "picked on the others", "its score", base],
-                        [
-                            [h, " = ".join(p), " = ".join(f"{x:.3f}" for x in s)]
-                            + [f"{d:.3f}"]
-                            for h, p, s, d in splits
-                        ],
-                    )
-                )
-                holds = holding(task, splits, base)
-                safe = no_worse(table, task, family, names, cands)
-                verdict = (
-                    "Best: "
-                    + " and ".join(f"`{c}`" for c in holds)
-                    + (" is" if len(holds) == 1 else " are")
-                    + " picked in every split (tied candidates are all picked) "
-                    f"and never worse than `{base}` on the held-out set."
-                    if holds
-                    else "Best: no candidate is picked in every split."
-                )
-                verdict += (
-                    " No worse: "
-                    + " and ".join(f"`{c}`" for c in safe)
-                    + (" is" if len(safe) == 1 else " are")
-                    + f" at least as good as `{base}` on every set and better "
-                    "on some."
-                    if safe
-                    else f" No worse: no candidate is at least as good as `{base}` "
-                    "on every set."
-                )
-                passing = {
-                    c: fit_ratio(table, task, family, names, c)
-                    for c in dict.fromkeys(holds + safe)
-                }
-                if passing:
-                    costly = [c for c, r in passing.items() if r > FIT_BUDGET]
-                    within = [c for c, r in passing.items() if r <= FIT_BUDGET]
-                    verdict += (
-                        f" Fit-time sums relative to `defaults` (budget "
-                        f"{FIT_BUDGET}x): "
-                        + ", ".join(f"`{c}` {r:.2f}x" for c, r in passing.items())
-                        + "; "
-                        + (
-                            "within the budget: " + ", ".join(f"`{c}`" for c in within)
-                            if within
-                            else "none within the budget: the defaults stay"
-                        )
-                        + ("" if not costly else " (over: " + ", ".join(costly) + ")")
-                        + "."
-                    )
-                text += ["", verdict]
-                previous = "defaults"  # how each baseline became the defaults
-                for step in BASELINES.get((task, family), []):
-                    among = _measured_on(cands, previous)
-                    held = holding(
-                        task,
-                        lodo(table, task, family, names, among, previous),
-                        previous,
-                    )
-                    safe = no_worse(table, task, family, names, among, previous)
-                    if step in held:
-                        why = (
-                            "it is picked in every split and never worse than "
-                            f"`{previous}` on the held-out set"
-                        )
-                    elif step in safe:
-                        why = (
-                            f"it is at least as good as `{previous}` on every set "
-                            "and better on some"
-                        )
-                    else:
-                        why = "neither rule holds for it"
-                    ratio = fit_ratio(table, task, family, names, step)
-                    text += [
-                        "",
-                        f"`{step}` became the defaults: among the candidates "
-                        f"measured on top of `{previous}`, {why}; its fit-time sum "
-                        f"is {ratio:.2f}x that of `defaults`.",
-                    ]
-                    previous = step
     text += _wild_folds(rows, n_folds, directory)
     logged = [r for r in rows if r.get("from_log")]
     if logged:
@@ -559,6 +453,169 @@ def report(n_folds, directory):
         ]
     REPORT.write_text("\n".join(text) + "\n")
     print("\n".join(text))
+
+
+def _section(table, rows, task, family, suite, n_folds, cpu, reference):
+    """The report's lines for one task and family on one CPU: the score
+    table, the leave-one-out splits, the verdict and, on the reference CPU,
+    how each baseline became the defaults."""
+    base = baseline(task, family)
+    on_reference = cpu == REFERENCE_CPU
+    # the sets measured so far (a study may cover part of the suite)
+    names = [
+        n
+        for n in suite
+        if (task, "defaults" if on_reference else base, family, n) in table
+    ]
+    if not names:
+        return []
+    missing = [n for n in suite if n not in names]
+    # the candidates by name, then those measured on top of new defaults,
+    # in the order they were first measured
+    known = list(CANDIDATES) + [
+        r["candidate"] for r in rows if r["task"] == task and r["family"] == family
+    ]
+    known = list(dict.fromkeys(known))
+    cands = [
+        c
+        for c in known
+        if all(table.get((task, c, family, n), (0, 0))[1] == n_folds for n in names)
+    ]
+    partial = [
+        c
+        for c in known
+        if c not in cands and any((task, c, family, n) in table for n in names)
+    ]
+    if not cands and not partial:
+        return []
+    where = "" if on_reference else f", on {cpu}"
+    text = ["", f"## {task.capitalize()}, {C_FAMILY[family]}{where}", ""]
+    if missing:
+        text += [
+            f"Not measured yet: {', '.join(missing)}; the leave-one-out "
+            "rule below runs over the sets in the table only.",
+            "",
+        ]
+    header = ["candidate", *names, "mean", "fit s (sum)"]
+    body = []
+    for c in cands + partial + ["ridge", "minirocket"]:
+        fam = "ref" if c in ("ridge", "minirocket") else family
+        cells, vals, fit = [], [], 0.0
+        for n in names:
+            if (task, c, fam, n) in table:
+                m, k, f = table[task, c, fam, n]
+                cells.append(f"{m:.3f}" + ("" if k == n_folds else f" ({k})"))
+                fit += f
+                if k == n_folds:
+                    vals.append(m)
+            else:
+                cells.append("-")
+        mean = f"{np.mean(vals):.3f}" if len(vals) == len(names) else "-"
+        body.append([c, *cells, mean, f"{fit:.0f}"])
+    text.append(C.markdown_table(header, body))
+    if base != "defaults":
+        text += [
+            "",
+            f"Today's defaults are `{base}`; `{base}+<candidate>` "
+            "rows are candidates measured on top of them.",
+        ]
+    # fit-time sums relative to `defaults` on the reference CPU
+    scale = 1.0
+    if not on_reference and base in cands:
+        here_base = sum(table[task, base, family, n][2] for n in names)
+        there_base = sum(reference[task, base, family, n][2] for n in names)
+        scale = there_base / here_base
+        text += [
+            "",
+            f"`{base}` took {here_base:.0f} s here and {there_base:.0f} s on "
+            f"{REFERENCE_CPU} over these folds: fit times here are multiplied by "
+            f"{scale:.2f} before they are compared with `defaults`'s.",
+        ]
+
+    def ratio(c):
+        total = scale * sum(table[task, c, family, n][2] for n in names)
+        return total / sum(reference[task, "defaults", family, n][2] for n in names)
+
+    if base in cands and len(cands) > 1:
+        text += ["", "Leave one data set out:", ""]
+        splits = lodo(table, task, family, names, cands)
+        text.append(
+            C.markdown_table(
+                ["held out", "picked on the others", "its score", base],
+                [
+                    [h, " = ".join(p), " = ".join(f"{x:.3f}" for x in s)] + [f"{d:.3f}"]
+                    for h, p, s, d in splits
+                ],
+            )
+        )
+        holds = holding(task, splits, base)
+        safe = no_worse(table, task, family, names, cands)
+        verdict = (
+            "Best: "
+            + " and ".join(f"`{c}`" for c in holds)
+            + (" is" if len(holds) == 1 else " are")
+            + " picked in every split (tied candidates are all picked) "
+            f"and never worse than `{base}` on the held-out set."
+            if holds
+            else "Best: no candidate is picked in every split."
+        )
+        verdict += (
+            " No worse: "
+            + " and ".join(f"`{c}`" for c in safe)
+            + (" is" if len(safe) == 1 else " are")
+            + f" at least as good as `{base}` on every set and better "
+            "on some."
+            if safe
+            else f" No worse: no candidate is at least as good as `{base}` "
+            "on every set."
+        )
+        passing = {c: ratio(c) for c in dict.fromkeys(holds + safe)}
+        if passing:
+            costly = [c for c, r in passing.items() if r > FIT_BUDGET]
+            within = [c for c, r in passing.items() if r <= FIT_BUDGET]
+            verdict += (
+                f" Fit-time sums relative to `defaults` (budget "
+                f"{FIT_BUDGET}x): "
+                + ", ".join(f"`{c}` {r:.2f}x" for c, r in passing.items())
+                + "; "
+                + (
+                    "within the budget: " + ", ".join(f"`{c}`" for c in within)
+                    if within
+                    else "none within the budget: the defaults stay"
+                )
+                + ("" if not costly else " (over: " + ", ".join(costly) + ")")
+                + "."
+            )
+        text += ["", verdict]
+    if not on_reference:
+        return text
+    previous = "defaults"  # how each baseline became the defaults
+    for step in BASELINES.get((task, family), []):
+        among = _measured_on(cands, previous)
+        held = holding(
+            task, lodo(table, task, family, names, among, previous), previous
+        )
+        safe = no_worse(table, task, family, names, among, previous)
+        if step in held:
+            why = (
+                "it is picked in every split and never worse than "
+                f"`{previous}` on the held-out set"
+            )
+        elif step in safe:
+            why = (
+                f"it is at least as good as `{previous}` on every set and "
+                "better on some"
+            )
+        else:
+            why = "neither rule holds for it"
+        text += [
+            "",
+            f"`{step}` became the defaults: among the candidates "
+            f"measured on top of `{previous}`, {why}; its fit-time sum "
+            f"is {ratio(step):.2f}x that of `defaults`.",
+        ]
+        previous = step
+    return text
 
 
 C_FAMILY = {"tf": "Transformer", "lstm": "LSTM"}

@@ -45,6 +45,7 @@ POOLING_CONSTRAINTS = {
 CONV_STEM_CONSTRAINTS = {
     "conv_stem": [StrOptions({"auto"}), int_param(1), None],
     "stem_norm": [StrOptions({"layer", "batch"}), None],
+    "stem_dilation": [int_param(1)],
     "series_norm": [StrOptions({"auto", "stats", "instance"}), None],
 }
 
@@ -135,6 +136,7 @@ def _shared_network_params(est, max_length):
         static_query=est.static_query,
         conv_stem=est.conv_stem,
         stem_norm=est.stem_norm,
+        stem_dilation=est.stem_dilation,
         # "auto" is resolved from the training data by fit
         series_norm=getattr(est, "series_norm_", est.series_norm),
         # the supervised estimators only (the embedding estimator has no head)

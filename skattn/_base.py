@@ -607,6 +607,7 @@ class SequenceClassifierBase(
         **SequenceEstimator._parameter_constraints,
         **SUPERVISED_CONSTRAINTS,
         "class_weight": [StrOptions({"balanced"}), dict, None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
     }
 
     def _prepare_target(self, y, warm=False, classes=None):
@@ -616,7 +617,9 @@ class SequenceClassifierBase(
         return None if target is None else target.numpy()
 
     def _criterion(self):
-        return torch.nn.CrossEntropyLoss(reduction="none")
+        return torch.nn.CrossEntropyLoss(
+            reduction="none", label_smoothing=self.label_smoothing
+        )
 
     def _check_target_fitted(self):
         self._check_classes_fitted()

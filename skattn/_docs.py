@@ -147,6 +147,11 @@ CONV_STEM_DOC = """\
         batch) and keeps amplitudes, for targets that depend on the level of
         the series (regression, forecasting, amounts). None: no
         normalisation.
+    stem_dilation : int, default=1
+        Dilation growth of the stem's convolutions: layer ``i`` (from 0)
+        spaces its kernel's taps ``stem_dilation ** i`` steps apart, so 2
+        widens the window each output step sees from 13 to 29 input steps
+        (at a stride of 1) at the same cost.
     series_norm : {{"auto", "stats", "instance"}} or None, default={series_norm}
         Give the network each sequence's own level and scale: per channel,
         the mean and the log standard deviation over the sequence's real
@@ -163,6 +168,19 @@ CONV_STEM_DOC = """\
         features); the choice is kept in ``series_norm_``. Numeric input
         only (not with token ids or categorical features). See
         :class:`skattn.modules.SeriesNorm`.
+"""
+
+
+CLASSIFIER_LOSS_DOC = """\
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn; multiplied
+        with ``sample_weight``.
+    label_smoothing : float in [0, 1), default=0.0
+        Train against targets that give the true class ``1 -
+        label_smoothing`` plus an equal share of ``label_smoothing`` to
+        every class (``torch.nn.CrossEntropyLoss``), which keeps the
+        network from driving its logits apart without bound on small
+        training sets.\
 """
 
 

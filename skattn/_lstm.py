@@ -8,6 +8,7 @@ from ._architectures import (
 )
 from ._base import SequenceClassifierBase, SequenceRegressorBase
 from ._docs import (
+    CLASSIFIER_LOSS_DOC,
     FITTED_ATTRIBUTES_DOC,
     LINEAR_STEPS_DOC,
     fill_doc,
@@ -25,6 +26,7 @@ __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
     training=training_doc(max_steps=CLASSIFIER_MAX_STEPS, **RECURRENT_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=LINEAR_STEPS_DOC,
+    loss=CLASSIFIER_LOSS_DOC,
 )
 class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     """Sequence classifier: LSTM/GRU encoder, attention pooling, linear head.
@@ -47,9 +49,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     ----------
     {architecture}
     {linear}
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss, as in scikit-learn; multiplied
-        with ``sample_weight``.
+    {loss}
     {training}
 
     Attributes
@@ -91,6 +91,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         bidirectional=True,
         conv_stem="auto",
         stem_norm="layer",
+        stem_dilation=1,
         series_norm="auto",
         pooling="attention",
         attention="additive",
@@ -107,6 +108,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         static_query=False,
         linear_steps=None,
         class_weight=None,
+        label_smoothing=0.0,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
         max_steps=CLASSIFIER_MAX_STEPS,
         batch_size=RECURRENT_DEFAULTS["batch_size"],
@@ -131,6 +133,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.bidirectional = bidirectional
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
+        self.stem_dilation = stem_dilation
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention
@@ -147,6 +150,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.static_query = static_query
         self.linear_steps = linear_steps
         self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size
@@ -220,6 +224,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         bidirectional=True,
         conv_stem="auto",
         stem_norm="layer",
+        stem_dilation=1,
         series_norm=None,
         pooling="attention",
         attention="additive",
@@ -259,6 +264,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.bidirectional = bidirectional
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
+        self.stem_dilation = stem_dilation
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention

@@ -8,6 +8,7 @@ from ._architectures import (
 )
 from ._base import SequenceClassifierBase, SequenceRegressorBase
 from ._docs import (
+    CLASSIFIER_LOSS_DOC,
     FITTED_ATTRIBUTES_DOC,
     LINEAR_STEPS_DOC,
     fill_doc,
@@ -25,6 +26,7 @@ __all__ = ["TransformerClassifier", "TransformerRegressor"]
     training=training_doc(max_steps=CLASSIFIER_MAX_STEPS, **TRANSFORMER_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=LINEAR_STEPS_DOC,
+    loss=CLASSIFIER_LOSS_DOC,
 )
 class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     """Sequence classifier: Transformer encoder, attention pooling, linear head.
@@ -50,9 +52,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     ----------
     {architecture}
     {linear}
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss, as in scikit-learn; multiplied
-        with ``sample_weight``.
+    {loss}
     {training}
 
     Attributes
@@ -92,6 +92,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         positional_encoding="sinusoidal",
         conv_stem="auto",
         stem_norm="batch",
+        stem_dilation=1,
         series_norm="auto",
         pooling="attention",
         attention="multihead",
@@ -108,6 +109,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         static_query=False,
         linear_steps=None,
         class_weight=None,
+        label_smoothing=0.0,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         max_steps=CLASSIFIER_MAX_STEPS,
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
@@ -132,6 +134,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.positional_encoding = positional_encoding
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
+        self.stem_dilation = stem_dilation
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention
@@ -148,6 +151,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.static_query = static_query
         self.linear_steps = linear_steps
         self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size
@@ -222,6 +226,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         positional_encoding="sinusoidal",
         conv_stem="auto",
         stem_norm="layer",
+        stem_dilation=1,
         series_norm=None,
         pooling="attention",
         attention="multihead",
@@ -261,6 +266,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.positional_encoding = positional_encoding
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
+        self.stem_dilation = stem_dilation
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention

@@ -6,6 +6,7 @@ stem, the stem's normalisation)."""
 import numpy as np
 import pytest
 import torch
+from sklearn.base import is_regressor
 
 from skattn import (
     LSTMAttentionClassifier,
@@ -66,6 +67,28 @@ def test_predictions_do_not_depend_on_padding(Model, stem_norm):
         [clf.predict_proba(X[i : i + 1, :n]) for i, n in enumerate(lengths)]
     )
     np.testing.assert_allclose(together, alone, atol=1e-10)
+
+
+@pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionRegressor])
+def test_dilated_stem_is_built_saved_and_ignores_padding(Model, tmp_path):
+    import skattn
+
+    X, y, lengths = _ragged_data()
+    est = Model(stem_dilation=2, max_epochs=2, random_state=0, n_threads=1)
+    if is_regressor(est):
+        y = np.nan_to_num(X[:, :, 0]).sum(1)
+    est.fit(X, y)
+    stem = est.net_.module_.stem
+    assert [conv.dilation[0] for conv in stem.convs] == [1, 2, 4]
+    out = est.predict if is_regressor(est) else est.predict_proba
+    alone = [out(X[i : i + 1, :n]) for i, n in enumerate(lengths)]
+    np.testing.assert_allclose(np.concatenate(alone), out(X), atol=1e-10)
+    est.save(tmp_path / "model.skattn")
+    np.testing.assert_array_equal(
+        skattn.load(tmp_path / "model.skattn").predict(X), est.predict(X)
+    )
+    with pytest.raises(ValueError, match="stem_dilation"):
+        Model(stem_dilation=0, max_epochs=1).fit(X, y)
 
 
 @pytest.mark.parametrize("Model", [TransformerRegressor, LSTMAttentionRegressor])

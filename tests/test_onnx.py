@@ -95,6 +95,10 @@ MODELS = {
     "transformer-mean": (TransformerClassifier(pooling="mean", **TRANSFORMER), Y),
     "transformer-cls": (TransformerClassifier(pooling="cls", **TRANSFORMER), Y),
     "transformer-stem-4": (TransformerClassifier(conv_stem=4, **TRANSFORMER), Y),
+    "transformer-stem-dilated": (
+        TransformerClassifier(conv_stem=2, stem_dilation=2, **TRANSFORMER),
+        Y,
+    ),
     "transformer-linear-steps": (
         TransformerRegressor(linear_steps=6, **TRANSFORMER),
         rng.normal(size=24),

@@ -65,6 +65,29 @@ def test_negative_class_weight_is_an_error(data):
         clf.fit(X, y)  # the samples of "a" were dropped silently
 
 
+@pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionClassifier])
+def test_label_smoothing_keeps_probabilities_off_0_and_1(data, Model):
+    """Trained to fit the training set, the network gives its classes
+    probabilities near 1 and 0; with label smoothing 0.4 the training
+    targets are 0.8 and 0.2 (two classes), and the probabilities stay near
+    them."""
+    X, y = data
+    params = dict(max_epochs=60, lr=1e-2, random_state=0, n_threads=1)
+    plain = small(Model, **params).fit(X, y).predict_proba(X).max(1)
+    smooth = small(Model, label_smoothing=0.4, **params).fit(X, y)
+    smoothed = smooth.predict_proba(X).max(1)
+    assert np.median(plain) > 0.95
+    assert 0.6 < np.median(smoothed) < 0.9
+    assert smooth.score(X, y) >= 0.9  # still fits the labels
+
+
+@pytest.mark.parametrize("bad", [1.0, -0.1, "0.1"])
+def test_invalid_label_smoothing(data, bad):
+    X, y = data
+    with pytest.raises(ValueError, match="label_smoothing"):
+        TransformerClassifier(label_smoothing=bad, max_epochs=1).fit(X, y)
+
+
 # Regression targets ------------------------------------------------------------
 
 

@@ -534,7 +534,7 @@ def _check_numeric(option, embedding):
         )
 
 
-def _stem(input_size, channels, conv_stem, length, norm="layer"):
+def _stem(input_size, channels, conv_stem, length, norm="layer", dilation=1):
     """``(ConvStem or None, total stride)`` for ``conv_stem`` None, "auto"
     (stride from ``length``) or a power-of-two stride."""
     if conv_stem is None:
@@ -547,7 +547,8 @@ def _stem(input_size, channels, conv_stem, length, norm="layer"):
         raise ValueError(
             f"conv_stem must be None, 'auto' or a power-of-two int, got {conv_stem!r}"
         )
-    return ConvStem(input_size, channels, stride=stride, norm=norm), stride
+    stem = ConvStem(input_size, channels, stride=stride, norm=norm, dilation=dilation)
+    return stem, stride
 
 
 def _pooling(size, pooling, attention, aggregation, num_heads, query, static_query):
@@ -583,6 +584,7 @@ def sequence_network(
     static_query=False,
     conv_stem=None,
     stem_norm="layer",
+    stem_dilation=1,
     series_norm=None,
     linear_steps=None,
     max_length=None,
@@ -629,6 +631,8 @@ def sequence_network(
         ``stem_length``), or no stem.
     stem_norm : {"layer", "batch", None}, default="layer"
         The stem's normalisation (see :class:`ConvStem`).
+    stem_dilation : int, default=1
+        The stem's dilation growth (see :class:`ConvStem`).
     series_norm : {"stats", "instance", None}, default=None
         Each sequence's mean and log standard deviation per channel as
         extra channels, and with "instance" the values standardised per
@@ -690,6 +694,7 @@ def sequence_network(
         conv_stem,
         max_length if stem_length is None else stem_length,
         stem_norm,
+        stem_dilation,
     )
     if stem is not None:
         input_size = stem.output_size

@@ -190,6 +190,10 @@ class ConvStem(nn.Module):
         ``"batch"`` (:class:`MaskedBatchNorm`) standardises each channel
         over the real steps of the batch and keeps amplitudes; None leaves
         the convolutions' output as it is.
+    dilation : int, default=1
+        Dilation growth: layer ``i`` (from 0) has dilation ``dilation **
+        i``, so its kernel's taps lie that many steps apart and the window
+        each output step sees widens at no extra cost.
 
     Notes
     -----
@@ -207,10 +211,14 @@ class ConvStem(nn.Module):
     (torch.Size([1, 5, 8]), torch.Size([1, 5]))
     """
 
-    def __init__(self, input_size, channels, *, stride=1, num_layers=3, norm="layer"):
+    def __init__(
+        self, input_size, channels, *, stride=1, num_layers=3, norm="layer", dilation=1
+    ):
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"num_layers must be at least 1, got {num_layers}")
+        if dilation < 1:
+            raise ValueError(f"dilation must be at least 1, got {dilation}")
         if norm not in STEM_NORMS:
             raise ValueError(f"norm must be one of {STEM_NORMS}, got {norm!r}")
         self.norm = norm
@@ -219,9 +227,12 @@ class ConvStem(nn.Module):
         self.convs = nn.ModuleList()
         self.norms = nn.ModuleList()
         size = input_size
-        for s in self.strides:
-            k = 2 * s + 3
-            self.convs.append(nn.Conv1d(size, channels, k, stride=s, padding=k // 2))
+        for i, s in enumerate(self.strides):
+            k, d = 2 * s + 3, dilation**i
+            # a padding of d * (k // 2) keeps output step j centred on j * s
+            self.convs.append(
+                nn.Conv1d(size, channels, k, stride=s, padding=d * (k // 2), dilation=d)
+            )
             if norm == "layer":
                 self.norms.append(nn.LayerNorm(channels))
             elif norm == "batch":

@@ -60,11 +60,12 @@ def _padded(lengths, t, c, seed=0):
     return x, mask
 
 
+@pytest.mark.parametrize("dilation", [1, 2])
 @pytest.mark.parametrize("norm", ["layer", "batch", None])
 @pytest.mark.parametrize("stride", [1, 2, 4, 8])
-def test_stem_keeps_ceil_length_and_ignores_padding(stride, norm):
+def test_stem_keeps_ceil_length_and_ignores_padding(stride, norm, dilation):
     torch.manual_seed(0)
-    stem = ConvStem(3, 8, stride=stride, norm=norm)
+    stem = ConvStem(3, 8, stride=stride, norm=norm, dilation=dilation)
     if norm == "batch":  # running statistics other than the initial 0 and 1
         stem(*_padded([37, 20, 5, 1], 37, 3, seed=1))
     stem.eval()
@@ -80,6 +81,27 @@ def test_stem_keeps_ceil_length_and_ignores_padding(stride, norm):
         assert alone_mask.all() and k == -(-n // stride)
         torch.testing.assert_close(y[i, :k], alone[0], rtol=1e-5, atol=1e-5)
         assert (y[i, k:] == 0).all()
+
+
+@pytest.mark.parametrize("dilation, window", [(1, 13), (2, 29), (3, 53)])
+def test_dilation_widens_the_window_each_output_step_sees(dilation, window):
+    """At a stride of 1, three kernels of 5 taps dilated ``dilation ** i``
+    see ``1 + 4 * (1 + dilation + dilation**2)`` input steps: a change at
+    step 50 reaches exactly the outputs within half that window."""
+    torch.manual_seed(0)
+    stem = ConvStem(1, 4, dilation=dilation).eval()
+    assert [conv.dilation[0] for conv in stem.convs] == [1, dilation, dilation**2]
+    x, mask = _padded([101], 101, 1)
+    bumped = x.clone()
+    bumped[0, 50] += 1.0
+    changed = (stem(bumped, mask)[0] - stem(x, mask)[0]).abs().amax(-1)[0] > 0
+    reach = window // 2
+    assert changed.nonzero().flatten().tolist() == list(range(50 - reach, 51 + reach))
+
+
+def test_dilation_must_be_positive():
+    with pytest.raises(ValueError, match="dilation must be at least 1"):
+        ConvStem(1, 4, dilation=0)
 
 
 def test_upsample_spreads_weights_over_real_steps():
