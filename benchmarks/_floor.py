@@ -8,6 +8,13 @@ preallocated arrays, on one BLAS thread. Element-wise work (activations,
 normalisation, softmax, masking) and the small products of attention
 pooling are left out, so no runtime can run the network in less time on
 the same core: the floor says how far any runtime could go.
+
+Recurrent layers are different: their steps run one after the other, and
+NumPy can replay them only one call per step, paying Python's call cost at
+each. For them, :func:`recurrent_layers` records every LSTM or GRU call of
+one forward and :func:`recurrent_replay` runs the same calls, and nothing
+else, as ONNX ``LSTM``/``GRU`` nodes in ONNX Runtime: the part of an exported
+graph that no change to the rest of the graph can remove.
 """
 
 import numpy as np
@@ -87,3 +94,75 @@ def replay(shapes):
 
 def flops(shapes):
     return sum(2 * batch * m * k * n for batch, m, k, n in shapes)
+
+
+def recurrent_layers(network, values, mask):
+    """``[(op, batch, steps, input size, hidden size), ...]``: every LSTM
+    or GRU call of one forward (op ``"LSTM"`` or ``"GRU"``)."""
+    out = []
+
+    def record(module, args, result):
+        x = args[0]
+        b, t = (x.shape[0], x.shape[1]) if module.batch_first else x.shape[1::-1]
+        op = "LSTM" if isinstance(module, nn.LSTM) else "GRU"
+        directions = 2 if module.bidirectional else 1
+        for _ in range(directions * module.num_layers):
+            out.append((op, b, t, x.shape[-1], module.hidden_size))
+
+    hooks = [
+        module.register_forward_hook(record)
+        for module in network.modules()
+        if isinstance(module, (nn.LSTM, nn.GRU))
+    ]
+    try:
+        with torch.inference_mode():
+            network(values, mask)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return out
+
+
+def recurrent_replay(layers):
+    """A function that runs the recurrent calls ``layers`` as ONNX nodes in
+    ONNX Runtime (one thread, sequential), float32, random weights."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    nodes, inputs, outputs, weights, feeds = [], [], [], [], {}
+    for i, (op, b, t, c, h) in enumerate(layers):
+        gates = 4 if op == "LSTM" else 3
+        for name, shape in (("W", (1, gates * h, c)), ("R", (1, gates * h, h))):
+            array = 0.1 * rng.standard_normal(shape, dtype=np.float32)
+            weights.append(numpy_helper.from_array(array, f"{name}{i}"))
+        # the input in the time-major layout the nodes read
+        inputs.append(
+            helper.make_tensor_value_info(f"x{i}", TensorProto.FLOAT, (t, b, c))
+        )
+        feeds[f"x{i}"] = rng.standard_normal((t, b, c), dtype=np.float32)
+        extra = {"linear_before_reset": 1} if op == "GRU" else {}
+        nodes.append(
+            helper.make_node(
+                op, [f"x{i}", f"W{i}", f"R{i}"], [f"y{i}"], hidden_size=h, **extra
+            )
+        )
+        outputs.append(
+            helper.make_tensor_value_info(f"y{i}", TensorProto.FLOAT, (t, 1, b, h))
+        )
+    graph = helper.make_graph(nodes, "recurrent", inputs, outputs, weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    session = ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+
+    def run():
+        session.run(None, feeds)
+
+    return run

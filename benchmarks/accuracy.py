@@ -119,6 +119,7 @@ NEUTRAL = {
     "max_steps": None,
     "stem_dilation": 1,
     "label_smoothing": 0.0,
+    "n_estimators": 1,
 }
 
 

@@ -186,26 +186,33 @@ class BaselinePredictor:
 
 
 FLOOR_LABEL = "floor: the matrix products alone, NumPy float32"
+RECURRENT_FLOOR_LABEL = "floor: the recurrent layers alone, ONNX Runtime"
 
 
 def floor_predictor(clf, one, many):
-    """The network's matrix products alone, replayed with NumPy on the
-    batches ``predict`` would run (``_floor.py``): a floor under any
-    runtime's time. None for recurrent networks, whose steps NumPy can only
-    replay one call per step, paying Python's call cost at each (a runtime
-    runs the recurrence in one kernel): that would be no floor."""
+    """``(label, predict)``: the network's matrix products alone, replayed
+    with NumPy on the batches ``predict`` would run, a floor under any
+    runtime's time; for recurrent networks, whose steps NumPy can only
+    replay one call per step (paying Python's call cost at each), their
+    recurrent layers alone as ONNX nodes in ONNX Runtime, a floor under
+    any exported graph's time (``_floor.py``)."""
     import _floor
     import torch
 
     network = copy.deepcopy(clf.net_.module_).to("cpu").float().eval()
-    if any(isinstance(m, (torch.nn.LSTM, torch.nn.GRU)) for m in network.modules()):
-        return None
+    recurrent = any(
+        isinstance(m, (torch.nn.LSTM, torch.nn.GRU)) for m in network.modules()
+    )
 
     def replay(X):
         values = torch.as_tensor(
             X[..., None] if X.ndim == 2 else X, dtype=torch.float32
         )
         mask = torch.ones(values.shape[:2], dtype=torch.bool)
+        if recurrent:
+            return _floor.recurrent_replay(
+                _floor.recurrent_layers(network, values, mask)
+            )
         return _floor.replay(_floor.products(network, values, mask))
 
     single = replay(one)
@@ -216,7 +223,7 @@ def floor_predictor(clf, one, many):
         for run in [single] if X is one else batches:
             run()
 
-    return predict
+    return (RECURRENT_FLOOR_LABEL if recurrent else FLOOR_LABEL), predict
 
 
 def breakdown(clf, one, repeats):
@@ -294,9 +301,8 @@ def measure(family, X_train, y_train, X_test, *, epochs, repeats, folder, baseli
         est = copy.deepcopy(clf).set_params(inference_dtype=dtype)
         predictors[f"skattn predict, {DTYPE_LABEL[dtype]}", "1"] = est.predict
         parts.append({"family": family, "dtype": dtype, **breakdown(est, one, repeats)})
-    floor = floor_predictor(clf, one, many)
-    if floor is not None:
-        predictors[FLOOR_LABEL, "1"] = floor
+    floor_label, floor = floor_predictor(clf, one, many)
+    predictors[floor_label, "1"] = floor
     expected = clf.predict(many)
     for threads in (1, None):
         predict = onnx_predictor(path, threads, clf.classes_, clf.batch_size)
@@ -418,10 +424,13 @@ def markdown(rows, parts, info):
             "thread, with none of the element-wise work (activations, "
             "normalisation, softmax, masking): no runtime runs the network "
             "faster on this core, so its speed-up is the most any runtime "
-            "could give (`_floor.py`). Recurrent networks have no such row: "
-            "NumPy can replay their steps only one call per step, paying "
-            "Python's call cost at each, which a runtime's recurrent kernel "
-            "does not pay.",
+            "could give (`_floor.py`). NumPy can replay a recurrent "
+            "network's steps only one call per step, paying Python's call "
+            "cost at each, which would be no floor; for the LSTM, the "
+            f"`{RECURRENT_FLOOR_LABEL}` row runs the network's recurrent "
+            "layers alone (the same calls, sizes and steps, as ONNX `LSTM` "
+            "nodes) in ONNX Runtime with one thread: the part of the exported "
+            "graph that no change to the rest of it can remove.",
             "",
             C.markdown_table(header, table),
             "",

@@ -12,10 +12,11 @@ family (with the same stem).
 
 from numbers import Integral, Real
 
+from sklearn.base import is_classifier
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._validation import int_param
-from .modules import recurrent_network, transformer_network
+from .modules import NetworkEnsemble, recurrent_network, transformer_network
 
 __all__ = [
     "CLASSIFIER_MAX_STEPS",
@@ -189,6 +190,17 @@ def _build_transformer(est, n_channels, n_outputs, max_length):
     )
 
 
+def _ensemble(est, build, n_channels, n_outputs, max_length):
+    """The network ``build`` makes, or ``n_estimators`` of them (the
+    supervised estimators' parameter) as one :class:`NetworkEnsemble`."""
+    n = getattr(est, "n_estimators", 1)
+    networks = [build(est, n_channels, n_outputs, max_length) for _ in range(n)]
+    if n == 1:
+        return networks[0]
+    combine = "probabilities" if is_classifier(est) else "mean"
+    return NetworkEnsemble(networks, combine=combine)
+
+
 class RecurrentArchitecture:
     """LSTM/GRU encoder with the convolutional stem."""
 
@@ -197,7 +209,7 @@ class RecurrentArchitecture:
         _check_recurrent(self)
 
     def _build_network(self, n_channels, n_outputs, max_length):
-        return _build_recurrent(self, n_channels, n_outputs, max_length)
+        return _ensemble(self, _build_recurrent, n_channels, n_outputs, max_length)
 
 
 class TransformerArchitecture:
@@ -211,7 +223,7 @@ class TransformerArchitecture:
         return _positional_limit(self)
 
     def _build_network(self, n_channels, n_outputs, max_length):
-        return _build_transformer(self, n_channels, n_outputs, max_length)
+        return _ensemble(self, _build_transformer, n_channels, n_outputs, max_length)
 
 
 class EncoderChoice:

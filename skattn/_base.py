@@ -594,7 +594,8 @@ SUPERVISED_CONSTRAINTS = {
         Interval(Integral, 1, None, closed="left"),
         StrOptions({"all"}),
         None,
-    ]
+    ],
+    "n_estimators": [Interval(Integral, 1, None, closed="left")],
 }
 
 

@@ -9,6 +9,7 @@ from ._architectures import (
 from ._base import SequenceClassifierBase, SequenceRegressorBase
 from ._docs import (
     CLASSIFIER_LOSS_DOC,
+    ENSEMBLE_DOC,
     FITTED_ATTRIBUTES_DOC,
     LINEAR_STEPS_DOC,
     fill_doc,
@@ -26,6 +27,7 @@ __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
     training=training_doc(max_steps=CLASSIFIER_MAX_STEPS, **RECURRENT_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=LINEAR_STEPS_DOC,
+    ensemble=ENSEMBLE_DOC,
     loss=CLASSIFIER_LOSS_DOC,
 )
 class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
@@ -49,6 +51,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     ----------
     {architecture}
     {linear}
+    {ensemble}
     {loss}
     {training}
 
@@ -107,6 +110,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         static_features=None,
         static_query=False,
         linear_steps=None,
+        n_estimators=1,
         class_weight=None,
         label_smoothing=0.0,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
@@ -149,6 +153,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.static_features = static_features
         self.static_query = static_query
         self.linear_steps = linear_steps
+        self.n_estimators = n_estimators
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
         self.max_epochs = max_epochs
@@ -176,6 +181,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     training=training_doc(**RECURRENT_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=LINEAR_STEPS_DOC,
+    ensemble=ENSEMBLE_DOC,
 )
 class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
     """Sequence regressor: LSTM/GRU encoder, attention pooling, linear head.
@@ -190,6 +196,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
     ----------
     {architecture}
     {linear}
+    {ensemble}
     {training}
 
     Attributes
@@ -240,6 +247,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         static_features=None,
         static_query=False,
         linear_steps=None,
+        n_estimators=1,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
         max_steps=None,
         batch_size=RECURRENT_DEFAULTS["batch_size"],
@@ -280,6 +288,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.static_features = static_features
         self.static_query = static_query
         self.linear_steps = linear_steps
+        self.n_estimators = n_estimators
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size

@@ -37,7 +37,7 @@ from skorch.callbacks import (
 
 from .data import _plain
 from .exceptions import TrainingInterruptedWarning, _warn
-from .modules import lengths_to_mask
+from .modules import NetworkEnsemble, lengths_to_mask
 
 __all__ = [
     "BatchIterator",
@@ -515,7 +515,12 @@ class SequenceNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         target, weight = y_true
-        losses = self.criterion_(y_pred, target)  # [b]
+        if isinstance(self.module_, NetworkEnsemble) and self.module_.training:
+            # every member's output [n, b, ...]: each member its own loss
+            losses = torch.stack([self.criterion_(out, target) for out in y_pred])
+            losses = losses.mean(0)  # [b]
+        else:
+            losses = self.criterion_(y_pred, target)  # [b]
         return (losses * weight).mean()
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):

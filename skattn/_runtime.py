@@ -79,6 +79,7 @@ def step_flops(module, batch_size, length):
     per_sequence = 0
     in_stem = set()
     for stem in (m for m in module.modules() if isinstance(m, ConvStem)):
+        steps = int(length)  # an ensemble's members have a stem each
         for conv, stride in zip(stem.convs, stem.strides, strict=True):
             steps = -(-steps // stride)
             per_sequence += 2 * conv.weight.numel() * steps

@@ -9,6 +9,7 @@ from ._architectures import (
 from ._base import SequenceClassifierBase, SequenceRegressorBase
 from ._docs import (
     CLASSIFIER_LOSS_DOC,
+    ENSEMBLE_DOC,
     FITTED_ATTRIBUTES_DOC,
     LINEAR_STEPS_DOC,
     fill_doc,
@@ -26,6 +27,7 @@ __all__ = ["TransformerClassifier", "TransformerRegressor"]
     training=training_doc(max_steps=CLASSIFIER_MAX_STEPS, **TRANSFORMER_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=LINEAR_STEPS_DOC,
+    ensemble=ENSEMBLE_DOC,
     loss=CLASSIFIER_LOSS_DOC,
 )
 class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
@@ -52,6 +54,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     ----------
     {architecture}
     {linear}
+    {ensemble}
     {loss}
     {training}
 
@@ -108,6 +111,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         static_features=None,
         static_query=False,
         linear_steps=None,
+        n_estimators=1,
         class_weight=None,
         label_smoothing=0.0,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
@@ -150,6 +154,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.static_features = static_features
         self.static_query = static_query
         self.linear_steps = linear_steps
+        self.n_estimators = n_estimators
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
         self.max_epochs = max_epochs
@@ -177,6 +182,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     training=training_doc(**TRANSFORMER_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=LINEAR_STEPS_DOC,
+    ensemble=ENSEMBLE_DOC,
 )
 class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
     """Sequence regressor: Transformer encoder, attention pooling, linear head.
@@ -190,6 +196,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
     ----------
     {architecture}
     {linear}
+    {ensemble}
     {training}
 
     Attributes
@@ -242,6 +249,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         static_features=None,
         static_query=False,
         linear_steps=None,
+        n_estimators=1,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         max_steps=None,
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
@@ -282,6 +290,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.static_features = static_features
         self.static_query = static_query
         self.linear_steps = linear_steps
+        self.n_estimators = n_estimators
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size

@@ -375,3 +375,50 @@ def test_files_saved_before_the_median_rule_keep_their_stride(tmp_path):
     loaded = skattn.load(tmp_path / "old.skattn")
     assert loaded.conv_stem == "auto" and loaded.net_.module_.stem.stride == 8
     np.testing.assert_array_equal(loaded.predict_proba(X), old.predict_proba(X))
+
+
+# n_estimators ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionRegressor])
+def test_ensemble_members_train_apart_and_predict_together(Model, tmp_path):
+    import skattn
+    from skattn.modules import NetworkEnsemble
+
+    X, y, lengths = _ragged_data()
+    est = Model(n_estimators=3, max_epochs=3, random_state=0, n_threads=1)
+    if is_regressor(est):
+        y = np.nan_to_num(X[:, :, 0]).sum(1)
+    est.fit(X, y)
+    network = est.net_.module_
+    assert isinstance(network, NetworkEnsemble) and len(network.members) == 3
+    heads = [member.head.weight for member in network.members]
+    assert not torch.equal(heads[0], heads[1])  # own initialisation, own loss
+    out = est.predict if is_regressor(est) else est.predict_proba
+    alone = [out(X[i : i + 1, :n]) for i, n in enumerate(lengths)]
+    np.testing.assert_allclose(np.concatenate(alone), out(X), atol=1e-10)
+    weights = est.attention_weights(X)
+    np.testing.assert_allclose(weights.sum(1), 1.0, rtol=1e-9)
+    est.save(tmp_path / "model.skattn")
+    loaded = skattn.load(tmp_path / "model.skattn")
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+
+
+def test_ensemble_probabilities_are_the_members_mean():
+    X, y, _ = _ragged_data()
+    clf = TransformerClassifier(n_estimators=2, max_epochs=2, random_state=0).fit(X, y)
+    values = torch.as_tensor(np.nan_to_num(X[:, :5]), dtype=torch.float64)
+    members = [m.double().eval() for m in clf.net_.module_.members]
+    with torch.no_grad():
+        mask = torch.ones(values.shape[:2], dtype=torch.bool)
+        x = (values - torch.as_tensor(clf._input_loc)) / torch.as_tensor(
+            clf._input_scale
+        )
+        mean = sum(m(x, mask).softmax(-1) for m in members) / 2
+    np.testing.assert_allclose(clf.predict_proba(X[:, :5]), mean.numpy(), rtol=1e-6)
+
+
+def test_invalid_n_estimators():
+    X, y, _ = _ragged_data()
+    with pytest.raises(ValueError, match="n_estimators"):
+        TransformerClassifier(n_estimators=0, max_epochs=1).fit(X, y)

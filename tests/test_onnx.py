@@ -95,6 +95,11 @@ MODELS = {
     "transformer-mean": (TransformerClassifier(pooling="mean", **TRANSFORMER), Y),
     "transformer-cls": (TransformerClassifier(pooling="cls", **TRANSFORMER), Y),
     "transformer-stem-4": (TransformerClassifier(conv_stem=4, **TRANSFORMER), Y),
+    "transformer-ensemble": (TransformerClassifier(n_estimators=2, **TRANSFORMER), Y),
+    "lstm-ensemble-regressor": (
+        LSTMAttentionRegressor(n_estimators=2, **LSTM),
+        rng.normal(size=24),
+    ),
     "transformer-stem-dilated": (
         TransformerClassifier(conv_stem=2, stem_dilation=2, **TRANSFORMER),
         Y,

@@ -20,6 +20,7 @@ __all__ = [
     "CategoricalEmbedding",
     "LinearSteps",
     "MaskedReconstruction",
+    "NetworkEnsemble",
     "SequenceNetwork",
     "StaticInput",
     "StaticQuery",
@@ -430,6 +431,99 @@ class SequenceNetwork(nn.Module):
         if self.static is not None:
             values = values[..., : self.static.n_steps]
         return out + self.linear(values, mask)
+
+
+class NetworkEnsemble(nn.Module):
+    """Networks of one shape, trained side by side, predicting together.
+
+    Each member starts from its own random initialisation and is trained on
+    its own loss (the same batches); at evaluation their outputs are
+    combined: class probabilities averaged (``combine="probabilities"``:
+    the output is the log of the mean probabilities, so a softmax of it
+    gives them and its argmax is the ensemble's class) or outputs averaged
+    (``combine="mean"``, regression). Attention weights are the members'
+    mean, so the ensemble reports one set of weights per sequence, as a
+    single network does.
+
+    Parameters
+    ----------
+    members : list of SequenceNetwork
+        Two or more networks with the same output size.
+    combine : {"probabilities", "mean"}
+        How evaluation combines the members' outputs.
+
+    Notes
+    -----
+    ``forward(values [b, t, c], mask [b, t])`` returns the combined output
+    ``[b, n_outputs]`` at evaluation and, in training mode, every member's
+    output ``[n_members, b, n_outputs]`` for a loss per member.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import NetworkEnsemble, recurrent_network
+    >>> members = [recurrent_network(2, 3, hidden_size=4) for _ in range(3)]
+    >>> ensemble = NetworkEnsemble(members, combine="probabilities").eval()
+    >>> mask = torch.ones(2, 5, dtype=torch.bool)
+    >>> ensemble(torch.randn(2, 5, 2), mask).exp().sum(1)
+    tensor([1.0000, 1.0000], grad_fn=<SumBackward1>)
+    """
+
+    def __init__(self, members, *, combine):
+        super().__init__()
+        if len(members) < 2:
+            raise ValueError(f"an ensemble needs 2 or more members, got {len(members)}")
+        if combine not in ("probabilities", "mean"):
+            raise ValueError(
+                f"combine must be 'probabilities' or 'mean', got {combine!r}"
+            )
+        self.members = nn.ModuleList(members)
+        self.combine = combine
+        self.output_size = members[0].output_size
+
+    def _combined(self, outputs):
+        """The members' outputs ``[n, b, k]`` combined into ``[b, k]``."""
+        if self.combine == "mean":
+            return outputs.mean(0)
+        log_probabilities = torch.log_softmax(outputs, dim=-1)
+        return torch.logsumexp(log_probabilities, dim=0) - math.log(len(outputs))
+
+    def forward(self, values, mask):
+        outputs = torch.stack([member(values, mask) for member in self.members])
+        return outputs if self.training else self._combined(outputs)
+
+    @fill_doc(inputs=_INPUTS_DOC)
+    def attention(self, values, mask):
+        """The combined output with the members' mean attention weights.
+
+        {inputs}
+
+        Returns
+        -------
+        out : Tensor of shape ``[b, n_outputs]``
+            The combined output.
+        weights : Tensor of shape ``[b, h, t]`` or None
+            The members' mean attention weights over the input steps (None
+            without attention pooling).
+        """
+        outputs, weights = zip(
+            *(member.attention(values, mask) for member in self.members), strict=True
+        )
+        mean = None if weights[0] is None else torch.stack(weights).mean(0)
+        return self._combined(torch.stack(outputs)), mean
+
+    @fill_doc(inputs=_INPUTS_DOC)
+    def embed(self, values, mask):
+        """The members' pooled vectors side by side.
+
+        {inputs}
+
+        Returns
+        -------
+        pooled : Tensor of shape ``[b, n_members * d]``
+            Each member's pooled vector, concatenated in member order.
+        """
+        return torch.cat([member.embed(values, mask) for member in self.members], -1)
 
 
 class MaskedReconstruction(nn.Module):

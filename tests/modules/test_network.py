@@ -5,7 +5,7 @@ import pytest
 import torch
 from numpy.testing import assert_allclose
 
-from skattn.modules import recurrent_network, transformer_network
+from skattn.modules import NetworkEnsemble, recurrent_network, transformer_network
 
 from ._batches import random_batch
 
@@ -115,3 +115,48 @@ def test_linear_steps_needs_a_head_and_numeric_input():
         recurrent_network(
             1, 2, hidden_size=4, vocab_size=10, embedding_dim=4, linear_steps=5
         )
+
+
+# NetworkEnsemble -----------------------------------------------------------------
+
+
+def _members(n, n_outputs=3):
+    torch.manual_seed(0)
+    return [recurrent_network(2, n_outputs, hidden_size=4) for _ in range(n)]
+
+
+def test_ensemble_averages_the_members_probabilities():
+    members = _members(3)
+    ensemble = NetworkEnsemble(members, combine="probabilities").eval()
+    values, mask = torch.randn(4, 6, 2), torch.ones(4, 6, dtype=torch.bool)
+    with torch.no_grad():
+        each = torch.stack([m(values, mask).softmax(-1) for m in members])
+        out = ensemble(values, mask)
+        torch.testing.assert_close(out.softmax(-1), each.mean(0))
+        torch.testing.assert_close(out.exp(), each.mean(0))
+        # training mode: every member's output, for a loss per member
+        stacked = ensemble.train()(values, mask)
+    assert stacked.shape == (3, 4, 3)
+
+
+def test_ensemble_of_regressors_averages_outputs_and_weights():
+    members = _members(2, n_outputs=1)
+    ensemble = NetworkEnsemble(members, combine="mean").eval()
+    values, mask = torch.randn(3, 5, 2), torch.ones(3, 5, dtype=torch.bool)
+    mask[2, 3:] = False
+    with torch.no_grad():
+        outs, weights = zip(*(m.attention(values, mask) for m in members), strict=True)
+        out, mean_weights = ensemble.attention(values, mask)
+        torch.testing.assert_close(out, (outs[0] + outs[1]) / 2)
+        torch.testing.assert_close(mean_weights, (weights[0] + weights[1]) / 2)
+        torch.testing.assert_close(ensemble(values, mask), out)
+        pooled = ensemble.embed(values, mask)
+    assert pooled.shape == (3, 2 * members[0].output_size)
+    assert (mean_weights[2, :, 3:] == 0).all()
+
+
+def test_ensemble_needs_two_members_and_a_known_combination():
+    with pytest.raises(ValueError, match="2 or more members"):
+        NetworkEnsemble(_members(1), combine="mean")
+    with pytest.raises(ValueError, match="combine must be"):
+        NetworkEnsemble(_members(2), combine="vote")
