@@ -97,6 +97,9 @@ CANDIDATES = {
     "label_smooth": {"label_smoothing": 0.1},
     # the stem's layers dilated 1, 2, 4: a wider window at the same cost
     "stem_dilated": {"stem_dilation": 2},
+    # stronger regularisation for small training sets
+    "dropout_0.3": {"dropout": 0.3},
+    "wd_0.1": {"weight_decay": 0.1},
 }
 
 
