@@ -48,6 +48,7 @@ a run resumes where it stopped.
 
 import argparse
 import functools
+import itertools
 import json
 import os
 import sys
@@ -100,6 +101,8 @@ CANDIDATES = {
     # stronger regularisation for small training sets
     "dropout_0.3": {"dropout": 0.3},
     "wd_0.1": {"weight_decay": 0.1},
+    # three networks side by side (about three times the fit time)
+    "ensemble_3": {"n_estimators": 3},
 }
 
 
@@ -120,6 +123,7 @@ BASELINES = {
     ("classification", "tf"): [
         "series_auto_batch",
         "series_auto_batch+stem_median_steps",
+        "series_auto_batch+stem_median_steps+wd_0.1",
     ],
     ("classification", "lstm"): ["series_auto", "series_auto+stem_median_steps"],
 }
@@ -458,20 +462,27 @@ def report(n_folds, directory):
     print("\n".join(text))
 
 
+def _complete(table, task, family, candidate, names, n_folds):
+    return all(
+        table.get((task, candidate, family, n), (0, 0))[1] == n_folds for n in names
+    )
+
+
 def _section(table, rows, task, family, suite, n_folds, cpu, reference):
     """The report's lines for one task and family on one CPU: the score
-    table, the leave-one-out splits, the verdict and, on the reference CPU,
-    how each baseline became the defaults."""
-    base = baseline(task, family)
-    on_reference = cpu == REFERENCE_CPU
-    # the sets measured so far (a study may cover part of the suite)
-    names = [
-        n
-        for n in suite
-        if (task, "defaults" if on_reference else base, family, n) in table
-    ]
-    if not names:
+    table, the leave-one-out splits of the latest round of candidates, the
+    verdict, and how each baseline measured on this CPU became the
+    defaults."""
+    history = ["defaults", *BASELINES.get((task, family), [])]
+    # the sets measured so far (a study may cover part of the suite), by
+    # the first baseline measured on this CPU
+    first = next(
+        (h for h in history if any((task, h, family, n) in table for n in suite)),
+        None,
+    )
+    if first is None:
         return []
+    names = [n for n in suite if (task, first, family, n) in table]
     missing = [n for n in suite if n not in names]
     # the candidates by name, then those measured on top of new defaults,
     # in the order they were first measured
@@ -479,19 +490,16 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
         r["candidate"] for r in rows if r["task"] == task and r["family"] == family
     ]
     known = list(dict.fromkeys(known))
-    cands = [
-        c
-        for c in known
-        if all(table.get((task, c, family, n), (0, 0))[1] == n_folds for n in names)
-    ]
+    cands = [c for c in known if _complete(table, task, family, c, names, n_folds)]
     partial = [
         c
         for c in known
         if c not in cands and any((task, c, family, n) in table for n in names)
     ]
-    if not cands and not partial:
+    present = [h for h in history if h in cands]  # the baselines measured here
+    if not present:
         return []
-    where = "" if on_reference else f", on {cpu}"
+    where = "" if cpu == REFERENCE_CPU else f", on {cpu}"
     text = ["", f"## {task.capitalize()}, {C_FAMILY[family]}{where}", ""]
     if missing:
         text += [
@@ -516,32 +524,46 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
         mean = f"{np.mean(vals):.3f}" if len(vals) == len(names) else "-"
         body.append([c, *cells, mean, f"{fit:.0f}"])
     text.append(C.markdown_table(header, body))
-    if base != "defaults":
+    today = baseline(task, family)
+    if today != "defaults":
         text += [
             "",
-            f"Today's defaults are `{base}`; `{base}+<candidate>` "
+            f"Today's defaults are `{today}`; `{today}+<candidate>` "
             "rows are candidates measured on top of them.",
         ]
-    # fit-time sums relative to `defaults` on the reference CPU
+    # fit-time sums relative to `defaults` on the reference CPU, through a
+    # baseline measured on both CPUs
     scale = 1.0
-    if not on_reference and base in cands:
-        here_base = sum(table[task, base, family, n][2] for n in names)
-        there_base = sum(reference[task, base, family, n][2] for n in names)
+    if cpu != REFERENCE_CPU:
+        common = [
+            h for h in present if _complete(reference, task, family, h, names, n_folds)
+        ]
+        if not common:
+            return text
+        here_base = sum(table[task, common[-1], family, n][2] for n in names)
+        there_base = sum(reference[task, common[-1], family, n][2] for n in names)
         scale = there_base / here_base
         text += [
             "",
-            f"`{base}` took {here_base:.0f} s here and {there_base:.0f} s on "
-            f"{REFERENCE_CPU} over these folds: fit times here are multiplied by "
-            f"{scale:.2f} before they are compared with `defaults`'s.",
+            f"`{common[-1]}` took {here_base:.0f} s here and {there_base:.0f} s "
+            f"on {REFERENCE_CPU} over these folds: fit times here are "
+            f"multiplied by {scale:.2f} before they are compared with "
+            "`defaults`'s.",
         ]
 
     def ratio(c):
         total = scale * sum(table[task, c, family, n][2] for n in names)
         return total / sum(reference[task, "defaults", family, n][2] for n in names)
 
-    if base in cands and len(cands) > 1:
-        text += ["", "Leave one data set out:", ""]
-        splits = lodo(table, task, family, names, cands)
+    # the latest round: the candidates measured on top of today's defaults,
+    # or, when there are none yet, the round that chose them
+    base = present[-1]
+    if len(_measured_on(cands, base)) < 2 and len(present) > 1:
+        base = present[-2]
+    among = _measured_on(cands, base)
+    if len(among) > 1:
+        text += ["", f"Leave one data set out, candidates on top of `{base}`:", ""]
+        splits = lodo(table, task, family, names, among, base)
         text.append(
             C.markdown_table(
                 ["held out", "picked on the others", "its score", base],
@@ -552,7 +574,7 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
             )
         )
         holds = holding(task, splits, base)
-        safe = no_worse(table, task, family, names, cands)
+        safe = no_worse(table, task, family, names, among, base)
         verdict = (
             "Best: "
             + " and ".join(f"`{c}`" for c in holds)
@@ -590,10 +612,10 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
                 + "."
             )
         text += ["", verdict]
-    if not on_reference:
-        return text
-    previous = "defaults"  # how each baseline became the defaults
-    for step in BASELINES.get((task, family), []):
+    # how each baseline measured here became the defaults
+    for previous, step in itertools.pairwise(history):
+        if previous not in present or step not in present:
+            continue
         among = _measured_on(cands, previous)
         held = holding(
             task, lodo(table, task, family, names, among, previous), previous
@@ -617,7 +639,6 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
             f"measured on top of `{previous}`, {why}; its fit-time sum "
             f"is {ratio(step):.2f}x that of `defaults`.",
         ]
-        previous = step
     return text
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "RECURRENT_DEFAULTS",
     "RecurrentArchitecture",
     "TRANSFORMER_CONSTRAINTS",
+    "TRANSFORMER_CLASSIFIER_WEIGHT_DECAY",
     "TRANSFORMER_DEFAULTS",
     "TransformerArchitecture",
     "check_conv_stem",
@@ -89,6 +90,9 @@ TRANSFORMER_DEFAULTS = dict(max_epochs=200, batch_size=16, lr=1e-3, weight_decay
 # The classifiers' step budget: 200 epochs of up to 10 batches; larger
 # training sets get fewer epochs (benchmarks/LODO.md).
 CLASSIFIER_MAX_STEPS = 2000
+# TransformerClassifier's weight decay (benchmarks/LODO.md); the family's
+# other estimators keep TRANSFORMER_DEFAULTS'.
+TRANSFORMER_CLASSIFIER_WEIGHT_DECAY = 0.1
 # The training defaults of each family, by the name EncoderChoice's
 # ``encoder`` parameter gives it.
 FAMILY_DEFAULTS = {"lstm": RECURRENT_DEFAULTS, "transformer": TRANSFORMER_DEFAULTS}

@@ -103,16 +103,21 @@ def test_defaults_are_the_supervised_transformers():
     """Every parameter the Transformer family shares with the supervised
     models has their default, so they cannot drift apart; ``lr="auto"``
     resolves to the family's learning rate. The classifier alone departs
-    from the family in the stem's normalisation, ``series_norm`` and
-    ``max_steps`` (chosen for classification by the leave-one-data-set-out
-    study); the pooling transformer, which serves every task, keeps the
-    family's."""
+    from the family in the stem's normalisation, ``series_norm``,
+    ``max_steps`` and ``weight_decay`` (chosen for classification by the
+    leave-one-data-set-out study); the pooling transformer, which serves
+    every task, keeps the family's."""
     pool = AttentionPoolingTransformer()
     for Model, exceptions in (
         (TransformerRegressor, {}),
         (
             TransformerClassifier,
-            {"stem_norm": "batch", "series_norm": "auto", "max_steps": 2000},
+            {
+                "stem_norm": "batch",
+                "series_norm": "auto",
+                "max_steps": 2000,
+                "weight_decay": 0.1,
+            },
         ),
     ):
         supervised = Model().get_params()
