@@ -66,13 +66,19 @@ def products(network, values, mask):
             hooks.append(module.register_forward_hook(recurrent))
         elif isinstance(module, TransformerEncoderLayer):
             hooks.append(module.register_forward_hook(attention))
+    _run_hooked(network, values, mask, hooks)
+    return out
+
+
+def _run_hooked(network, values, mask, hooks):
+    """One forward of ``network`` with the forward ``hooks`` registered,
+    which are removed afterwards."""
     try:
         with torch.inference_mode():
             network(values, mask)
     finally:
         for hook in hooks:
             hook.remove()
-    return out
 
 
 def replay(shapes):
@@ -114,12 +120,7 @@ def recurrent_layers(network, values, mask):
         for module in network.modules()
         if isinstance(module, (nn.LSTM, nn.GRU))
     ]
-    try:
-        with torch.inference_mode():
-            network(values, mask)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    _run_hooked(network, values, mask, hooks)
     return out
 
 

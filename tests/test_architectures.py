@@ -69,24 +69,32 @@ def test_predictions_do_not_depend_on_padding(Model, stem_norm):
     np.testing.assert_allclose(together, alone, atol=1e-10)
 
 
-@pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionRegressor])
-def test_dilated_stem_is_built_saved_and_ignores_padding(Model, tmp_path):
+def _fit_padding_and_saving(est, tmp_path):
+    """Fit ``est`` on ragged data (a regressor on a sum of the values), check
+    that each sequence alone predicts as in the padded batch and that the
+    saved model predicts the same; return ``(X, y)``."""
     import skattn
 
     X, y, lengths = _ragged_data()
-    est = Model(stem_dilation=2, max_epochs=2, random_state=0, n_threads=1)
     if is_regressor(est):
         y = np.nan_to_num(X[:, :, 0]).sum(1)
     est.fit(X, y)
-    stem = est.net_.module_.stem
-    assert [conv.dilation[0] for conv in stem.convs] == [1, 2, 4]
     out = est.predict if is_regressor(est) else est.predict_proba
     alone = [out(X[i : i + 1, :n]) for i, n in enumerate(lengths)]
     np.testing.assert_allclose(np.concatenate(alone), out(X), atol=1e-10)
     est.save(tmp_path / "model.skattn")
-    np.testing.assert_array_equal(
-        skattn.load(tmp_path / "model.skattn").predict(X), est.predict(X)
-    )
+    loaded = skattn.load(tmp_path / "model.skattn")
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    return X, y
+
+
+@pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionRegressor])
+def test_dilated_stem_is_built_saved_and_ignores_padding(Model, tmp_path):
+
+    est = Model(stem_dilation=2, max_epochs=2, random_state=0, n_threads=1)
+    X, y = _fit_padding_and_saving(est, tmp_path)
+    stem = est.net_.module_.stem
+    assert [conv.dilation[0] for conv in stem.convs] == [1, 2, 4]
     with pytest.raises(ValueError, match="stem_dilation"):
         Model(stem_dilation=0, max_epochs=1).fit(X, y)
 
@@ -382,26 +390,16 @@ def test_files_saved_before_the_median_rule_keep_their_stride(tmp_path):
 
 @pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionRegressor])
 def test_ensemble_members_train_apart_and_predict_together(Model, tmp_path):
-    import skattn
     from skattn.modules import NetworkEnsemble
 
-    X, y, lengths = _ragged_data()
     est = Model(n_estimators=3, max_epochs=3, random_state=0, n_threads=1)
-    if is_regressor(est):
-        y = np.nan_to_num(X[:, :, 0]).sum(1)
-    est.fit(X, y)
+    X, _ = _fit_padding_and_saving(est, tmp_path)
     network = est.net_.module_
     assert isinstance(network, NetworkEnsemble) and len(network.members) == 3
     heads = [member.head.weight for member in network.members]
     assert not torch.equal(heads[0], heads[1])  # own initialisation, own loss
-    out = est.predict if is_regressor(est) else est.predict_proba
-    alone = [out(X[i : i + 1, :n]) for i, n in enumerate(lengths)]
-    np.testing.assert_allclose(np.concatenate(alone), out(X), atol=1e-10)
     weights = est.attention_weights(X)
     np.testing.assert_allclose(weights.sum(1), 1.0, rtol=1e-9)
-    est.save(tmp_path / "model.skattn")
-    loaded = skattn.load(tmp_path / "model.skattn")
-    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
 
 
 def test_ensemble_probabilities_are_the_members_mean():
