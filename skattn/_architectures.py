@@ -195,9 +195,9 @@ def _build_transformer(est, n_channels, n_outputs, max_length):
 
 
 def _ensemble(est, build, n_channels, n_outputs, max_length):
-    """The network ``build`` makes, or ``n_estimators`` of them (the
-    supervised estimators' parameter) as one :class:`NetworkEnsemble`."""
-    n = getattr(est, "n_estimators", 1)
+    """The network ``build`` makes, or ``n_estimators`` of them as one
+    :class:`NetworkEnsemble`."""
+    n = est.n_estimators
     networks = [build(est, n_channels, n_outputs, max_length) for _ in range(n)]
     if n == 1:
         return networks[0]
