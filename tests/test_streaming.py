@@ -321,7 +321,10 @@ def test_client_computes_the_blocks_when_there_is_one():
         model = small(LSTMAttentionClassifier, max_epochs=2).fit(Xd, y)
         lazy = model.predict_proba(Xd).compute()
     assert _sources._scheduler() == "threads"
-    assert_array_equal(lazy, reference.predict_proba(X))
+    # the same fit, and the same batches as numpy's block by block; the
+    # whole array is batched otherwise (see test_dask_predictions_equal_numpy)
+    assert_array_equal(lazy, by_blocks(reference.predict_proba, X, Xd.chunks[0]))
+    assert_allclose(lazy, reference.predict_proba(X), rtol=1e-12, atol=1e-14)
 
 
 def test_ragged_helper_padding_is_streamed_like_arrays():
@@ -330,10 +333,11 @@ def test_ragged_helper_padding_is_streamed_like_arrays():
     padded = pad(X)
     model = small(LSTMAttentionClassifier, max_epochs=1)
     model.fit(da.from_array(padded, chunks=(25, padded.shape[1], 2)), y)
-    assert_array_equal(
-        model.predict_proba(da.from_array(padded, chunks=(7, -1, -1))).compute(),
-        model.predict_proba(X),
-    )
+    lazy = model.predict_proba(da.from_array(padded, chunks=(7, -1, -1))).compute()
+    # each block of 7 padded rows is predicted as the 7 sequences of the list
+    # are; the whole list is batched otherwise (test_dask_predictions_equal_numpy)
+    assert_array_equal(lazy, by_blocks(model.predict_proba, X, [7] * 8 + [4]))
+    assert_allclose(lazy, model.predict_proba(X), rtol=1e-12, atol=1e-14)
 
 
 def test_auto_series_norm_decides_as_in_memory():
