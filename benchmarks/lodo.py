@@ -80,7 +80,9 @@ CANDIDATES = {
     # more optimizer steps: small training sets get few at 200 epochs
     "epochs_600": {"max_epochs": 600},
     "batch_8": {"batch_size": 8},
-    # a linear function of the last steps beside the network
+    # a linear function of the last steps beside the network (the regression
+    # rows of these three were measured before regressors had linear_fit,
+    # when the linear part was learned with the network: "joint")
     "linear_16": {"linear_steps": 16},
     "linear_64": {"linear_steps": 64},
     "linear_all": {"linear_steps": "all"},
@@ -103,6 +105,17 @@ CANDIDATES = {
     "wd_0.1": {"weight_decay": 0.1},
     # three networks side by side (about three times the fit time)
     "ensemble_3": {"n_estimators": 3},
+    # regression: stop when a held-out tenth of the training split stops
+    # improving (the best epoch's weights kept)
+    "early_stop": {"early_stopping": True},
+    # regression: a ridge fit on the whole window first, kept fixed, and the
+    # network trained on what it leaves
+    "ridge_all": {"linear_steps": "all", "linear_fit": "ridge"},
+    "ridge_all_es": {
+        "linear_steps": "all",
+        "linear_fit": "ridge",
+        "early_stopping": True,
+    },
 }
 
 

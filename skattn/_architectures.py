@@ -12,11 +12,19 @@ family (with the same stem).
 
 from numbers import Integral, Real
 
+import numpy as np
+import torch
 from sklearn.base import is_classifier
+from sklearn.linear_model import RidgeCV
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._validation import int_param
-from .modules import NetworkEnsemble, recurrent_network, transformer_network
+from .modules import (
+    NetworkEnsemble,
+    lengths_to_mask,
+    recurrent_network,
+    transformer_network,
+)
 
 __all__ = [
     "CLASSIFIER_MAX_STEPS",
@@ -31,6 +39,7 @@ __all__ = [
     "TRANSFORMER_DEFAULTS",
     "TransformerArchitecture",
     "check_conv_stem",
+    "fit_linear_ridge",
 ]
 
 POOLING_CONSTRAINTS = {
@@ -146,6 +155,8 @@ def _shared_network_params(est, max_length):
         series_norm=getattr(est, "series_norm_", est.series_norm),
         # the supervised estimators only (the embedding estimator has no head)
         linear_steps=getattr(est, "linear_steps", None),
+        # a ridge fit is set on the linear part before training, which keeps it
+        linear_trainable=getattr(est, "linear_fit_", None) != "ridge",
         max_length=max_length,
         # conv_stem="auto" reads the median training length (files saved
         # before it was kept read the longest)
@@ -203,6 +214,37 @@ def _ensemble(est, build, n_channels, n_outputs, max_length):
         return networks[0]
     combine = "probabilities" if is_classifier(est) else "mean"
     return NetworkEnsemble(networks, combine=combine)
+
+
+# Penalties the ridge fit of the linear part chooses from, by efficient
+# leave-one-out cross-validation (features: standardised input values).
+RIDGE_ALPHAS = np.logspace(-2, 6, 17)
+
+
+def fit_linear_ridge(module, data, rows=1024):
+    """Set the linear part of ``module`` (each member's, for an ensemble) to
+    the ridge regression of ``data``'s target on what it reads, weighted by
+    the sample weights, with the penalty chosen from :data:`RIDGE_ALPHAS`."""
+    networks = module.members if isinstance(module, NetworkEnsemble) else [module]
+    features = []
+    with torch.no_grad():
+        for start in range(0, len(data), rows):
+            lengths = data.lengths[start : start + rows]
+            t = int(lengths.max())
+            values = data.values[start : start + rows, :t]
+            inputs = networks[0].linear_inputs(values, lengths_to_mask(lengths, t))
+            features.append(inputs.double().numpy())
+    target = data.target.double().numpy()
+    ridge = RidgeCV(alphas=RIDGE_ALPHAS).fit(
+        np.concatenate(features), target, sample_weight=data.weight.double().numpy()
+    )
+    coef = torch.as_tensor(np.atleast_2d(ridge.coef_))
+    intercept = torch.as_tensor(np.atleast_1d(ridge.intercept_))
+    with torch.no_grad():
+        for network in networks:
+            layer = network.linear.linear
+            layer.weight.copy_(coef.to(layer.weight.dtype))
+            layer.bias.copy_(intercept.to(layer.bias.dtype))
 
 
 class RecurrentArchitecture:

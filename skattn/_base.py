@@ -30,6 +30,7 @@ from sklearn.utils.validation import (
 )
 
 from . import _persistence, _streaming
+from ._architectures import fit_linear_ridge
 from ._events import CATEGORICAL_CONSTRAINTS, EventInputs, UnknownCounter
 from ._net import (
     SequenceData,
@@ -116,6 +117,7 @@ class SequenceEstimator(EventInputs, BaseEstimator):
         "_max_length",
         "_stem_length",
         "series_norm_",
+        "linear_fit_",
         "is_categorical_",
         "categories_",
         "static_is_categorical_",
@@ -440,11 +442,14 @@ arrays, or long DataFrame
                     group["lr"] = self._learning_rate()
                     group.pop("initial_lr", None)
             else:
+                self.linear_fit_ = self._resolve_linear_fit(train, stream)
                 module = self._build_network(
                     self._n_network_channels(), n_outputs, max_length
                 )
                 net = self._new_net(module, device, seed)
                 net.initialize()
+                if self.linear_fit_ == "ridge":
+                    fit_linear_ridge(net.module_, train)
                 self._n_outputs, self._max_length = n_outputs, max_length
             net.set_params(
                 callbacks=callbacks,
@@ -462,6 +467,16 @@ arrays, or long DataFrame
         self.history_ = plain_history(net.history)
         self.n_iter_ = len(self.history_)
         self._inference = InferenceModules()
+
+    def _resolve_linear_fit(self, train, stream):
+        """How the linear part is fitted: "ridge" before training on
+        in-memory data, else "joint" (with the network); None without one."""
+        if getattr(self, "linear_steps", None) is None:
+            return None
+        if getattr(self, "linear_fit", "joint") == "ridge":
+            if not stream and isinstance(train, SequenceData):
+                return "ridge"
+        return "joint"
 
     # inference --------------------------------------------------------------
     def _run(self, X, method):
@@ -676,6 +691,7 @@ class SequenceRegressorBase(
     _parameter_constraints = {
         **SequenceEstimator._parameter_constraints,
         **SUPERVISED_CONSTRAINTS,
+        "linear_fit": [StrOptions({"ridge", "joint"})],
     }
 
     def _prepare_target(self, y, warm=False, classes=None):

@@ -110,6 +110,9 @@ FITTED_ATTRIBUTES_DOC = """\
     series_norm_ : {"stats", "instance"} or None
         The ``series_norm`` the network was built with (``"auto"``
         resolved from the training data).
+    linear_fit_ : {"ridge", "joint"} or None
+        How the network's ``linear_steps`` part was fitted (None: it has
+        none).
     n_features_in_ : int
         Only for 2D (tabular) training input: its number of columns, i.e.
         timesteps. Set neither for 3D, list nor long-format input.
@@ -209,6 +212,21 @@ LINEAR_STEPS_DOC = """\
         input only (not with token ids or categorical features); entity
         attributes are not part of it. See
         :class:`skattn.modules.LinearSteps`.\
+"""
+
+
+LINEAR_FIT_DOC = """\
+    linear_fit : {"ridge", "joint"}, default="ridge"
+        How the ``linear_steps`` part is fitted. ``"ridge"``: first, by
+        ridge regression of the target on the standardised steps (the
+        penalty chosen by efficient leave-one-out cross-validation, as
+        :class:`sklearn.linear_model.RidgeCV` does), and kept fixed while
+        the network learns what the linear model leaves; on small sets of
+        windows of a series, where a linear model on the recent past is
+        hard to beat, the network cannot lose that fit. ``"joint"``: from
+        zero, with the network. Fits on data read block by block (dask,
+        memory-mapped) and ``partial_fit`` learn it jointly, as the
+        fitted ``linear_fit_`` records.\
 """
 
 

@@ -11,6 +11,7 @@ from ._docs import (
     CLASSIFIER_LOSS_DOC,
     ENSEMBLE_DOC,
     FITTED_ATTRIBUTES_DOC,
+    LINEAR_FIT_DOC,
     LINEAR_STEPS_DOC,
     fill_doc,
     recurrent_params_doc,
@@ -180,7 +181,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     architecture=recurrent_params_doc(),
     training=training_doc(**RECURRENT_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
-    linear=LINEAR_STEPS_DOC,
+    linear=LINEAR_STEPS_DOC + "\n" + LINEAR_FIT_DOC,
     ensemble=ENSEMBLE_DOC,
 )
 class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
@@ -247,6 +248,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         static_features=None,
         static_query=False,
         linear_steps=None,
+        linear_fit="ridge",
         n_estimators=1,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
         max_steps=None,
@@ -288,6 +290,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.static_features = static_features
         self.static_query = static_query
         self.linear_steps = linear_steps
+        self.linear_fit = linear_fit
         self.n_estimators = n_estimators
         self.max_epochs = max_epochs
         self.max_steps = max_steps

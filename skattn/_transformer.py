@@ -12,6 +12,7 @@ from ._docs import (
     CLASSIFIER_LOSS_DOC,
     ENSEMBLE_DOC,
     FITTED_ATTRIBUTES_DOC,
+    LINEAR_FIT_DOC,
     LINEAR_STEPS_DOC,
     fill_doc,
     training_doc,
@@ -186,7 +187,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     architecture=transformer_params_doc(),
     training=training_doc(**TRANSFORMER_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
-    linear=LINEAR_STEPS_DOC,
+    linear=LINEAR_STEPS_DOC + "\n" + LINEAR_FIT_DOC,
     ensemble=ENSEMBLE_DOC,
 )
 class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
@@ -254,6 +255,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         static_features=None,
         static_query=False,
         linear_steps=None,
+        linear_fit="ridge",
         n_estimators=1,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         max_steps=None,
@@ -295,6 +297,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.static_features = static_features
         self.static_query = static_query
         self.linear_steps = linear_steps
+        self.linear_fit = linear_fit
         self.n_estimators = n_estimators
         self.max_epochs = max_epochs
         self.max_steps = max_steps

@@ -323,6 +323,108 @@ def test_invalid_linear_steps(bad):
         TransformerRegressor(linear_steps=bad, max_epochs=1).fit(X, y)
 
 
+# linear_fit --------------------------------------------------------------------
+
+
+def _ridge_on_standardised_steps(reg, X, y, n_steps, weight=None):
+    """sklearn's RidgeCV on what the regressor's linear part reads: the
+    last ``n_steps`` steps standardised with its input scaling (NaN padding
+    at the end, so the sequences here are aligned on their ends by a
+    shift), against its standardised target."""
+    from sklearn.linear_model import RidgeCV
+
+    from skattn._architectures import RIDGE_ALPHAS
+
+    Z = (X - reg._input_loc) / reg._input_scale
+    rows = []
+    for z in Z:
+        real = z[~np.isnan(z).any(axis=1)][-n_steps:]
+        rows.append(np.vstack([np.zeros((n_steps - len(real), z.shape[1])), real]))
+    features = np.stack(rows).reshape(len(X), -1)
+    target = (y - reg._y_loc[0]) / reg._y_scale[0]
+    return RidgeCV(alphas=RIDGE_ALPHAS).fit(features, target, sample_weight=weight)
+
+
+@pytest.mark.parametrize("Model", [LSTMAttentionRegressor, TransformerRegressor])
+def test_linear_fit_ridge_is_sklearns_ridge_and_training_keeps_it(Model):
+    X, y, _ = _ragged_data(n=60)
+    y = np.nan_to_num(X[:, :, 0]).sum(1) + np.random.default_rng(1).normal(size=60)
+    weight = np.random.default_rng(2).uniform(0.5, 2, 60)
+    reg = Model(linear_steps=8, max_epochs=3, random_state=0, n_threads=1)
+    reg.fit(X, y, sample_weight=weight)
+    assert reg.linear_fit_ == "ridge"
+    layer = reg.net_.module_.linear.linear
+    assert not layer.weight.requires_grad and not layer.bias.requires_grad
+    # the estimator scales sample weights to mean 1: its fit does not depend
+    # on their scale, which the ridge penalty otherwise would
+    ridge = _ridge_on_standardised_steps(
+        reg, X.astype(np.float64), y, 8, weight / weight.mean()
+    )
+    # float32 input and weights: agreement to float32 precision
+    np.testing.assert_allclose(layer.weight.detach()[0], ridge.coef_, atol=1e-5)
+    np.testing.assert_allclose(layer.bias.detach()[0], ridge.intercept_, atol=1e-5)
+
+
+def test_linear_fit_ridge_gives_a_linear_target_before_training_does():
+    # one epoch: the ridge fit is exact, the joint one has barely moved
+    X, y = _two_fixed_steps(400, seed=0)
+    X_test, y_test = _two_fixed_steps(200, seed=1)
+    kwargs = dict(linear_steps=30, hidden_size=8, max_epochs=1, random_state=0)
+    ridge = LSTMAttentionRegressor(linear_fit="ridge", n_threads=1, **kwargs)
+    joint = LSTMAttentionRegressor(linear_fit="joint", n_threads=1, **kwargs)
+    assert ridge.fit(X, y).score(X_test, y_test) > 0.99
+    assert joint.fit(X, y).linear_fit_ == "joint"
+    assert joint.net_.module_.linear.linear.weight.requires_grad
+    assert joint.score(X_test, y_test) < 0.9
+
+
+def test_linear_fit_ridge_sets_every_ensemble_member_and_survives_saving(tmp_path):
+    import skattn
+
+    X, y, _ = _ragged_data(n=60)
+    y = np.nan_to_num(X[:, :, 1]).sum(1)
+    reg = TransformerRegressor(
+        linear_steps="all", n_estimators=2, max_epochs=2, random_state=0, n_threads=1
+    ).fit(X, y)
+    first, second = (m.linear.linear.weight for m in reg.net_.module_.members)
+    assert torch.equal(first, second)  # the members' own networks differ
+    reg.save(tmp_path / "model.skattn")
+    loaded = skattn.load(tmp_path / "model.skattn")
+    assert loaded.linear_fit_ == "ridge"
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+    # a warm start trains the network, and the loaded linear part stays fixed
+    before = loaded.net_.module_.members[0].linear.linear.weight.clone()
+    loaded.set_params(warm_start=True, max_epochs=1).fit(X, y)
+    assert not loaded.net_.module_.members[0].linear.linear.weight.requires_grad
+    assert torch.equal(loaded.net_.module_.members[0].linear.linear.weight, before)
+
+
+def test_partial_fit_learns_the_linear_part_jointly():
+    # partial_fit sees one batch at a time: no ridge fit on the first alone
+    X, y, _ = _ragged_data(n=40)
+    y = np.nan_to_num(X[:, :, 0]).sum(1)
+    reg = LSTMAttentionRegressor(linear_steps=4, random_state=0, n_threads=1)
+    reg.partial_fit(X, y)
+    assert reg.linear_fit == "ridge" and reg.linear_fit_ == "joint"
+    assert reg.net_.module_.linear.linear.weight.requires_grad
+
+
+def test_without_linear_steps_there_is_no_linear_fit():
+    X, y, _ = _ragged_data(n=30)
+    y = np.nan_to_num(X[:, :, 0]).sum(1)
+    reg = LSTMAttentionRegressor(max_epochs=1, random_state=0, n_threads=1)
+    assert reg.fit(X, y).linear_fit_ is None
+
+
+@pytest.mark.parametrize("bad", ["Ridge", "auto", None, 1])
+def test_invalid_linear_fit(bad):
+    X, y, _ = _ragged_data()
+    with pytest.raises(ValueError, match="linear_fit"):
+        LSTMAttentionRegressor(linear_steps=4, linear_fit=bad, max_epochs=1).fit(
+            X, np.zeros(len(X))
+        )
+
+
 @pytest.mark.parametrize("Model", [LSTMAttentionClassifier, TransformerClassifier])
 def test_files_saved_before_a_default_changed_keep_their_network(Model, tmp_path):
     """A file written before ``series_norm`` existed has no such key: it

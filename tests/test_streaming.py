@@ -371,3 +371,14 @@ def test_auto_stem_reads_the_median_length_as_in_memory():
     in_memory = LSTMAttentionClassifier(**kwargs).fit(X, y)
     assert streamed._stem_length == in_memory._stem_length == 140
     assert streamed.net_.module_.stem.stride == in_memory.net_.module_.stem.stride == 2
+
+
+def test_streamed_regressor_learns_the_linear_part_jointly():
+    # the ridge fit needs the training data in memory; block by block the
+    # linear part is learned with the network, and linear_fit_ says so
+    X, _ = learnable(80)
+    y = np.nan_to_num(X[:, :, 0]).sum(1)
+    reg = small(LSTMAttentionRegressor, linear_steps=4, max_epochs=1)
+    reg.fit(da.from_array(X, chunks=(40, 12, 2)), y)
+    assert reg.linear_fit == "ridge" and reg.linear_fit_ == "joint"
+    assert reg.net_.module_.linear.linear.weight.requires_grad

@@ -208,7 +208,9 @@ class LinearSteps(nn.Module):
     al., 2018) when the target is the series' next values. Steps before the
     start of a shorter sequence count as 0 (the mean of standardised
     input), so padding never reaches the output. The weights start at 0:
-    the network's output is unchanged until training moves them.
+    the network's output is unchanged until training moves them, or until
+    they are set from a closed-form fit (``trainable=False`` keeps them
+    fixed then, as the estimators' ``linear_fit="ridge"`` does).
 
     Parameters
     ----------
@@ -218,6 +220,8 @@ class LinearSteps(nn.Module):
         How many of the last steps the linear layer reads.
     n_outputs : int
         Width of the output.
+    trainable : bool, default=True
+        Whether training updates the weights (False: they stay as set).
 
     Notes
     -----
@@ -234,12 +238,13 @@ class LinearSteps(nn.Module):
     torch.Size([2, 1])
     """
 
-    def __init__(self, n_channels, n_steps, n_outputs):
+    def __init__(self, n_channels, n_steps, n_outputs, trainable=True):
         super().__init__()
         self.n_steps = int(n_steps)
         self.linear = nn.Linear(self.n_steps * n_channels, n_outputs)
         nn.init.zeros_(self.linear.weight)
         nn.init.zeros_(self.linear.bias)
+        self.linear.requires_grad_(trainable)
 
     @fill_doc(inputs=_INPUTS_DOC)
     def steps(self, values, mask):
@@ -428,9 +433,23 @@ class SequenceNetwork(nn.Module):
         """``out`` plus the linear function of the last steps, if any."""
         if self.linear is None:
             return out
+        return out + self.linear.linear(self.linear_inputs(values, mask))
+
+    @fill_doc(inputs=_INPUTS_DOC)
+    def linear_inputs(self, values, mask):
+        """The values the linear part reads, flattened.
+
+        {inputs}
+
+        Returns
+        -------
+        inputs : Tensor of shape ``[b, linear.n_steps * c]``
+            The last ``linear.n_steps`` steps of each sequence (entity
+            attributes left out), aligned on its end.
+        """
         if self.static is not None:
             values = values[..., : self.static.n_steps]
-        return out + self.linear(values, mask)
+        return self.linear.steps(values, mask).flatten(1)
 
 
 class NetworkEnsemble(nn.Module):
@@ -681,6 +700,7 @@ def sequence_network(
     stem_dilation=1,
     series_norm=None,
     linear_steps=None,
+    linear_trainable=True,
     max_length=None,
     stem_length=None,
 ):
@@ -735,6 +755,9 @@ def sequence_network(
         A linear function of the last ``linear_steps`` input steps (``"all"``:
         ``max_length``) added to the head's output (see
         :class:`LinearSteps`); numeric input with a head only.
+    linear_trainable : bool, default=True
+        Whether training updates the linear part (False: it keeps the
+        weights set on it, e.g. a ridge fit).
     max_length : int or None, default=None
         Longest training sequence.
     stem_length : int or None, default=None
@@ -781,7 +804,7 @@ def sequence_network(
             if max_length is None:
                 raise ValueError('linear_steps="all" needs max_length')
             linear_steps = max_length
-        linear = LinearSteps(n_channels, linear_steps, n_outputs)
+        linear = LinearSteps(n_channels, linear_steps, n_outputs, linear_trainable)
     stem, stride = _stem(
         input_size,
         width,
