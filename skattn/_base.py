@@ -694,6 +694,9 @@ class SequenceRegressorBase(
         "linear_fit": [StrOptions({"ridge", "joint"})],
     }
 
+    # files saved before linear_fit existed learned the linear part jointly
+    _legacy_params = {"linear_fit": "joint"}
+
     def _prepare_target(self, y, warm=False, classes=None):
         return self._prepare_regression_target(y, warm)
 

@@ -399,6 +399,25 @@ def test_linear_fit_ridge_sets_every_ensemble_member_and_survives_saving(tmp_pat
     assert torch.equal(loaded.net_.module_.members[0].linear.linear.weight, before)
 
 
+def test_files_saved_before_linear_fit_existed_load_as_joint(tmp_path):
+    import skattn
+
+    X, y, _ = _ragged_data(n=30)
+    y = np.nan_to_num(X[:, :, 0]).sum(1)
+    reg = LSTMAttentionRegressor(
+        linear_steps=3, linear_fit="joint", max_epochs=1, random_state=0
+    ).fit(X, y)
+    reg.save(tmp_path / "model.skattn")
+    state = torch.load(tmp_path / "model.skattn", weights_only=True)
+    del state["params"]["linear_fit"], state["fitted"]["linear_fit_"]
+    torch.save(state, tmp_path / "old.skattn")
+    loaded = skattn.load(tmp_path / "old.skattn")
+    assert LSTMAttentionRegressor().linear_fit == "ridge"
+    assert loaded.linear_fit == "joint"
+    assert loaded.net_.module_.linear.linear.weight.requires_grad
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+
+
 def test_partial_fit_learns_the_linear_part_jointly():
     # partial_fit sees one batch at a time: no ridge fit on the first alone
     X, y, _ = _ragged_data(n=40)
