@@ -116,6 +116,13 @@ CANDIDATES = {
         "linear_fit": "ridge",
         "early_stopping": True,
     },
+    # the same with five networks averaged (early-stopped fits are short)
+    "ridge_all_es_ens5": {
+        "linear_steps": "all",
+        "linear_fit": "ridge",
+        "early_stopping": True,
+        "n_estimators": 5,
+    },
 }
 
 

@@ -154,7 +154,7 @@ def _shared_network_params(est, max_length):
         # "auto" is resolved from the training data by fit
         series_norm=getattr(est, "series_norm_", est.series_norm),
         # the supervised estimators only (the embedding estimator has no head)
-        linear_steps=getattr(est, "linear_steps", None),
+        linear_steps=getattr(est, "linear_steps_", getattr(est, "linear_steps", None)),
         # a ridge fit is set on the linear part before training, which keeps it
         linear_trainable=getattr(est, "linear_fit_", None) != "ridge",
         max_length=max_length,

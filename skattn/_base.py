@@ -65,6 +65,11 @@ from ._validation import (
 __all__ = ["SequenceClassifierBase", "SequenceEstimator", "SequenceRegressorBase"]
 
 
+# linear_steps="auto": the most values (steps times channels) the linear
+# part reads; every step of the windows of a series it is made for.
+LINEAR_AUTO_VALUES = 2048
+
+
 class SequenceEstimator(EventInputs, BaseEstimator):
     """Base of every skattn estimator; not for direct use.
 
@@ -117,6 +122,7 @@ class SequenceEstimator(EventInputs, BaseEstimator):
         "_max_length",
         "_stem_length",
         "series_norm_",
+        "linear_steps_",
         "linear_fit_",
         "is_categorical_",
         "categories_",
@@ -442,6 +448,7 @@ arrays, or long DataFrame
                     group["lr"] = self._learning_rate()
                     group.pop("initial_lr", None)
             else:
+                self.linear_steps_ = self._resolve_linear_steps(max_length)
                 self.linear_fit_ = self._resolve_linear_fit(train, stream)
                 module = self._build_network(
                     self._n_network_channels(), n_outputs, max_length
@@ -468,10 +475,25 @@ arrays, or long DataFrame
         self.n_iter_ = len(self.history_)
         self._inference = InferenceModules()
 
+    def _resolve_linear_steps(self, max_length):
+        """The ``linear_steps`` the network is built with: ``"auto"`` is
+        every step of the longest training sequence, up to
+        :data:`LINEAR_AUTO_VALUES` values over the channels, on numeric
+        input, and None (no linear part) on token ids or categories."""
+        steps = getattr(self, "linear_steps", None)
+        if steps != "auto":
+            return steps
+        if not self._numeric_input():
+            return None
+        n_channels = self._n_network_channels()
+        if self.static_features is not None:
+            n_channels -= len(self.static_features)
+        return max(1, min(max_length, LINEAR_AUTO_VALUES // n_channels))
+
     def _resolve_linear_fit(self, train, stream):
         """How the linear part is fitted: "ridge" before training on
         in-memory data, else "joint" (with the network); None without one."""
-        if getattr(self, "linear_steps", None) is None:
+        if getattr(self, "linear_steps_", None) is None:
             return None
         if getattr(self, "linear_fit", "joint") == "ridge":
             if not stream and isinstance(train, SequenceData):
@@ -607,7 +629,7 @@ class _SupervisedScore:
 SUPERVISED_CONSTRAINTS = {
     "linear_steps": [
         Interval(Integral, 1, None, closed="left"),
-        StrOptions({"all"}),
+        StrOptions({"all", "auto"}),
         None,
     ],
     "n_estimators": [Interval(Integral, 1, None, closed="left")],

@@ -110,6 +110,9 @@ FITTED_ATTRIBUTES_DOC = """\
     series_norm_ : {"stats", "instance"} or None
         The ``series_norm`` the network was built with (``"auto"``
         resolved from the training data).
+    linear_steps_ : int, "all" or None
+        The ``linear_steps`` the network was built with (``"auto"``
+        resolved from the training data).
     linear_fit_ : {"ridge", "joint"} or None
         How the network's ``linear_steps`` part was fitted (None: it has
         none).
@@ -200,17 +203,20 @@ CLASSIFIER_LOSS_DOC = """\
 
 
 LINEAR_STEPS_DOC = """\
-    linear_steps : int, "all" or None, default=None
+    linear_steps : int, "all", "auto" or None, default={default}
         Add a linear function of the last ``linear_steps`` real steps of
         every input channel (standardised, aligned on each sequence's end)
-        to the network's output, learned with it: the linear model on the
-        recent past that forecasting targets are often close to (the
-        autoregressive highway of LSTNet), with the network left to learn
-        what it misses. ``"all"``: as many steps as the longest training
-        sequence has (a linear model on the whole series). Steps before the
-        start of a shorter sequence count as the training mean. Numeric
-        input only (not with token ids or categorical features); entity
-        attributes are not part of it. See
+        to the network's output: the linear model on the recent past that
+        forecasting targets are often close to (the autoregressive highway
+        of LSTNet), with the network left to learn what it misses.
+        ``"all"``: as many steps as the longest training sequence has (a
+        linear model on the whole series). ``"auto"``: the same, up to
+        2,048 values over the channels (fewer steps when there are many
+        channels), on numeric input, and no linear part on token ids or
+        categorical features; ``linear_steps_`` gives the number. Steps
+        before the start of a shorter sequence count as the training mean.
+        Numeric input only (not with token ids or categorical features);
+        entity attributes are not part of it. See
         :class:`skattn.modules.LinearSteps`.\
 """
 

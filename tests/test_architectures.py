@@ -316,7 +316,7 @@ def test_linear_steps_all_reads_as_many_steps_as_the_longest_sequence():
     assert clf.fit(X, y).net_.module_.linear.n_steps == lengths.max() == X.shape[1]
 
 
-@pytest.mark.parametrize("bad", [0, -3, 2.5, "All", "auto"])
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "All", "last"])
 def test_invalid_linear_steps(bad):
     X, y, _ = _ragged_data()
     with pytest.raises(ValueError, match="linear_steps"):
@@ -433,6 +433,34 @@ def test_without_linear_steps_there_is_no_linear_fit():
     y = np.nan_to_num(X[:, :, 0]).sum(1)
     reg = LSTMAttentionRegressor(max_epochs=1, random_state=0, n_threads=1)
     assert reg.fit(X, y).linear_fit_ is None
+
+
+def test_linear_steps_auto_reads_every_step_up_to_a_number_of_values():
+    from skattn._base import LINEAR_AUTO_VALUES
+
+    X, y, lengths = _ragged_data(n=30)  # 2 channels, 40 steps
+    y = np.nan_to_num(X[:, :, 0]).sum(1)
+    kwargs = dict(linear_steps="auto", max_epochs=1, random_state=0, n_threads=1)
+    reg = LSTMAttentionRegressor(**kwargs).fit(X, y)
+    assert reg.linear_steps_ == lengths.max() == 40
+    assert reg.net_.module_.linear.n_steps == 40
+    wide = np.random.default_rng(0).normal(size=(20, 12, 300))  # 3,600 values
+    reg = LSTMAttentionRegressor(**kwargs).fit(wide, wide[:, -1, 0])
+    assert reg.linear_steps_ == LINEAR_AUTO_VALUES // 300 == 6
+
+
+def test_linear_steps_auto_is_none_on_token_ids_and_categories():
+    ids = [np.arange(1, n) for n in (5, 7, 9, 4)]
+    reg = LSTMAttentionRegressor(
+        vocab_size=10, linear_steps="auto", max_epochs=1, random_state=0
+    ).fit(ids, [0.0, 1.0, 0.5, 2.0])
+    assert reg.linear_steps_ is None and reg.linear_fit_ is None
+    assert reg.net_.module_.linear is None
+    codes = np.random.default_rng(0).integers(0, 3, (20, 6, 2)).astype(float)
+    reg = LSTMAttentionRegressor(
+        categorical_features=[0], linear_steps="auto", max_epochs=1, random_state=0
+    ).fit(codes, codes[:, -1, 1])
+    assert reg.linear_steps_ is None and reg.net_.module_.linear is None
 
 
 @pytest.mark.parametrize("bad", ["Ridge", "auto", None, 1])
