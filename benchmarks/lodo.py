@@ -109,15 +109,24 @@ CANDIDATES = {
     # improving (the best epoch's weights kept)
     "early_stop": {"early_stopping": True},
     # regression: a ridge fit on the whole window first, kept fixed, and the
-    # network trained on what it leaves
+    # network trained on what it leaves. These two rows were measured when
+    # the penalty was the one of least leave-one-out error
     "ridge_all": {"linear_steps": "all", "linear_fit": "ridge"},
     "ridge_all_es": {
         "linear_steps": "all",
         "linear_fit": "ridge",
         "early_stopping": True,
     },
+    # ... and these with the largest penalty within one standard error of it
+    # (the estimators' rule since)
+    "ridge1se_all": {"linear_steps": "all", "linear_fit": "ridge"},
+    "ridge1se_all_es": {
+        "linear_steps": "all",
+        "linear_fit": "ridge",
+        "early_stopping": True,
+    },
     # the same with five networks averaged (early-stopped fits are short)
-    "ridge_all_es_ens5": {
+    "ridge1se_all_es_ens5": {
         "linear_steps": "all",
         "linear_fit": "ridge",
         "early_stopping": True,

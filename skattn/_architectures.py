@@ -15,7 +15,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import is_classifier
-from sklearn.linear_model import RidgeCV
+from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._validation import int_param
@@ -216,15 +216,33 @@ def _ensemble(est, build, n_channels, n_outputs, max_length):
     return NetworkEnsemble(networks, combine=combine)
 
 
-# Penalties the ridge fit of the linear part chooses from, by efficient
-# leave-one-out cross-validation (features: standardised input values).
+# Penalties the ridge fit of the linear part chooses from (features: the
+# standardised input values).
 RIDGE_ALPHAS = np.logspace(-2, 6, 17)
+
+
+def ridge_one_se(features, target, weight):
+    """Ridge regression with the largest penalty of :data:`RIDGE_ALPHAS`
+    whose leave-one-out error is within one standard error of the smallest
+    (the "one-standard-error rule", Hastie et al., The Elements of
+    Statistical Learning, 7.10). The smallest error alone picks penalties
+    that are too weak when neighbouring samples are nearly the same (the
+    overlapping windows of one series), and such fits extrapolate badly."""
+    search = RidgeCV(alphas=RIDGE_ALPHAS, store_cv_results=True)
+    search.fit(features, target, sample_weight=weight)
+    errors = search.cv_results_.reshape(len(features), -1, len(RIDGE_ALPHAS))
+    errors = errors.mean(axis=1)  # [n, alphas], over the targets
+    mean = errors.mean(axis=0)
+    best = int(mean.argmin())
+    within = mean <= mean[best] + errors[:, best].std(ddof=1) / np.sqrt(len(errors))
+    alpha = RIDGE_ALPHAS[np.flatnonzero(within).max()]
+    return Ridge(alpha=alpha).fit(features, target, sample_weight=weight)
 
 
 def fit_linear_ridge(module, data, rows=1024):
     """Set the linear part of ``module`` (each member's, for an ensemble) to
     the ridge regression of ``data``'s target on what it reads, weighted by
-    the sample weights, with the penalty chosen from :data:`RIDGE_ALPHAS`."""
+    the sample weights (:func:`ridge_one_se`)."""
     networks = module.members if isinstance(module, NetworkEnsemble) else [module]
     features = []
     with torch.no_grad():
@@ -234,9 +252,10 @@ def fit_linear_ridge(module, data, rows=1024):
             values = data.values[start : start + rows, :t]
             inputs = networks[0].linear_inputs(values, lengths_to_mask(lengths, t))
             features.append(inputs.double().numpy())
-    target = data.target.double().numpy()
-    ridge = RidgeCV(alphas=RIDGE_ALPHAS).fit(
-        np.concatenate(features), target, sample_weight=data.weight.double().numpy()
+    ridge = ridge_one_se(
+        np.concatenate(features),
+        data.target.double().numpy(),
+        data.weight.double().numpy(),
     )
     coef = torch.as_tensor(np.atleast_2d(ridge.coef_))
     intercept = torch.as_tensor(np.atleast_1d(ridge.intercept_))

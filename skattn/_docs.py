@@ -225,8 +225,10 @@ LINEAR_FIT_DOC = """\
     linear_fit : {"ridge", "joint"}, default="ridge"
         How the ``linear_steps`` part is fitted. ``"ridge"``: first, by
         ridge regression of the target on the standardised steps (the
-        penalty chosen by efficient leave-one-out cross-validation, as
-        :class:`sklearn.linear_model.RidgeCV` does), and kept fixed while
+        largest penalty whose leave-one-out error, from
+        :class:`sklearn.linear_model.RidgeCV`, is within one standard error
+        of the smallest: overlapping windows of a series make the smallest
+        error pick penalties too weak to extrapolate), and kept fixed while
         the network learns what the linear model leaves; on small sets of
         windows of a series, where a linear model on the recent past is
         hard to beat, the network cannot lose that fit. ``"joint"``: from

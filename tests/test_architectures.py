@@ -326,27 +326,24 @@ def test_invalid_linear_steps(bad):
 # linear_fit --------------------------------------------------------------------
 
 
-def _ridge_on_standardised_steps(reg, X, y, n_steps, weight=None):
-    """sklearn's RidgeCV on what the regressor's linear part reads: the
+def _standardised_steps(reg, X, y, n_steps):
+    """What the regressor's linear part reads, computed with numpy: the
     last ``n_steps`` steps standardised with its input scaling (NaN padding
-    at the end, so the sequences here are aligned on their ends by a
-    shift), against its standardised target."""
-    from sklearn.linear_model import RidgeCV
-
-    from skattn._architectures import RIDGE_ALPHAS
-
+    at the end), and its standardised target."""
     Z = (X - reg._input_loc) / reg._input_scale
     rows = []
     for z in Z:
         real = z[~np.isnan(z).any(axis=1)][-n_steps:]
         rows.append(np.vstack([np.zeros((n_steps - len(real), z.shape[1])), real]))
-    features = np.stack(rows).reshape(len(X), -1)
-    target = (y - reg._y_loc[0]) / reg._y_scale[0]
-    return RidgeCV(alphas=RIDGE_ALPHAS).fit(features, target, sample_weight=weight)
+    return np.stack(rows).reshape(len(X), -1), (y - reg._y_loc[0]) / reg._y_scale[0]
 
 
 @pytest.mark.parametrize("Model", [LSTMAttentionRegressor, TransformerRegressor])
-def test_linear_fit_ridge_is_sklearns_ridge_and_training_keeps_it(Model):
+def test_linear_fit_ridge_is_a_ridge_fit_and_training_keeps_it(Model):
+    from sklearn.linear_model import Ridge, RidgeCV
+
+    from skattn._architectures import RIDGE_ALPHAS
+
     X, y, _ = _ragged_data(n=60)
     y = np.nan_to_num(X[:, :, 0]).sum(1) + np.random.default_rng(1).normal(size=60)
     weight = np.random.default_rng(2).uniform(0.5, 2, 60)
@@ -355,14 +352,43 @@ def test_linear_fit_ridge_is_sklearns_ridge_and_training_keeps_it(Model):
     assert reg.linear_fit_ == "ridge"
     layer = reg.net_.module_.linear.linear
     assert not layer.weight.requires_grad and not layer.bias.requires_grad
+    features, target = _standardised_steps(reg, X.astype(np.float64), y, 8)
     # the estimator scales sample weights to mean 1: its fit does not depend
     # on their scale, which the ridge penalty otherwise would
-    ridge = _ridge_on_standardised_steps(
-        reg, X.astype(np.float64), y, 8, weight / weight.mean()
-    )
+    weight = weight / weight.mean()
+    fits = [
+        Ridge(alpha=a).fit(features, target, sample_weight=weight) for a in RIDGE_ALPHAS
+    ]
+    gaps = [np.abs(layer.weight.detach()[0].numpy() - f.coef_).max() for f in fits]
+    k = int(np.argmin(gaps))
     # float32 input and weights: agreement to float32 precision
-    np.testing.assert_allclose(layer.weight.detach()[0], ridge.coef_, atol=1e-5)
-    np.testing.assert_allclose(layer.bias.detach()[0], ridge.intercept_, atol=1e-5)
+    np.testing.assert_allclose(layer.weight.detach()[0], fits[k].coef_, atol=1e-5)
+    np.testing.assert_allclose(layer.bias.detach()[0], fits[k].intercept_, atol=1e-5)
+    # never weaker than the penalty of least leave-one-out error
+    loo = RidgeCV(alphas=RIDGE_ALPHAS).fit(features, target, sample_weight=weight)
+    assert RIDGE_ALPHAS[k] >= loo.alpha_
+
+
+def test_ridge_one_se_takes_the_largest_penalty_within_one_standard_error():
+    from sklearn.linear_model import RidgeCV
+
+    from skattn._architectures import RIDGE_ALPHAS, ridge_one_se
+
+    # windows of one series: neighbours nearly the same, as many features
+    # as samples, where the least leave-one-out error wants a weak penalty
+    rng = np.random.default_rng(0)
+    series = np.cumsum(rng.normal(size=120))
+    X = np.stack([series[i : i + 40] for i in range(60)])
+    y = series[41:101] + rng.normal(size=60)
+    weight = np.ones(60)
+    errors = RidgeCV(alphas=RIDGE_ALPHAS, store_cv_results=True).fit(X, y).cv_results_
+    mean = errors.mean(0)
+    best = mean.argmin()
+    limit = mean[best] + errors[:, best].std(ddof=1) / np.sqrt(60)
+    fit = ridge_one_se(X, y, weight)
+    k = list(RIDGE_ALPHAS).index(fit.alpha)
+    assert mean[k] <= limit and (mean[k + 1 :] > limit).all()
+    assert fit.alpha > RIDGE_ALPHAS[best]
 
 
 def test_linear_fit_ridge_gives_a_linear_target_before_training_does():
