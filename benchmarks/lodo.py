@@ -117,20 +117,26 @@ CANDIDATES = {
         "linear_fit": "ridge",
         "early_stopping": True,
     },
-    # ... and these with the largest penalty within one standard error of it
-    # (the estimators' rule since)
+    # ... these with the largest penalty within one standard error of it
     "ridge1se_all": {"linear_steps": "all", "linear_fit": "ridge"},
     "ridge1se_all_es": {
         "linear_steps": "all",
         "linear_fit": "ridge",
         "early_stopping": True,
     },
-    # the same with five networks averaged (early-stopped fits are short)
     "ridge1se_all_es_ens5": {
         "linear_steps": "all",
         "linear_fit": "ridge",
         "early_stopping": True,
         "n_estimators": 5,
+    },
+    # ... and these with the penalty chosen by the one-standard-error rule on
+    # five blocks of consecutive sequences (the estimators' rule since)
+    "ridge_blocks_all": {"linear_steps": "all", "linear_fit": "ridge"},
+    "ridge_blocks_all_es": {
+        "linear_steps": "all",
+        "linear_fit": "ridge",
+        "early_stopping": True,
     },
 }
 

@@ -225,13 +225,14 @@ LINEAR_FIT_DOC = """\
     linear_fit : {"ridge", "joint"}, default="ridge"
         How the ``linear_steps`` part is fitted. ``"ridge"``: first, by
         ridge regression of the target on the standardised steps (the
-        largest penalty whose leave-one-out error, from
-        :class:`sklearn.linear_model.RidgeCV`, is within one standard error
-        of the smallest: overlapping windows of a series make the smallest
-        error pick penalties too weak to extrapolate), and kept fixed while
-        the network learns what the linear model leaves; on small sets of
-        windows of a series, where a linear model on the recent past is
-        hard to beat, the network cannot lose that fit. ``"joint"``: from
+        largest penalty whose error, cross-validated on five blocks of
+        consecutive sequences, is within one standard error of the
+        smallest; unlike leave-one-out, blocks seldom validate a window of
+        a series on a fit to its nearly identical neighbours), and kept
+        fixed while the network learns what the linear model leaves; on
+        small sets of windows of a series, where a linear model on the
+        recent past is hard to beat, the network starts from that fit.
+        ``"joint"``: from
         zero, with the network. Fits on data read block by block (dask,
         memory-mapped) and ``partial_fit`` learn it jointly, as the
         fitted ``linear_fit_`` records.\

@@ -340,9 +340,9 @@ def _standardised_steps(reg, X, y, n_steps):
 
 @pytest.mark.parametrize("Model", [LSTMAttentionRegressor, TransformerRegressor])
 def test_linear_fit_ridge_is_a_ridge_fit_and_training_keeps_it(Model):
-    from sklearn.linear_model import Ridge, RidgeCV
+    from sklearn.linear_model import Ridge
 
-    from skattn._architectures import RIDGE_ALPHAS
+    from skattn._architectures import ridge_one_se
 
     X, y, _ = _ragged_data(n=60)
     y = np.nan_to_num(X[:, :, 0]).sum(1) + np.random.default_rng(1).normal(size=60)
@@ -356,39 +356,61 @@ def test_linear_fit_ridge_is_a_ridge_fit_and_training_keeps_it(Model):
     # the estimator scales sample weights to mean 1: its fit does not depend
     # on their scale, which the ridge penalty otherwise would
     weight = weight / weight.mean()
-    fits = [
-        Ridge(alpha=a).fit(features, target, sample_weight=weight) for a in RIDGE_ALPHAS
-    ]
-    gaps = [np.abs(layer.weight.detach()[0].numpy() - f.coef_).max() for f in fits]
-    k = int(np.argmin(gaps))
+    alpha = ridge_one_se(features, target[:, None], weight)[2]
+    ridge = Ridge(alpha=alpha).fit(features, target, sample_weight=weight)
     # float32 input and weights: agreement to float32 precision
-    np.testing.assert_allclose(layer.weight.detach()[0], fits[k].coef_, atol=1e-5)
-    np.testing.assert_allclose(layer.bias.detach()[0], fits[k].intercept_, atol=1e-5)
-    # never weaker than the penalty of least leave-one-out error
-    loo = RidgeCV(alphas=RIDGE_ALPHAS).fit(features, target, sample_weight=weight)
-    assert RIDGE_ALPHAS[k] >= loo.alpha_
+    np.testing.assert_allclose(layer.weight.detach()[0], ridge.coef_, atol=1e-5)
+    np.testing.assert_allclose(layer.bias.detach()[0], ridge.intercept_, atol=1e-5)
 
 
-def test_ridge_one_se_takes_the_largest_penalty_within_one_standard_error():
+def test_ridge_one_se_is_sklearns_ridge_with_the_one_se_penalty():
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import KFold, cross_val_score
+
+    from skattn._architectures import RIDGE_ALPHAS, ridge_one_se
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 12))
+    y = X[:, 0] - 0.5 * X[:, 3] + rng.normal(size=80)
+    coef, intercept, alpha = ridge_one_se(X, np.stack([y, 2 * y], 1), np.ones(80))
+    # the rule, from scikit-learn's cross-validation on 5 blocks in order
+    # (the second target's errors are 4 times the first's: the same choice)
+    mse = "neg_mean_squared_error"
+    errors = -np.array(
+        [
+            cross_val_score(Ridge(alpha=a), X, y, cv=KFold(5), scoring=mse)
+            for a in RIDGE_ALPHAS
+        ]
+    )  # [alphas, folds]
+    mean = errors.mean(1)
+    limit = mean.min() + errors[mean.argmin()].std(ddof=1) / np.sqrt(5)
+    assert alpha == RIDGE_ALPHAS[np.flatnonzero(mean <= limit).max()]
+    ridge = Ridge(alpha=alpha).fit(X, y)
+    np.testing.assert_allclose(coef[:, 0], ridge.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(coef[:, 1], 2 * ridge.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(intercept, [ridge.intercept_, 2 * ridge.intercept_])
+
+
+def test_ridge_one_se_is_not_fooled_by_neighbours_that_repeat_each_other():
+    # Each sample followed by its twin, as overlapping windows of a series
+    # nearly repeat their neighbours, and a target of pure noise: leave-one-
+    # out validation finds every held-out sample's twin in the fit, so it
+    # wants the weakest penalty (interpolating the noise); blocks of
+    # neighbours hold out both twins and see that nothing generalises.
     from sklearn.linear_model import RidgeCV
 
     from skattn._architectures import RIDGE_ALPHAS, ridge_one_se
 
-    # windows of one series: neighbours nearly the same, as many features
-    # as samples, where the least leave-one-out error wants a weak penalty
     rng = np.random.default_rng(0)
-    series = np.cumsum(rng.normal(size=120))
-    X = np.stack([series[i : i + 40] for i in range(60)])
-    y = series[41:101] + rng.normal(size=60)
-    weight = np.ones(60)
-    errors = RidgeCV(alphas=RIDGE_ALPHAS, store_cv_results=True).fit(X, y).cv_results_
-    mean = errors.mean(0)
-    best = mean.argmin()
-    limit = mean[best] + errors[:, best].std(ddof=1) / np.sqrt(60)
-    fit = ridge_one_se(X, y, weight)
-    k = list(RIDGE_ALPHAS).index(fit.alpha)
-    assert mean[k] <= limit and (mean[k + 1 :] > limit).all()
-    assert fit.alpha > RIDGE_ALPHAS[best]
+    X = np.repeat(rng.normal(size=(40, 60)), 2, axis=0)
+    y = np.repeat(rng.normal(size=40), 2)
+    X_new, y_new = rng.normal(size=(200, 60)), rng.normal(size=200)
+    loo = RidgeCV(alphas=RIDGE_ALPHAS).fit(X, y)
+    coef, intercept, alpha = ridge_one_se(X, y[:, None], np.ones(80))
+    assert loo.alpha_ == RIDGE_ALPHAS[0] and alpha >= 1e3
+    error = np.sqrt(np.mean((X_new @ coef[:, 0] + intercept[0] - y_new) ** 2))
+    loo_error = np.sqrt(np.mean((loo.predict(X_new) - y_new) ** 2))
+    assert error < 0.8 * loo_error
 
 
 def test_linear_fit_ridge_gives_a_linear_target_before_training_does():
