@@ -14,6 +14,7 @@ from skattn import (
     TransformerClassifier,
     TransformerRegressor,
 )
+from skattn.exceptions import DataLayoutWarning
 
 
 def test_invalid_combinations_name_both_values(data3d):
@@ -493,7 +494,8 @@ def test_linear_steps_auto_reads_every_step_up_to_a_number_of_values():
     assert reg.linear_steps_ == lengths.max() == 40
     assert reg.net_.module_.linear.n_steps == 40
     wide = np.random.default_rng(0).normal(size=(20, 12, 300))  # 3,600 values
-    reg = LSTMAttentionRegressor(**kwargs).fit(wide, wide[:, -1, 0])
+    with pytest.warns(DataLayoutWarning, match="more channels than timesteps"):
+        reg = LSTMAttentionRegressor(**kwargs).fit(wide, wide[:, -1, 0])
     assert reg.linear_steps_ == LINEAR_AUTO_VALUES // 300 == 6
 
 
