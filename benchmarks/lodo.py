@@ -109,15 +109,13 @@ CANDIDATES = {
     # improving (the best epoch's weights kept)
     "early_stop": {"early_stopping": True},
     # regression: a ridge fit on the whole window first, kept fixed, and the
-    # network trained on what it leaves. These two rows were measured when
-    # the penalty was the one of least leave-one-out error
+    # network trained on what it leaves (the first five: RETIRED)
     "ridge_all": {"linear_steps": "all", "linear_fit": "ridge"},
     "ridge_all_es": {
         "linear_steps": "all",
         "linear_fit": "ridge",
         "early_stopping": True,
     },
-    # ... these with the largest penalty within one standard error of it
     "ridge1se_all": {"linear_steps": "all", "linear_fit": "ridge"},
     "ridge1se_all_es": {
         "linear_steps": "all",
@@ -130,14 +128,26 @@ CANDIDATES = {
         "early_stopping": True,
         "n_estimators": 5,
     },
-    # ... and these with the penalty chosen by the one-standard-error rule on
-    # five blocks of consecutive sequences (the estimators' rule since)
+    # the penalty chosen as linear_fit="ridge" chooses it today
     "ridge_blocks_all": {"linear_steps": "all", "linear_fit": "ridge"},
     "ridge_blocks_all_es": {
         "linear_steps": "all",
         "linear_fit": "ridge",
         "early_stopping": True,
     },
+}
+
+
+# Candidates measured with an implementation since replaced: their rows
+# stay in the tables (marked) but they are not picked, and they cannot be
+# measured again (their parameters now give another model).
+_LOO = "the least leave-one-out error"
+RETIRED = {
+    "ridge_all": f"ridge penalty of {_LOO}",
+    "ridge_all_es": f"ridge penalty of {_LOO}",
+    "ridge1se_all": f"ridge penalty within one standard error of {_LOO}",
+    "ridge1se_all_es": f"ridge penalty within one standard error of {_LOO}",
+    "ridge1se_all_es_ens5": f"ridge penalty within one standard error of {_LOO}",
 }
 
 
@@ -268,6 +278,12 @@ def _write(row):
 
 
 def run(task, names, candidates, families, n_folds, directory):
+    retired = [c for c in candidates if c in RETIRED]
+    if retired:
+        raise SystemExit(
+            f"retired candidates (measured with {RETIRED[retired[0]]}; their "
+            f"parameters now give another model): {', '.join(retired)}"
+        )
     C.set_one_thread()
     classification = task == "classification"
     done = _done()
@@ -557,8 +573,20 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
             else:
                 cells.append("-")
         mean = f"{np.mean(vals):.3f}" if len(vals) == len(names) else "-"
-        body.append([c, *cells, mean, f"{fit:.0f}"])
+        body.append([c + (" ‡" if c in RETIRED else ""), *cells, mean, f"{fit:.0f}"])
     text.append(C.markdown_table(header, body))
+    shown = [c for c in cands + partial if c in RETIRED]
+    if shown:
+        by_reason = {}
+        for c in shown:
+            by_reason.setdefault(RETIRED[c], []).append(f"`{c}`")
+        text += [
+            "",
+            "‡ retired, not picked below (measured with an implementation "
+            "since replaced): "
+            + "; ".join(f"{', '.join(cs)}: {r}" for r, cs in by_reason.items())
+            + ".",
+        ]
     today = baseline(task, family)
     if today != "defaults":
         text += [
@@ -595,7 +623,7 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
     base = present[-1]
     if len(_measured_on(cands, base)) < 2 and len(present) > 1:
         base = present[-2]
-    among = _measured_on(cands, base)
+    among = [c for c in _measured_on(cands, base) if c not in RETIRED]
     if len(among) > 1:
         text += ["", f"Leave one data set out, candidates on top of `{base}`:", ""]
         splits = lodo(table, task, family, names, among, base)
