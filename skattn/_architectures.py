@@ -251,26 +251,23 @@ def ridge_one_se(features, target, weight):
     Returns ``(coef [d, k], intercept [k], alpha)``; ``target`` is ``[n, k]``.
     """
     n = len(features)
-    folds = np.array_split(np.arange(n), min(RIDGE_FOLDS, n))
-    errors = []
-    for valid in folds:
-        if len(folds) == 1:
-            break
-        train = np.setdiff1d(np.arange(n), valid)
-        coefs, intercepts = _ridge_path(
-            features[train], target[train], weight[train], RIDGE_ALPHAS
-        )
-        pred = np.einsum("nd,adk->ank", features[valid], coefs) + intercepts[:, None]
-        squared = ((pred - target[valid]) ** 2).mean(axis=2)  # [alphas, n_valid]
-        errors.append(squared @ weight[valid] / weight[valid].sum())
-    if errors:
-        errors = np.array(errors)  # [folds, alphas]
+    if n < 2:  # nothing to validate on: the strongest penalty
+        k = len(RIDGE_ALPHAS) - 1
+    else:
+        errors = []  # [folds, alphas]
+        for valid in np.array_split(np.arange(n), min(RIDGE_FOLDS, n)):
+            train = np.setdiff1d(np.arange(n), valid)
+            coefs, intercepts = _ridge_path(
+                features[train], target[train], weight[train], RIDGE_ALPHAS
+            )
+            pred = np.einsum("nd,adk->ank", features[valid], coefs)
+            squared = ((pred + intercepts[:, None] - target[valid]) ** 2).mean(2)
+            errors.append(squared @ weight[valid] / weight[valid].sum())
+        errors = np.array(errors)
         mean = errors.mean(axis=0)
         best = int(mean.argmin())
         limit = mean[best] + errors[:, best].std(ddof=1) / np.sqrt(len(errors))
         k = int(np.flatnonzero(mean <= limit).max())
-    else:  # a single sample: nothing to validate on; the strongest penalty
-        k = len(RIDGE_ALPHAS) - 1
     alpha = RIDGE_ALPHAS[k]
     coefs, intercepts = _ridge_path(features, target, weight, np.array([alpha]))
     return coefs[0], intercepts[0], float(alpha)

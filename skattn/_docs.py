@@ -203,7 +203,7 @@ CLASSIFIER_LOSS_DOC = """\
 
 
 LINEAR_STEPS_DOC = """\
-    linear_steps : int, "all", "auto" or None, default={default}
+    linear_steps : int, "all", "auto" or None, default=None
         Add a linear function of the last ``linear_steps`` real steps of
         every input channel (standardised, aligned on each sequence's end)
         to the network's output: the linear model on the recent past that
@@ -215,8 +215,8 @@ LINEAR_STEPS_DOC = """\
         channels), on numeric input, and no linear part on token ids or
         categorical features; ``linear_steps_`` gives the number. Steps
         before the start of a shorter sequence count as the training mean.
-        Numeric input only (not with token ids or categorical features);
-        entity attributes are not part of it. See
+        An int or ``"all"`` needs numeric input (not token ids or
+        categorical features); entity attributes are not part of it. See
         :class:`skattn.modules.LinearSteps`.\
 """
 
@@ -232,10 +232,9 @@ LINEAR_FIT_DOC = """\
         fixed while the network learns what the linear model leaves; on
         small sets of windows of a series, where a linear model on the
         recent past is hard to beat, the network starts from that fit.
-        ``"joint"``: from
-        zero, with the network. Fits on data read block by block (dask,
-        memory-mapped) and ``partial_fit`` learn it jointly, as the
-        fitted ``linear_fit_`` records.\
+        ``"joint"``: from zero, with the network. Fits on data read block
+        by block (dask, memory-mapped) and ``partial_fit`` learn it
+        jointly, as the fitted ``linear_fit_`` records.\
 """
 
 

@@ -27,7 +27,7 @@ __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
     architecture=recurrent_params_doc(series_norm='"auto"'),
     training=training_doc(max_steps=CLASSIFIER_MAX_STEPS, **RECURRENT_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
-    linear=LINEAR_STEPS_DOC.format(default="None"),
+    linear=LINEAR_STEPS_DOC,
     ensemble=ENSEMBLE_DOC,
     loss=CLASSIFIER_LOSS_DOC,
 )
@@ -181,7 +181,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     architecture=recurrent_params_doc(),
     training=training_doc(**RECURRENT_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
-    linear=LINEAR_STEPS_DOC.format(default="None") + "\n" + LINEAR_FIT_DOC,
+    linear=LINEAR_STEPS_DOC + "\n" + LINEAR_FIT_DOC,
     ensemble=ENSEMBLE_DOC,
 )
 class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):

@@ -31,7 +31,7 @@ __all__ = ["TransformerClassifier", "TransformerRegressor"]
         **{**TRANSFORMER_DEFAULTS, "weight_decay": TRANSFORMER_CLASSIFIER_WEIGHT_DECAY},
     ),
     attributes=FITTED_ATTRIBUTES_DOC,
-    linear=LINEAR_STEPS_DOC.format(default="None"),
+    linear=LINEAR_STEPS_DOC,
     ensemble=ENSEMBLE_DOC,
     loss=CLASSIFIER_LOSS_DOC,
 )
@@ -187,7 +187,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     architecture=transformer_params_doc(),
     training=training_doc(**TRANSFORMER_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
-    linear=LINEAR_STEPS_DOC.format(default="None") + "\n" + LINEAR_FIT_DOC,
+    linear=LINEAR_STEPS_DOC + "\n" + LINEAR_FIT_DOC,
     ensemble=ENSEMBLE_DOC,
 )
 class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
