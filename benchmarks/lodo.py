@@ -23,6 +23,18 @@ data-driven rule that only acts on some sets, for instance). Either way,
 its fit-time sum over the suite's folds must stay within ``FIT_BUDGET``
 times that of the defaults the study began with.
 
+Replications (``--replicate r``, r >= 1) measure chosen candidates again
+on the same folds with other seeds (fold ``k`` seeds the model with
+``1000 r + k``): a confirmation on fits nobody has seen, for a candidate
+that came close under the rules above. They are reported apart and
+decided by the same "best" rule among the candidates of the replication,
+with one difference, fixed before any replication was measured: on the
+held-out set a candidate counts as at least as good as the defaults when
+it is worse by less than one standard error of its per-fold differences
+from the defaults there (``REPLICATION_MARGIN`` standard errors): a tie
+within the fold-to-fold noise, such as two models that both predict
+about the training mean.
+
 Results depend on the machine: fit times, and the scores too (another CPU
 takes other floating-point paths, and training drifts apart from the first
 step). Every row records its CPU (rows without one were measured on
@@ -37,6 +49,8 @@ that are measured on top of the new defaults, under the name
 ``<baseline>+<candidate>``; rows measured before keep their meaning.
 
     python benchmarks/lodo.py --task regression --candidates defaults,stem_norm_none
+    python benchmarks/lodo.py --task regression --replicate 1 \
+        --candidates defaults,ridge_blocks_all_es
     python benchmarks/lodo.py --report       # rewrite LODO.md from the results
 
 Data: the sets shipped with skattn, ``benchmarks/data`` (see
@@ -266,10 +280,18 @@ def _done():
     cpu = C.cpu_model()
     with open(RESULTS) as f:
         return {
-            (r["candidate"], r["family"], r["dataset"], r["fold"])
+            (r["candidate"], r["family"], r["dataset"], r["fold"], _replicate(r))
             for r in map(json.loads, f)
             if _cpu(r) == cpu
         }
+
+
+def _replicate(row):
+    return row.get("replicate", 0)
+
+
+# seeds of replication r: 1000 r + fold
+REPLICATE_SEEDS = 1000
 
 
 def _write(row):
@@ -277,7 +299,7 @@ def _write(row):
         f.write(json.dumps(row) + "\n")
 
 
-def run(task, names, candidates, families, n_folds, directory):
+def run(task, names, candidates, families, n_folds, directory, replicate=0):
     retired = [c for c in candidates if c in RETIRED]
     if retired:
         raise SystemExit(
@@ -296,9 +318,12 @@ def run(task, names, candidates, families, n_folds, directory):
             for cand in candidates:
                 for family in families:
                     label = measured_as(task, family, cand)
-                    if (label, family, name, k) in done:
+                    if (label, family, name, k, replicate) in done:
                         continue
-                    est = estimator(family, classification, CANDIDATES[cand], k, X[tr])
+                    seed = REPLICATE_SEEDS * replicate + k
+                    est = estimator(
+                        family, classification, CANDIDATES[cand], seed, X[tr]
+                    )
                     with C.Timer() as t:
                         est.fit(X[tr], y[tr])
                     score = C.score(classification, y[va], est.predict(X[va]))
@@ -313,10 +338,13 @@ def run(task, names, candidates, families, n_folds, directory):
                             ridge=ridge_score,
                             fit_s=round(t.seconds, 2),
                             cpu=C.cpu_model(),
+                            **({"replicate": replicate} if replicate else {}),
                         )
                     )
                     print(
-                        f"{label:>16} {family:>4} {name:>22} fold {k}: "
+                        f"{label:>16} {family:>4} {name:>22} fold {k}"
+                        + (f" (replicate {replicate})" if replicate else "")
+                        + ": "
                         f"{score:.4f} (ridge {ridge_score:.4f}, {t.seconds:.0f}s)",
                         flush=True,
                     )
@@ -345,6 +373,17 @@ def _baseline_scores(task, name, fold, n_folds, directory):
     return out
 
 
+def _relative(row, n_folds, directory):
+    """A row's score; for regression, relative to the training mean's RMSE
+    on the same fold."""
+    if row["task"] != "regression":
+        return row["score"]
+    base = _baseline_scores(
+        "regression", row["dataset"], row["fold"], n_folds, str(directory)
+    )
+    return row["score"] / base["mean"]
+
+
 def _table(rows, n_folds, directory):
     """{(task, candidate, family, data set): (mean score, n folds, fit s)};
     regression scores relative to the training mean's RMSE; the references
@@ -352,12 +391,7 @@ def _table(rows, n_folds, directory):
     groups = {}
     for r in rows:
         key = (r["task"], r["candidate"], r["family"], r["dataset"])
-        value = r["score"]
-        if r["task"] == "regression":
-            base = _baseline_scores(
-                "regression", r["dataset"], r["fold"], n_folds, str(directory)
-            )
-            value /= base["mean"]
+        value = _relative(r, n_folds, directory)
         groups.setdefault(key, []).append((value, r["fit_s"]))
     for task, name in {(r["task"], r["dataset"]) for r in rows}:
         for k in range(n_folds):
@@ -448,7 +482,8 @@ def no_worse(table, task, family, names, candidates, base=None):
 
 
 def report(n_folds, directory):
-    rows = [json.loads(line) for line in open(RESULTS)]
+    every_row = [json.loads(line) for line in open(RESULTS)]
+    rows = [r for r in every_row if not _replicate(r)]
     text = [
         "# Leave-one-data-set-out study of candidate defaults",
         "",
@@ -499,6 +534,7 @@ def report(n_folds, directory):
                 text += _section(
                     table, here, task, family, suite, n_folds, cpu, reference
                 )
+    text += _replications(every_row, n_folds, directory)
     text += _wild_folds(rows, n_folds, directory)
     logged = [r for r in rows if r.get("from_log")]
     if logged:
@@ -707,6 +743,135 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
 
 C_FAMILY = {"tf": "Transformer", "lstm": "LSTM"}
 
+# Replications: on the held-out set, a candidate worse than the defaults
+# by less than this many standard errors of its per-fold differences from
+# them counts as a tie (fixed before the first replication was measured).
+REPLICATION_MARGIN = 1.0
+
+
+def _margin(diffs):
+    """``REPLICATION_MARGIN`` standard errors of the mean of ``diffs``."""
+    diffs = np.asarray(diffs, dtype=float)
+    return REPLICATION_MARGIN * diffs.std(ddof=1) / np.sqrt(len(diffs))
+
+
+def _replications(rows, n_folds, directory):
+    """The report's replication sections: for each CPU, replication, task
+    and family, the scores, and the "best" rule among the replication's
+    candidates with the tie margin on the held-out set."""
+    text = []
+    keys = sorted(
+        {
+            (_cpu(r), _replicate(r), r["task"], r["family"])
+            for r in rows
+            if _replicate(r)
+        }
+    )
+    for cpu, rep, task, family in keys:
+        here = [
+            r
+            for r in rows
+            if (_cpu(r), _replicate(r), r["task"], r["family"])
+            == (cpu, rep, task, family)
+        ]
+        folds_of = {}
+        for r in here:
+            key = (r["candidate"], r["dataset"])
+            folds_of.setdefault(key, {})[r["fold"]] = _relative(r, n_folds, directory)
+        names = [n for n in TASKS[task] if any(k[1] == n for k in folds_of)]
+        cands = list(dict.fromkeys(r["candidate"] for r in here))
+        cands = [
+            c
+            for c in cands
+            if all(len(folds_of.get((c, n), {})) == n_folds for n in names)
+        ]
+        base = baseline(task, family)
+        text += [
+            "",
+            f"## Replication {rep}: {task}, {C_FAMILY[family]}, on {cpu}",
+            "",
+            f"The same folds, fold k seeding the model with "
+            f"{REPLICATE_SEEDS * rep} + k.",
+            "",
+        ]
+        fit = {c: sum(r["fit_s"] for r in here if r["candidate"] == c) for c in cands}
+        table = {
+            (task, c, family, n): (np.mean(list(folds_of[c, n].values())), n_folds, 0)
+            for c in cands
+            for n in names
+        }
+        text.append(
+            C.markdown_table(
+                ["candidate", *names, "mean", "fit s (sum)"],
+                [
+                    [c]
+                    + [f"{table[task, c, family, n][0]:.3f}" for n in names]
+                    + [
+                        f"{np.mean([table[task, c, family, n][0] for n in names]):.3f}",
+                        f"{fit[c]:.0f}",
+                    ]
+                    for c in cands
+                ],
+            )
+        )
+        if base not in cands or len(cands) < 2:
+            text += ["", f"Not complete: `{base}` and a candidate on every set."]
+            continue
+        sign = 1 if task == "classification" else -1
+        body, holds = [], None
+        for held, picks, scores, default in lodo(
+            table, task, family, names, cands, base
+        ):
+            ok = set()
+            for c, score in zip(picks, scores, strict=True):
+                diffs = [
+                    sign * (folds_of[base, held][k] - folds_of[c, held][k])
+                    for k in range(n_folds)
+                ]
+                margin = _margin(diffs)
+                if sign * (default - score) <= margin:
+                    ok.add(c)
+                body.append(
+                    [
+                        held,
+                        c,
+                        f"{score:.3f}",
+                        f"{default:.3f}",
+                        f"{margin:.3f}",
+                        "yes" if c in ok else "no",
+                    ]
+                )
+            holds = ok if holds is None else holds & ok
+        holds = sorted((holds or set()) - {base})
+        text += [
+            "",
+            f'Leave one data set out; "margin": {REPLICATION_MARGIN:g} standard '
+            f"error of the per-fold differences from `{base}` on the held-out set:",
+            "",
+            C.markdown_table(
+                [
+                    "held out",
+                    "picked on the others",
+                    "its score",
+                    base,
+                    "margin",
+                    "holds",
+                ],
+                body,
+            ),
+            "",
+            (
+                "Confirmed: "
+                + " and ".join(f"`{c}`" for c in holds)
+                + f" (picked in every split, and never worse than `{base}` "
+                "on the held-out set by more than the margin)."
+                if holds
+                else "Not confirmed: no candidate is picked in every split and "
+                f"within the margin of `{base}` on each held-out set."
+            ),
+        ]
+    return text
+
 
 def _wild_folds(rows, n_folds, directory):
     """A note on reference folds that dominate their mean (over 10 times the
@@ -736,6 +901,9 @@ def main():
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--data-dir")
+    parser.add_argument(
+        "--replicate", type=int, default=0, help="r >= 1: seeds 1000 r + fold"
+    )
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     if not args.report:
@@ -747,6 +915,7 @@ def main():
             args.families.split(","),
             args.folds,
             C.data_dir(args.data_dir),
+            args.replicate,
         )
     if RESULTS.exists():
         report(args.folds, C.data_dir(args.data_dir))
