@@ -69,6 +69,10 @@ __all__ = ["SequenceClassifierBase", "SequenceEstimator", "SequenceRegressorBase
 # part reads; every step of the windows of a series it is made for.
 LINEAR_AUTO_VALUES = 2048
 
+# early_stopping="auto": the fewest in-memory training sequences it holds a
+# validation share out of (4 at the default validation_fraction of 0.1).
+EARLY_STOPPING_AUTO_MIN = 40
+
 
 class SequenceEstimator(EventInputs, BaseEstimator):
     """Base of every skattn estimator; not for direct use.
@@ -89,7 +93,7 @@ class SequenceEstimator(EventInputs, BaseEstimator):
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "lr_schedule": [StrOptions({"cosine", "constant", "plateau"})],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [int_param(1)],
         "warm_start": ["boolean"],
@@ -124,6 +128,7 @@ class SequenceEstimator(EventInputs, BaseEstimator):
         "series_norm_",
         "linear_steps_",
         "linear_fit_",
+        "early_stopping_",
         "is_categorical_",
         "categories_",
         "static_is_categorical_",
@@ -416,7 +421,8 @@ arrays, or long DataFrame
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
-        if self.early_stopping and not stream:
+        self.early_stopping_ = self._resolve_early_stopping(data, stream)
+        if self.early_stopping_:
             strata = self._stratify(data.target)
             train, valid = validation_split(
                 data, self.validation_fraction, strata, seed
@@ -448,7 +454,7 @@ arrays, or long DataFrame
                     group["lr"] = self._learning_rate()
                     group.pop("initial_lr", None)
             else:
-                self.linear_steps_ = self._resolve_linear_steps(max_length)
+                self.linear_steps_ = self._resolve_linear_steps(data, max_length)
                 self.linear_fit_ = self._resolve_linear_fit(train, stream)
                 module = self._build_network(
                     self._n_network_channels(), n_outputs, max_length
@@ -475,20 +481,36 @@ arrays, or long DataFrame
         self.n_iter_ = len(self.history_)
         self._inference = InferenceModules()
 
-    def _resolve_linear_steps(self, max_length):
-        """The ``linear_steps`` the network is built with: ``"auto"`` is
-        every step of the longest training sequence, up to
+    def _resolve_linear_steps(self, data, max_length):
+        """The ``linear_steps`` the network is built with: ``"all"`` is
+        every step of the longest training sequence (the padded width of
+        data read block by block), ``"auto"`` the same up to
         :data:`LINEAR_AUTO_VALUES` values over the channels, on numeric
         input, and None (no linear part) on token ids or categories."""
         steps = getattr(self, "linear_steps", None)
-        if steps != "auto":
+        if steps not in ("all", "auto"):
             return steps
+        if isinstance(data, SequenceData):  # padding does not count
+            max_length = int(data.lengths.max())
+        if steps == "all":
+            return max_length
         if not self._numeric_input():
             return None
         n_channels = self._n_network_channels()
         if self.static_features is not None:
             n_channels -= len(self.static_features)
         return max(1, min(max_length, LINEAR_AUTO_VALUES // n_channels))
+
+    def _resolve_early_stopping(self, data, stream):
+        """Whether this fit holds out a validation share and stops early:
+        ``"auto"`` does on in-memory data of at least
+        :data:`EARLY_STOPPING_AUTO_MIN` sequences; ``partial_fit`` never."""
+        if stream:
+            return False
+        if self.early_stopping == "auto":
+            in_memory = isinstance(data, SequenceData)
+            return in_memory and len(data) >= EARLY_STOPPING_AUTO_MIN
+        return bool(self.early_stopping)
 
     def _resolve_linear_fit(self, train, stream):
         """How the linear part is fitted: "ridge" before training on
@@ -716,8 +738,13 @@ class SequenceRegressorBase(
         "linear_fit": [StrOptions({"ridge", "joint"})],
     }
 
-    # files saved before linear_fit existed learned the linear part jointly
-    _legacy_params = {"linear_fit": "joint"}
+    # files saved before these parameters existed (or had these defaults):
+    # no linear part, learned jointly where there was one, no early stopping
+    _legacy_params = {
+        "linear_steps": None,
+        "linear_fit": "joint",
+        "early_stopping": False,
+    }
 
     def _prepare_target(self, y, warm=False, classes=None):
         return self._prepare_regression_target(y, warm)

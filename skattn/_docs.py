@@ -31,13 +31,14 @@ TRAINING_PARAMS_DOC = """\
         ``max(1, n_iter_no_change // 2)`` epochs.
     clip_grad_norm : float or None, default=1.0
         Clip the gradient norm to this value; None disables clipping.
-    early_stopping : bool, default=False
+    early_stopping : bool or "auto", default={early_stopping}
         Hold out ``validation_fraction`` of the training data (stratified for
         classifiers), stop when its loss has not improved for
-        ``n_iter_no_change`` epochs and restore the best epoch's weights. Off
-        by default: on the small data sets typical of sequence classification
-        the held-out share costs more accuracy than early stopping gains, and
-        the cosine schedule already ends training at a low learning rate.
+        ``n_iter_no_change`` epochs and restore the best epoch's weights.
+        ``"auto"``: on when the training data are in memory and hold at
+        least 40 sequences, off otherwise (and when read block by block);
+        ``early_stopping_`` records whether the fit used it.
+{early_stopping_why}
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
     n_iter_no_change : int, default=10
@@ -110,12 +111,15 @@ FITTED_ATTRIBUTES_DOC = """\
     series_norm_ : {"stats", "instance"} or None
         The ``series_norm`` the network was built with (``"auto"``
         resolved from the training data).
-    linear_steps_ : int, "all" or None
-        The ``linear_steps`` the network was built with (``"auto"``
-        resolved from the training data).
+    linear_steps_ : int or None
+        The number of steps the network's linear part reads (``"all"`` and
+        ``"auto"`` resolved from the training data).
     linear_fit_ : {"ridge", "joint"} or None
         How the network's ``linear_steps`` part was fitted (None: it has
         none).
+    early_stopping_ : bool
+        Whether the last fit held out a validation share and stopped early
+        (``early_stopping="auto"`` resolved from the training data).
     n_features_in_ : int
         Only for 2D (tabular) training input: its number of columns, i.e.
         timesteps. Set neither for 3D, list nor long-format input.
@@ -203,7 +207,7 @@ CLASSIFIER_LOSS_DOC = """\
 
 
 LINEAR_STEPS_DOC = """\
-    linear_steps : int, "all", "auto" or None, default=None
+    linear_steps : int, "all", "auto" or None, default={default}
         Add a linear function of the last ``linear_steps`` real steps of
         every input channel (standardised, aligned on each sequence's end)
         to the network's output: the linear model on the recent past that
@@ -319,10 +323,45 @@ bool, or None, default="from_dtype"
 """
 
 
-def training_doc(max_steps=None, **defaults):
+# why the default of early_stopping is what it is
+EARLY_STOPPING_WHY = {
+    False: (
+        "Off by default: on the small data sets typical of sequences the "
+        "held-out share costs more accuracy than early stopping gains, and "
+        "the cosine schedule already ends training at a low learning rate."
+    ),
+    "auto": (
+        '``"auto"`` by default: the network learns what the ridge-fitted '
+        "linear part (``linear_steps``) leaves, and training it to the last "
+        "epoch overfits that."
+    ),
+}
+
+
+def training_doc(max_steps=None, early_stopping=False, **defaults):
     """The training parameters block with a family's ``defaults`` (and the
-    estimator's ``max_steps``) filled in."""
-    return TRAINING_PARAMS_DOC.format(max_steps=max_steps, **defaults)
+    estimator's ``max_steps`` and ``early_stopping``) filled in."""
+    why = textwrap.fill(
+        EARLY_STOPPING_WHY[early_stopping],
+        width=78,
+        initial_indent=" " * 8,
+        subsequent_indent=" " * 8,
+    )
+    shown = f'"{early_stopping}"' if isinstance(early_stopping, str) else early_stopping
+    return TRAINING_PARAMS_DOC.format(
+        max_steps=max_steps,
+        early_stopping=shown,
+        early_stopping_why=why,
+        **defaults,
+    )
+
+
+def linear_doc(default=None, regressor=False):
+    """The ``linear_steps`` block with its ``default``, and for regressors
+    the ``linear_fit`` block."""
+    shown = f'"{default}"' if isinstance(default, str) else default
+    block = LINEAR_STEPS_DOC.format(default=shown)
+    return block + "\n" + LINEAR_FIT_DOC if regressor else block
 
 
 def fill_doc(**blocks):

@@ -11,9 +11,8 @@ from ._docs import (
     CLASSIFIER_LOSS_DOC,
     ENSEMBLE_DOC,
     FITTED_ATTRIBUTES_DOC,
-    LINEAR_FIT_DOC,
-    LINEAR_STEPS_DOC,
     fill_doc,
+    linear_doc,
     recurrent_params_doc,
     training_doc,
 )
@@ -27,7 +26,7 @@ __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
     architecture=recurrent_params_doc(series_norm='"auto"'),
     training=training_doc(max_steps=CLASSIFIER_MAX_STEPS, **RECURRENT_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
-    linear=LINEAR_STEPS_DOC,
+    linear=linear_doc(),
     ensemble=ENSEMBLE_DOC,
     loss=CLASSIFIER_LOSS_DOC,
 )
@@ -181,7 +180,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     architecture=recurrent_params_doc(),
     training=training_doc(**RECURRENT_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
-    linear=LINEAR_STEPS_DOC + "\n" + LINEAR_FIT_DOC,
+    linear=linear_doc(regressor=True),
     ensemble=ENSEMBLE_DOC,
 )
 class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):

@@ -12,9 +12,8 @@ from ._docs import (
     CLASSIFIER_LOSS_DOC,
     ENSEMBLE_DOC,
     FITTED_ATTRIBUTES_DOC,
-    LINEAR_FIT_DOC,
-    LINEAR_STEPS_DOC,
     fill_doc,
+    linear_doc,
     training_doc,
     transformer_params_doc,
 )
@@ -31,7 +30,7 @@ __all__ = ["TransformerClassifier", "TransformerRegressor"]
         **{**TRANSFORMER_DEFAULTS, "weight_decay": TRANSFORMER_CLASSIFIER_WEIGHT_DECAY},
     ),
     attributes=FITTED_ATTRIBUTES_DOC,
-    linear=LINEAR_STEPS_DOC,
+    linear=linear_doc(),
     ensemble=ENSEMBLE_DOC,
     loss=CLASSIFIER_LOSS_DOC,
 )
@@ -185,9 +184,9 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
 @model_class
 @fill_doc(
     architecture=transformer_params_doc(),
-    training=training_doc(**TRANSFORMER_DEFAULTS),
+    training=training_doc(early_stopping="auto", **TRANSFORMER_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
-    linear=LINEAR_STEPS_DOC + "\n" + LINEAR_FIT_DOC,
+    linear=linear_doc("auto", regressor=True),
     ensemble=ENSEMBLE_DOC,
 )
 class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
@@ -254,7 +253,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         time_features=None,
         static_features=None,
         static_query=False,
-        linear_steps=None,
+        linear_steps="auto",
         linear_fit="ridge",
         n_estimators=1,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
@@ -264,7 +263,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         weight_decay=TRANSFORMER_DEFAULTS["weight_decay"],
         lr_schedule="cosine",
         clip_grad_norm=1.0,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         warm_start=False,

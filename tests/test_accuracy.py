@@ -73,9 +73,11 @@ REGRESSION = [
     # far worse than the mean (RMSE 0.27), so the mean is the baseline to beat.
     # measured 0.961 (seeds 1, 2: 0.973, 0.963) [3.5 s]; ceiling 0.99
     # leaves 3 points, and a model no better than the mean fails
+    # (TransformerRegressor's defaults, a ridge-fitted linear part and early
+    # stopping, stay at about the mean here, 1.000 for seed 0 (seeds 1, 2:
+    # 0.969, 0.973), as every model in the study's cross-validation does:
+    # it is checked on a set with signal below)
     pytest.param(LSTMAttentionRegressor, 15, 0.99, id="covid-lstm"),
-    # measured 0.971 (seeds 1, 2: 0.974, 0.965) [5.5 s]; ceiling 0.99 as above
-    pytest.param(TransformerRegressor, 15, 0.99, id="covid-tf"),
 ]
 
 
@@ -88,3 +90,34 @@ def test_regression_beats_the_mean(cls, max_epochs, ceiling):
     baseline = np.sqrt(np.mean((y_train.mean() - y_test) ** 2))
     ratio = rmse / baseline
     assert ratio <= ceiling, f"{cls.__name__}: RMSE {ratio:.3f} x the mean's"
+
+
+def test_default_transformer_regressor_beats_ridge_on_a_series_with_signal():
+    """Sunspots (benchmarks/data, ``regression_sets.py``): next year's sunspot
+    number from the last 24, test years after the training years. Ridge
+    regression on the standardised window (the study's reference, RMSE
+    19.87) is hard to beat on such a set. The default regressor, all epochs
+    (early stopping ends it): measured 0.877 of ridge's RMSE (seeds 1, 2:
+    0.859, 0.884) [10 to 40 s]; ceiling 0.95 leaves 7 points, and a model no
+    better than ridge fails."""
+    from pathlib import Path
+
+    from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks/data/Sunspots.npz"
+    with np.load(path, allow_pickle=False) as data:
+        X_train, y_train = data["X_train"], data["y_train"]
+        X_test, y_test = data["X_test"], data["y_test"]
+
+    def flat(X):
+        return X.reshape(len(X), -1)
+
+    ridge = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))
+    ridge_rmse = np.sqrt(
+        np.mean((ridge.fit(flat(X_train), y_train).predict(flat(X_test)) - y_test) ** 2)
+    )
+    model = TransformerRegressor(n_threads=1, random_state=0).fit(X_train, y_train)
+    rmse = np.sqrt(np.mean((model.predict(X_test) - y_test) ** 2))
+    assert rmse / ridge_rmse <= 0.95, f"RMSE {rmse / ridge_rmse:.3f} x ridge's"

@@ -279,8 +279,10 @@ def _two_fixed_steps(n, seed):
 def test_linear_steps_learns_what_a_linear_model_on_the_last_steps_gets():
     X, y = _two_fixed_steps(400, seed=0)
     X_test, y_test = _two_fixed_steps(200, seed=1)
-    kwargs = dict(hidden_size=16, max_epochs=30, random_state=0, n_threads=1)
-    plain = LSTMAttentionRegressor(**kwargs).fit(X, y)
+    kwargs = dict(
+        hidden_size=16, max_epochs=30, early_stopping=False, random_state=0, n_threads=1
+    )
+    plain = LSTMAttentionRegressor(linear_steps=None, **kwargs).fit(X, y)
     # learned with the network (the ridge fit gets this target before
     # training: test_linear_fit_ridge_gives_a_linear_target_before_training_does)
     linear = LSTMAttentionRegressor(linear_steps=30, linear_fit="joint", **kwargs)
@@ -318,6 +320,9 @@ def test_linear_steps_all_reads_as_many_steps_as_the_longest_sequence():
     X, y, lengths = _ragged_data()
     clf = LSTMAttentionClassifier(linear_steps="all", max_epochs=1, random_state=0)
     assert clf.fit(X, y).net_.module_.linear.n_steps == lengths.max() == X.shape[1]
+    # padding is not a step: the same on the sequences padded to 60 steps
+    padded = np.concatenate([X, np.full((len(X), 20, X.shape[2]), np.nan)], axis=1)
+    assert clf.fit(padded, y).linear_steps_ == lengths.max()
 
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, "All", "last"])
@@ -351,7 +356,9 @@ def test_linear_fit_ridge_is_a_ridge_fit_and_training_keeps_it(Model):
     X, y, _ = _ragged_data(n=60)
     y = np.nan_to_num(X[:, :, 0]).sum(1) + np.random.default_rng(1).normal(size=60)
     weight = np.random.default_rng(2).uniform(0.5, 2, 60)
-    reg = Model(linear_steps=8, max_epochs=3, random_state=0, n_threads=1)
+    reg = Model(
+        linear_steps=8, max_epochs=3, early_stopping=False, random_state=0, n_threads=1
+    )
     reg.fit(X, y, sample_weight=weight)
     assert reg.linear_fit_ == "ridge"
     layer = reg.net_.module_.linear.linear
@@ -483,7 +490,9 @@ def test_partial_fit_learns_the_linear_part_jointly():
 def test_without_linear_steps_there_is_no_linear_fit():
     X, y, _ = _ragged_data(n=30)
     y = np.nan_to_num(X[:, :, 0]).sum(1)
-    reg = LSTMAttentionRegressor(max_epochs=1, random_state=0, n_threads=1)
+    reg = LSTMAttentionRegressor(
+        linear_steps=None, max_epochs=1, random_state=0, n_threads=1
+    )
     assert reg.fit(X, y).linear_fit_ is None
 
 

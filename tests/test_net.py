@@ -10,7 +10,12 @@ import pytest
 import torch
 from numpy.testing import assert_array_equal
 
-from skattn import LSTMAttentionClassifier, TransformerClassifier
+from skattn import (
+    LSTMAttentionClassifier,
+    LSTMAttentionRegressor,
+    TransformerClassifier,
+    TransformerRegressor,
+)
 from skattn._net import SequenceNet, _duration
 from skattn.exceptions import TrainingInterruptedWarning
 
@@ -30,6 +35,31 @@ def test_early_stopping_stops_and_restores_the_best_epoch(data):
     # max_epochs, so the restored model equals one trained for best + 1 epochs.
     short = TransformerClassifier(n_iter_no_change=500, max_epochs=best + 1, **params)
     assert_array_equal(clf.predict_proba(X), short.fit(X, y).predict_proba(X))
+
+
+def test_early_stopping_auto_holds_out_a_share_of_40_sequences_or_more(data):
+    X, y = data  # 80 sequences
+    params = dict(max_epochs=2, **SMALL_TRANSFORMER)
+    clf = TransformerClassifier(early_stopping="auto", **params).fit(X, y)
+    assert clf.early_stopping_ is True and "valid_loss" in clf.history_[-1]
+    clf.fit(X[:39], y[:39])
+    assert clf.early_stopping_ is False and "valid_loss" not in clf.history_[-1]
+    clf.fit(X[:40], y[:40])
+    assert clf.early_stopping_ is True
+    clf.partial_fit(X, y)  # one epoch on the data as given: never
+    assert clf.early_stopping_ is False and "valid_loss" not in clf.history_[-1]
+
+
+def test_transformer_regressor_stops_early_by_default(data):
+    X, _ = data
+    y = X[:, -1, 0] + 0.1 * X[:, 0, 1]
+    reg = TransformerRegressor(max_epochs=2, random_state=0, n_threads=1).fit(X, y)
+    assert reg.early_stopping_ is True and "valid_loss" in reg.history_[-1]
+    # and reads every step linearly, fitted by ridge before training
+    assert reg.linear_steps_ == X.shape[1] and reg.linear_fit_ == "ridge"
+    # the LSTM regressor's defaults did not pass the study (benchmarks/LODO.md)
+    lstm = LSTMAttentionRegressor(max_epochs=1, random_state=0, n_threads=1)
+    assert lstm.fit(X, y).early_stopping_ is False and lstm.linear_steps_ is None
 
 
 def test_validation_split_is_stratified(data):

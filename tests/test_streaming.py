@@ -216,6 +216,10 @@ def test_targets_as_dask_early_stopping_and_partial_fit():
     assert model.history_[-1]["train_batch_count"] == 5 * 3
     with pytest.raises(ValueError, match="whole blocks of X"):
         model.fit(da.from_array(X, chunks=(240, 12, 2)), y)
+    # "auto" does not hold blocks out: fits read block by block train on all
+    auto = small(LSTMAttentionClassifier, early_stopping="auto", max_epochs=1)
+    assert auto.fit(Xd, yd).early_stopping_ is False
+    assert "valid_loss" not in auto.history_[-1]
     stream = small(LSTMAttentionClassifier)
     stream.partial_fit(Xd, y, classes=[0, 1])
     stream.partial_fit(Xd, yd)
