@@ -95,6 +95,7 @@ class SequenceEstimator(EventInputs, BaseEstimator):
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_split": [StrOptions({"random", "last"})],
         "n_iter_no_change": [int_param(1)],
         "warm_start": ["boolean"],
         "device": [str],
@@ -425,7 +426,7 @@ arrays, or long DataFrame
         if self.early_stopping_:
             strata = self._stratify(data.target)
             train, valid = validation_split(
-                data, self.validation_fraction, strata, seed
+                data, self.validation_fraction, strata, seed, self.validation_split
             )
         else:
             train, valid = data, None

@@ -41,6 +41,13 @@ TRAINING_PARAMS_DOC = """\
 {early_stopping_why}
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
+    validation_split : {{"random", "last"}}, default="random"
+        Which share: drawn at random (stratified for classifiers), or the
+        last sequences in the order given (the last blocks of data read
+        block by block). ``"last"`` suits sequences in time order, such as
+        windows of one series, where a random share holds near-copies of
+        training windows and so does not show when the network stops
+        generalising to later data.
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
     warm_start : bool, default=False

@@ -122,6 +122,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         clip_grad_norm=1.0,
         early_stopping=False,
         validation_fraction=0.1,
+        validation_split="random",
         n_iter_no_change=10,
         warm_start=False,
         device="auto",
@@ -165,6 +166,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.clip_grad_norm = clip_grad_norm
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.device = device
@@ -258,6 +260,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         clip_grad_norm=1.0,
         early_stopping=False,
         validation_fraction=0.1,
+        validation_split="random",
         n_iter_no_change=10,
         warm_start=False,
         device="auto",
@@ -300,6 +303,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.clip_grad_norm = clip_grad_norm
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.device = device

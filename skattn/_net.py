@@ -639,16 +639,17 @@ def training_callbacks(
     return callbacks
 
 
-def validation_split(data, fraction, strata, seed):
+def validation_split(data, fraction, strata, seed, order="random"):
     """``(train, valid)`` subsets of ``data`` for early stopping.
 
-    Stratified by ``strata`` (class codes, or None) where every class can
-    appear on both sides; otherwise a plain shuffled split.
+    ``order="random"``: stratified by ``strata`` (class codes, or None)
+    where every class can appear on both sides, otherwise a plain shuffled
+    split; ``"last"``: the last sequences, in the order given.
     """
     from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
     if hasattr(data, "validation_split"):  # data read block by block: whole blocks
-        return data.validation_split(fraction, seed)
+        return data.validation_split(fraction, seed, last=order == "last")
     n = len(data)
     n_valid = int(math.ceil(fraction * n))
     if n_valid < 1 or n - n_valid < 1:
@@ -656,6 +657,10 @@ def validation_split(data, fraction, strata, seed):
             f"early_stopping needs a validation split, but validation_fraction="
             f"{fraction} of {n} samples leaves "
             f"{n_valid} for validation and {n - n_valid} for training"
+        )
+    if order == "last":
+        return data.subset(np.arange(n - n_valid)), data.subset(
+            np.arange(n - n_valid, n)
         )
     if strata is not None:
         try:

@@ -128,6 +128,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         clip_grad_norm=1.0,
         early_stopping=False,
         validation_fraction=0.1,
+        validation_split="random",
         n_iter_no_change=10,
         warm_start=False,
         device="auto",
@@ -171,6 +172,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.clip_grad_norm = clip_grad_norm
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.device = device
@@ -265,6 +267,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         clip_grad_norm=1.0,
         early_stopping="auto",
         validation_fraction=0.1,
+        validation_split="random",
         n_iter_no_change=10,
         warm_start=False,
         device="auto",
@@ -307,6 +310,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.clip_grad_norm = clip_grad_norm
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.device = device

@@ -90,6 +90,35 @@ def test_validation_split_is_stratified(data):
     )
 
 
+def _validation_share(model, X, y):
+    """The validation data of one fit of ``model``."""
+    seen = {}
+    original = SequenceNet.partial_fit
+
+    def spy(net, X, y=None, **kwargs):
+        seen["valid"] = X[1]
+        return original(net, X, y, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SequenceNet, "partial_fit", spy)
+        model.fit(X, y)
+    return seen["valid"]
+
+
+def test_validation_split_last_holds_out_the_last_sequences(data):
+    X, _ = data  # 80 sequences
+    y = np.arange(80.0)  # each target names its sequence
+    params = dict(hidden_size=4, early_stopping=True, max_epochs=1, random_state=0)
+    reg = LSTMAttentionRegressor(validation_split="last", **params)
+    valid = _validation_share(reg, X, y)
+    held = valid.target.numpy().ravel() * reg._y_scale[0] + reg._y_loc[0]
+    np.testing.assert_allclose(held, y[-8:], atol=1e-4)
+    # the default draws them at random
+    valid = _validation_share(LSTMAttentionRegressor(**params), X, y)
+    held = valid.target.numpy().ravel() * reg._y_scale[0] + reg._y_loc[0]
+    assert len(held) == 8 and not np.allclose(held, y[-8:], atol=1e-4)
+
+
 def test_cosine_schedule_decays_to_zero_and_constant_stays(data):
     X, y = data
     cosine = TransformerClassifier(max_epochs=6, lr=1e-2, **SMALL_TRANSFORMER).fit(X, y)

@@ -33,6 +33,7 @@ TRAINING_PARAMS = (
     "clip_grad_norm",
     "early_stopping",
     "validation_fraction",
+    "validation_split",
     "n_iter_no_change",
 )
 

@@ -216,6 +216,26 @@ def test_targets_as_dask_early_stopping_and_partial_fit():
     assert model.history_[-1]["train_batch_count"] == 5 * 3
     with pytest.raises(ValueError, match="whole blocks of X"):
         model.fit(da.from_array(X, chunks=(240, 12, 2)), y)
+    # validation_split="last": the last of the 6 blocks
+    from skattn._net import SequenceNet
+
+    seen = {}
+    original = SequenceNet.partial_fit
+
+    def spy(net, X, y=None, **kwargs):
+        seen["valid"] = X[1]
+        return original(net, X, y, **kwargs)
+
+    last = small(
+        LSTMAttentionClassifier,
+        early_stopping=True,
+        validation_split="last",
+        max_epochs=1,
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SequenceNet, "partial_fit", spy)
+        last.fit(Xd, yd)
+    assert list(seen["valid"].blocks) == [5]
     # "auto" does not hold blocks out: fits read block by block train on all
     auto = small(LSTMAttentionClassifier, early_stopping="auto", max_epochs=1)
     assert auto.fit(Xd, yd).early_stopping_ is False
