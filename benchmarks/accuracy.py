@@ -120,6 +120,7 @@ NEUTRAL = {
     "stem_dilation": 1,
     "label_smoothing": 0.0,
     "n_estimators": 1,
+    "validation_split": "random",
 }
 
 

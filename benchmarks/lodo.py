@@ -195,11 +195,15 @@ BASELINES = {
     ],
     ("classification", "lstm"): ["series_auto", "series_auto+stem_median_steps"],
     ("regression", "tf"): ["ridge_blocks_all_es"],
+    ("regression", "lstm"): ["ridge_blocks_all_es_last"],
 }
 
 # (task, family, candidate) -> the replication that confirmed it, where the
 # rules above did not hold for it on the first measurement alone
-CONFIRMED_BY = {("regression", "tf", "ridge_blocks_all_es"): 1}
+CONFIRMED_BY = {
+    ("regression", "tf", "ridge_blocks_all_es"): 1,
+    ("regression", "lstm", "ridge_blocks_all_es_last"): 2,
+}
 
 
 def baseline(task, family):

@@ -745,6 +745,7 @@ class SequenceRegressorBase(
         "linear_steps": None,
         "linear_fit": "joint",
         "early_stopping": False,
+        "validation_split": "random",
     }
 
     def _prepare_target(self, y, warm=False, classes=None):

@@ -41,13 +41,14 @@ TRAINING_PARAMS_DOC = """\
 {early_stopping_why}
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
-    validation_split : {{"random", "last"}}, default="random"
+    validation_split : {{"random", "last"}}, default={validation_split}
         Which share: drawn at random (stratified for classifiers), or the
         last sequences in the order given (the last blocks of data read
         block by block). ``"last"`` suits sequences in time order, such as
         windows of one series, where a random share holds near-copies of
         training windows and so does not show when the network stops
-        generalising to later data.
+        generalising to later data; with sequences in random order it is a
+        random share too.
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
     warm_start : bool, default=False
@@ -345,9 +346,12 @@ EARLY_STOPPING_WHY = {
 }
 
 
-def training_doc(max_steps=None, early_stopping=False, **defaults):
+def training_doc(
+    max_steps=None, early_stopping=False, validation_split="random", **defaults
+):
     """The training parameters block with a family's ``defaults`` (and the
-    estimator's ``max_steps`` and ``early_stopping``) filled in."""
+    estimator's ``max_steps``, ``early_stopping`` and ``validation_split``)
+    filled in."""
     why = textwrap.fill(
         EARLY_STOPPING_WHY[early_stopping],
         width=78,
@@ -359,6 +363,7 @@ def training_doc(max_steps=None, early_stopping=False, **defaults):
         max_steps=max_steps,
         early_stopping=shown,
         early_stopping_why=why,
+        validation_split=f'"{validation_split}"',
         **defaults,
     )
 

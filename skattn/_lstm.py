@@ -180,9 +180,11 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
 @model_class
 @fill_doc(
     architecture=recurrent_params_doc(),
-    training=training_doc(**RECURRENT_DEFAULTS),
+    training=training_doc(
+        early_stopping="auto", validation_split="last", **RECURRENT_DEFAULTS
+    ),
     attributes=FITTED_ATTRIBUTES_DOC,
-    linear=linear_doc(regressor=True),
+    linear=linear_doc("auto", regressor=True),
     ensemble=ENSEMBLE_DOC,
 )
 class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
@@ -248,7 +250,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         time_features=None,
         static_features=None,
         static_query=False,
-        linear_steps=None,
+        linear_steps="auto",
         linear_fit="ridge",
         n_estimators=1,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
@@ -258,9 +260,9 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         weight_decay=RECURRENT_DEFAULTS["weight_decay"],
         lr_schedule="cosine",
         clip_grad_norm=1.0,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
-        validation_split="random",
+        validation_split="last",
         n_iter_no_change=10,
         warm_start=False,
         device="auto",
