@@ -357,6 +357,7 @@ def training_doc(
         width=78,
         initial_indent=" " * 8,
         subsequent_indent=" " * 8,
+        break_on_hyphens=False,
     )
     shown = f'"{early_stopping}"' if isinstance(early_stopping, str) else early_stopping
     return TRAINING_PARAMS_DOC.format(
