@@ -821,12 +821,8 @@ def _replications(rows, n_folds, directory):
             f"{REPLICATE_SEEDS * rep} + k.",
             "",
         ]
-        fit = {c: sum(r["fit_s"] for r in here if r["candidate"] == c) for c in cands}
-        table = {
-            (task, c, family, n): (np.mean(list(folds_of[c, n].values())), n_folds, 0)
-            for c in cands
-            for n in names
-        }
+        table = _table(here, n_folds, directory)
+        fit = {c: sum(table[task, c, family, n][2] for n in names) for c in cands}
         text.append(
             C.markdown_table(
                 ["candidate", *names, "mean", "fit s (sum)"],

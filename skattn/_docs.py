@@ -331,6 +331,11 @@ bool, or None, default="from_dtype"
 """
 
 
+def _shown(default):
+    """A default as a docstring shows it: strings in double quotes."""
+    return f'"{default}"' if isinstance(default, str) else default
+
+
 # why the default of early_stopping is what it is
 EARLY_STOPPING_WHY = {
     False: (
@@ -359,12 +364,11 @@ def training_doc(
         subsequent_indent=" " * 8,
         break_on_hyphens=False,
     )
-    shown = f'"{early_stopping}"' if isinstance(early_stopping, str) else early_stopping
     return TRAINING_PARAMS_DOC.format(
         max_steps=max_steps,
-        early_stopping=shown,
+        early_stopping=_shown(early_stopping),
         early_stopping_why=why,
-        validation_split=f'"{validation_split}"',
+        validation_split=_shown(validation_split),
         **defaults,
     )
 
@@ -372,8 +376,7 @@ def training_doc(
 def linear_doc(default=None, regressor=False):
     """The ``linear_steps`` block with its ``default``, and for regressors
     the ``linear_fit`` block."""
-    shown = f'"{default}"' if isinstance(default, str) else default
-    block = LINEAR_STEPS_DOC.format(default=shown)
+    block = LINEAR_STEPS_DOC.format(default=_shown(default))
     return block + "\n" + LINEAR_FIT_DOC if regressor else block
 
 

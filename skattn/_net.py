@@ -649,7 +649,7 @@ def validation_split(data, fraction, strata, seed, order="random"):
     from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
     if hasattr(data, "validation_split"):  # data read block by block: whole blocks
-        return data.validation_split(fraction, seed, last=order == "last")
+        return data.validation_split(fraction, seed, order)
     n = len(data)
     n_valid = int(math.ceil(fraction * n))
     if n_valid < 1 or n - n_valid < 1:

@@ -300,9 +300,9 @@ class StreamedData:
         """Batches per epoch: each block ends its own last batch."""
         return int(sum(math.ceil(s / batch_size) for s in self._sizes))
 
-    def validation_split(self, fraction, seed, last=False):
-        """``(train, valid)``: whole blocks, drawn with ``seed`` (or the last
-        ones)."""
+    def validation_split(self, fraction, seed, order="random"):
+        """``(train, valid)``: whole blocks, drawn with ``seed`` (``order=
+        "random"``) or the last ones (``"last"``)."""
         n = len(self.blocks)
         n_valid = int(math.ceil(fraction * n))
         if n < 2 or n_valid >= n:
@@ -313,7 +313,9 @@ class StreamedData:
                 "or early_stopping=False"
             )
         order = (
-            np.arange(n)[::-1] if last else np.random.RandomState(seed).permutation(n)
+            np.arange(n)[::-1]
+            if order == "last"
+            else np.random.RandomState(seed).permutation(n)
         )
         valid, train = np.sort(order[:n_valid]), np.sort(order[n_valid:])
         return self._subset(self.blocks[train]), self._subset(self.blocks[valid])
