@@ -121,6 +121,7 @@ NEUTRAL = {
     "label_smoothing": 0.0,
     "n_estimators": 1,
     "validation_split": "random",
+    "random_crop": None,
 }
 
 

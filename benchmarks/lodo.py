@@ -119,6 +119,10 @@ CANDIDATES = {
     "wd_0.1": {"weight_decay": 0.1},
     # three networks side by side (about three times the fit time)
     "ensemble_3": {"n_estimators": 3},
+    # window slicing: training batches cut to random windows of 90% (80%) of
+    # each sequence
+    "crop_0.9": {"random_crop": 0.9},
+    "crop_0.8": {"random_crop": 0.8},
     # regression: stop when a held-out tenth of the training split stops
     # improving (the best epoch's weights kept)
     "early_stop": {"early_stopping": True},

@@ -398,6 +398,11 @@ arrays, or long DataFrame
         """The peak learning rate (an estimator may resolve an ``"auto"``)."""
         return self.lr
 
+    def _random_crop(self):
+        """The share of each sequence that training windows keep (None:
+        whole sequences); a task may offer ``random_crop``."""
+        return None
+
     def _new_net(self, module, device, seed):
         """A skorch net around ``module`` with this estimator's settings."""
         return SequenceNet(
@@ -471,6 +476,7 @@ arrays, or long DataFrame
                 batch_size=self.batch_size,
                 lr=self._learning_rate(),
                 verbose=self.verbose,
+                random_crop=self._random_crop(),
             )
             net.initialize_callbacks()
             # "auto" threads: from the work of one step on this data
@@ -669,6 +675,7 @@ class SequenceClassifierBase(
         **SUPERVISED_CONSTRAINTS,
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "random_crop": [Interval(Real, 0, 1, closed="right"), None],
     }
 
     def _prepare_target(self, y, warm=False, classes=None):
@@ -676,6 +683,9 @@ class SequenceClassifierBase(
 
     def _stratify(self, target):
         return None if target is None else target.numpy()
+
+    def _random_crop(self):
+        return self.random_crop
 
     def _criterion(self):
         return torch.nn.CrossEntropyLoss(

@@ -210,7 +210,14 @@ CLASSIFIER_LOSS_DOC = """\
         label_smoothing`` plus an equal share of ``label_smoothing`` to
         every class (``torch.nn.CrossEntropyLoss``), which keeps the
         network from driving its logits apart without bound on small
-        training sets.\
+        training sets.
+    random_crop : float in (0, 1] or None, default=None
+        Window slicing, an augmentation for small training sets: each
+        training sequence is replaced, in every batch, by a window of
+        ``ceil(random_crop * length)`` consecutive steps at a random place,
+        so the network learns from shifted parts of it; early stopping's
+        validation share, ``score`` and ``predict`` see whole sequences.
+        None trains on whole sequences.\
 """
 
 

@@ -113,6 +113,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         n_estimators=1,
         class_weight=None,
         label_smoothing=0.0,
+        random_crop=None,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
         max_steps=CLASSIFIER_MAX_STEPS,
         batch_size=RECURRENT_DEFAULTS["batch_size"],
@@ -157,6 +158,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.n_estimators = n_estimators
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
+        self.random_crop = random_crop
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size

@@ -47,6 +47,7 @@ __all__ = [
     "TrainingProgress",
     "WarmupCosine",
     "plain_history",
+    "random_windows",
     "training_callbacks",
     "validation_split",
 ]
@@ -158,6 +159,44 @@ class BatchIterator:
                     data.weight[index].to(device, non_blocking=non_blocking),
                 )
                 yield X, y
+
+
+def random_windows(X, fraction, generator):
+    """Each sequence of a batch cut to a random window of its real steps.
+
+    The window holds ``ceil(fraction * length)`` consecutive real steps (at
+    least one), starts at a uniformly drawn step, and is moved to the start
+    of the row, as window slicing does (Le Guennec et al., "Data
+    augmentation for time series classification using convolutional neural
+    networks", 2016): the network learns from parts of each training
+    sequence, shifted in time. Padding stays zero.
+
+    Parameters
+    ----------
+    X : dict
+        A batch: ``values [b, t, c]`` and ``mask [b, t]`` (right-padded).
+    fraction : float in (0, 1]
+        The share of each sequence's real steps that the window keeps.
+    generator : torch.Generator
+        Draws the windows' starts (on the CPU).
+
+    Returns
+    -------
+    X : dict
+        ``values [b, t', c]`` and ``mask [b, t']``, ``t'`` the longest window.
+    """
+    values, mask = X["values"], X["mask"]
+    lengths = mask.sum(1).cpu()
+    keep = torch.ceil(lengths * fraction).long().clamp(min=1)
+    draws = torch.rand(len(lengths), generator=generator)
+    starts = (draws * (lengths - keep + 1)).long()  # in [0, length - keep]
+    t = int(keep.max()) if len(keep) else 0
+    index = starts[:, None] + torch.arange(t)  # [b, t']
+    index = index.clamp(max=max(values.shape[1] - 1, 0)).to(values.device)
+    window = values.gather(1, index.unsqueeze(-1).expand(-1, -1, values.shape[-1]))
+    window_mask = lengths_to_mask(keep, t).to(mask.device)
+    window = window.masked_fill(~window_mask.unsqueeze(-1), 0)
+    return {**X, "values": window, "mask": window_mask}
 
 
 class _StopTraining(KeyboardInterrupt):
@@ -447,18 +486,36 @@ class SequenceNet(NeuralNet):
 
     ``fit`` receives ``X = (train_data, valid_data_or_None)`` and ``y=None``.
     The criterion must return one loss per sample; the batch loss is the
-    weighted mean with the normalised sample weights.
+    weighted mean with the normalised sample weights. With ``random_crop``
+    (a fraction in (0, 1]), every training batch is cut to random windows of
+    its sequences (:func:`random_windows`); validation and prediction see
+    whole sequences.
     """
 
-    def __init__(self, *args, shuffle_seed=0, mixed_precision=False, **kwargs):
+    def __init__(
+        self,
+        *args,
+        shuffle_seed=0,
+        mixed_precision=False,
+        random_crop=None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.shuffle_seed = shuffle_seed
         self.mixed_precision = mixed_precision
+        self.random_crop = random_crop
 
     def initialize(self):
         super().initialize()
         self.shuffle_generator_ = torch.Generator().manual_seed(self.shuffle_seed)
+        self.crop_generator_ = torch.Generator().manual_seed(self.shuffle_seed + 1)
         return self
+
+    def train_step_single(self, batch, **fit_params):
+        if self.random_crop is not None:
+            X, y = batch
+            batch = random_windows(X, self.random_crop, self.crop_generator_), y
+        return super().train_step_single(batch, **fit_params)
 
     def get_default_callbacks(self):
         # skorch's PrintLog table is replaced by TrainingProgress, which

@@ -119,6 +119,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         n_estimators=1,
         class_weight=None,
         label_smoothing=0.0,
+        random_crop=None,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         max_steps=CLASSIFIER_MAX_STEPS,
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
@@ -163,6 +164,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.n_estimators = n_estimators
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
+        self.random_crop = random_crop
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size
