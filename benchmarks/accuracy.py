@@ -122,6 +122,7 @@ NEUTRAL = {
     "n_estimators": 1,
     "validation_split": "random",
     "random_crop": None,
+    "stem_scales": 1,
 }
 
 

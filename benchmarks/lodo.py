@@ -123,6 +123,8 @@ CANDIDATES = {
     # each sequence
     "crop_0.9": {"random_crop": 0.9},
     "crop_0.8": {"random_crop": 0.8},
+    # three kernel widths side by side in each stem layer (InceptionTime)
+    "stem_scales_3": {"stem_scales": 3},
     # regression: stop when a held-out tenth of the training split stops
     # improving (the best epoch's weights kept)
     "early_stop": {"early_stopping": True},

@@ -56,6 +56,7 @@ CONV_STEM_CONSTRAINTS = {
     "conv_stem": [StrOptions({"auto"}), int_param(1), None],
     "stem_norm": [StrOptions({"layer", "batch"}), None],
     "stem_dilation": [int_param(1)],
+    "stem_scales": [int_param(1)],
     "series_norm": [StrOptions({"auto", "stats", "instance"}), None],
 }
 
@@ -150,6 +151,7 @@ def _shared_network_params(est, max_length):
         conv_stem=est.conv_stem,
         stem_norm=est.stem_norm,
         stem_dilation=est.stem_dilation,
+        stem_scales=est.stem_scales,
         # "auto" is resolved from the training data by fit
         series_norm=getattr(est, "series_norm_", est.series_norm),
         # the supervised estimators only (the embedding estimator has no head)

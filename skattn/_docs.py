@@ -170,6 +170,12 @@ CONV_STEM_DOC = """\
         spaces its kernel's taps ``stem_dilation ** i`` steps apart, so 2
         widens the window each output step sees from 13 to 29 input steps
         (at a stride of 1) at the same cost.
+    stem_scales : int, default=1
+        Kernel widths in each layer of the stem: with ``k`` > 1, each layer
+        runs ``k`` convolutions side by side whose windows are 1, 2, 4, ...
+        times as wide as the single kernel's, with the ``{width}`` channels
+        shared out between them (the multi-scale kernels of InceptionTime),
+        so that the stem sees both fine detail and longer patterns.
     series_norm : {{"auto", "stats", "instance"}} or None, default={series_norm}
         Give the network each sequence's own level and scale: per channel,
         the mean and the log standard deviation over the sequence's real

@@ -95,6 +95,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         conv_stem="auto",
         stem_norm="layer",
         stem_dilation=1,
+        stem_scales=1,
         series_norm="auto",
         pooling="attention",
         attention="additive",
@@ -140,6 +141,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
         self.stem_dilation = stem_dilation
+        self.stem_scales = stem_scales
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention
@@ -238,6 +240,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         conv_stem="auto",
         stem_norm="layer",
         stem_dilation=1,
+        stem_scales=1,
         series_norm=None,
         pooling="attention",
         attention="additive",
@@ -281,6 +284,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
         self.stem_dilation = stem_dilation
+        self.stem_scales = stem_scales
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention

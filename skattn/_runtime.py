@@ -80,10 +80,12 @@ def step_flops(module, batch_size, length):
     in_stem = set()
     for stem in (m for m in module.modules() if isinstance(m, ConvStem)):
         steps = int(length)  # an ensemble's members have a stem each
-        for conv, stride in zip(stem.convs, stem.strides, strict=True):
+        for layer, stride in zip(stem.convs, stem.strides, strict=True):
             steps = -(-steps // stride)
-            per_sequence += 2 * conv.weight.numel() * steps
-            in_stem.add(conv)
+            # a Conv1d, or a MultiScaleConv's branches
+            for conv in (m for m in layer.modules() if isinstance(m, nn.Conv1d)):
+                per_sequence += 2 * conv.weight.numel() * steps
+                in_stem.add(conv)
     for layer in module.modules():
         if layer in in_stem:
             continue

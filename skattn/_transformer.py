@@ -101,6 +101,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         conv_stem="auto",
         stem_norm="batch",
         stem_dilation=1,
+        stem_scales=1,
         series_norm="auto",
         pooling="attention",
         attention="multihead",
@@ -146,6 +147,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
         self.stem_dilation = stem_dilation
+        self.stem_scales = stem_scales
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention
@@ -243,6 +245,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         conv_stem="auto",
         stem_norm="layer",
         stem_dilation=1,
+        stem_scales=1,
         series_norm=None,
         pooling="attention",
         attention="multihead",
@@ -286,6 +289,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
         self.stem_dilation = stem_dilation
+        self.stem_scales = stem_scales
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention

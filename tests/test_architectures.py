@@ -100,6 +100,17 @@ def test_dilated_stem_is_built_saved_and_ignores_padding(Model, tmp_path):
         Model(stem_dilation=0, max_epochs=1).fit(X, y)
 
 
+@pytest.mark.parametrize("Model", [LSTMAttentionClassifier, TransformerRegressor])
+def test_multi_scale_stem_is_built_saved_and_ignores_padding(Model, tmp_path):
+    est = Model(stem_scales=3, max_epochs=2, random_state=0, n_threads=1)
+    X, y = _fit_padding_and_saving(est, tmp_path)
+    for layer in est.net_.module_.stem.convs:
+        widths = [conv.kernel_size[0] for conv in layer.branches]
+        assert widths == [widths[0], 2 * widths[0] - 1, 4 * widths[0] - 3]
+    with pytest.raises(ValueError, match="stem_scales"):
+        Model(stem_scales=0, max_epochs=1).fit(X, y)
+
+
 @pytest.mark.parametrize("Model", [TransformerRegressor, LSTMAttentionRegressor])
 def test_stem_fits_regression_and_learned_positions(Model):
     X, _, lengths = _ragged_data()

@@ -16,10 +16,10 @@ from skattn import (
     TransformerClassifier,
     TransformerRegressor,
 )
-from skattn._net import SequenceNet, _duration
+from skattn._net import SequenceNet, _duration, random_windows
 from skattn.exceptions import TrainingInterruptedWarning
 
-from ._params import SMALL_TRANSFORMER
+from ._params import SMALL_TRANSFORMER, small
 
 
 def test_early_stopping_stops_and_restores_the_best_epoch(data):
@@ -283,3 +283,74 @@ def test_batches_group_similar_lengths():
         for X, _ in BatchIterator(data, 8, shuffle=True, generator=gen)
     ]
     assert sorted(widths) == [5] * 7 + [500]  # only the outlier's batch is wide
+
+
+# Window slicing (random_crop) -----------------------------------------------
+
+
+def test_random_windows_are_runs_of_each_sequences_real_steps():
+    lengths = torch.tensor([10, 7, 1, 4, 10])
+    t = int(lengths.max())
+    steps = torch.arange(t)
+    mask = steps < lengths[:, None]
+    # step j of sequence i holds 100 i + j + 1 in both channels; padding 0
+    numbered = (100 * torch.arange(5)[:, None] + steps + 1).float() * mask
+    X = {"values": numbered.unsqueeze(-1).repeat(1, 1, 2), "mask": mask}
+    out = random_windows(X, 0.6, torch.Generator().manual_seed(0))
+    keep = torch.ceil(lengths * 0.6).long()  # 6, 5, 1, 3, 6
+    assert_array_equal(out["mask"].sum(1), keep)
+    assert out["values"].shape == (5, int(keep.max()), 2)
+    for i, (length, k) in enumerate(zip(lengths, keep, strict=True)):
+        window = out["values"][i, :k, 0] - 100 * i - 1  # 0-based source steps
+        assert_array_equal(window, window[0] + torch.arange(k))  # consecutive
+        assert 0 <= window[0] <= length - k  # inside the real steps
+        assert not out["values"][i, k:].any()  # padding stays zero
+    assert_array_equal(out["values"][..., 0], out["values"][..., 1])
+    whole = random_windows(X, 1.0, torch.Generator().manual_seed(0))
+    assert_array_equal(whole["values"], X["values"])
+    assert_array_equal(whole["mask"], X["mask"])
+
+
+def test_random_windows_start_anywhere():
+    """Over many draws, a window of 2 out of 10 steps starts on each of the
+    9 possible steps."""
+    mask = torch.ones(400, 10, dtype=torch.bool)
+    values = torch.arange(10.0).expand(400, 10).unsqueeze(-1)
+    out = random_windows(
+        {"values": values, "mask": mask}, 0.2, torch.Generator().manual_seed(0)
+    )
+    assert set(out["values"][:, 0, 0].tolist()) == set(range(9))
+
+
+@pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionClassifier])
+def test_random_crop_trains_on_windows_and_validates_on_whole_sequences(
+    ragged, Model, monkeypatch
+):
+    X, y = ragged
+    lengths = np.array([len(s) for s in X])
+    seen = {True: set(), False: set()}  # module.training -> lengths it saw
+    infer = SequenceNet.infer
+
+    def spy(net, x, **kwargs):
+        seen[net.module_.training].update(x["mask"].sum(1).tolist())
+        return infer(net, x, **kwargs)
+
+    monkeypatch.setattr(SequenceNet, "infer", spy)
+    params = dict(max_epochs=2, early_stopping=True, validation_fraction=0.25)
+    clf = small(Model, random_crop=0.5, **params).fit(X, y)
+    assert seen[True] <= set(np.ceil(lengths * 0.5).astype(int).tolist())
+    assert seen[False] <= set(lengths.tolist())  # validation: whole sequences
+    assert max(seen[False]) > max(seen[True])
+    # another model than training on whole sequences, the same on a refit
+    proba = clf.predict_proba(X)
+    assert_array_equal(
+        small(Model, random_crop=0.5, **params).fit(X, y).predict_proba(X), proba
+    )
+    assert not np.array_equal(small(Model, **params).fit(X, y).predict_proba(X), proba)
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.5, -0.2, "0.9"])
+def test_invalid_random_crop(data, bad):
+    X, y = data
+    with pytest.raises(ValueError, match="random_crop"):
+        LSTMAttentionClassifier(random_crop=bad, max_epochs=1).fit(X, y)

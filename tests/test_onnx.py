@@ -104,6 +104,7 @@ MODELS = {
         TransformerClassifier(conv_stem=2, stem_dilation=2, **TRANSFORMER),
         Y,
     ),
+    "lstm-stem-multi-scale": (LSTMAttentionClassifier(stem_scales=3, **LSTM), Y),
     "transformer-linear-steps": (
         TransformerRegressor(linear_steps=6, **TRANSFORMER),
         rng.normal(size=24),

@@ -647,7 +647,7 @@ def _check_numeric(option, embedding):
         )
 
 
-def _stem(input_size, channels, conv_stem, length, norm="layer", dilation=1):
+def _stem(input_size, channels, conv_stem, length, norm="layer", dilation=1, scales=1):
     """``(ConvStem or None, total stride)`` for ``conv_stem`` None, "auto"
     (stride from ``length``) or a power-of-two stride."""
     if conv_stem is None:
@@ -660,7 +660,14 @@ def _stem(input_size, channels, conv_stem, length, norm="layer", dilation=1):
         raise ValueError(
             f"conv_stem must be None, 'auto' or a power-of-two int, got {conv_stem!r}"
         )
-    stem = ConvStem(input_size, channels, stride=stride, norm=norm, dilation=dilation)
+    stem = ConvStem(
+        input_size,
+        channels,
+        stride=stride,
+        norm=norm,
+        dilation=dilation,
+        scales=scales,
+    )
     return stem, stride
 
 
@@ -698,6 +705,7 @@ def sequence_network(
     conv_stem=None,
     stem_norm="layer",
     stem_dilation=1,
+    stem_scales=1,
     series_norm=None,
     linear_steps=None,
     linear_trainable=True,
@@ -747,6 +755,8 @@ def sequence_network(
         The stem's normalisation (see :class:`ConvStem`).
     stem_dilation : int, default=1
         The stem's dilation growth (see :class:`ConvStem`).
+    stem_scales : int, default=1
+        Kernel widths per stem layer (see :class:`ConvStem`).
     series_norm : {"stats", "instance", None}, default=None
         Each sequence's mean and log standard deviation per channel as
         extra channels, and with "instance" the values standardised per
@@ -812,6 +822,7 @@ def sequence_network(
         max_length if stem_length is None else stem_length,
         stem_norm,
         stem_dilation,
+        stem_scales,
     )
     if stem is not None:
         input_size = stem.output_size

@@ -24,6 +24,7 @@ __all__ = [
     "STEM_NORMS",
     "ConvStem",
     "MaskedBatchNorm",
+    "MultiScaleConv",
     "SeriesNorm",
     "auto_stem_stride",
     "stem_strides",
@@ -169,6 +170,66 @@ class SeriesNorm(nn.Module):
         return torch.cat([x, stats], dim=-1) * real
 
 
+class MultiScaleConv(nn.Module):
+    """Convolutions of several widths side by side, their channels joined.
+
+    Branch ``j`` (from 0) has a kernel of ``(kernel_size - 1) * 2 ** j + 1``
+    taps, so it sees a window about ``2 ** j`` times as wide as branch 0's,
+    as an InceptionTime module's kernels of 10, 20 and 40 steps do (Ismail
+    Fawaz et al., "InceptionTime: Finding AlexNet for time series
+    classification", 2020). Every branch has the same stride and is padded to
+    keep output step ``j`` centred on input step ``j * stride``, so the
+    branches' outputs line up step by step; the ``out_channels`` are shared
+    out between them (the first takes what does not divide).
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size : int
+        Branch 0's width, odd.
+    stride : int, default=1
+    dilation : int, default=1
+        Applied to every branch.
+    scales : int, default=3
+        Number of branches.
+
+    Examples
+    --------
+    >>> import torch
+    >>> conv = MultiScaleConv(2, 8, 5, stride=2, scales=3)
+    >>> [c.kernel_size[0] for c in conv.branches], conv(torch.randn(1, 2, 9)).shape
+    ([5, 9, 17], torch.Size([1, 8, 5]))
+    """
+
+    def __init__(
+        self, in_channels, out_channels, kernel_size, *, stride=1, dilation=1, scales=3
+    ):
+        super().__init__()
+        if scales < 1 or scales > out_channels:
+            raise ValueError(
+                f"scales must be between 1 and out_channels ({out_channels}), "
+                f"got {scales}"
+            )
+        widths = [out_channels // scales] * scales
+        widths[0] += out_channels - sum(widths)
+        self.branches = nn.ModuleList()
+        for j, width in enumerate(widths):
+            k = (kernel_size - 1) * 2**j + 1
+            self.branches.append(
+                nn.Conv1d(
+                    in_channels,
+                    width,
+                    k,
+                    stride=stride,
+                    padding=dilation * (k // 2),
+                    dilation=dilation,
+                )
+            )
+
+    def forward(self, x):
+        return torch.cat([branch(x) for branch in self.branches], dim=1)
+
+
 class ConvStem(nn.Module):
     """Stack of ``Conv1d -> norm -> GELU`` layers with padding masks.
 
@@ -194,6 +255,11 @@ class ConvStem(nn.Module):
         Dilation growth: layer ``i`` (from 0) has dilation ``dilation **
         i``, so its kernel's taps lie that many steps apart and the window
         each output step sees widens at no extra cost.
+    scales : int, default=1
+        Kernel widths per layer: with more than 1, each layer is a
+        :class:`MultiScaleConv` whose branches see windows 1, 2, 4, ...
+        times as wide as the single kernel would, the ``channels`` shared
+        out between them.
 
     Notes
     -----
@@ -212,7 +278,15 @@ class ConvStem(nn.Module):
     """
 
     def __init__(
-        self, input_size, channels, *, stride=1, num_layers=3, norm="layer", dilation=1
+        self,
+        input_size,
+        channels,
+        *,
+        stride=1,
+        num_layers=3,
+        norm="layer",
+        dilation=1,
+        scales=1,
     ):
         super().__init__()
         if num_layers < 1:
@@ -230,9 +304,15 @@ class ConvStem(nn.Module):
         for i, s in enumerate(self.strides):
             k, d = 2 * s + 3, dilation**i
             # a padding of d * (k // 2) keeps output step j centred on j * s
-            self.convs.append(
-                nn.Conv1d(size, channels, k, stride=s, padding=d * (k // 2), dilation=d)
-            )
+            if scales == 1:
+                conv = nn.Conv1d(
+                    size, channels, k, stride=s, padding=d * (k // 2), dilation=d
+                )
+            else:
+                conv = MultiScaleConv(
+                    size, channels, k, stride=s, dilation=d, scales=scales
+                )
+            self.convs.append(conv)
             if norm == "layer":
                 self.norms.append(nn.LayerNorm(channels))
             elif norm == "batch":

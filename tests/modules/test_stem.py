@@ -8,6 +8,7 @@ import torch
 from skattn.modules.stem import (
     ConvStem,
     MaskedBatchNorm,
+    MultiScaleConv,
     SeriesNorm,
     auto_stem_stride,
     stem_strides,
@@ -60,12 +61,12 @@ def _padded(lengths, t, c, seed=0):
     return x, mask
 
 
-@pytest.mark.parametrize("dilation", [1, 2])
+@pytest.mark.parametrize("dilation, scales", [(1, 1), (2, 1), (1, 3), (2, 2)])
 @pytest.mark.parametrize("norm", ["layer", "batch", None])
 @pytest.mark.parametrize("stride", [1, 2, 4, 8])
-def test_stem_keeps_ceil_length_and_ignores_padding(stride, norm, dilation):
+def test_stem_keeps_ceil_length_and_ignores_padding(stride, norm, dilation, scales):
     torch.manual_seed(0)
-    stem = ConvStem(3, 8, stride=stride, norm=norm, dilation=dilation)
+    stem = ConvStem(3, 8, stride=stride, norm=norm, dilation=dilation, scales=scales)
     if norm == "batch":  # running statistics other than the initial 0 and 1
         stem(*_padded([37, 20, 5, 1], 37, 3, seed=1))
     stem.eval()
@@ -97,6 +98,31 @@ def test_dilation_widens_the_window_each_output_step_sees(dilation, window):
     changed = (stem(bumped, mask)[0] - stem(x, mask)[0]).abs().amax(-1)[0] > 0
     reach = window // 2
     assert changed.nonzero().flatten().tolist() == list(range(50 - reach, 51 + reach))
+
+
+@pytest.mark.parametrize("scales, window", [(1, 13), (2, 25), (3, 49)])
+def test_scales_widen_the_window_each_output_step_sees(scales, window):
+    """At a stride of 1, the widest of ``scales`` branches has ``4 * 2 **
+    (scales - 1) + 1`` taps in each of three layers, which see ``1 + 12 * 2
+    ** (scales - 1)`` input steps together: a change at step 60 reaches
+    exactly the outputs within half that window."""
+    torch.manual_seed(0)
+    stem = ConvStem(1, 6, scales=scales).eval()
+    x, mask = _padded([121], 121, 1)
+    bumped = x.clone()
+    bumped[0, 60] += 1.0
+    changed = (stem(bumped, mask)[0] - stem(x, mask)[0]).abs().amax(-1)[0] > 0
+    reach = window // 2
+    assert changed.nonzero().flatten().tolist() == list(range(60 - reach, 61 + reach))
+
+
+def test_multi_scale_branches_share_the_channels():
+    conv = MultiScaleConv(2, 8, 5, stride=2, scales=3)
+    assert [c.out_channels for c in conv.branches] == [4, 2, 2]
+    assert [c.kernel_size[0] for c in conv.branches] == [5, 9, 17]
+    assert conv(torch.randn(3, 2, 11)).shape == (3, 8, 6)
+    with pytest.raises(ValueError, match="scales must be between 1 and"):
+        MultiScaleConv(2, 2, 5, scales=3)
 
 
 def test_dilation_must_be_positive():
