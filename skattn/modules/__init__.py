@@ -38,7 +38,7 @@ from .network import (
     sequence_network,
     transformer_network,
 )
-from .stem import ConvStem, MaskedBatchNorm, SeriesNorm
+from .stem import ConvStem, MaskedBatchNorm, MultiScaleConv, SeriesNorm
 
 __all__ = [
     "AGGREGATIONS",
@@ -52,6 +52,7 @@ __all__ = [
     "LearnedPositionalEncoding",
     "LinearSteps",
     "MaskedBatchNorm",
+    "MultiScaleConv",
     "MaskedPooling",
     "MaskedReconstruction",
     "NetworkEnsemble",

@@ -184,12 +184,16 @@ class MultiScaleConv(nn.Module):
 
     Parameters
     ----------
-    in_channels, out_channels : int
+    in_channels : int
+        Channels of the input.
+    out_channels : int
+        Channels of the output, all branches together.
     kernel_size : int
         Branch 0's width, odd.
     stride : int, default=1
+        Every branch's stride.
     dilation : int, default=1
-        Applied to every branch.
+        Every branch's dilation.
     scales : int, default=3
         Number of branches.
 
