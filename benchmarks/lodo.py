@@ -121,6 +121,10 @@ CANDIDATES = {
     "wd_0.1": {"weight_decay": 0.1},
     # three networks side by side (about three times the fit time)
     "ensemble_3": {"n_estimators": 3},
+    # three networks of half the width side by side (about the fit time of
+    # one network of the full width)
+    "ensemble_3_half": {"n_estimators": 3, "d_model": 32, "dim_feedforward": 64},
+    "ensemble_3_half_lstm": {"n_estimators": 3, "hidden_size": 32},
     # window slicing: training batches cut to random windows of 90% (80%) of
     # each sequence
     "crop_0.9": {"random_crop": 0.9},
