@@ -112,6 +112,7 @@ CANDIDATES = {
     "steps_2000": {"max_steps": 2000},
     # a lower peak learning rate (LSTM: 0.003 by default)
     "lr_1e-3": {"lr": 1e-3},
+    "lr_2e-3": {"lr": 2e-3},
     # half as many steps again for the training sets that reach the budget
     "steps_3000": {"max_steps": 3000},
     # soft targets: the true class 0.9, the rest shared by all classes
