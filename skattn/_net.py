@@ -187,7 +187,8 @@ def random_windows(X, fraction, generator):
     """
     values, mask = X["values"], X["mask"]
     lengths = mask.sum(1).cpu()
-    keep = torch.ceil(lengths * fraction).long().clamp(min=1)
+    # ceil in float64, less a rounding error: 10 * 0.6 keeps 6 steps, not 7
+    keep = torch.ceil(lengths.double() * fraction - 1e-9).long().clamp(min=1)
     draws = torch.rand(len(lengths), generator=generator)
     starts = (draws * (lengths - keep + 1)).long()  # in [0, length - keep]
     t = int(keep.max()) if len(keep) else 0
