@@ -601,13 +601,15 @@ def _rebuild(cls, state, device):
             raise ValueError(f"the weight {key!r} holds NaN or inf")
     # Compare shapes on the meta device first: corrupted sizes must not
     # allocate a huge network before load_state_dict finds the mismatch. Each
-    # layer holds weights, so a valid num_layers is at most their number (a
-    # corrupted one must not make even the meta build loop for ages).
-    if getattr(estimator, "num_layers", 1) > len(weights):
-        raise ValueError(
-            f"num_layers={estimator.num_layers}, but the file holds only "
-            f"{len(weights)} weight tensors"
-        )
+    # layer and each ensemble member holds weights, so valid num_layers and
+    # n_estimators are at most their number (a corrupted one must not make
+    # even the meta build loop for ages).
+    for count in ("num_layers", "n_estimators"):
+        if getattr(estimator, count, 1) > len(weights):
+            raise ValueError(
+                f"{count}={getattr(estimator, count)}, but the file holds only "
+                f"{len(weights)} weight tensors"
+            )
     with torch.device("meta"):
         probe = estimator._build_network(
             estimator._n_network_channels(), estimator._n_outputs, estimator._max_length

@@ -274,8 +274,10 @@ def test_huge_sizes_in_a_model_file_allocate_nothing(saved, tmp_path):
     _, state = saved
     for key, value in [
         ("num_layers", 2**40),
+        ("n_estimators", 10**6),  # a million networks built on "meta"
         ("d_model", 2**30),
         ("dim_feedforward", 2**40),
+        ("stem_scales", 2**40),
     ]:
         tampered = copy.deepcopy(state)
         tampered["params"][key] = value
