@@ -527,7 +527,9 @@ def report(n_folds, directory):
         "regression: RMSE relative to that of predicting the training mean on "
         "the same fold (lower is better; 1 = the mean). `ridge` (flattened "
         "series) and `minirocket` (aeon, resampled to the longest sequence) "
-        "are references on the same folds. One torch thread.",
+        "are references on the same folds. One torch thread. A score with "
+        "`(k)` after it is the mean of the k folds measured (a run stopped "
+        "once other sets had ruled the candidate out); `-`: not measured.",
         "",
         "Candidates (changes to the estimators' defaults):",
         "",
