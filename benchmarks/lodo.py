@@ -134,6 +134,9 @@ CANDIDATES = {
     "crop_0.8": {"random_crop": 0.8},
     # three kernel widths side by side in each stem layer (InceptionTime)
     "stem_scales_3": {"stem_scales": 3},
+    # sine/cosine positions with frequencies fitted to the longest training
+    # sequence (tAPE, ConvTran)
+    "tape": {"tf:positional_encoding": "tape"},
     # regression: stop when a held-out tenth of the training split stops
     # improving (the best epoch's weights kept)
     "early_stop": {"early_stopping": True},

@@ -75,7 +75,7 @@ TRANSFORMER_CONSTRAINTS = {
     "d_model": [int_param(1)],
     "num_layers": [int_param(1)],
     "dim_feedforward": [int_param(1)],
-    "positional_encoding": [StrOptions({"sinusoidal", "learned"}), None],
+    "positional_encoding": [StrOptions({"sinusoidal", "tape", "learned"}), None],
     "pooling": [StrOptions({"attention", "cls", "mean", "max", "last"})],
     **POOLING_CONSTRAINTS,
 }
@@ -88,7 +88,7 @@ ENCODER_CHOICE_CONSTRAINTS = {
     "hidden_size": [int_param(1)],
     "num_layers": [int_param(1)],
     "dim_feedforward": [int_param(1)],
-    "positional_encoding": [StrOptions({"sinusoidal", "learned"}), None],
+    "positional_encoding": [StrOptions({"sinusoidal", "tape", "learned"}), None],
     "cell": [StrOptions({"lstm", "gru"})],
     "bidirectional": ["boolean"],
     "pooling": [StrOptions({"attention", "mean", "max", "last"})],
@@ -182,10 +182,10 @@ def _check_transformer(est):
         raise ValueError(
             f"d_model={est.d_model} must be divisible by num_heads={est.num_heads}"
         )
-    if est.positional_encoding == "sinusoidal" and est.d_model % 2:
+    if est.positional_encoding in ("sinusoidal", "tape") and est.d_model % 2:
         raise ValueError(
-            f"sinusoidal positional encoding needs an even d_model, got "
-            f"d_model={est.d_model}"
+            f"{est.positional_encoding} positional encoding needs an even "
+            f"d_model, got d_model={est.d_model}"
         )
 
 

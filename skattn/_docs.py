@@ -458,9 +458,13 @@ def transformer_params_doc(stem_norm='"layer"', series_norm="None"):
         Encoder layers.
     dim_feedforward : int, default=128
         Hidden width of each layer's feed-forward block.
-    positional_encoding : {"sinusoidal", "learned"} or None, default="sinusoidal"
-        Fixed sine/cosine codes (any length), one trained vector per position
-        (up to the longest training sequence), or none.
+    positional_encoding : {"sinusoidal", "tape", "learned"} or None, \
+default="sinusoidal"
+        Fixed sine/cosine codes (any length); the same with frequencies
+        fitted to the longest training sequence (tAPE, Foumani et al. 2023:
+        codes that fall off with distance across long series; any length);
+        one trained vector per position (up to the longest training
+        sequence); or none.
 """
         + CONV_STEM_DOC.format(
             width="d_model", stem_norm=stem_norm, series_norm=series_norm

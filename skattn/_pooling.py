@@ -122,9 +122,10 @@ class AttentionPoolingTransformer(
         Encoder layers.
     dim_feedforward : int, default=128
         Feed-forward width of the Transformer layers.
-    positional_encoding : {"sinusoidal", "learned"} or None, \
+    positional_encoding : {"sinusoidal", "tape", "learned"} or None, \
 default="sinusoidal"
-        Positional codes of the Transformer.
+        Positional codes of the Transformer (see
+        :class:`~skattn.TransformerClassifier`).
     cell : {"lstm", "gru"}, default="lstm"
         Cell of the recurrent encoder.
     bidirectional : bool, default=True

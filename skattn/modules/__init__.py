@@ -22,6 +22,7 @@ from .encoders import (
     LearnedPositionalEncoding,
     RecurrentEncoder,
     SinusoidalPositionalEncoding,
+    TimeAbsolutePositionalEncoding,
     TransformerEncoder,
     TransformerEncoderLayer,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "SequenceNetwork",
     "SeriesNorm",
     "SinusoidalPositionalEncoding",
+    "TimeAbsolutePositionalEncoding",
     "StaticInput",
     "StaticQuery",
     "TokenEmbedding",

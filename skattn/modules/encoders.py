@@ -152,6 +152,9 @@ class SinusoidalPositionalEncoding(nn.Module):
              [0.8415, 0.5403, 0.0100, 0.9999]]])
     """
 
+    # every frequency is multiplied by this (TimeAbsolutePositionalEncoding)
+    frequency_scale = 1.0
+
     def __init__(self, d_model):
         super().__init__()
         self.d_model = d_model
@@ -162,12 +165,49 @@ class SinusoidalPositionalEncoding(nn.Module):
         freq = torch.exp(
             torch.arange(0, d, 2, device=x.device, dtype=torch.float64)
             * (-math.log(10000.0) / d)
-        )
+        ) * self.frequency_scale
         angle = position * freq  # [t, ceil(d / 2)]
         # sine and cosine interleaved by stacking rather than by slice
         # assignment, which an ONNX graph would run as two scatters
         pe = torch.stack([torch.sin(angle), torch.cos(angle)], -1).reshape(t, -1)
         return x + pe[:, :d].to(x.dtype)
+
+
+class TimeAbsolutePositionalEncoding(SinusoidalPositionalEncoding):
+    """Sine/cosine codes with frequencies fitted to the sequence length
+    (tAPE, Foumani et al. 2023, "Improving position encoding of transformers
+    for multivariate time series classification").
+
+    The frequencies of :class:`SinusoidalPositionalEncoding` are multiplied
+    by ``d_model / length``: with few dimensions and long series the
+    standard codes of distant positions are about as similar as those of
+    neighbours, and the scaled ones fall off with distance across the
+    length. Any sequence length can be encoded; ``length`` only sets the
+    frequencies.
+
+    Parameters
+    ----------
+    d_model : int
+        Size ``d_model`` of the vectors the codes are added to.
+    length : int
+        Length the frequencies are fitted to (the estimators pass the
+        longest training sequence, in the encoder's steps).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import TimeAbsolutePositionalEncoding
+    >>> TimeAbsolutePositionalEncoding(4, length=8)(torch.zeros(1, 2, 4))
+    tensor([[[0.0000, 1.0000, 0.0000, 1.0000],
+             [0.4794, 0.8776, 0.0050, 1.0000]]])
+    """
+
+    def __init__(self, d_model, length):
+        super().__init__(d_model)
+        if length < 1:
+            raise ValueError(f"length must be at least 1, got {length}")
+        self.length = length
+        self.frequency_scale = d_model / length
 
 
 class LearnedPositionalEncoding(nn.Module):
@@ -291,11 +331,15 @@ class TransformerEncoder(nn.Module):
         Hidden size of the feed-forward blocks.
     dropout : float, default=0.0
         Dropout after the positional encoding and in every layer.
-    positional_encoding : {"sinusoidal", "learned"} or None, \
+    positional_encoding : {"sinusoidal", "tape", "learned"} or None, \
 default="sinusoidal"
-        Position codes added after the input projection; None adds none.
+        Position codes added after the input projection
+        (:class:`SinusoidalPositionalEncoding`,
+        :class:`TimeAbsolutePositionalEncoding`,
+        :class:`LearnedPositionalEncoding`); None adds none.
     max_length : int, optional
-        Number of positions of the ``learned`` encoding (required for it).
+        Number of positions of the ``learned`` encoding, length the
+        ``tape`` frequencies are fitted to (required for both).
     cls_token : bool, default=False
         Prepend a learned token whose final state is ``last``.
 
@@ -325,18 +369,24 @@ default="sinusoidal"
     ):
         super().__init__()
         self.input_proj = nn.Linear(input_size, d_model)
+        if positional_encoding in ("learned", "tape") and max_length is None:
+            raise ValueError(
+                f"a {positional_encoding!r} positional encoding needs max_length"
+            )
         if positional_encoding == "sinusoidal":
             self.positional_encoding = SinusoidalPositionalEncoding(d_model)
+        elif positional_encoding == "tape":
+            self.positional_encoding = TimeAbsolutePositionalEncoding(
+                d_model, max_length
+            )
         elif positional_encoding == "learned":
-            if max_length is None:
-                raise ValueError("a learned positional encoding needs max_length")
             self.positional_encoding = LearnedPositionalEncoding(d_model, max_length)
         elif positional_encoding is None:
             self.positional_encoding = None
         else:
             raise ValueError(
-                "positional_encoding must be 'sinusoidal', 'learned' or None, got "
-                f"{positional_encoding!r}"
+                "positional_encoding must be 'sinusoidal', 'tape', 'learned' or "
+                f"None, got {positional_encoding!r}"
             )
         self.cls_token = nn.Parameter(torch.zeros(d_model)) if cls_token else None
         self.dropout = nn.Dropout(dropout)

@@ -960,8 +960,9 @@ def transformer_network(
         Hidden width of each layer's feed-forward block.
     dropout : float, default=0.1
         Dropout of the encoder layers and before the head.
-    positional_encoding : {"sinusoidal", "learned"} or None, default="sinusoidal"
-        Positional codes.
+    positional_encoding : {"sinusoidal", "tape", "learned"} or None, \
+default="sinusoidal"
+        Positional codes (see :class:`TransformerEncoder`).
     pooling : {"attention", "cls", "mean", "max", "last"}, default="attention"
         How the states become one vector; ``"cls"`` prepends a learned token.
     **options
