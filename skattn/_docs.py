@@ -462,7 +462,7 @@ def transformer_params_doc(stem_norm='"layer"', series_norm="None"):
 default="sinusoidal"
         Fixed sine/cosine codes (any length); the same with frequencies
         fitted to the longest training sequence (tAPE, Foumani et al. 2023:
-        codes that fall off with distance across long series; any length);
+        codes that change gradually across long series; any length);
         one trained vector per position (up to the longest training
         sequence); or none.
 """

@@ -111,6 +111,21 @@ def test_multi_scale_stem_is_built_saved_and_ignores_padding(Model, tmp_path):
         Model(stem_scales=0, max_epochs=1).fit(X, y)
 
 
+def test_tape_positions_are_fitted_to_the_longest_sequence_and_saved(tmp_path):
+    est = TransformerRegressor(
+        positional_encoding="tape", conv_stem=2, max_epochs=2, random_state=0
+    )
+    X, _ = _fit_padding_and_saving(est.set_params(n_threads=1), tmp_path)
+    # 40 steps, halved by the stem
+    assert est.net_.module_.encoder.positional_encoding.length == 20
+    longer = np.random.default_rng(1).normal(size=(3, 90, 2))
+    assert np.isfinite(est.predict(longer)).all()
+    with pytest.raises(ValueError, match="tape positional encoding needs an even"):
+        TransformerRegressor(
+            positional_encoding="tape", d_model=9, num_heads=3, max_epochs=1
+        ).fit(X, np.zeros(len(X)))
+
+
 @pytest.mark.parametrize("Model", [TransformerRegressor, LSTMAttentionRegressor])
 def test_stem_fits_regression_and_learned_positions(Model):
     X, _, lengths = _ragged_data()

@@ -109,6 +109,10 @@ MODELS = {
         TransformerRegressor(linear_steps=6, **TRANSFORMER),
         rng.normal(size=24),
     ),
+    "transformer-tape": (
+        TransformerClassifier(positional_encoding="tape", **TRANSFORMER),
+        Y,
+    ),
     "transformer-series-stats": (
         TransformerClassifier(series_norm="stats", **TRANSFORMER),
         Y,

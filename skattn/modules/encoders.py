@@ -162,10 +162,13 @@ class SinusoidalPositionalEncoding(nn.Module):
     def forward(self, x):
         t, d = x.shape[1], self.d_model
         position = torch.arange(t, device=x.device, dtype=torch.float64).unsqueeze(1)
-        freq = torch.exp(
-            torch.arange(0, d, 2, device=x.device, dtype=torch.float64)
-            * (-math.log(10000.0) / d)
-        ) * self.frequency_scale
+        freq = (
+            torch.exp(
+                torch.arange(0, d, 2, device=x.device, dtype=torch.float64)
+                * (-math.log(10000.0) / d)
+            )
+            * self.frequency_scale
+        )
         angle = position * freq  # [t, ceil(d / 2)]
         # sine and cosine interleaved by stacking rather than by slice
         # assignment, which an ONNX graph would run as two scatters
@@ -174,16 +177,15 @@ class SinusoidalPositionalEncoding(nn.Module):
 
 
 class TimeAbsolutePositionalEncoding(SinusoidalPositionalEncoding):
-    """Sine/cosine codes with frequencies fitted to the sequence length
-    (tAPE, Foumani et al. 2023, "Improving position encoding of transformers
-    for multivariate time series classification").
+    """Sine/cosine codes with frequencies fitted to the sequence length (tAPE).
 
-    The frequencies of :class:`SinusoidalPositionalEncoding` are multiplied
-    by ``d_model / length``: with few dimensions and long series the
-    standard codes of distant positions are about as similar as those of
-    neighbours, and the scaled ones fall off with distance across the
-    length. Any sequence length can be encoded; ``length`` only sets the
-    frequencies.
+    tAPE: Foumani et al. 2023, "Improving position encoding of transformers
+    for multivariate time series classification". The frequencies of :class:`SinusoidalPositionalEncoding` are multiplied
+    by ``d_model / length``. With few dimensions and long series, the
+    standard codes' fast frequencies repeat every few steps, so that the
+    similarity of two steps' codes swings up and down with their distance;
+    the scaled codes change gradually across the length. Any sequence
+    length can be encoded; ``length`` only sets the frequencies.
 
     Parameters
     ----------

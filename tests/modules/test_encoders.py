@@ -1,9 +1,17 @@
 """The encoder modules (``skattn/modules/encoders.py``)."""
 
+import math
+
+import pytest
 import torch
 from numpy.testing import assert_allclose
 
-from skattn.modules import TransformerEncoderLayer
+from skattn.modules import (
+    SinusoidalPositionalEncoding,
+    TimeAbsolutePositionalEncoding,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 from ._batches import random_batch
 
@@ -25,3 +33,47 @@ def test_self_attention_layer_matches_torch_multihead_attention():
     expected = after_attention + layer.feedforward(layer.norm2(after_attention))
     out = layer(x, mask)
     assert_allclose(out[mask].detach(), expected[mask].detach(), rtol=1e-10, atol=1e-12)
+
+
+def test_time_absolute_positions_follow_the_paper():
+    """tAPE: sin/cos(p * 10000^(-2k/d) * d / L) on dimensions 2k and 2k + 1."""
+    d, length, t = 6, 40, 55  # longer than ``length``: any length works
+    codes = TimeAbsolutePositionalEncoding(d, length)(torch.zeros(1, t, d))[0]
+    for p in (0, 1, 17, 54):
+        for k in range(d // 2):
+            angle = p * 10000 ** (-2 * k / d) * d / length
+            assert codes[p, 2 * k].item() == pytest.approx(math.sin(angle), abs=1e-6)
+            assert codes[p, 2 * k + 1].item() == pytest.approx(
+                math.cos(angle), abs=1e-6
+            )
+    # fitted to a length of d_model, the codes are the standard ones
+    x = torch.randn(2, 9, 8)
+    assert torch.equal(
+        TimeAbsolutePositionalEncoding(8, 8)(x), SinusoidalPositionalEncoding(8)(x)
+    )
+
+
+def test_time_absolute_positions_change_smoothly_across_a_long_series():
+    """With 16 dimensions and 1,000 steps, the similarity of the standard
+    codes to the first step's swings up and down along the series (its fast
+    frequencies repeat every few steps); tAPE's changes gradually."""
+    d, length = 16, 1000
+    swings = []
+    for encoding in [
+        SinusoidalPositionalEncoding(d),
+        TimeAbsolutePositionalEncoding(d, length),
+    ]:
+        codes = encoding(torch.zeros(1, length, d, dtype=torch.float64))[0]
+        similarity = codes @ codes[0] / d  # 1 at step 0
+        swings.append(similarity.diff().abs().sum().item())
+    standard, tape = swings
+    assert tape < 2 < 20 < standard
+
+
+def test_encoder_checks_the_positional_encoding():
+    with pytest.raises(ValueError, match="'tape' positional encoding needs max_length"):
+        TransformerEncoder(2, 8, positional_encoding="tape")
+    with pytest.raises(ValueError, match="'tape', 'learned' or None, got 'rope'"):
+        TransformerEncoder(2, 8, positional_encoding="rope", max_length=4)
+    encoder = TransformerEncoder(2, 8, positional_encoding="tape", max_length=12)
+    assert encoder.positional_encoding.length == 12
