@@ -123,6 +123,7 @@ NEUTRAL = {
     "validation_split": "random",
     "random_crop": None,
     "stem_scales": 1,
+    "relative_positions": False,
 }
 
 

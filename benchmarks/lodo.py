@@ -137,6 +137,10 @@ CANDIDATES = {
     # sine/cosine positions with frequencies fitted to the longest training
     # sequence (tAPE, ConvTran)
     "tape": {"tf:positional_encoding": "tape"},
+    # a learned attention score per head and distance between steps
+    # (relative position bias; ConvTran's eRPE), with and without tAPE
+    "relative": {"tf:relative_positions": True},
+    "tape_relative": {"tf:positional_encoding": "tape", "tf:relative_positions": True},
     # regression: stop when a held-out tenth of the training split stops
     # improving (the best epoch's weights kept)
     "early_stop": {"early_stopping": True},

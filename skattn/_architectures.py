@@ -76,6 +76,7 @@ TRANSFORMER_CONSTRAINTS = {
     "num_layers": [int_param(1)],
     "dim_feedforward": [int_param(1)],
     "positional_encoding": [StrOptions({"sinusoidal", "tape", "learned"}), None],
+    "relative_positions": ["boolean"],
     "pooling": [StrOptions({"attention", "cls", "mean", "max", "last"})],
     **POOLING_CONSTRAINTS,
 }
@@ -89,6 +90,7 @@ ENCODER_CHOICE_CONSTRAINTS = {
     "num_layers": [int_param(1)],
     "dim_feedforward": [int_param(1)],
     "positional_encoding": [StrOptions({"sinusoidal", "tape", "learned"}), None],
+    "relative_positions": ["boolean"],
     "cell": [StrOptions({"lstm", "gru"})],
     "bidirectional": ["boolean"],
     "pooling": [StrOptions({"attention", "mean", "max", "last"})],
@@ -202,6 +204,7 @@ def _build_transformer(est, n_channels, n_outputs, max_length):
         num_layers=est.num_layers,
         dim_feedforward=est.dim_feedforward,
         positional_encoding=est.positional_encoding,
+        relative_positions=est.relative_positions,
         **_shared_network_params(est, max_length),
     )
 

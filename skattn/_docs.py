@@ -465,6 +465,11 @@ default="sinusoidal"
         codes that change gradually across long series; any length);
         one trained vector per position (up to the longest training
         sequence); or none.
+    relative_positions : bool, default=False
+        Every layer also learns a score per head and per distance between
+        two steps, added to its attention scores (relative position bias:
+        Shaw et al. 2018, T5; ConvTran's eRPE); distances beyond the
+        longest training sequence share the last score.
 """
         + CONV_STEM_DOC.format(
             width="d_model", stem_norm=stem_norm, series_norm=series_norm

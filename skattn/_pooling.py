@@ -126,6 +126,9 @@ class AttentionPoolingTransformer(
 default="sinusoidal"
         Positional codes of the Transformer (see
         :class:`~skattn.TransformerClassifier`).
+    relative_positions : bool, default=False
+        A learned score per head and distance on the attention scores of the
+        Transformer's layers (see :class:`~skattn.TransformerClassifier`).
     cell : {"lstm", "gru"}, default="lstm"
         Cell of the recurrent encoder.
     bidirectional : bool, default=True
@@ -193,6 +196,7 @@ default="sinusoidal"
         num_layers=2,
         dim_feedforward=128,
         positional_encoding="sinusoidal",
+        relative_positions=False,
         cell="lstm",
         bidirectional=True,
         conv_stem="auto",
@@ -239,6 +243,7 @@ default="sinusoidal"
         self.num_layers = num_layers
         self.dim_feedforward = dim_feedforward
         self.positional_encoding = positional_encoding
+        self.relative_positions = relative_positions
         self.cell = cell
         self.bidirectional = bidirectional
         self.conv_stem = conv_stem

@@ -98,6 +98,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         num_layers=2,
         dim_feedforward=128,
         positional_encoding="sinusoidal",
+        relative_positions=False,
         conv_stem="auto",
         stem_norm="batch",
         stem_dilation=1,
@@ -144,6 +145,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.num_layers = num_layers
         self.dim_feedforward = dim_feedforward
         self.positional_encoding = positional_encoding
+        self.relative_positions = relative_positions
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
         self.stem_dilation = stem_dilation
@@ -242,6 +244,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         num_layers=2,
         dim_feedforward=128,
         positional_encoding="sinusoidal",
+        relative_positions=False,
         conv_stem="auto",
         stem_norm="layer",
         stem_dilation=1,
@@ -286,6 +289,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.num_layers = num_layers
         self.dim_feedforward = dim_feedforward
         self.positional_encoding = positional_encoding
+        self.relative_positions = relative_positions
         self.conv_stem = conv_stem
         self.stem_norm = stem_norm
         self.stem_dilation = stem_dilation

@@ -126,6 +126,24 @@ def test_tape_positions_are_fitted_to_the_longest_sequence_and_saved(tmp_path):
         ).fit(X, np.zeros(len(X)))
 
 
+def test_relative_positions_are_built_saved_and_ignore_padding(tmp_path):
+    est = TransformerClassifier(
+        relative_positions=True,
+        pooling="cls",
+        conv_stem=2,
+        max_epochs=3,
+        random_state=0,
+        n_threads=1,
+    )
+    X, _ = _fit_padding_and_saving(est, tmp_path)
+    for layer in est.net_.module_.encoder.layers:
+        # 40 steps, halved by the stem: distances up to 19
+        assert layer.relative_bias.bias.shape == (est.num_heads, 2 * 19 + 1)
+        assert layer.relative_bias.bias.abs().max() > 0  # trained
+    longer = np.random.default_rng(1).normal(size=(3, 90, 2))
+    assert np.isfinite(est.predict_proba(longer)).all()
+
+
 @pytest.mark.parametrize("Model", [TransformerRegressor, LSTMAttentionRegressor])
 def test_stem_fits_regression_and_learned_positions(Model):
     X, _, lengths = _ragged_data()

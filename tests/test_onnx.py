@@ -113,6 +113,10 @@ MODELS = {
         TransformerClassifier(positional_encoding="tape", **TRANSFORMER),
         Y,
     ),
+    "transformer-relative-positions": (
+        TransformerClassifier(relative_positions=True, pooling="cls", **TRANSFORMER),
+        Y,
+    ),
     "transformer-series-stats": (
         TransformerClassifier(series_norm="stats", **TRANSFORMER),
         Y,

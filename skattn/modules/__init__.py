@@ -21,6 +21,7 @@ from .attention import (
 from .encoders import (
     LearnedPositionalEncoding,
     RecurrentEncoder,
+    RelativePositionBias,
     SinusoidalPositionalEncoding,
     TimeAbsolutePositionalEncoding,
     TransformerEncoder,
@@ -58,6 +59,7 @@ __all__ = [
     "MaskedReconstruction",
     "NetworkEnsemble",
     "RecurrentEncoder",
+    "RelativePositionBias",
     "ScaledDotScore",
     "SequenceNetwork",
     "SeriesNorm",

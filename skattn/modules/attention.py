@@ -413,14 +413,21 @@ def last_real_step(states, mask):
     return states[torch.arange(states.shape[0], device=states.device), last]
 
 
-def scaled_dot_product_self_attention(q, k, v, mask):
+def scaled_dot_product_self_attention(q, k, v, mask, bias=None):
     """Self-attention with key padding, through ``F.scaled_dot_product_attention``.
 
     ``q, k, v``: ``[b, h, t, dh]``; ``mask``: ``[b, t]`` (True = real step)
     or None when no step is padded. SDPA's boolean ``attn_mask`` uses the
-    same convention (True = may attend), so the mask is passed as is. No
-    attention dropout: on the CPU, ``dropout_p > 0`` falls back to a kernel
-    that materialises the ``t × t`` weights.
+    same convention (True = may attend), so the mask is passed as is.
+    ``bias``: ``[h, t, t]`` added to the scaled scores before the softmax
+    (query by key), or None; padded keys then get ``-inf``. No attention
+    dropout: on the CPU, ``dropout_p > 0`` falls back to a kernel that
+    materialises the ``t × t`` weights.
     """
-    attn_mask = None if mask is None else mask[:, None, None, :]  # [b, 1, 1, t]
+    if bias is None:
+        attn_mask = None if mask is None else mask[:, None, None, :]  # [b, 1, 1, t]
+    else:
+        attn_mask = bias.to(q.dtype).unsqueeze(0)  # [1, h, t, t]
+        if mask is not None:
+            attn_mask = attn_mask.masked_fill(~mask[:, None, None, :], float("-inf"))
     return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)

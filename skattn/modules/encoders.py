@@ -180,8 +180,9 @@ class TimeAbsolutePositionalEncoding(SinusoidalPositionalEncoding):
     """Sine/cosine codes with frequencies fitted to the sequence length (tAPE).
 
     tAPE: Foumani et al. 2023, "Improving position encoding of transformers
-    for multivariate time series classification". The frequencies of :class:`SinusoidalPositionalEncoding` are multiplied
-    by ``d_model / length``. With few dimensions and long series, the
+    for multivariate time series classification". The frequencies of
+    :class:`SinusoidalPositionalEncoding` are multiplied by
+    ``d_model / length``. With few dimensions and long series, the
     standard codes' fast frequencies repeat every few steps, so that the
     similarity of two steps' codes swings up and down with their distance;
     the scaled codes change gradually across the length. Any sequence
@@ -249,6 +250,46 @@ class LearnedPositionalEncoding(nn.Module):
         return x + self.embedding[:t]
 
 
+class RelativePositionBias(nn.Module):
+    """A learned attention score per head and per signed distance between steps.
+
+    ``forward(t)`` returns ``[num_heads, t, t]``: entry ``[h, i, j]`` is head
+    ``h``'s bias for query step ``i`` attending to key step ``j``, a value
+    that depends on ``j - i`` only, added to the attention scores before
+    the softmax (the relative position representations of Shaw et al. 2018
+    in the scalar form of T5; ConvTran's eRPE, Foumani et al. 2023, adds
+    such a score after the softmax). Distances beyond ``max_distance``
+    share the bias of ``max_distance``, so any length can be attended. The
+    biases start at zero: an untrained layer attends as without them.
+
+    Parameters
+    ----------
+    num_heads : int
+        Attention heads, each with its own biases.
+    max_distance : int
+        Largest distance with a bias of its own.
+
+    Examples
+    --------
+    >>> from skattn.modules import RelativePositionBias
+    >>> RelativePositionBias(num_heads=2, max_distance=3)(5).shape
+    torch.Size([2, 5, 5])
+    """
+
+    def __init__(self, num_heads, max_distance):
+        super().__init__()
+        if max_distance < 0:
+            raise ValueError(f"max_distance must be at least 0, got {max_distance}")
+        self.max_distance = max_distance
+        self.bias = nn.Parameter(torch.zeros(num_heads, 2 * max_distance + 1))
+
+    def forward(self, t):
+        position = torch.arange(t, device=self.bias.device)
+        distance = position.unsqueeze(0) - position.unsqueeze(1)  # [i, j]: j - i
+        k = self.max_distance
+        return self.bias[:, distance.clamp(-k, k) + k]
+
+
 class TransformerEncoderLayer(nn.Module):
     """Pre-norm Transformer encoder layer with key-padding self-attention.
 
@@ -268,6 +309,9 @@ class TransformerEncoderLayer(nn.Module):
         Hidden size of the feed-forward block.
     dropout : float, default=0.0
         Dropout on the residual branches and inside the feed-forward block.
+    max_distance : int, optional
+        With a value, the layer learns a :class:`RelativePositionBias` on
+        its attention scores, with biases of their own up to this distance.
 
     Examples
     --------
@@ -278,7 +322,9 @@ class TransformerEncoderLayer(nn.Module):
     torch.Size([2, 3, 8])
     """
 
-    def __init__(self, d_model, num_heads, dim_feedforward, dropout=0.0):
+    def __init__(
+        self, d_model, num_heads, dim_feedforward, dropout=0.0, max_distance=None
+    ):
         super().__init__()
         if d_model % num_heads:
             raise ValueError(
@@ -296,6 +342,11 @@ class TransformerEncoderLayer(nn.Module):
             nn.Linear(dim_feedforward, d_model),
         )
         self.dropout = nn.Dropout(dropout)
+        self.relative_bias = (
+            None
+            if max_distance is None
+            else RelativePositionBias(num_heads, max_distance)
+        )
 
     def forward(self, x, mask):
         b, t, d = x.shape
@@ -303,7 +354,8 @@ class TransformerEncoderLayer(nn.Module):
         # [b, t, 3d] -> [b, t, 3, h, dh] -> [3, b, h, t, dh]
         qkv = self.qkv(self.norm1(x)).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
-        attended = scaled_dot_product_self_attention(q, k, v, mask)  # [b, h, t, dh]
+        bias = None if self.relative_bias is None else self.relative_bias(t)
+        attended = scaled_dot_product_self_attention(q, k, v, mask, bias)
         # [b, h, t, dh] -> [b, t, d]
         attended = attended.transpose(1, 2).reshape(b, t, d)
         x = x + self.dropout(self.out_proj(attended))
@@ -344,6 +396,10 @@ default="sinusoidal"
         ``tape`` frequencies are fitted to (required for both).
     cls_token : bool, default=False
         Prepend a learned token whose final state is ``last``.
+    relative_positions : bool, default=False
+        Each layer learns a :class:`RelativePositionBias` on its attention
+        scores, with biases of their own up to ``max_length - 1`` steps
+        (required for it), beside the ``positional_encoding``.
 
     Examples
     --------
@@ -368,6 +424,7 @@ default="sinusoidal"
         positional_encoding="sinusoidal",
         max_length=None,
         cls_token=False,
+        relative_positions=False,
     ):
         super().__init__()
         self.input_proj = nn.Linear(input_size, d_model)
@@ -392,8 +449,13 @@ default="sinusoidal"
             )
         self.cls_token = nn.Parameter(torch.zeros(d_model)) if cls_token else None
         self.dropout = nn.Dropout(dropout)
+        if relative_positions and max_length is None:
+            raise ValueError("relative positions need max_length")
+        max_distance = max(max_length - 1, 0) if relative_positions else None
         self.layers = nn.ModuleList(
-            TransformerEncoderLayer(d_model, num_heads, dim_feedforward, dropout)
+            TransformerEncoderLayer(
+                d_model, num_heads, dim_feedforward, dropout, max_distance
+            )
             for _ in range(num_layers)
         )
         self.norm = nn.LayerNorm(d_model)

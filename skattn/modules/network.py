@@ -939,6 +939,7 @@ def transformer_network(
     dim_feedforward=128,
     dropout=0.1,
     positional_encoding="sinusoidal",
+    relative_positions=False,
     pooling="attention",
     **options,
 ):
@@ -963,6 +964,9 @@ def transformer_network(
     positional_encoding : {"sinusoidal", "tape", "learned"} or None, \
 default="sinusoidal"
         Positional codes (see :class:`TransformerEncoder`).
+    relative_positions : bool, default=False
+        A learned bias per head and distance on every layer's attention
+        scores (see :class:`TransformerEncoder`; needs ``max_length``).
     pooling : {"attention", "cls", "mean", "max", "last"}, default="attention"
         How the states become one vector; ``"cls"`` prepends a learned token.
     **options
@@ -991,6 +995,7 @@ default="sinusoidal"
             positional_encoding=positional_encoding,
             max_length=max_length,
             cls_token=pooling == "cls",
+            relative_positions=relative_positions,
         )
 
     return sequence_network(

@@ -7,6 +7,7 @@ import torch
 from numpy.testing import assert_allclose
 
 from skattn.modules import (
+    RelativePositionBias,
     SinusoidalPositionalEncoding,
     TimeAbsolutePositionalEncoding,
     TransformerEncoder,
@@ -77,3 +78,48 @@ def test_encoder_checks_the_positional_encoding():
         TransformerEncoder(2, 8, positional_encoding="rope", max_length=4)
     encoder = TransformerEncoder(2, 8, positional_encoding="tape", max_length=12)
     assert encoder.positional_encoding.length == 12
+    with pytest.raises(ValueError, match="relative positions need max_length"):
+        TransformerEncoder(2, 8, relative_positions=True)
+    encoder = TransformerEncoder(2, 8, relative_positions=True, max_length=12)
+    assert [layer.relative_bias.max_distance for layer in encoder.layers] == [11, 11]
+
+
+def test_relative_position_bias_depends_on_the_distance_only():
+    torch.manual_seed(0)
+    relative = RelativePositionBias(num_heads=2, max_distance=3)
+    torch.nn.init.normal_(relative.bias)
+    bias = relative(9)  # [h, query, key]
+    for i in range(9):
+        for j in range(9):
+            # j - i, with distances beyond 3 sharing the bias of 3
+            column = min(max(j - i, -3), 3) + 3
+            assert torch.equal(bias[:, i, j], relative.bias[:, column])
+    with pytest.raises(ValueError, match="max_distance must be at least 0"):
+        RelativePositionBias(2, -1)
+
+
+def test_layer_with_relative_positions_adds_them_to_the_scores():
+    """The layer's attention is softmax(q k^T / sqrt(dh) + bias) v over the
+    real keys, computed here by hand; zero biases change nothing."""
+    torch.manual_seed(0)
+    d, h = 8, 2
+    x, mask = random_batch(d=d)
+    plain = TransformerEncoderLayer(d, h, 16).double()
+    layer = TransformerEncoderLayer(d, h, 16, max_distance=2).double()
+    layer.load_state_dict(plain.state_dict(), strict=False)
+    assert_allclose(
+        layer(x, mask)[mask].detach(), plain(x, mask)[mask].detach(), rtol=1e-12
+    )
+
+    torch.nn.init.normal_(layer.relative_bias.bias)
+    b, t, _ = x.shape
+    q, k, v = layer.qkv(layer.norm1(x)).view(b, t, 3, h, d // h).unbind(2)
+    scores = torch.einsum("bihe,bjhe->bhij", q, k) / math.sqrt(d // h)
+    scores = scores + layer.relative_bias(t)
+    scores = scores.masked_fill(~mask[:, None, None, :], float("-inf"))
+    attended = torch.einsum("bhij,bjhe->bihe", scores.softmax(-1), v)
+    x_attended = x + layer.out_proj(attended.reshape(b, t, d))
+    expected = x_attended + layer.feedforward(layer.norm2(x_attended))
+    out = layer(x, mask)
+    assert_allclose(out[mask].detach(), expected[mask].detach(), rtol=1e-10, atol=1e-12)
+    assert not torch.allclose(out[mask], plain(x, mask)[mask])
