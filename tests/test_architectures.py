@@ -9,6 +9,7 @@ import torch
 from sklearn.base import is_regressor
 
 from skattn import (
+    AttentionPoolingTransformer,
     LSTMAttentionClassifier,
     LSTMAttentionRegressor,
     TransformerClassifier,
@@ -142,6 +143,26 @@ def test_relative_positions_are_built_saved_and_ignore_padding(tmp_path):
         assert layer.relative_bias.bias.abs().max() > 0  # trained
     longer = np.random.default_rng(1).normal(size=(3, 90, 2))
     assert np.isfinite(est.predict_proba(longer)).all()
+
+
+def test_embedding_estimator_takes_tape_and_relative_positions():
+    X, _, lengths = _ragged_data()
+    est = AttentionPoolingTransformer(
+        positional_encoding="tape",
+        relative_positions=True,
+        max_epochs=2,
+        random_state=0,
+        n_threads=1,
+    ).fit(X)
+    # unsupervised: the network inside the masked-reconstruction module
+    encoder = est.net_.module_.network.encoder
+    assert (
+        encoder.positional_encoding.length
+        == encoder.layers[0].relative_bias.max_distance + 1
+    )
+    together = est.transform(X)
+    alone = np.vstack([est.transform(X[i : i + 1, :n]) for i, n in enumerate(lengths)])
+    np.testing.assert_allclose(alone, together, atol=1e-10)
 
 
 @pytest.mark.parametrize("Model", [TransformerRegressor, LSTMAttentionRegressor])
