@@ -469,7 +469,9 @@ default="sinusoidal"
         Every layer also learns a score per head and per distance between
         two steps, added to its attention scores (relative position bias:
         Shaw et al. 2018, T5; ConvTran's eRPE); distances beyond the
-        longest training sequence share the last score.
+        longest training sequence share the last score. The scores of a
+        batch are then held as ``batch_size * num_heads * t * t`` values
+        (``t``: steps after the stem), against ``t`` for the padding mask.
 """
         + CONV_STEM_DOC.format(
             width="d_model", stem_norm=stem_norm, series_norm=series_norm
