@@ -355,6 +355,7 @@ class TransformerEncoderLayer(nn.Module):
         qkv = self.qkv(self.norm1(x)).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
         bias = None if self.relative_bias is None else self.relative_bias(t)
+        # [b, h, t, dh]
         attended = scaled_dot_product_self_attention(q, k, v, mask, bias)
         # [b, h, t, dh] -> [b, t, d]
         attended = attended.transpose(1, 2).reshape(b, t, d)
