@@ -35,6 +35,16 @@ from the defaults there (``REPLICATION_MARGIN`` standard errors): a tie
 within the fold-to-fold noise, such as two models that both predict
 about the training mean.
 
+Seeds pool (fixed before the third set of seeds was measured): where a
+candidate on top of today's defaults and the defaults share two or more
+complete sets of seeds (the first measurement's and replications'), the
+report also averages each set's score over all those fits and applies the
+replications' rule to the pooled scores, the margin then being one
+standard error of the per-fit differences (fold and seed). One seed per
+fold cannot separate changes of a few points on these sets (the same
+configuration moved by up to 17 points on one set between two seed sets),
+so a default changes on a pooled confirmation.
+
 Results depend on the machine: fit times, and the scores too (another CPU
 takes other floating-point paths, and training drifts apart from the first
 step). Every row records its CPU (rows without one were measured on
@@ -577,6 +587,7 @@ def report(n_folds, directory):
                     table, here, task, family, suite, n_folds, cpu, reference
                 )
     text += _replications(every_row, n_folds, directory)
+    text += _pooled(every_row, n_folds, directory)
     text += _wild_folds(rows, n_folds, directory)
     logged = [r for r in rows if r.get("from_log")]
     if logged:
@@ -912,6 +923,132 @@ def _replications(rows, n_folds, directory):
                 + " and ".join(f"`{c}`" for c in holds)
                 + f" (picked in every split, and never worse than `{base}` "
                 "on the held-out set by more than the margin)."
+                if holds
+                else "Not confirmed: no candidate is picked in every split and "
+                f"within the margin of `{base}` on each held-out set."
+            ),
+        ]
+    return text
+
+
+def _pooled(rows, n_folds, directory):
+    """The report's pooled sections: for each CPU, task and family, the
+    candidates on top of today's defaults measured, like the defaults, with
+    the seeds of the first measurement and of every replication in the
+    largest such set (two or more), their scores averaged over all those
+    fits, and the "best" rule with the tie margin of the replications
+    computed over every (fold, seed) pair: more seeds, a smaller margin for
+    the same noise."""
+    text = []
+    complete = {}  # (cpu, task, family, candidate) -> replications complete
+    done = {}
+    for r in rows:
+        key = (_cpu(r), r["task"], r["family"], r["candidate"], _replicate(r))
+        done.setdefault(key, set()).add((r["dataset"], r["fold"]))
+    for (cpu, task, family, cand, rep), cells in done.items():
+        if len(cells) == len(TASKS[task]) * n_folds:
+            complete.setdefault((cpu, task, family, cand), set()).add(rep)
+    for cpu, task, family in sorted({k[:3] for k in complete}):
+        history = ["defaults", *BASELINES.get((task, family), [])]
+        base = history[-1]
+        reps = complete.get((cpu, task, family, base), set())
+        measured = [
+            c for (cp, t, f, c) in complete if (cp, t, f) == (cpu, task, family)
+        ]
+        cands = {
+            c: complete[cpu, task, family, c] & reps
+            for c in _measured_on(measured, base)
+            if c != base
+        }
+        shared = max((len(r) for r in cands.values()), default=0)
+        if shared < 2:
+            continue
+        seeds = max(
+            (tuple(sorted(r)) for r in cands.values() if len(r) == shared),
+        )
+        cands = [base] + sorted(c for c, r in cands.items() if set(seeds) <= r)
+        names = TASKS[task]
+        scores = {}  # (candidate, set) -> {(rep, fold): score}
+        fit = dict.fromkeys(cands, 0.0)
+        for r in rows:
+            if (_cpu(r), r["task"], r["family"]) != (cpu, task, family):
+                continue
+            if r["candidate"] in cands and _replicate(r) in seeds:
+                cell = scores.setdefault((r["candidate"], r["dataset"]), {})
+                cell[_replicate(r), r["fold"]] = _relative(r, n_folds, directory)
+                fit[r["candidate"]] += r["fit_s"]
+        table = {
+            (task, c, family, n): (float(np.mean(list(scores[c, n].values()))),)
+            for c in cands
+            for n in names
+        }
+        text += [
+            "",
+            f"## Pooled over seeds: {task}, {C_FAMILY[family]}, on {cpu}",
+            "",
+            f"Each score is the mean of {len(seeds) * n_folds} fits: "
+            f"{n_folds} folds, each with the seeds of "
+            + ", ".join(
+                "the first measurement" if r == 0 else f"replication {r}" for r in seeds
+            )
+            + ".",
+            "",
+            C.markdown_table(
+                ["candidate", *names, "mean", "fit s (sum)"],
+                [
+                    [c]
+                    + [f"{table[task, c, family, n][0]:.3f}" for n in names]
+                    + [
+                        f"{np.mean([table[task, c, family, n][0] for n in names]):.3f}",
+                        f"{fit[c]:.0f}",
+                    ]
+                    for c in cands
+                ],
+            ),
+        ]
+        sign = 1 if task == "classification" else -1
+        body, holds = [], None
+        for held, picks, picked, default in lodo(
+            table, task, family, names, cands, base
+        ):
+            ok = set()
+            for c, score in zip(picks, picked, strict=True):
+                diffs = [
+                    sign * (scores[base, held][cell] - scores[c, held][cell])
+                    for cell in scores[base, held]
+                ]
+                margin = _margin(diffs)
+                if sign * (default - score) <= margin:
+                    ok.add(c)
+                body.append(
+                    [
+                        held,
+                        c,
+                        f"{score:.3f}",
+                        f"{default:.3f}",
+                        f"{margin:.3f}",
+                        "yes" if c in ok else "no",
+                    ]
+                )
+            holds = ok if holds is None else holds & ok
+        holds = sorted((holds or set()) - {base})
+        text += [
+            "",
+            f'Leave one data set out; "margin": {REPLICATION_MARGIN:g} standard '
+            "error of the per-fit differences from "
+            f"`{base}` on the held-out set:",
+            "",
+            C.markdown_table(
+                ["held out", "picked on the others", "its score", base, "margin"]
+                + ["holds"],
+                body,
+            ),
+            "",
+            (
+                "Confirmed: "
+                + " and ".join(f"`{c}`" for c in holds)
+                + " (picked in every split, and never worse than "
+                f"`{base}` on the held-out set by more than the margin)."
                 if holds
                 else "Not confirmed: no candidate is picked in every split and "
                 f"within the margin of `{base}` on each held-out set."
