@@ -144,6 +144,9 @@ CANDIDATES = {
     "crop_0.8": {"random_crop": 0.8},
     # three kernel widths side by side in each stem layer (InceptionTime)
     "stem_scales_3": {"stem_scales": 3},
+    # the stem's stride chosen for about 128 encoder steps instead of 64:
+    # finer detail for the encoder of long sequences
+    "stem_steps_128": {"conv_stem": "stride_for_128_steps"},
     # sine/cosine positions with frequencies fitted to the longest training
     # sequence (tAPE, ConvTran)
     "tape": {"tf:positional_encoding": "tape"},
@@ -213,8 +216,19 @@ def stride_from_median_length(X):
     return auto_stem_stride(int(np.median(real.sum(1))))
 
 
+def stride_for_128_steps(X):
+    """conv_stem="auto"'s rule, aiming at 128 encoder steps instead of 64."""
+    from skattn.modules.stem import auto_stem_stride
+
+    real = ~np.isnan(X).all(-1) if X.ndim == 3 else ~np.isnan(X)
+    return auto_stem_stride(int(np.median(real.sum(1))), target_steps=128)
+
+
 # candidate values computed from the training split
-RULES = {"stride_from_median_length": stride_from_median_length}
+RULES = {
+    "stride_from_median_length": stride_from_median_length,
+    "stride_for_128_steps": stride_for_128_steps,
+}
 FAMILIES = ("tf", "lstm")
 
 # (task, family) -> the candidate whose rows measure today's defaults, where
