@@ -123,6 +123,9 @@ CANDIDATES = {
     # a lower peak learning rate (LSTM: 0.003 by default)
     "lr_1e-3": {"lr": 1e-3},
     "lr_2e-3": {"lr": 2e-3},
+    # the lower rate with half as many steps again, for the training sets
+    # that reach the budget (PLAID) and learn more slowly at it
+    "lr_1e-3_steps_3000": {"lr": 1e-3, "max_steps": 3000},
     # GRU cells instead of LSTM cells
     "gru": {"lstm:cell": "gru"},
     # half as many steps again for the training sets that reach the budget
