@@ -841,6 +841,74 @@ def _margin(diffs):
     return REPLICATION_MARGIN * diffs.std(ddof=1) / np.sqrt(len(diffs))
 
 
+def _scores_table(table, task, family, names, cands, fit):
+    """A markdown table of each candidate's score per set, their mean and
+    its fit-time sum ``fit[candidate]``."""
+    return C.markdown_table(
+        ["candidate", *names, "mean", "fit s (sum)"],
+        [
+            [c]
+            + [f"{table[task, c, family, n][0]:.3f}" for n in names]
+            + [
+                f"{np.mean([table[task, c, family, n][0] for n in names]):.3f}",
+                f"{fit[c]:.0f}",
+            ]
+            for c in cands
+        ],
+    )
+
+
+def _margin_rule(table, task, family, names, cands, base, cells, per):
+    """The "best" rule with the tie margin on the held-out set, as report
+    lines: ``cells[candidate, set]`` maps each fit (a fold, or a fold and
+    seed) to its score, the same fits for every candidate; ``per`` names
+    them ("fold", "fit")."""
+    sign = 1 if task == "classification" else -1
+    body, holds = [], None
+    for held, picks, scores, default in lodo(table, task, family, names, cands, base):
+        ok = set()
+        for c, score in zip(picks, scores, strict=True):
+            diffs = [
+                sign * (cells[base, held][fit] - cells[c, held][fit])
+                for fit in cells[base, held]
+            ]
+            margin = _margin(diffs)
+            if sign * (default - score) <= margin:
+                ok.add(c)
+            body.append(
+                [
+                    held,
+                    c,
+                    f"{score:.3f}",
+                    f"{default:.3f}",
+                    f"{margin:.3f}",
+                    "yes" if c in ok else "no",
+                ]
+            )
+        holds = ok if holds is None else holds & ok
+    holds = sorted((holds or set()) - {base})
+    return [
+        "",
+        f'Leave one data set out; "margin": {REPLICATION_MARGIN:g} standard '
+        f"error of the per-{per} differences from `{base}` on the held-out set:",
+        "",
+        C.markdown_table(
+            ["held out", "picked on the others", "its score", base, "margin", "holds"],
+            body,
+        ),
+        "",
+        (
+            "Confirmed: "
+            + " and ".join(f"`{c}`" for c in holds)
+            + f" (picked in every split, and never worse than `{base}` "
+            "on the held-out set by more than the margin)."
+            if holds
+            else "Not confirmed: no candidate is picked in every split and "
+            f"within the margin of `{base}` on each held-out set."
+        ),
+    ]
+
+
 def _replications(rows, n_folds, directory):
     """The report's replication sections: for each CPU, replication, task
     and family, the scores, and the "best" rule among the replication's
@@ -884,76 +952,11 @@ def _replications(rows, n_folds, directory):
         ]
         table = _table(here, n_folds, directory)
         fit = {c: sum(table[task, c, family, n][2] for n in names) for c in cands}
-        text.append(
-            C.markdown_table(
-                ["candidate", *names, "mean", "fit s (sum)"],
-                [
-                    [c]
-                    + [f"{table[task, c, family, n][0]:.3f}" for n in names]
-                    + [
-                        f"{np.mean([table[task, c, family, n][0] for n in names]):.3f}",
-                        f"{fit[c]:.0f}",
-                    ]
-                    for c in cands
-                ],
-            )
-        )
+        text.append(_scores_table(table, task, family, names, cands, fit))
         if base not in cands or len(cands) < 2:
             text += ["", f"Not complete: `{base}` and a candidate on every set."]
             continue
-        sign = 1 if task == "classification" else -1
-        body, holds = [], None
-        for held, picks, scores, default in lodo(
-            table, task, family, names, cands, base
-        ):
-            ok = set()
-            for c, score in zip(picks, scores, strict=True):
-                diffs = [
-                    sign * (folds_of[base, held][k] - folds_of[c, held][k])
-                    for k in range(n_folds)
-                ]
-                margin = _margin(diffs)
-                if sign * (default - score) <= margin:
-                    ok.add(c)
-                body.append(
-                    [
-                        held,
-                        c,
-                        f"{score:.3f}",
-                        f"{default:.3f}",
-                        f"{margin:.3f}",
-                        "yes" if c in ok else "no",
-                    ]
-                )
-            holds = ok if holds is None else holds & ok
-        holds = sorted((holds or set()) - {base})
-        text += [
-            "",
-            f'Leave one data set out; "margin": {REPLICATION_MARGIN:g} standard '
-            f"error of the per-fold differences from `{base}` on the held-out set:",
-            "",
-            C.markdown_table(
-                [
-                    "held out",
-                    "picked on the others",
-                    "its score",
-                    base,
-                    "margin",
-                    "holds",
-                ],
-                body,
-            ),
-            "",
-            (
-                "Confirmed: "
-                + " and ".join(f"`{c}`" for c in holds)
-                + f" (picked in every split, and never worse than `{base}` "
-                "on the held-out set by more than the margin)."
-                if holds
-                else "Not confirmed: no candidate is picked in every split and "
-                f"within the margin of `{base}` on each held-out set."
-            ),
-        ]
+        text += _margin_rule(table, task, family, names, cands, base, folds_of, "fold")
     return text
 
 
@@ -1019,67 +1022,9 @@ def _pooled(rows, n_folds, directory):
             )
             + ".",
             "",
-            C.markdown_table(
-                ["candidate", *names, "mean", "fit s (sum)"],
-                [
-                    [c]
-                    + [f"{table[task, c, family, n][0]:.3f}" for n in names]
-                    + [
-                        f"{np.mean([table[task, c, family, n][0] for n in names]):.3f}",
-                        f"{fit[c]:.0f}",
-                    ]
-                    for c in cands
-                ],
-            ),
+            _scores_table(table, task, family, names, cands, fit),
         ]
-        sign = 1 if task == "classification" else -1
-        body, holds = [], None
-        for held, picks, picked, default in lodo(
-            table, task, family, names, cands, base
-        ):
-            ok = set()
-            for c, score in zip(picks, picked, strict=True):
-                diffs = [
-                    sign * (scores[base, held][cell] - scores[c, held][cell])
-                    for cell in scores[base, held]
-                ]
-                margin = _margin(diffs)
-                if sign * (default - score) <= margin:
-                    ok.add(c)
-                body.append(
-                    [
-                        held,
-                        c,
-                        f"{score:.3f}",
-                        f"{default:.3f}",
-                        f"{margin:.3f}",
-                        "yes" if c in ok else "no",
-                    ]
-                )
-            holds = ok if holds is None else holds & ok
-        holds = sorted((holds or set()) - {base})
-        text += [
-            "",
-            f'Leave one data set out; "margin": {REPLICATION_MARGIN:g} standard '
-            "error of the per-fit differences from "
-            f"`{base}` on the held-out set:",
-            "",
-            C.markdown_table(
-                ["held out", "picked on the others", "its score", base, "margin"]
-                + ["holds"],
-                body,
-            ),
-            "",
-            (
-                "Confirmed: "
-                + " and ".join(f"`{c}`" for c in holds)
-                + " (picked in every split, and never worse than "
-                f"`{base}` on the held-out set by more than the margin)."
-                if holds
-                else "Not confirmed: no candidate is picked in every split and "
-                f"within the margin of `{base}` on each held-out set."
-            ),
-        ]
+        text += _margin_rule(table, task, family, names, cands, base, scores, "fit")
     return text
 
 
