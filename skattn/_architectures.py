@@ -151,11 +151,15 @@ def _shared_network_params(est, max_length):
         static=est._static_fields(),
         static_query=est.static_query,
         conv_stem=est.conv_stem,
-        stem_norm=est.stem_norm,
+        stem_norm=est._effective("stem_norm"),
         stem_dilation=est.stem_dilation,
         stem_scales=est.stem_scales,
         # "auto" is resolved from the training data by fit
-        series_norm=getattr(est, "series_norm_", est.series_norm),
+        series_norm=(
+            est.series_norm_
+            if hasattr(est, "series_norm_")
+            else est._effective("series_norm")
+        ),
         # the supervised estimators only (the embedding estimator has no head)
         linear_steps=getattr(est, "linear_steps_", getattr(est, "linear_steps", None)),
         # a ridge fit is set on the linear part before training, which keeps it

@@ -367,14 +367,18 @@ arrays, or long DataFrame
     def _series_norm_reads_data(self):
         """Whether fit must measure the sequences' standard deviations
         (``series_norm="auto"`` on numeric input)."""
-        return getattr(self, "series_norm", None) == "auto" and self._numeric_input()
+        return (
+            hasattr(self, "series_norm")
+            and self._effective("series_norm") == "auto"
+            and self._numeric_input()
+        )
 
     def _fit_series_norm(self, stds):
         """Resolve ``series_norm`` ("auto": from the training sequences'
         standard deviations ``stds``) into ``series_norm_``."""
         if hasattr(self, "series_norm"):
             self.series_norm_ = resolve_series_norm(
-                self.series_norm,
+                self._effective("series_norm"),
                 np.empty((0, 1)) if stds is None else stds,
                 self._numeric_input(),
             )
@@ -394,9 +398,10 @@ arrays, or long DataFrame
             raise ValueError("sample_weight is zero for every sample; nothing to fit")
         return weight
 
-    def _learning_rate(self):
-        """The peak learning rate (an estimator may resolve an ``"auto"``)."""
-        return self.lr
+    def _effective(self, name):
+        """The value of the parameter ``name`` that fitting uses (an estimator
+        may resolve an ``"auto"`` of its own)."""
+        return getattr(self, name)
 
     def _random_crop(self):
         """The share of each sequence that training windows keep (None:
@@ -409,8 +414,8 @@ arrays, or long DataFrame
             module=module,
             criterion=self._criterion(),
             optimizer=torch.optim.AdamW,
-            optimizer__weight_decay=self.weight_decay,
-            lr=self._learning_rate(),
+            optimizer__weight_decay=self._effective("weight_decay"),
+            lr=self._effective("lr"),
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=None,
@@ -438,8 +443,9 @@ arrays, or long DataFrame
         batches = train.n_batches(self.batch_size)
         if epochs is None:  # fit: max_epochs, or fewer under max_steps
             epochs = self.max_epochs
-            if self.max_steps is not None:
-                epochs = min(epochs, -(-self.max_steps // batches))
+            max_steps = self._effective("max_steps")
+            if max_steps is not None:
+                epochs = min(epochs, -(-max_steps // batches))
         callbacks = training_callbacks(
             n_batches=batches,
             epochs=epochs,
@@ -457,7 +463,7 @@ arrays, or long DataFrame
                 net = self.net_
                 net.shuffle_generator_.manual_seed(seed)
                 for group in net.optimizer_.param_groups:  # a fresh schedule
-                    group["lr"] = self._learning_rate()
+                    group["lr"] = self._effective("lr")
                     group.pop("initial_lr", None)
             else:
                 self.linear_steps_ = self._resolve_linear_steps(data, max_length)
@@ -474,7 +480,7 @@ arrays, or long DataFrame
                 callbacks=callbacks,
                 max_epochs=self.max_epochs,
                 batch_size=self.batch_size,
-                lr=self._learning_rate(),
+                lr=self._effective("lr"),
                 verbose=self.verbose,
                 random_crop=self._random_crop(),
             )

@@ -1,5 +1,9 @@
 """AttentionPoolingTransformer: sequences in, fixed-size vectors out."""
 
+import inspect
+import re
+import textwrap
+
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import StrOptions
@@ -8,7 +12,6 @@ from sklearn.utils.multiclass import type_of_target
 from . import _streaming
 from ._architectures import (
     ENCODER_CHOICE_CONSTRAINTS,
-    FAMILY_DEFAULTS,
     TRANSFORMER_DEFAULTS,
     EncoderChoice,
 )
@@ -21,6 +24,7 @@ from ._docs import (
     fill_doc,
     training_doc,
 )
+from ._lstm import LSTMAttentionClassifier, LSTMAttentionRegressor
 from ._persistence import model_class
 from ._targets import (
     ClassTargets,
@@ -29,18 +33,108 @@ from ._targets import (
     TargetScaling,
     check_label_types,
 )
+from ._transformer import TransformerClassifier, TransformerRegressor
 from .modules import MaskedReconstruction
 
 __all__ = ["AttentionPoolingTransformer"]
 
-# The supervised models' training defaults, so that the embedding comes from
-# the network a TransformerClassifier (or, with encoder="lstm", an
-# LSTMAttentionClassifier) would train; lr="auto" takes the chosen family's.
-POOLING_DEFAULTS = {**TRANSFORMER_DEFAULTS, "lr": "auto"}
+# The supervised estimator whose defaults the "auto" parameters take, by
+# encoder and by whether the task is classification: the family's classifier
+# for class labels, its regressor for continuous targets and for
+# self-supervised training.
+SUPERVISED_MODELS = {
+    "transformer": {True: TransformerClassifier, False: TransformerRegressor},
+    "lstm": {True: LSTMAttentionClassifier, False: LSTMAttentionRegressor},
+}
+# The parameters whose "auto" is that estimator's default.
+TASK_PARAMS = ("stem_norm", "series_norm", "max_steps", "lr", "weight_decay")
+
+
+def supervised_default(encoder, classification, name):
+    """The default of parameter ``name`` in the supervised estimator that
+    ``AttentionPoolingTransformer``'s ``"auto"`` follows."""
+    model = SUPERVISED_MODELS[encoder][classification]
+    return inspect.signature(model).parameters[name].default
+
+
+def _auto_entry(block, name, choices, meaning):
+    """Rewrite parameter ``name``'s entry in the docstring ``block``: the
+    type line gets ``choices`` and ``"auto"`` as default, and the sentence
+    ``meaning`` closes the description."""
+    pattern = re.compile(rf"^(    {name} : ).*\n((?:        .*\n)+)", re.M)
+    match = pattern.search(block)
+    if match is None:
+        raise ValueError(f"no entry for {name!r}")
+    meaning = textwrap.fill(
+        meaning,
+        width=78,
+        initial_indent=" " * 8,
+        subsequent_indent=" " * 8,
+        break_on_hyphens=False,
+    )
+    entry = f'{match.group(1)}{choices}, default="auto"\n{match.group(2)}{meaning}\n'
+    return block[: match.start()] + entry + block[match.end() :]
+
+
+def _auto_values(name):
+    """What ``"auto"`` gives parameter ``name``, as docstring text."""
+
+    def shown(value):
+        return f'``"{value}"``' if isinstance(value, str) else f"``{value}``"
+
+    def by_family(classification):
+        transformer, lstm = (
+            supervised_default(encoder, classification, name)
+            for encoder in ("transformer", "lstm")
+        )
+        if transformer == lstm:
+            return shown(transformer)
+        return f"{shown(transformer)} (Transformer), {shown(lstm)} (LSTM/GRU)"
+
+    if by_family(True) == by_family(False):
+        return f'``"auto"``: {by_family(True)}, for every task.'
+    return (
+        f'``"auto"``: {by_family(True)} for class labels; {by_family(False)} for '
+        "continuous targets and self-supervised training."
+    )
+
 
 # Files saved before the stem existed hold no conv_stem: their networks have
-# none (the constructor default "auto" would build one).
-_BEFORE_STEM = {"conv_stem": None, "stem_norm": None}
+# none (the constructor default "auto" would build one); those saved before
+# series_norm or max_steps existed had neither.
+_LEGACY = {"conv_stem": None, "stem_norm": None, "series_norm": None, "max_steps": None}
+
+
+def _pooling_docs():
+    """The stem and training parameter blocks, with the "auto" entries."""
+    stem = CONV_STEM_DOC.format(
+        width="d_model`` or ``hidden_size", stem_norm='"auto"', series_norm='"auto"'
+    )
+    stem = _auto_entry(
+        stem,
+        "stem_norm",
+        '{"auto", "layer", "batch"} or None',
+        _auto_values("stem_norm"),
+    )
+    stem = _auto_entry(
+        stem,
+        "series_norm",
+        '{"auto", "stats", "instance"} or None',
+        'With class labels ``"auto"`` is that rule (the classifiers\' default); '
+        "for continuous targets and self-supervised training it is None (the "
+        "regressors').",
+    )
+    training = training_doc(**TRANSFORMER_DEFAULTS)
+    for name, choices in (
+        ("max_steps", '"auto", int or None'),
+        ("lr", '"auto" or float'),
+        ("weight_decay", '"auto" or float'),
+    ):
+        training = _auto_entry(training, name, choices, _auto_values(name))
+    return stem, training
+
+
+_STEM_DOC, _TRAINING_DOC = _pooling_docs()
 
 
 @model_class
@@ -55,20 +149,8 @@ _BEFORE_STEM = {"conv_stem": None, "stem_norm": None}
         dropout_doc="",
     ),
     events=EVENT_PARAMS_DOC.format().lstrip("\n"),
-    stem=CONV_STEM_DOC.format(
-        width="d_model`` or ``hidden_size", stem_norm='"layer"', series_norm="None"
-    ),
-    training=training_doc(**POOLING_DEFAULTS).replace(
-        "lr : float, default=auto\n        Peak learning rate of the AdamW optimizer.",
-        'lr : float or "auto", default="auto"\n'
-        '        Peak learning rate of the AdamW optimizer; ``"auto"`` takes the\n'
-        "        encoder family's default: {transformer} for the Transformer, "
-        "{lstm} for\n        the LSTM/GRU (those of ``TransformerClassifier`` and\n"
-        "        ``LSTMAttentionClassifier``).".format(
-            transformer=FAMILY_DEFAULTS["transformer"]["lr"],
-            lstm=FAMILY_DEFAULTS["lstm"]["lr"],
-        ),
-    ),
+    stem=_STEM_DOC,
+    training=_TRAINING_DOC,
     attributes=FITTED_ATTRIBUTES_DOC,
 )
 class AttentionPoolingTransformer(
@@ -175,11 +257,18 @@ default="sinusoidal"
         **SequenceEstimator._parameter_constraints,
         **ENCODER_CHOICE_CONSTRAINTS,
         "task": [StrOptions({"auto", "classification", "regression"})],
-        "lr": [*SequenceEstimator._parameter_constraints["lr"], StrOptions({"auto"})],
+        **{
+            name: [
+                *SequenceEstimator._parameter_constraints[name],
+                StrOptions({"auto"}),
+            ]
+            for name in ("max_steps", "lr", "weight_decay")
+        },
+        "stem_norm": [*ENCODER_CHOICE_CONSTRAINTS["stem_norm"], StrOptions({"auto"})],
     }
 
     # read by skattn.load for files that lack these parameters
-    _legacy_params = _BEFORE_STEM
+    _legacy_params = _LEGACY
 
     _target_attributes = (
         ("task_", "_n_features_out")
@@ -200,10 +289,10 @@ default="sinusoidal"
         cell="lstm",
         bidirectional=True,
         conv_stem="auto",
-        stem_norm="layer",
+        stem_norm="auto",
         stem_dilation=1,
         stem_scales=1,
-        series_norm=None,
+        series_norm="auto",
         pooling="attention",
         attention="multihead",
         num_heads=4,
@@ -218,11 +307,11 @@ default="sinusoidal"
         time_features=None,
         static_features=None,
         static_query=False,
-        max_epochs=POOLING_DEFAULTS["max_epochs"],
-        max_steps=None,
-        batch_size=POOLING_DEFAULTS["batch_size"],
-        lr=POOLING_DEFAULTS["lr"],
-        weight_decay=POOLING_DEFAULTS["weight_decay"],
+        max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
+        max_steps="auto",
+        batch_size=TRANSFORMER_DEFAULTS["batch_size"],
+        lr="auto",
+        weight_decay="auto",
         lr_schedule="cosine",
         clip_grad_norm=1.0,
         early_stopping=False,
@@ -284,10 +373,14 @@ default="sinusoidal"
         self.random_state = random_state
         self.verbose = verbose
 
-    def _learning_rate(self):
-        if self.lr == "auto":
-            return FAMILY_DEFAULTS[self.encoder]["lr"]
-        return self.lr
+    def _effective(self, name):
+        value = getattr(self, name)
+        if name in TASK_PARAMS and value == "auto":
+            # series_norm="auto" of the classifiers is resolved from the data
+            return supervised_default(
+                self.encoder, self.task_ == "classification", name
+            )
+        return value
 
     def _build_network(self, n_channels, n_outputs, max_length):
         network = super()._build_network(n_channels, n_outputs, max_length)

@@ -16,12 +16,15 @@ import skattn
 from skattn import (
     AttentionPoolingTransformer,
     LSTMAttentionClassifier,
+    LSTMAttentionRegressor,
     TransformerClassifier,
     TransformerRegressor,
 )
+from skattn._pooling import TASK_PARAMS
+from skattn.modules import ConvStem
 
 from ._data import make_sequences
-from ._params import TINY_BY_CLASS, small
+from ._params import SMALL_BY_CLASS, TINY_BY_CLASS, small
 
 # The training parameters every estimator shares.
 TRAINING_PARAMS = (
@@ -100,59 +103,93 @@ def _network(pool):
     return getattr(module, "network", module)
 
 
-def test_defaults_are_the_supervised_transformers():
-    """Every parameter the Transformer family shares with the supervised
-    models has their default, so they cannot drift apart; ``lr="auto"``
-    resolves to the family's learning rate. The classifier departs from
-    the family in the stem's normalisation, ``series_norm``, ``max_steps``
-    and ``weight_decay``, the regressor in ``early_stopping`` (each chosen
-    for its task by the leave-one-data-set-out study); the pooling
-    transformer, which serves every task, keeps the family's."""
+SUPERVISED = {
+    "transformer": (TransformerClassifier, TransformerRegressor),
+    "lstm": (LSTMAttentionClassifier, LSTMAttentionRegressor),
+}
+
+
+def _effective_params(pool, task):
+    """The parameters a fit for ``task`` uses, "auto" resolved."""
+    pool.task_ = task
+    return {name: pool._effective(name) for name in pool.get_params()}
+
+
+def _differing(params, Model, names=None):
+    """The parameters in ``names`` (default: all that ``Model`` shares) whose
+    value differs from ``Model``'s default, as (pooling, supervised)."""
+    supervised = Model().get_params()
+    names = set(params) & set(supervised) if names is None else names
+    return {n: (params[n], supervised[n]) for n in names if params[n] != supervised[n]}
+
+
+def test_transformer_defaults_are_the_supervised_transformers():
+    """Fitted on class labels, every parameter the pooling transformer shares
+    with ``TransformerClassifier`` takes the classifier's default, so the two
+    cannot drift apart: the "auto" ones resolve to it. For continuous targets
+    and self-supervised training they are ``TransformerRegressor``'s, except
+    early stopping (the regressor's "auto" was chosen with its linear part,
+    which the embedding model does not have)."""
     pool = AttentionPoolingTransformer()
-    for Model, exceptions in (
-        (TransformerRegressor, {"early_stopping": "auto"}),
-        (
-            TransformerClassifier,
-            {
-                "stem_norm": "batch",
-                "series_norm": "auto",
-                "max_steps": 2000,
-                "weight_decay": 0.1,
-            },
-        ),
-    ):
-        supervised = Model().get_params()
-        shared = set(pool.get_params()) & set(supervised)
-        assert {"max_epochs", "batch_size", "conv_stem", "stem_norm"} <= shared
-        differing = {
-            name: (pool.get_params()[name], supervised[name])
-            for name in shared
-            if pool.get_params()[name] != supervised[name]
+    assert {pool.get_params()[n] for n in TASK_PARAMS} == {"auto"}
+    classifier, regressor = SUPERVISED["transformer"]
+    assert _differing(_effective_params(pool, "classification"), classifier) == {}
+    for task in ("regression", "reconstruction"):
+        assert _differing(_effective_params(pool, task), regressor) == {
+            "early_stopping": (False, "auto")
         }
-        expected = {"lr": ("auto", Model().lr)}
-        expected |= {k: (pool.get_params()[k], v) for k, v in exceptions.items()}
-        assert differing == expected
-        assert pool._learning_rate() == Model().lr
+    # the tasks' defaults differ, so the resolution is not vacuous
+    assert _differing(classifier().get_params(), regressor, TASK_PARAMS)
 
 
 def test_lstm_encoder_takes_the_supervised_lstms_training_defaults(data3d):
     X, y = data3d
-    supervised = LSTMAttentionClassifier().get_params()
     pool = AttentionPoolingTransformer(encoder="lstm")
-    for name in TRAINING_PARAMS + ("conv_stem", "stem_norm"):
-        if name != "lr":
-            assert pool.get_params()[name] == supervised[name], name
-    # the classifier alone standardises spread-out series and has a step
-    # budget (chosen for classification; the pooling transformer serves
-    # every task)
-    assert supervised["series_norm"] == "auto" and supervised["max_steps"] == 2000
-    assert pool.get_params()["series_norm"] is None
-    assert pool.get_params()["max_steps"] is None
+    classifier, regressor = SUPERVISED["lstm"]
+    names = {*TRAINING_PARAMS, *TASK_PARAMS, "conv_stem", "max_steps"}
+    assert (
+        _differing(_effective_params(pool, "classification"), classifier, names) == {}
+    )
+    assert _differing(_effective_params(pool, "regression"), regressor, names) == {
+        "early_stopping": (False, "auto"),
+        "validation_split": ("random", "last"),
+    }
     # the learning rate training uses is the recurrent family's
+    del pool.task_
     pool.set_params(hidden_size=4, num_heads=2, max_epochs=1).fit(X, y)
     assert pool.net_.lr == LSTMAttentionClassifier().lr != TransformerClassifier().lr
     lr = 0.05
     assert pool.set_params(lr=lr).fit(X, y).net_.lr == lr
+
+
+def _stem_norm(pool):
+    """The normalisation of the fitted network's convolutional stem."""
+    (stem,) = [m for m in _network(pool).modules() if isinstance(m, ConvStem)]
+    return stem.norm
+
+
+def test_fitted_on_labels_the_embedding_is_the_classifiers_pooled_vector():
+    """With the defaults and the same seed, the pooling transformer fitted on
+    class labels trains ``TransformerClassifier``'s network (batch-normalised
+    stem, per-sequence standardisation of series whose scales spread, its
+    weight decay) and embeds as the classifier's head reads; fitted on
+    continuous targets it takes the regressor's choices instead."""
+    torch.set_num_threads(1)
+    X, y = make_sequences(n=32, min_length=20, max_length=30, seed=3)
+    # scales spread over a factor 100: series_norm="auto" standardises each
+    X = [s * 10.0 ** (i % 3) for i, s in enumerate(X)]
+    params = dict(SMALL_BY_CLASS[TransformerClassifier], random_state=0)
+    clf = TransformerClassifier(**params).fit(X, y)
+    pool = AttentionPoolingTransformer(**params).fit(X, y)
+    assert pool.series_norm_ == clf.series_norm_ == "instance"
+    assert _stem_norm(pool) == _stem_norm(clf) == "batch"
+    assert pool.net_.optimizer_.param_groups[0]["weight_decay"] == 0.1
+    assert_array_equal(pool.transform(X), clf._run(X, "embed"))
+
+    regression = AttentionPoolingTransformer(**params).fit(X, np.linspace(0, 1, 32))
+    assert regression.series_norm_ is None
+    assert _stem_norm(regression) == "layer"
+    assert regression.net_.optimizer_.param_groups[0]["weight_decay"] == 0.01
 
 
 def test_invalid_lr_names_the_parameter(data3d):
