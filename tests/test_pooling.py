@@ -154,10 +154,12 @@ def test_lstm_encoder_takes_the_supervised_lstms_training_defaults(data3d):
         "early_stopping": (False, "auto"),
         "validation_split": ("random", "last"),
     }
-    # the learning rate training uses is the recurrent family's
+    # the learning rate training uses is the supervised LSTM's for the task
     del pool.task_
-    pool.set_params(hidden_size=4, num_heads=2, max_epochs=1).fit(X, y)
-    assert pool.net_.lr == LSTMAttentionClassifier().lr != TransformerClassifier().lr
+    pool.set_params(hidden_size=4, num_heads=2, max_epochs=1)
+    target = X[:, :, 0].mean(1)
+    assert pool.fit(X, y).net_.lr == LSTMAttentionClassifier().lr
+    assert pool.fit(X, target).net_.lr == regressor().lr != TransformerRegressor().lr
     lr = 0.05
     assert pool.set_params(lr=lr).fit(X, y).net_.lr == lr
 
