@@ -27,9 +27,9 @@ from .modules import (
 
 __all__ = [
     "CLASSIFIER_MAX_STEPS",
-    "LSTM_CLASSIFIER_TRAINING",
     "ENCODER_CHOICE_CONSTRAINTS",
     "EncoderChoice",
+    "LSTM_CLASSIFIER_TRAINING",
     "RECURRENT_CONSTRAINTS",
     "RECURRENT_DEFAULTS",
     "RecurrentArchitecture",
