@@ -159,6 +159,11 @@ CANDIDATES = {
     # (relative position bias; ConvTran's eRPE), with and without tAPE
     "relative": {"tf:relative_positions": True},
     "tape_relative": {"tf:positional_encoding": "tape", "tf:relative_positions": True},
+    # training ends with an average of the weights it went through: an
+    # exponential moving average (time constant a tenth of the steps), or
+    # the mean over the last half of the steps (SWA)
+    "ema": {"weight_averaging": "ema"},
+    "swa": {"weight_averaging": "swa"},
     # regression: stop when a held-out tenth of the training split stops
     # improving (the best epoch's weights kept)
     "early_stop": {"early_stopping": True},

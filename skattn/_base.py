@@ -93,6 +93,7 @@ class SequenceEstimator(EventInputs, BaseEstimator):
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "lr_schedule": [StrOptions({"cosine", "constant", "plateau"})],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "weight_averaging": [StrOptions({"ema", "swa"}), None],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "validation_split": [StrOptions({"random", "last"})],
@@ -453,6 +454,7 @@ arrays, or long DataFrame
             validation=valid is not None,
             patience=self.n_iter_no_change,
             clip_grad_norm=self.clip_grad_norm,
+            weight_averaging=None if stream else self.weight_averaging,
             verbose=self.verbose,
         )
         # The network is built under the seed; "auto" threads need its size,

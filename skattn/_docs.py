@@ -31,6 +31,16 @@ TRAINING_PARAMS_DOC = """\
         ``max(1, n_iter_no_change // 2)`` epochs.
     clip_grad_norm : float or None, default=1.0
         Clip the gradient norm to this value; None disables clipping.
+    weight_averaging : {{"ema", "swa"}} or None, default=None
+        End ``fit`` with an average of the weights that training went
+        through rather than the last ones: ``"ema"`` an exponential moving
+        average over the optimizer steps with a time constant of a tenth of
+        the fit's steps, ``"swa"`` the mean of the weights after each step
+        of the last half of the fit (stochastic weight averaging, Izmailov
+        et al. 2018). Batch-normalisation statistics are averaged with the
+        weights; with early stopping, the validation loss is that of the
+        averaged weights. ``partial_fit`` does not average. None: the last
+        weights.
     early_stopping : bool or "auto", default={early_stopping}
         Hold out ``validation_fraction`` of the training data (stratified for
         classifiers), stop when its loss has not improved for

@@ -124,6 +124,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         weight_decay=RECURRENT_DEFAULTS["weight_decay"],
         lr_schedule="cosine",
         clip_grad_norm=1.0,
+        weight_averaging=None,
         early_stopping=False,
         validation_fraction=0.1,
         validation_split="random",
@@ -170,6 +171,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
         self.clip_grad_norm = clip_grad_norm
+        self.weight_averaging = weight_averaging
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
@@ -267,6 +269,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         weight_decay=RECURRENT_DEFAULTS["weight_decay"],
         lr_schedule="cosine",
         clip_grad_norm=1.0,
+        weight_averaging=None,
         early_stopping="auto",
         validation_fraction=0.1,
         validation_split="last",
@@ -311,6 +314,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
         self.clip_grad_norm = clip_grad_norm
+        self.weight_averaging = weight_averaging
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split

@@ -13,8 +13,10 @@ the parts of training that are not specific to one estimator:
 - :class:`TrainingMonitor`: divergence check, early stopping, and keeping
   the best weights on early stop or Ctrl-C;
 - :class:`TrainingProgress`: what ``verbose`` shows during ``fit``;
+- :class:`WeightAveraging`: training that ends with an average of the
+  weights it went through;
 - :func:`training_callbacks` (monitor, learning-rate schedule, clipping,
-  progress) and :func:`validation_split` (the held-out share for early
+  weight averaging, progress) and :func:`validation_split` (the held-out share for early
   stopping).
 """
 
@@ -46,6 +48,7 @@ __all__ = [
     "TrainingMonitor",
     "TrainingProgress",
     "WarmupCosine",
+    "WeightAveraging",
     "plain_history",
     "random_windows",
     "training_callbacks",
@@ -623,8 +626,87 @@ class _RecordLearningRate(Callback):
         net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
 
 
+class WeightAveraging(Callback):
+    """End training with an average of the weights it went through.
+
+    - ``"ema"``: an exponential moving average over the training steps,
+      with a time constant of a tenth of the fit's steps (``decay = 1 - 10
+      / total_steps``);
+    - ``"swa"``: the plain mean of the weights after each step of the last
+      half of the fit (stochastic weight averaging).
+
+    Floating-point parameters and buffers (the running statistics of batch
+    normalisation) are averaged. Validation batches see the averaged weights,
+    so that early stopping monitors, keeps and restores them.
+    """
+
+    def __init__(self, kind, total_steps):
+        self.kind = kind
+        self.total_steps = total_steps
+
+    def initialize(self):
+        self.step_ = 0
+        self.n_averaged_ = 0
+        self.average_ = None
+        self.trained_ = None
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self.initialize()
+
+    def _weight(self):
+        """The share of the current weights in the updated average."""
+        if self.kind == "swa":
+            return 1.0 / (self.n_averaged_ + 1)
+        return min(1.0, 10.0 / max(self.total_steps, 1))
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            return
+        self.step_ += 1
+        if self.kind == "swa" and self.step_ <= self.total_steps // 2:
+            return
+        state = net.module_.state_dict()
+        if self.average_ is None:
+            self.average_ = {
+                k: v.detach().clone() for k, v in state.items() if v.is_floating_point()
+            }
+        else:
+            weight = self._weight()
+            for key, value in self.average_.items():
+                value.lerp_(state[key].detach(), weight)
+        self.n_averaged_ += 1
+
+    def _use_average(self, net):
+        self.trained_ = copy.deepcopy(net.module_.state_dict())
+        net.module_.load_state_dict(self.average_, strict=False)
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if not training and self.trained_ is None and self.average_ is not None:
+            self._use_average(net)  # validate the averaged weights
+
+    def on_epoch_begin(self, net, **kwargs):
+        if self.trained_ is not None:  # train on from the trained weights
+            net.module_.load_state_dict(self.trained_)
+            self.trained_ = None
+
+    def on_train_end(self, net, **kwargs):
+        if self.average_ is not None and self.trained_ is None:
+            self._use_average(net)
+        # only needed during training; do not pickle them
+        self.average_ = self.trained_ = None
+
+
 def training_callbacks(
-    *, n_batches, epochs, schedule, validation, patience, clip_grad_norm, verbose=0
+    *,
+    n_batches,
+    epochs,
+    schedule,
+    validation,
+    patience,
+    clip_grad_norm,
+    weight_averaging=None,
+    verbose=0,
 ):
     """The skorch callbacks of one call to ``fit``.
 
@@ -642,12 +724,19 @@ def training_callbacks(
         ``n_iter_no_change``: epochs without improvement before stopping
         (halved for the plateau schedule).
     clip_grad_norm : float or None
+    weight_averaging : {"ema", "swa"} or None, default=None
+        See :class:`WeightAveraging`.
     verbose : int, default=0
         0 shows nothing; 1 the progress of the epochs; 2 also every value
         of the history per epoch (see :class:`TrainingProgress`).
     """
     monitor = "valid_loss" if validation else "train_loss"
-    callbacks = [
+    callbacks = []
+    if weight_averaging is not None:
+        # before the monitor, whose restored best weights must win
+        averaging = WeightAveraging(weight_averaging, epochs * n_batches)
+        callbacks.append(("weight_averaging", averaging))
+    callbacks += [
         (
             "monitor",
             TrainingMonitor(

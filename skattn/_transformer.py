@@ -129,6 +129,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         weight_decay=TRANSFORMER_CLASSIFIER_WEIGHT_DECAY,
         lr_schedule="cosine",
         clip_grad_norm=1.0,
+        weight_averaging=None,
         early_stopping=False,
         validation_fraction=0.1,
         validation_split="random",
@@ -176,6 +177,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
         self.clip_grad_norm = clip_grad_norm
+        self.weight_averaging = weight_averaging
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
@@ -273,6 +275,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         weight_decay=TRANSFORMER_DEFAULTS["weight_decay"],
         lr_schedule="cosine",
         clip_grad_norm=1.0,
+        weight_averaging=None,
         early_stopping="auto",
         validation_fraction=0.1,
         validation_split="random",
@@ -318,6 +321,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
         self.clip_grad_norm = clip_grad_norm
+        self.weight_averaging = weight_averaging
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
