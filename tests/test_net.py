@@ -354,3 +354,86 @@ def test_invalid_random_crop(data, bad):
     X, y = data
     with pytest.raises(ValueError, match="random_crop"):
         LSTMAttentionClassifier(random_crop=bad, max_epochs=1).fit(X, y)
+
+
+def _recorded_states(model, X, y, method="fit"):
+    """The network's weights after every training step of ``method``."""
+    import skattn._net as net_module
+
+    states = []
+
+    class Record(net_module.Callback):
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training:
+                state = net.module_.state_dict()
+                states.append({k: v.detach().clone() for k, v in state.items()})
+
+    original = net_module.training_callbacks
+
+    def with_record(**kwargs):
+        # first: it sees the weights of each step before anything else runs
+        return [("record", Record()), *original(**kwargs)]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("skattn._base.training_callbacks", with_record)
+        getattr(model, method)(X, y)
+    return states
+
+
+@pytest.mark.parametrize("kind", ["ema", "swa"])
+def test_weight_averaging_ends_with_the_average_of_the_steps(kind, data):
+    X, y = data
+    torch.set_num_threads(1)
+    # a batch-normalised stem: its running statistics are averaged too
+    model = TransformerClassifier(
+        max_epochs=3, batch_size=16, weight_averaging=kind, **SMALL_TRANSFORMER
+    )
+    states = _recorded_states(model, X, y)
+    n = len(states)
+    assert n == 3 * 5
+    expected = {}
+    for key, first in states[0].items():
+        if not first.is_floating_point():
+            continue
+        if kind == "swa":  # the plain mean over the last half of the steps
+            expected[key] = torch.stack([s[key] for s in states[n // 2 :]]).mean(0)
+        else:  # each step moves the average 10/n of the way
+            average = first.clone()
+            for s in states[1:]:
+                average += (10 / n) * (s[key] - average)
+            expected[key] = average
+    fitted = model.net_.module_.state_dict()
+    for key, value in expected.items():
+        torch.testing.assert_close(fitted[key], value, rtol=1e-5, atol=1e-6)
+    # not the last step's weights
+    assert any(not torch.equal(fitted[k], states[-1][k]) for k in expected)
+    # the step counter of batch normalisation is the last step's
+    for key, value in fitted.items():
+        if not value.is_floating_point():
+            assert torch.equal(value, states[-1][key])
+
+
+def test_weight_averaging_leaves_training_alone(data):
+    """The averaged weights are validated between epochs; training goes on
+    from the trained weights, so the losses of training are those of a fit
+    without averaging, while the validation losses and predictions differ."""
+    X, y = data
+    torch.set_num_threads(1)
+    params = dict(max_epochs=4, early_stopping=True, **SMALL_TRANSFORMER)
+    plain = TransformerClassifier(**params).fit(X, y)
+    ema = TransformerClassifier(weight_averaging="ema", **params).fit(X, y)
+    train = [row["train_loss"] for row in plain.history_]
+    assert train == [row["train_loss"] for row in ema.history_]
+    valid = [row["valid_loss"] for row in plain.history_]
+    assert valid != [row["valid_loss"] for row in ema.history_]
+    assert not np.allclose(plain.predict_proba(X), ema.predict_proba(X))
+    # partial_fit does not average: it ends with the weights of its last step
+    states = _recorded_states(ema, X, y, method="partial_fit")
+    fitted = ema.net_.module_.state_dict()
+    assert all(torch.equal(fitted[k], states[-1][k]) for k in fitted)
+
+
+def test_invalid_weight_averaging(data):
+    X, y = data
+    with pytest.raises(ValueError, match="weight_averaging"):
+        TransformerClassifier(weight_averaging="mean", **SMALL_TRANSFORMER).fit(X, y)
