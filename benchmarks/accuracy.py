@@ -19,6 +19,7 @@ data set's archive training split, 3 seeds. Beside them, in the same run:
   with one seed by default (tsai's fits are the slowest part).
 """
 
+import datetime
 import functools
 import json
 import os
@@ -124,6 +125,7 @@ NEUTRAL = {
     "random_crop": None,
     "stem_scales": 1,
     "relative_positions": False,
+    "weight_averaging": None,
 }
 
 
@@ -173,13 +175,16 @@ def run(
     if quick:
         seeds = seeds[:1]
     done = _cached(cache)
+    # kept with each row, so that a report of rows from several runs says
+    # which were timed together
+    where = f"{datetime.date.today().isoformat()}, {C.cpu_model()}"
 
     def measure(name, model_name, seed, make, *data):
         key = (name, model_name, seed, config(model_name), quick)
         if key not in done:
             score, fit_s, predict_s = _fit_score(make, cls, *data)
             _record(rows, name, model_name, seed, score, fit_s, predict_s)
-            rows[-1].update(config=key[3], quick=quick)
+            rows[-1].update(config=key[3], quick=quick, measured=where)
             if cache is not None:
                 with open(cache, "a") as f:
                     f.write(json.dumps(rows[-1]) + "\n")
@@ -252,6 +257,9 @@ def run_tsai(tsai_python, quick=False, seeds=(0,), log=print, on_result=None):
                     res["fit_s"],
                     res["predict_s"],
                 )
+                rows[-1]["measured"] = (
+                    f"{datetime.date.today().isoformat()}, {C.cpu_model()}"
+                )
                 log(
                     f"  {name:>22} {'tsai ' + arch:>24} seed {seed}: "
                     f"{res['score']:.4f} (fit {res['fit_s']:.1f}s)"
@@ -304,9 +312,15 @@ def summarise(rows):
                 fit_s=float(np.mean([r["fit_s"] for r in rs])),
                 predict_s=float(np.mean([r["predict_s"] for r in rs])),
                 note=rs[0].get("note", ""),
+                measured=_measured(rs),
             )
         )
     return summary
+
+
+def _measured(rows):
+    """The day and CPU of the runs that measured ``rows`` ("-" if unknown)."""
+    return "; ".join(sorted({r.get("measured") or "-" for r in rows}))
 
 
 def _tsai_caveat(summary):
@@ -361,6 +375,11 @@ def markdown(rows, notes):
         "(`LODO.md`). Test splits were never read to choose anything, but "
         "these are not scores on data that played no part in the choice.",
         "",
+        "Rows are kept between runs (`accuracy_rows.jsonl`) and measured again "
+        "only when an estimator's defaults change, so one report can hold rows "
+        "of several runs: `measured` gives the day and CPU of the run that "
+        "measured each. Times compare only between rows of the same run.",
+        "",
     ]
     caveat = _tsai_caveat(summary)
     for group, names in (
@@ -404,21 +423,30 @@ def _dataset_table(summary, name):
         if s["note"]:
             label += " *"
         table.append(
-            [label, s["n"], spread, f"{s['fit_s']:.2f}", f"{s['predict_s']:.3f}"]
+            [
+                label,
+                s["n"],
+                spread,
+                f"{s['fit_s']:.2f}",
+                f"{s['predict_s']:.3f}",
+                s.get("measured", "-"),
+            ]
         )
     if not table:
         return []
-    return [
-        f"#### {name}",
-        "",
-        C.markdown_table(["model", "runs", metric, "fit s", "predict s"], table),
-        "",
-    ]
+    header = ["model", "runs", metric, "fit s", "predict s", "measured"]
+    return [f"#### {name}", "", C.markdown_table(header, table), ""]
 
 
 MINIROCKET = "MiniRocket (aeon)"
 CLASSIFIERS = ("TransformerClassifier", "LSTMAttentionClassifier")
 REGRESSORS = ("TransformerRegressor", "LSTMAttentionRegressor")
+
+
+def _measured_over(by, names, model):
+    """Where ``model``'s rows on the sets ``names`` were measured."""
+    runs = {part for n in names for part in by[n, model]["measured"].split("; ")}
+    return "; ".join(sorted(runs))
 
 
 def _classification_summary(summary, measured):
@@ -444,6 +472,7 @@ def _classification_summary(summary, measured):
                 f"{np.mean(gaps):+.3f}" if model != MINIROCKET else "",
                 f"{max(gaps):+.3f}" if model != MINIROCKET else "",
                 f"{fit:.0f}",
+                _measured_over(by, names, model),
             ]
         )
     if all((n, m) in by for n in names for m in CLASSIFIERS):
@@ -457,9 +486,18 @@ def _classification_summary(summary, measured):
                 f"{np.mean(gaps):+.3f}",
                 f"{max(gaps):+.3f}",
                 "",
+                "",
             ]
         )
-    header = ["model", *names, "mean", "mean gap", "largest gap", "fit s (sum)"]
+    header = [
+        "model",
+        *names,
+        "mean",
+        "mean gap",
+        "largest gap",
+        "fit s (sum)",
+        "measured",
+    ]
     return [
         "### Classification summary",
         "",
@@ -496,7 +534,7 @@ def _regression_summary(summary, measured):
         fit = sum(by[n, model]["fit_s"] for n in names)
         table.append(
             [model, *(f"{r:.2f}" for r in ratios), f"{np.mean(ratios):.2f}"]
-            + [f"{fit:.0f}"]
+            + [f"{fit:.0f}", _measured_over(by, names, model)]
         )
     return [
         "### Regression summary",
@@ -506,7 +544,7 @@ def _regression_summary(summary, measured):
         "CardanoSentiment are close to noise (the training mean is within a few "
         "per cent of every model).",
         "",
-        C.markdown_table(["model", *names, "mean", "fit s (sum)"], table),
+        C.markdown_table(["model", *names, "mean", "fit s (sum)", "measured"], table),
         "",
     ]
 

@@ -263,7 +263,8 @@ def _header(date, machine, versions, quick=False, kept=None):
         parts = ", ".join(f"{part} ({when})" for part, when in kept.items())
         lines += [
             f"Kept from earlier runs (`--only` measured the rest): {parts}; "
-            "the machine and versions below are this run's.",
+            "the machine and versions below are this run's (each accuracy "
+            "row says which run measured it).",
             "",
         ]
     return lines + [

@@ -110,6 +110,28 @@ def test_tsai_rows_are_marked_not_like_for_like(results_report):
     assert "on GunPoint and BasicMotions only" in caveat
 
 
+def test_every_accuracy_row_says_which_run_measured_it(results_report):
+    """Rows reused from earlier runs keep their day and CPU: a report that
+    mixes machines shows it next to the times it cannot compare."""
+    raw = json.loads((BENCHMARKS / "RESULTS.json").read_text(encoding="utf-8"))
+    where = {}
+    for row in raw["accuracy"]["rows"]:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d, .+", row["measured"]), row
+        where.setdefault((row["dataset"], row["model"]), set()).add(row["measured"])
+    assert "`measured` gives the day and CPU" in results_report
+    for (dataset, model), runs in where.items():
+        section = results_report.split(f"#### {dataset}\n", 1)[1]
+        rows = table_rows(section, "| model | runs")
+        (shown,) = [r for r in rows if r["model"].rstrip(" †*") == model]
+        assert shown["measured"] == "; ".join(sorted(runs))
+    summary = table_rows(results_report, "| model | GunPoint | BasicMotions")
+    by_model = {r["model"]: r["measured"] for r in summary}
+    sets = set(summary[0]) & {dataset for dataset, _ in where}  # its columns
+    for model in ("TransformerClassifier", "MiniRocket (aeon)"):
+        runs = set().union(*(where[d, model] for d in sets))
+        assert by_model[model] == "; ".join(sorted(runs))
+
+
 def test_best_of_row_says_it_was_chosen_on_the_test_split(results_report):
     rows = table_rows(results_report, "| model | GunPoint | BasicMotions")
     (best,) = [row for row in rows if row["model"].startswith("better of the two")]
