@@ -587,7 +587,11 @@ def report(n_folds, directory):
         "series) and `minirocket` (aeon, resampled to the longest sequence) "
         "are references on the same folds. One torch thread. A score with "
         "`(k)` after it is the mean of the k folds measured (a run stopped "
-        "once other sets had ruled the candidate out); `-`: not measured.",
+        "once other sets had ruled the candidate out); `-`: not measured. "
+        "Rows were measured in many runs, on two VMs and under different "
+        "loads (often two studies at a time on two cores), so fit-time sums, "
+        "and the ratios of them below, compare the work of two rows only "
+        "roughly; accuracy does not depend on the load.",
         "",
         "Candidates (changes to the estimators' defaults):",
         "",
