@@ -126,6 +126,7 @@ NEUTRAL = {
     "stem_scales": 1,
     "relative_positions": False,
     "weight_averaging": None,
+    "jitter": 0.0,
 }
 
 

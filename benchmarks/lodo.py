@@ -147,6 +147,9 @@ CANDIDATES = {
     # each sequence
     "crop_0.9": {"random_crop": 0.9},
     "crop_0.8": {"random_crop": 0.8},
+    # jittering: Gaussian noise of standard deviation 0.05 (standardised
+    # units) on every training batch
+    "jitter_0.05": {"jitter": 0.05},
     # three kernel widths side by side in each stem layer (InceptionTime)
     "stem_scales_3": {"stem_scales": 3},
     # the stem's stride chosen for about 128 encoder steps instead of 64:

@@ -409,6 +409,25 @@ arrays, or long DataFrame
         whole sequences); a task may offer ``random_crop``."""
         return None
 
+    def _jitter(self):
+        """The standard deviation of the noise added to training batches
+        (None: none); a task may offer ``jitter``."""
+        return None
+
+    def _jitter_channels(self):
+        """Which network channels take ``jitter``'s noise: the input's
+        numeric channels (not category codes or token ids, time features or
+        entity attributes)."""
+        channels = np.zeros(self._n_network_channels(), dtype=bool)
+        if self.vocab_size is None:
+            channels[: self.n_channels_in_] = ~self._categorical_mask()
+        if self._jitter() and not channels.any():
+            raise ValueError(
+                f"jitter={self._jitter()} adds noise to numeric input channels, "
+                "and this input has none (token ids or categorical features only)"
+            )
+        return torch.from_numpy(channels)
+
     def _new_net(self, module, device, seed):
         """A skorch net around ``module`` with this estimator's settings."""
         return SequenceNet(
@@ -485,6 +504,8 @@ arrays, or long DataFrame
                 lr=self._effective("lr"),
                 verbose=self.verbose,
                 random_crop=self._random_crop(),
+                jitter=self._jitter(),
+                jitter_channels=self._jitter_channels(),
             )
             net.initialize_callbacks()
             # "auto" threads: from the work of one step on this data
@@ -684,6 +705,7 @@ class SequenceClassifierBase(
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "random_crop": [Interval(Real, 0, 1, closed="right"), None],
+        "jitter": [Interval(Real, 0, None, closed="left")],
     }
 
     def _prepare_target(self, y, warm=False, classes=None):
@@ -694,6 +716,9 @@ class SequenceClassifierBase(
 
     def _random_crop(self):
         return self.random_crop
+
+    def _jitter(self):
+        return self.jitter or None
 
     def _criterion(self):
         return torch.nn.CrossEntropyLoss(

@@ -233,7 +233,13 @@ CLASSIFIER_LOSS_DOC = """\
         ``ceil(random_crop * length)`` consecutive steps at a random place,
         so the network learns from shifted parts of it; early stopping's
         validation share, ``score`` and ``predict`` see whole sequences.
-        None trains on whole sequences.\
+        None trains on whole sequences.
+    jitter : float >= 0, default=0.0
+        Jittering, an augmentation for small training sets: every training
+        batch gets new Gaussian noise of this standard deviation (in units
+        of the standardised input) on the real steps of the input's numeric
+        channels; early stopping's validation share, ``score`` and
+        ``predict`` see the sequences as given. 0 adds none.\
 """
 
 

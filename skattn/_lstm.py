@@ -117,6 +117,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         class_weight=None,
         label_smoothing=0.0,
         random_crop=None,
+        jitter=0.0,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
         max_steps=LSTM_CLASSIFIER_TRAINING["max_steps"],
         batch_size=RECURRENT_DEFAULTS["batch_size"],
@@ -164,6 +165,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
         self.random_crop = random_crop
+        self.jitter = jitter
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size

@@ -50,6 +50,7 @@ __all__ = [
     "WarmupCosine",
     "WeightAveraging",
     "plain_history",
+    "jittered",
     "random_windows",
     "training_callbacks",
     "validation_split",
@@ -201,6 +202,32 @@ def random_windows(X, fraction, generator):
     window_mask = lengths_to_mask(keep, t).to(mask.device)
     window = window.masked_fill(~window_mask.unsqueeze(-1), 0)
     return {**X, "values": window, "mask": window_mask}
+
+
+def jittered(X, std, channels, generator):
+    """A batch with Gaussian noise added to the real steps of ``channels``.
+
+    Jittering (Um et al., "Data augmentation of wearable sensor data for
+    Parkinson's disease monitoring using convolutional neural networks",
+    2017): the network sees each training sequence with new noise in every
+    batch. Padding and the other channels (category codes, token ids, time
+    features, entity attributes) stay as they are.
+
+    Parameters
+    ----------
+    X : dict
+        A batch: ``values [b, t, c]`` and ``mask [b, t]``.
+    std : float
+        Standard deviation of the noise, in units of the standardised input.
+    channels : bool Tensor ``[c]``
+        The channels that get noise.
+    generator : torch.Generator
+        Draws the noise (on the CPU).
+    """
+    values, mask = X["values"], X["mask"]
+    noise = torch.randn(values.shape, generator=generator).to(values.device)
+    keep = mask[..., None] & channels.to(values.device)  # [b, t, c]
+    return {**X, "values": values + std * noise * keep}
 
 
 class _StopTraining(KeyboardInterrupt):
@@ -492,8 +519,10 @@ class SequenceNet(NeuralNet):
     The criterion must return one loss per sample; the batch loss is the
     weighted mean with the normalised sample weights. With ``random_crop``
     (a fraction in (0, 1]), every training batch is cut to random windows of
-    its sequences (:func:`random_windows`); validation and prediction see
-    whole sequences.
+    its sequences (:func:`random_windows`); with ``jitter`` (a standard
+    deviation), Gaussian noise is added to the real steps of the channels
+    ``jitter_channels`` (:func:`jittered`). Validation and prediction see
+    the sequences as they are.
     """
 
     def __init__(
@@ -502,24 +531,31 @@ class SequenceNet(NeuralNet):
         shuffle_seed=0,
         mixed_precision=False,
         random_crop=None,
+        jitter=None,
+        jitter_channels=None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.shuffle_seed = shuffle_seed
         self.mixed_precision = mixed_precision
         self.random_crop = random_crop
+        self.jitter = jitter
+        self.jitter_channels = jitter_channels
 
     def initialize(self):
         super().initialize()
         self.shuffle_generator_ = torch.Generator().manual_seed(self.shuffle_seed)
         self.crop_generator_ = torch.Generator().manual_seed(self.shuffle_seed + 1)
+        self.noise_generator_ = torch.Generator().manual_seed(self.shuffle_seed + 2)
         return self
 
     def train_step_single(self, batch, **fit_params):
+        X, y = batch
         if self.random_crop is not None:
-            X, y = batch
-            batch = random_windows(X, self.random_crop, self.crop_generator_), y
-        return super().train_step_single(batch, **fit_params)
+            X = random_windows(X, self.random_crop, self.crop_generator_)
+        if self.jitter:
+            X = jittered(X, self.jitter, self.jitter_channels, self.noise_generator_)
+        return super().train_step_single((X, y), **fit_params)
 
     def get_default_callbacks(self):
         # skorch's PrintLog table is replaced by TrainingProgress, which

@@ -122,6 +122,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         class_weight=None,
         label_smoothing=0.0,
         random_crop=None,
+        jitter=0.0,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         max_steps=CLASSIFIER_MAX_STEPS,
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
@@ -170,6 +171,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
         self.random_crop = random_crop
+        self.jitter = jitter
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size

@@ -16,7 +16,7 @@ from skattn import (
     TransformerClassifier,
     TransformerRegressor,
 )
-from skattn._net import SequenceNet, _duration, random_windows
+from skattn._net import SequenceNet, _duration, jittered, random_windows
 from skattn.exceptions import TrainingInterruptedWarning
 
 from ._params import SMALL_TRANSFORMER, small
@@ -354,6 +354,71 @@ def test_invalid_random_crop(data, bad):
     X, y = data
     with pytest.raises(ValueError, match="random_crop"):
         LSTMAttentionClassifier(random_crop=bad, max_epochs=1).fit(X, y)
+
+
+# Jittering ---------------------------------------------------------------------
+
+
+def test_jitter_adds_noise_to_the_real_steps_of_the_chosen_channels():
+    values = torch.zeros(200, 30, 3)
+    mask = torch.arange(30) < torch.randint(1, 31, (200, 1))
+    channels = torch.tensor([True, False, True])
+    X = {"values": values, "mask": mask}
+    noisy = jittered(X, 0.5, channels, torch.Generator().manual_seed(0))["values"]
+    assert torch.equal(noisy[~mask], values[~mask])  # padding stays zero
+    assert torch.equal(noisy[..., 1], values[..., 1])  # a channel without noise
+    real = noisy[mask][:, [0, 2]]
+    assert abs(real.std().item() - 0.5) < 0.02 and abs(real.mean().item()) < 0.02
+    again = jittered(X, 0.5, channels, torch.Generator().manual_seed(0))["values"]
+    assert torch.equal(noisy, again)
+
+
+@pytest.mark.parametrize("Model", [LSTMAttentionClassifier, TransformerClassifier])
+def test_jitter_trains_on_noisy_values_and_validates_on_the_data(data, Model):
+    X, y = data
+    torch.set_num_threads(1)
+    seen = {True: [], False: []}  # module.training -> values it saw
+    infer = SequenceNet.infer
+
+    def spy(net, x, **kwargs):
+        seen[net.module_.training].append(x["values"].clone())
+        return infer(net, x, **kwargs)
+
+    params = dict(max_epochs=2, early_stopping=True, validation_fraction=0.25)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SequenceNet, "infer", spy)
+        clf = small(Model, jitter=0.3, **params).fit(X, y)
+    # the input standardised over the training split, rows as the data hold them
+    clean = (X - clf._input_loc) / clf._input_scale
+    rows = {tuple(np.round(row.ravel(), 4)) for row in clean.astype(np.float32)}
+
+    def known(batches):
+        return [
+            tuple(np.round(r.numpy().ravel(), 4)) in rows for b in batches for r in b
+        ]
+
+    assert all(known(seen[False]))  # validation: the sequences as given
+    assert not any(known(seen[True]))  # training: every sequence with noise
+    # another model than training without noise, the same on a refit
+    proba = clf.predict_proba(X)
+    assert_array_equal(
+        small(Model, jitter=0.3, **params).fit(X, y).predict_proba(X), proba
+    )
+    assert not np.array_equal(small(Model, **params).fit(X, y).predict_proba(X), proba)
+
+
+def test_jitter_needs_numeric_channels():
+    tokens = [np.array([1, 2, 3]), np.array([2, 3])] * 4
+    clf = small(LSTMAttentionClassifier, vocab_size=5, jitter=0.1)
+    with pytest.raises(ValueError, match="jitter=0.1 adds noise to numeric input"):
+        clf.fit(tokens, [0, 1] * 4)
+
+
+@pytest.mark.parametrize("bad", [-0.1, "0.1"])
+def test_invalid_jitter(data, bad):
+    X, y = data
+    with pytest.raises(ValueError, match="jitter"):
+        TransformerClassifier(jitter=bad, max_epochs=1).fit(X, y)
 
 
 def _recorded_states(model, X, y, method="fit"):
