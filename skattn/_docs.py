@@ -239,7 +239,11 @@ CLASSIFIER_LOSS_DOC = """\
         batch gets new Gaussian noise of this standard deviation (in units
         of the standardised input) on the real steps of the input's numeric
         channels; early stopping's validation share, ``score`` and
-        ``predict`` see the sequences as given. 0 adds none.\
+        ``predict`` see the sequences as given. 0 adds none. The noise is
+        in the units of the whole training set, so it swamps sequences of
+        much smaller amplitude than the rest (on the PLAID current traces,
+        whose amplitudes span orders of magnitude, ``jitter=0.05`` took
+        cross-validated accuracy from 0.78 to 0.35).\
 """
 
 
