@@ -98,6 +98,12 @@ def _record(rows, dataset, model, seed, score, fit_s, predict_s, note=""):
     )
 
 
+def _this_run():
+    """The day and CPU of this run, kept with each row it measures, so that a
+    report of rows from several runs says which were timed together."""
+    return f"{datetime.date.today().isoformat()}, {C.cpu_model()}"
+
+
 def _minirocket_model(classification, seed):
     return minirocket(classification, seed)[0]
 
@@ -176,9 +182,7 @@ def run(
     if quick:
         seeds = seeds[:1]
     done = _cached(cache)
-    # kept with each row, so that a report of rows from several runs says
-    # which were timed together
-    where = f"{datetime.date.today().isoformat()}, {C.cpu_model()}"
+    where = _this_run()
 
     def measure(name, model_name, seed, make, *data):
         key = (name, model_name, seed, config(model_name), quick)
@@ -258,9 +262,7 @@ def run_tsai(tsai_python, quick=False, seeds=(0,), log=print, on_result=None):
                     res["fit_s"],
                     res["predict_s"],
                 )
-                rows[-1]["measured"] = (
-                    f"{datetime.date.today().isoformat()}, {C.cpu_model()}"
-                )
+                rows[-1]["measured"] = _this_run()
                 log(
                     f"  {name:>22} {'tsai ' + arch:>24} seed {seed}: "
                     f"{res['score']:.4f} (fit {res['fit_s']:.1f}s)"
@@ -313,15 +315,10 @@ def summarise(rows):
                 fit_s=float(np.mean([r["fit_s"] for r in rs])),
                 predict_s=float(np.mean([r["predict_s"] for r in rs])),
                 note=rs[0].get("note", ""),
-                measured=_measured(rs),
+                measured_by=sorted({r.get("measured") or "-" for r in rs}),
             )
         )
     return summary
-
-
-def _measured(rows):
-    """The day and CPU of the runs that measured ``rows`` ("-" if unknown)."""
-    return "; ".join(sorted({r.get("measured") or "-" for r in rows}))
 
 
 def _tsai_caveat(summary):
@@ -430,7 +427,7 @@ def _dataset_table(summary, name):
                 spread,
                 f"{s['fit_s']:.2f}",
                 f"{s['predict_s']:.3f}",
-                s.get("measured", "-"),
+                "; ".join(s["measured_by"]),
             ]
         )
     if not table:
@@ -445,8 +442,8 @@ REGRESSORS = ("TransformerRegressor", "LSTMAttentionRegressor")
 
 
 def _measured_over(by, names, model):
-    """Where ``model``'s rows on the sets ``names`` were measured."""
-    runs = {part for n in names for part in by[n, model]["measured"].split("; ")}
+    """The runs that measured ``model``'s rows on the sets ``names``."""
+    runs = {run for n in names for run in by[n, model]["measured_by"]}
     return "; ".join(sorted(runs))
 
 

@@ -421,7 +421,7 @@ arrays, or long DataFrame
         channels = np.zeros(self._n_network_channels(), dtype=bool)
         if self.vocab_size is None:
             channels[: self.n_channels_in_] = ~self._categorical_mask()
-        if self._jitter() and not channels.any():
+        if not channels.any():
             raise ValueError(
                 f"jitter={self._jitter()} adds noise to numeric input channels, "
                 "and this input has none (token ids or categorical features only)"
@@ -505,7 +505,7 @@ arrays, or long DataFrame
                 verbose=self.verbose,
                 random_crop=self._random_crop(),
                 jitter=self._jitter(),
-                jitter_channels=self._jitter_channels(),
+                jitter_channels=self._jitter_channels() if self._jitter() else None,
             )
             net.initialize_callbacks()
             # "auto" threads: from the work of one step on this data

@@ -16,8 +16,8 @@ the parts of training that are not specific to one estimator:
 - :class:`WeightAveraging`: training that ends with an average of the
   weights it went through;
 - :func:`training_callbacks` (monitor, learning-rate schedule, clipping,
-  weight averaging, progress) and :func:`validation_split` (the held-out share for early
-  stopping).
+  weight averaging, progress) and :func:`validation_split` (the held-out
+  share for early stopping).
 """
 
 import copy
@@ -49,8 +49,8 @@ __all__ = [
     "TrainingProgress",
     "WarmupCosine",
     "WeightAveraging",
-    "plain_history",
     "jittered",
+    "plain_history",
     "random_windows",
     "training_callbacks",
     "validation_split",
