@@ -167,6 +167,9 @@ CANDIDATES = {
     # the mean over the last half of the steps (SWA)
     "ema": {"weight_averaging": "ema"},
     "swa": {"weight_averaging": "swa"},
+    # each state channel's maximum over the steps joined to the attention-
+    # pooled vector (the global max pooling of convolutional classifiers)
+    "max_pool": {"max_pooling": True},
     # regression: stop when a held-out tenth of the training split stops
     # improving (the best epoch's weights kept)
     "early_stop": {"early_stopping": True},

@@ -48,6 +48,7 @@ POOLING_CONSTRAINTS = {
     "num_heads": [int_param(1)],
     "query": [StrOptions({"learned", "last"})],
     "aggregation": [StrOptions({"sum", "mean", "max"})],
+    "max_pooling": ["boolean"],
     "dropout": [Interval(Real, 0, 1, closed="left")],
 }
 
@@ -146,6 +147,7 @@ def _shared_network_params(est, max_length):
         dropout=est.dropout,
         query=est.query,
         aggregation=est.aggregation,
+        max_pooling=est.max_pooling,
         vocab_size=est.vocab_size,
         embedding_dim=est.embedding_dim,
         padding_idx=est.padding_idx,

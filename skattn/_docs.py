@@ -302,6 +302,14 @@ default="{attention}"
         How the weighted states ``a_t h_t`` are combined: their sum (the
         context vector), their mean over the real steps, or their
         element-wise maximum.
+    max_pooling : bool, default=False
+        Join each state channel's maximum over the real steps to the pooled
+        vector, so the head sees, beside the attended summary, how strongly
+        each learned feature occurs anywhere in the sequence (the global
+        pooling of convolutional classifiers such as ROCKET's max feature).
+        Attention weights are unchanged; the pooled vector (and
+        ``AttentionPoolingTransformer``'s embedding) doubles in width. Not
+        with ``pooling="max"``.
     dropout : float, default={dropout}
         Dropout rate{dropout_doc}.\
 """

@@ -104,6 +104,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         num_heads=4,
         query="learned",
         aggregation="sum",
+        max_pooling=False,
         dropout=0.1,
         vocab_size=None,
         embedding_dim=None,
@@ -152,6 +153,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.num_heads = num_heads
         self.query = query
         self.aggregation = aggregation
+        self.max_pooling = max_pooling
         self.dropout = dropout
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
@@ -253,6 +255,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         num_heads=4,
         query="learned",
         aggregation="sum",
+        max_pooling=False,
         dropout=0.1,
         vocab_size=None,
         embedding_dim=None,
@@ -298,6 +301,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.num_heads = num_heads
         self.query = query
         self.aggregation = aggregation
+        self.max_pooling = max_pooling
         self.dropout = dropout
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim

@@ -109,6 +109,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         num_heads=4,
         query="learned",
         aggregation="sum",
+        max_pooling=False,
         dropout=0.1,
         vocab_size=None,
         embedding_dim=None,
@@ -158,6 +159,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.num_heads = num_heads
         self.query = query
         self.aggregation = aggregation
+        self.max_pooling = max_pooling
         self.dropout = dropout
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
@@ -259,6 +261,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         num_heads=4,
         query="learned",
         aggregation="sum",
+        max_pooling=False,
         dropout=0.1,
         vocab_size=None,
         embedding_dim=None,
@@ -305,6 +308,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.num_heads = num_heads
         self.query = query
         self.aggregation = aggregation
+        self.max_pooling = max_pooling
         self.dropout = dropout
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim

@@ -305,6 +305,9 @@ class SequenceNetwork(nn.Module):
     linear : LinearSteps, optional
         A linear function of the last input steps (the values the network
         gets, less entity attributes), added to the head's output.
+    max_pooling : bool, default=False
+        Join each state channel's maximum over the real steps to the pooled
+        vector (which doubles the encoder's part of it).
 
     Notes
     -----
@@ -335,6 +338,7 @@ class SequenceNetwork(nn.Module):
         static_query=None,
         series_norm=None,
         linear=None,
+        max_pooling=False,
     ):
         super().__init__()
         self.series_norm = series_norm
@@ -347,7 +351,8 @@ class SequenceNetwork(nn.Module):
         self.pooling = pooling
         self.query_from_last = query_from_last
         self.dropout = nn.Dropout(dropout)
-        self.output_size = encoder.output_size + (
+        self.max_pooling = MaskedPooling("max") if max_pooling else None
+        self.output_size = encoder.output_size * (2 if max_pooling else 1) + (
             static.output_size if static is not None else 0
         )
         self.head = nn.Linear(self.output_size, n_outputs) if n_outputs else None
@@ -390,6 +395,9 @@ class SequenceNetwork(nn.Module):
         else:
             query = last if self.query_from_last else None
         pooled, weights = self.pooling(states, mask, query)
+        if self.max_pooling is not None:
+            # each state channel's largest value over the real steps
+            pooled = torch.cat([pooled, self.max_pooling(states, mask)[0]], dim=-1)
         if static is not None:
             pooled = torch.cat([pooled, static], dim=-1)
         return states, pooled, weights
@@ -709,6 +717,7 @@ def sequence_network(
     series_norm=None,
     linear_steps=None,
     linear_trainable=True,
+    max_pooling=False,
     max_length=None,
     stem_length=None,
 ):
@@ -768,6 +777,9 @@ def sequence_network(
     linear_trainable : bool, default=True
         Whether training updates the linear part (False: it keeps the
         weights set on it, e.g. a ridge fit).
+    max_pooling : bool, default=False
+        Join each state channel's maximum over the real steps to the
+        pooled vector.
     max_length : int or None, default=None
         Longest training sequence.
     stem_length : int or None, default=None
@@ -789,6 +801,11 @@ def sequence_network(
     >>> type(network.stem).__name__, network.output_size
     ('ConvStem', 8)
     """
+    if max_pooling and pooling == "max":
+        raise ValueError(
+            'max_pooling=True joins the states\' maximum to the pooled vector, '
+            'which pooling="max" already is; use one of them'
+        )
     embedding = static_input = None
     if static is not None:
         static_input = StaticInput(n_channels, *static)
@@ -858,6 +875,7 @@ def sequence_network(
         ),
         series_norm=series,
         linear=linear,
+        max_pooling=max_pooling,
     )
 
 
