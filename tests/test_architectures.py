@@ -112,6 +112,29 @@ def test_multi_scale_stem_is_built_saved_and_ignores_padding(Model, tmp_path):
         Model(stem_scales=0, max_epochs=1).fit(X, y)
 
 
+@pytest.mark.parametrize(
+    "Model", [LSTMAttentionClassifier, TransformerClassifier, TransformerRegressor]
+)
+def test_max_pooling_is_built_saved_and_ignores_padding(Model, tmp_path):
+    est = Model(max_pooling=True, max_epochs=2, random_state=0, n_threads=1)
+    X, y = _fit_padding_and_saving(est, tmp_path)
+    network = est.net_.module_
+    assert network.head.in_features == 2 * network.encoder.output_size
+    weights = est.attention_weights(X[:3])
+    np.testing.assert_allclose(np.nansum(weights, axis=1), 1.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="max_pooling"):
+        Model(max_pooling="yes", max_epochs=1).fit(X, y)
+
+
+def test_max_pooling_doubles_the_embedding(data3d):
+    X, y = data3d
+    kwargs = dict(max_epochs=1, random_state=0, n_threads=1)
+    plain = AttentionPoolingTransformer(**kwargs).fit(X, y).transform(X)
+    joined = AttentionPoolingTransformer(max_pooling=True, **kwargs).fit(X, y)
+    assert joined.transform(X).shape == (len(X), 2 * plain.shape[1])
+    assert joined.get_feature_names_out().shape == (2 * plain.shape[1],)
+
+
 def test_tape_positions_are_fitted_to_the_longest_sequence_and_saved(tmp_path):
     est = TransformerRegressor(
         positional_encoding="tape", conv_stem=2, max_epochs=2, random_state=0

@@ -52,6 +52,34 @@ def test_transformer_network_does_not_read_padding(pooling):
         assert_allclose(alone[0].detach(), out[i].detach(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("build", [recurrent_network, transformer_network])
+def test_max_pooling_joins_the_largest_real_state_and_ignores_padding(build):
+    torch.manual_seed(0)
+    net = build(2, 3, conv_stem=2, max_pooling=True).double().eval()
+    values, mask = random_batch(d=2)
+    states, pooled, _ = net.encode(values, mask)
+    d = states.shape[-1]
+    assert pooled.shape == (4, 2 * d) and net.output_size == 2 * d
+    # the second half is each channel's maximum over the stem's real steps
+    stem_mask = net.stem.output_mask(mask)
+    for i in range(4):
+        real = states[i, stem_mask[i]]
+        assert_allclose(pooled[i, d:].detach(), real.amax(0).detach(), rtol=1e-12)
+    # padding of large values never wins the maximum
+    out = net(values, mask)
+    noisy = values.masked_fill(~mask[..., None], 1e3)
+    assert_allclose(net(noisy, mask).detach(), out.detach(), rtol=1e-10)
+    for i in range(4):
+        n = int(mask[i].sum())
+        alone = net(values[i : i + 1, :n], mask[i : i + 1, :n])
+        assert_allclose(alone[0].detach(), out[i].detach(), rtol=1e-10, atol=1e-12)
+
+
+def test_max_pooling_is_not_combined_with_max_pooling_of_the_states():
+    with pytest.raises(ValueError, match='max_pooling=True .* pooling="max"'):
+        transformer_network(2, 3, pooling="max", max_pooling=True)
+
+
 # LinearSteps -----------------------------------------------------------------
 
 
