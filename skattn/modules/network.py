@@ -803,7 +803,7 @@ def sequence_network(
     """
     if max_pooling and pooling == "max":
         raise ValueError(
-            'max_pooling=True joins the states\' maximum to the pooled vector, '
+            "max_pooling=True joins the states' maximum to the pooled vector, "
             'which pooling="max" already is; use one of them'
         )
     embedding = static_input = None
