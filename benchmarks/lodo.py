@@ -148,8 +148,11 @@ CANDIDATES = {
     "crop_0.9": {"random_crop": 0.9},
     "crop_0.8": {"random_crop": 0.8},
     # jittering: Gaussian noise of standard deviation 0.05 (standardised
-    # units) on every training batch
+    # units, as jitter was; RETIRED) on every training batch
     "jitter_0.05": {"jitter": 0.05},
+    # jittering: Gaussian noise of a tenth of each sequence's own standard
+    # deviation on every training batch
+    "jitter_0.1": {"jitter": 0.1},
     # three kernel widths side by side in each stem layer (InceptionTime)
     "stem_scales_3": {"stem_scales": 3},
     # the stem's stride chosen for about 128 encoder steps instead of 64:
@@ -217,6 +220,7 @@ CANDIDATES = {
 # stay in the tables (marked) but they are not picked, and they cannot be
 # measured again (their parameters now give another model).
 _LOO = "the least leave-one-out error"
+_GLOBAL_JITTER = "jitter's noise in units of the standardised input"
 RETIRED = {
     "ridge_all": f"ridge penalty of {_LOO}",
     "ridge_all_es": f"ridge penalty of {_LOO}",
@@ -229,6 +233,11 @@ RETIRED = {
     "series_auto+stem_median_steps+forget_bias_1": (
         "every LSTM's forget gate starting with bias 1, a change to the code"
     ),
+    # jitter's noise was in units of the standardised input before it took
+    # each sequence's own scale (the name, and the row measured on top of
+    # the Transformer classifier's defaults)
+    "jitter_0.05": _GLOBAL_JITTER,
+    "series_auto_batch+stem_median_steps+wd_0.1+jitter_0.05": _GLOBAL_JITTER,
 }
 
 

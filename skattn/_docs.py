@@ -236,14 +236,12 @@ CLASSIFIER_LOSS_DOC = """\
         None trains on whole sequences.
     jitter : float >= 0, default=0.0
         Jittering, an augmentation for small training sets: every training
-        batch gets new Gaussian noise of this standard deviation (in units
-        of the standardised input) on the real steps of the input's numeric
-        channels; early stopping's validation share, ``score`` and
-        ``predict`` see the sequences as given. 0 adds none. The noise is
-        in the units of the whole training set, so it swamps sequences of
-        much smaller amplitude than the rest (on the PLAID current traces,
-        whose amplitudes span orders of magnitude, ``jitter=0.05`` took
-        cross-validated accuracy from 0.78 to 0.35).\
+        batch gets new Gaussian noise on the real steps of the input's
+        numeric channels, of this standard deviation as a fraction of each
+        sequence's own standard deviation of the channel (so series whose
+        amplitudes span orders of magnitude are disturbed alike, and a
+        constant channel not at all); early stopping's validation share,
+        ``score`` and ``predict`` see the sequences as given. 0 adds none.\
 """
 
 

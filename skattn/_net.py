@@ -210,7 +210,10 @@ def jittered(X, std, channels, generator):
     Jittering (Um et al., "Data augmentation of wearable sensor data for
     Parkinson's disease monitoring using convolutional neural networks",
     2017): the network sees each training sequence with new noise in every
-    batch. Padding and the other channels (category codes, token ids, time
+    batch. The noise of each sequence and channel is scaled by that
+    sequence's own standard deviation of the channel over its real steps, so
+    quiet and loud sequences are disturbed alike (a constant one not at
+    all). Padding and the other channels (category codes, token ids, time
     features, entity attributes) stay as they are.
 
     Parameters
@@ -218,16 +221,23 @@ def jittered(X, std, channels, generator):
     X : dict
         A batch: ``values [b, t, c]`` and ``mask [b, t]``.
     std : float
-        Standard deviation of the noise, in units of the standardised input.
+        Standard deviation of the noise, as a fraction of each sequence's
+        standard deviation.
     channels : bool Tensor ``[c]``
         The channels that get noise.
     generator : torch.Generator
         Draws the noise (on the CPU).
     """
     values, mask = X["values"], X["mask"]
+    real = mask[..., None]  # [b, t, 1]
+    n_real = real.sum(1, keepdim=True).clamp(min=1)  # [b, 1, 1]
+    on_real = torch.where(real, values, 0.0)
+    mean = on_real.sum(1, keepdim=True) / n_real  # [b, 1, c]
+    spread = torch.where(real, values - mean, 0.0).square().sum(1, keepdim=True)
+    scale = (spread / n_real).sqrt()  # [b, 1, c]
     noise = torch.randn(values.shape, generator=generator).to(values.device)
-    keep = mask[..., None] & channels.to(values.device)  # [b, t, c]
-    return {**X, "values": values + std * noise * keep}
+    keep = real & channels.to(values.device)  # [b, t, c]
+    return {**X, "values": values + std * scale * noise * keep}
 
 
 class _StopTraining(KeyboardInterrupt):

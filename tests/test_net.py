@@ -360,15 +360,27 @@ def test_invalid_random_crop(data, bad):
 
 
 def test_jitter_adds_noise_to_the_real_steps_of_the_chosen_channels():
-    values = torch.zeros(200, 30, 3)
-    mask = torch.arange(30) < torch.randint(1, 31, (200, 1))
+    gen = torch.Generator().manual_seed(1)
+    lengths = torch.randint(2, 31, (400, 1), generator=gen)
+    mask = torch.arange(30) < lengths
+    # sequences whose amplitudes span four orders of magnitude; padding 0
+    amplitude = 10.0 ** torch.randint(-2, 3, (400, 1, 1), generator=gen)
+    values = amplitude * torch.randn(400, 30, 3, generator=gen) * mask[..., None]
+    values[:5] = 7.0 * mask[:5, :, None]  # constant sequences
     channels = torch.tensor([True, False, True])
     X = {"values": values, "mask": mask}
     noisy = jittered(X, 0.5, channels, torch.Generator().manual_seed(0))["values"]
-    assert torch.equal(noisy[~mask], values[~mask])  # padding stays zero
+    assert torch.equal(noisy[~mask], values[~mask])  # padding stays as it is
     assert torch.equal(noisy[..., 1], values[..., 1])  # a channel without noise
-    real = noisy[mask][:, [0, 2]]
-    assert abs(real.std().item() - 0.5) < 0.02 and abs(real.mean().item()) < 0.02
+    assert torch.equal(noisy[:5], values[:5])  # a constant channel gets none
+    # in units of each sequence's own standard deviation over its real steps
+    real = mask[..., None].expand_as(values)
+    n = lengths[..., None].double()
+    mean = values.double().sum(1, keepdim=True) / n
+    own = (((values - mean) * real).square().sum(1, keepdim=True) / n).sqrt()
+    relative = ((noisy - values) / own)[5:][real[5:]].view(-1, 3)[:, [0, 2]]
+    assert abs(relative.std().item() - 0.5) < 0.02
+    assert abs(relative.mean().item()) < 0.02
     again = jittered(X, 0.5, channels, torch.Generator().manual_seed(0))["values"]
     assert torch.equal(noisy, again)
 
