@@ -147,7 +147,7 @@ def _shared_network_params(est, max_length):
         dropout=est.dropout,
         query=est.query,
         aggregation=est.aggregation,
-        max_pooling=est.max_pooling,
+        max_pooling=est._effective("max_pooling"),
         vocab_size=est.vocab_size,
         embedding_dim=est.embedding_dim,
         padding_idx=est.padding_idx,

@@ -300,14 +300,15 @@ default="{attention}"
         How the weighted states ``a_t h_t`` are combined: their sum (the
         context vector), their mean over the real steps, or their
         element-wise maximum.
-    max_pooling : bool, default=False
+    max_pooling : bool, default={max_pooling}
         Join each state channel's maximum over the real steps to the pooled
         vector, so the head sees, beside the attended summary, how strongly
         each learned feature occurs anywhere in the sequence (the global
         pooling of convolutional classifiers such as ROCKET's max feature).
         Attention weights are unchanged; the pooled vector (and
-        ``AttentionPoolingTransformer``'s embedding) doubles in width. Not
-        with ``pooling="max"``.
+        ``AttentionPoolingTransformer``'s embedding) doubles in width. With
+        ``pooling="max"`` the pooled vector already is that maximum, and it
+        is not joined twice.
     dropout : float, default={dropout}
         Dropout rate{dropout_doc}.\
 """
@@ -440,9 +441,10 @@ def fill_doc(**blocks):
     return decorate
 
 
-def recurrent_params_doc(stem_norm='"layer"', series_norm="None"):
+def recurrent_params_doc(stem_norm='"layer"', series_norm="None", max_pooling=False):
     """The LSTM estimators' architecture parameters, with the defaults of
-    ``stem_norm`` and ``series_norm`` (which differ between estimators)."""
+    ``stem_norm``, ``series_norm`` and ``max_pooling`` (which differ
+    between estimators)."""
     return (
         """\
     hidden_size : int, default=64
@@ -466,16 +468,17 @@ def recurrent_params_doc(stem_norm='"layer"', series_norm="None"):
             heads_doc=" (must divide the state size)",
             dropout=0.1,
             dropout_doc=" between recurrent layers and before the output layer",
+            max_pooling=max_pooling,
         )
         + TOKEN_PARAMS_DOC.format(width="hidden_size")
         + EVENT_PARAMS_DOC.format()
     )
 
 
-def transformer_params_doc(stem_norm='"layer"', series_norm="None"):
+def transformer_params_doc(stem_norm='"layer"', series_norm="None", max_pooling=False):
     """The Transformer estimators' architecture parameters, with the
-    defaults of ``stem_norm`` and ``series_norm`` (which differ between
-    estimators)."""
+    defaults of ``stem_norm``, ``series_norm`` and ``max_pooling`` (which
+    differ between estimators)."""
     return (
         """\
     d_model : int, default=64
@@ -515,6 +518,7 @@ default="sinusoidal"
             dropout=0.1,
             dropout_doc=" on the residual branches, the feed-forward block and before "
             "the output layer (never inside the attention)",
+            max_pooling=max_pooling,
         )
         + TOKEN_PARAMS_DOC.format(width="d_model")
         + EVENT_PARAMS_DOC.format()

@@ -47,7 +47,14 @@ SUPERVISED_MODELS = {
     "lstm": {True: LSTMAttentionClassifier, False: LSTMAttentionRegressor},
 }
 # The parameters whose "auto" is that estimator's default.
-TASK_PARAMS = ("stem_norm", "series_norm", "max_steps", "lr", "weight_decay")
+TASK_PARAMS = (
+    "stem_norm",
+    "series_norm",
+    "max_pooling",
+    "max_steps",
+    "lr",
+    "weight_decay",
+)
 
 
 def supervised_default(encoder, classification, name):
@@ -102,7 +109,13 @@ def _auto_values(name):
 # Files saved before the stem existed hold no conv_stem: their networks have
 # none (the constructor default "auto" would build one); those saved before
 # series_norm or max_steps existed had neither.
-_LEGACY = {"conv_stem": None, "stem_norm": None, "series_norm": None, "max_steps": None}
+_LEGACY = {
+    "conv_stem": None,
+    "stem_norm": None,
+    "series_norm": None,
+    "max_steps": None,
+    "max_pooling": False,
+}
 
 
 def _pooling_docs():
@@ -139,14 +152,20 @@ _STEM_DOC, _TRAINING_DOC = _pooling_docs()
 
 @model_class
 @fill_doc(
-    pooling=POOLING_PARAMS_DOC.format(
-        pooling_options='{"attention", "mean", "max", "last"}',
-        cls_doc="",
-        attention="multihead",
-        num_heads=4,
-        heads_doc=" (and of the Transformer's layers)",
-        dropout=0.1,
-        dropout_doc="",
+    pooling=_auto_entry(
+        POOLING_PARAMS_DOC.format(
+            pooling_options='{"attention", "mean", "max", "last"}',
+            cls_doc="",
+            attention="multihead",
+            num_heads=4,
+            heads_doc=" (and of the Transformer's layers)",
+            dropout=0.1,
+            dropout_doc="",
+            max_pooling='"auto"',
+        ),
+        "max_pooling",
+        '"auto" or bool',
+        _auto_values("max_pooling"),
     ),
     events=EVENT_PARAMS_DOC.format().lstrip("\n"),
     stem=_STEM_DOC,
@@ -265,6 +284,7 @@ default="sinusoidal"
             for name in ("max_steps", "lr", "weight_decay")
         },
         "stem_norm": [*ENCODER_CHOICE_CONSTRAINTS["stem_norm"], StrOptions({"auto"})],
+        "max_pooling": ["boolean", StrOptions({"auto"})],
     }
 
     # read by skattn.load for files that lack these parameters
@@ -298,7 +318,7 @@ default="sinusoidal"
         num_heads=4,
         query="learned",
         aggregation="sum",
-        max_pooling=False,
+        max_pooling="auto",
         dropout=0.1,
         task="auto",
         vocab_size=None,

@@ -24,7 +24,9 @@ __all__ = ["TransformerClassifier", "TransformerRegressor"]
 
 @model_class
 @fill_doc(
-    architecture=transformer_params_doc(stem_norm='"batch"', series_norm='"auto"'),
+    architecture=transformer_params_doc(
+        stem_norm='"batch"', series_norm='"auto"', max_pooling=True
+    ),
     training=training_doc(
         max_steps=CLASSIFIER_MAX_STEPS,
         **{**TRANSFORMER_DEFAULTS, "weight_decay": TRANSFORMER_CLASSIFIER_WEIGHT_DECAY},
@@ -43,17 +45,18 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     layers of multi-head self-attention
     (``F.scaled_dot_product_attention`` with the padding mask) and
     feed-forward blocks; attention pooling turns the states into one vector
-    for a linear head.
+    for a linear head, joined by each state channel's maximum over the
+    sequence (``max_pooling``).
 
-    Its defaults differ from :class:`TransformerRegressor`'s in four
+    Its defaults differ from :class:`TransformerRegressor`'s in five
     places, chosen by leave-one-data-set-out cross-validation on seven real
     classification data sets (``benchmarks/LODO.md``): the stem keeps
     amplitudes (batch statistics, ``stem_norm="batch"``), each sequence is
     standardised by its own statistics when the training sequences' scales
     spread over more than a factor 10 (``series_norm="auto"``), the weight
-    decay is 0.1 instead of 0.01, and
-    training stops after 2,000 optimizer steps (``max_steps``), which only
-    large training sets reach.
+    decay is 0.1 instead of 0.01, training stops after 2,000 optimizer steps
+    (``max_steps``), which only large training sets reach, and the head
+    also reads the states' maxima (``max_pooling=True``).
 
     Parameters
     ----------
@@ -84,7 +87,12 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     """
 
     # read by skattn.load for files saved before these defaults
-    _legacy_params = {"stem_norm": "layer", "series_norm": None, "max_steps": None}
+    _legacy_params = {
+        "stem_norm": "layer",
+        "series_norm": None,
+        "max_steps": None,
+        "max_pooling": False,
+    }
 
     _parameter_constraints = {
         **SequenceClassifierBase._parameter_constraints,
@@ -109,7 +117,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         num_heads=4,
         query="learned",
         aggregation="sum",
-        max_pooling=False,
+        max_pooling=True,
         dropout=0.1,
         vocab_size=None,
         embedding_dim=None,

@@ -126,13 +126,23 @@ def test_max_pooling_is_built_saved_and_ignores_padding(Model, tmp_path):
         Model(max_pooling="yes", max_epochs=1).fit(X, y)
 
 
-def test_max_pooling_doubles_the_embedding(data3d):
+def test_max_pooling_doubles_the_embedding_and_follows_the_task(data3d):
     X, y = data3d
     kwargs = dict(max_epochs=1, random_state=0, n_threads=1)
-    plain = AttentionPoolingTransformer(**kwargs).fit(X, y).transform(X)
+    plain = AttentionPoolingTransformer(max_pooling=False, **kwargs).fit(X, y)
+    width = plain.transform(X).shape[1]
     joined = AttentionPoolingTransformer(max_pooling=True, **kwargs).fit(X, y)
-    assert joined.transform(X).shape == (len(X), 2 * plain.shape[1])
-    assert joined.get_feature_names_out().shape == (2 * plain.shape[1],)
+    assert joined.transform(X).shape == (len(X), 2 * width)
+    assert joined.get_feature_names_out().shape == (2 * width,)
+    # "auto": the classifiers' True on class labels, the regressors' False
+    # on continuous targets and without labels
+    auto = AttentionPoolingTransformer(**kwargs)
+    assert auto.fit(X, y).transform(X).shape[1] == 2 * width
+    assert auto.fit(X, X[:, 0, 0]).transform(X).shape[1] == width
+    assert auto.fit(X).transform(X).shape[1] == width
+    assert TransformerClassifier().max_pooling and LSTMAttentionClassifier().max_pooling
+    assert not TransformerRegressor().max_pooling
+    assert not LSTMAttentionRegressor().max_pooling
 
 
 def test_tape_positions_are_fitted_to_the_longest_sequence_and_saved(tmp_path):

@@ -779,7 +779,8 @@ def sequence_network(
         weights set on it, e.g. a ridge fit).
     max_pooling : bool, default=False
         Join each state channel's maximum over the real steps to the
-        pooled vector.
+        pooled vector (except with ``pooling="max"``, whose pooled vector
+        it already is).
     max_length : int or None, default=None
         Longest training sequence.
     stem_length : int or None, default=None
@@ -801,11 +802,8 @@ def sequence_network(
     >>> type(network.stem).__name__, network.output_size
     ('ConvStem', 8)
     """
-    if max_pooling and pooling == "max":
-        raise ValueError(
-            "max_pooling=True joins the states' maximum to the pooled vector, "
-            'which pooling="max" already is; use one of them'
-        )
+    # pooling="max" already is the states' maximum: not joined twice
+    max_pooling = max_pooling and pooling != "max"
     embedding = static_input = None
     if static is not None:
         static_input = StaticInput(n_channels, *static)

@@ -75,9 +75,9 @@ def test_max_pooling_joins_the_largest_real_state_and_ignores_padding(build):
         assert_allclose(alone[0].detach(), out[i].detach(), rtol=1e-10, atol=1e-12)
 
 
-def test_max_pooling_is_not_combined_with_max_pooling_of_the_states():
-    with pytest.raises(ValueError, match='max_pooling=True .* pooling="max"'):
-        transformer_network(2, 3, pooling="max", max_pooling=True)
+def test_max_pooling_does_not_join_the_maximum_to_itself():
+    net = transformer_network(2, 3, d_model=8, pooling="max", max_pooling=True)
+    assert net.max_pooling is None and net.output_size == 8
 
 
 # LinearSteps -----------------------------------------------------------------
