@@ -133,6 +133,7 @@ NEUTRAL = {
     "relative_positions": False,
     "weight_averaging": None,
     "jitter": 0.0,
+    "max_pooling": False,
 }
 
 
