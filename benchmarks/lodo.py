@@ -275,6 +275,7 @@ BASELINES = {
         "series_auto",
         "series_auto+stem_median_steps",
         "series_auto+stem_median_steps+lr_1e-3_steps_3000",
+        "series_auto+stem_median_steps+lr_1e-3_steps_3000+max_pool",
     ],
     ("regression", "tf"): ["ridge_blocks_all_es"],
     ("regression", "lstm"): ["ridge_blocks_all_es_last"],
@@ -290,6 +291,11 @@ CONFIRMED_BY = {
         "classification",
         "lstm",
         "series_auto+stem_median_steps+lr_1e-3_steps_3000",
+    ): (2, True),
+    (
+        "classification",
+        "lstm",
+        "series_auto+stem_median_steps+lr_1e-3_steps_3000+max_pool",
     ): (2, True),
 }
 
@@ -1015,18 +1021,23 @@ def _pooled(rows, n_folds, directory):
             complete.setdefault((cpu, task, family, cand), set()).add(rep)
     for cpu, task, family in sorted({k[:3] for k in complete}):
         history = ["defaults", *BASELINES.get((task, family), [])]
-        base = history[-1]
-        reps = complete.get((cpu, task, family, base), set())
         measured = [
             c for (cp, t, f, c) in complete if (cp, t, f) == (cpu, task, family)
         ]
-        cands = {
-            c: complete[cpu, task, family, c] & reps
-            for c in _measured_on(measured, base)
-            if c != base
-        }
-        shared = max((len(r) for r in cands.values()), default=0)
-        if shared < 2:
+        # today's defaults and the candidates on top of them; while there
+        # are none yet, the round that chose them (the pooled measurement
+        # that confirmed them)
+        for base in reversed(history):
+            reps = complete.get((cpu, task, family, base), set())
+            cands = {
+                c: complete[cpu, task, family, c] & reps
+                for c in _measured_on(measured, base)
+                if c != base
+            }
+            shared = max((len(r) for r in cands.values()), default=0)
+            if shared >= 2:
+                break
+        else:
             continue
         seeds = max(
             (tuple(sorted(r)) for r in cands.values() if len(r) == shared),
