@@ -270,6 +270,7 @@ BASELINES = {
         "series_auto_batch",
         "series_auto_batch+stem_median_steps",
         "series_auto_batch+stem_median_steps+wd_0.1",
+        "series_auto_batch+stem_median_steps+wd_0.1+max_pool",
     ],
     ("classification", "lstm"): [
         "series_auto",
@@ -296,6 +297,11 @@ CONFIRMED_BY = {
         "classification",
         "lstm",
         "series_auto+stem_median_steps+lr_1e-3_steps_3000+max_pool",
+    ): (2, True),
+    (
+        "classification",
+        "tf",
+        "series_auto_batch+stem_median_steps+wd_0.1+max_pool",
     ): (2, True),
 }
 
