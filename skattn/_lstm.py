@@ -37,8 +37,8 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     neighbourhood and shortens long sequences; the encoder reads the result
     (never the padding); attention turns its hidden states into one vector,
     joined by each state channel's maximum over the sequence
-    (``max_pooling``), which a linear layer maps to class logits. ``attention_weights(X)``
-    returns how much each input timestep counted.
+    (``max_pooling``), which a linear layer maps to class logits.
+    ``attention_weights(X)`` returns how much each input timestep counted.
 
     Its defaults differ from :class:`LSTMAttentionRegressor`'s in four
     places, chosen by leave-one-data-set-out cross-validation on seven real
