@@ -263,8 +263,8 @@ default="sinusoidal"
     >>> from skattn.datasets import load_gunpoint
     >>> X_train, X_test, y_train, y_test = load_gunpoint(return_X_y=True)
     >>> pool = AttentionPoolingTransformer(d_model=16, max_epochs=3, random_state=0)
-    >>> pool.fit(X_train, y_train).transform(X_test).shape
-    (150, 16)
+    >>> pool.fit(X_train, y_train).transform(X_test).shape  # attended, maxima
+    (150, 32)
     >>> pool.get_feature_names_out()[:2]
     array(['attentionpoolingtransformer0', 'attentionpoolingtransformer1'],
           dtype=object)

@@ -351,7 +351,7 @@ def test_regressor_and_pooling_with_categories(events):
     reg = small(LSTMAttentionRegressor, max_epochs=1, time_features="elapsed")
     assert reg.fit(X, y.astype(float)).predict(X).shape == (len(y),)
     pool = small(AttentionPoolingTransformer, max_epochs=1).fit(X, y)
-    assert pool.transform(X).shape == (len(y), 8)
+    assert pool.transform(X).shape == (len(y), 16)  # attended and maxima
     with pytest.raises(ValueError, match="reconstructs the input values"):
         small(AttentionPoolingTransformer, max_epochs=1).fit(X)
 
@@ -456,8 +456,9 @@ def test_static_feature_errors(events):
     pool = small(
         AttentionPoolingTransformer, max_epochs=1, static_features=["region", "age"]
     )
-    # the pooled vector holds the attributes too: 8, 4 (5 regions), 1 (age)
-    assert pool.fit(X, y).transform(X).shape == (len(y), 13)
+    # the pooled vector holds the attributes too: 8 attended, 8 maxima, 4
+    # (5 regions), 1 (age)
+    assert pool.fit(X, y).transform(X).shape == (len(y), 21)
 
 
 def test_pipeline_of_scaler_and_event_model(events):

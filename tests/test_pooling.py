@@ -47,7 +47,8 @@ class TestAttentionPoolingTransformer:
         pool = small(AttentionPoolingTransformer).fit(X, y)
         assert pool.task_ == "classification"
         Z = pool.transform(X)
-        assert Z.shape == (48, 8) and Z.dtype == np.float64
+        # 8 attended values and, as for the classifiers, the 8 states' maxima
+        assert Z.shape == (48, 16) and Z.dtype == np.float64
         assert_array_equal(pool.classes_, ["neg", "pos"])
         assert_allclose(pool.attention_weights(X).sum(1), 1.0, rtol=1e-12)
 
@@ -79,7 +80,9 @@ class TestAttentionPoolingTransformer:
         X, y = data3d
         pool = small(AttentionPoolingTransformer).fit(X, y)
         names = pool.get_feature_names_out()
-        assert_array_equal(names, [f"attentionpoolingtransformer{i}" for i in range(8)])
+        assert_array_equal(
+            names, [f"attentionpoolingtransformer{i}" for i in range(16)]
+        )
         frame = pool.set_output(transform="pandas").transform(X)
         assert isinstance(frame, pd.DataFrame)
         assert_array_equal(frame.columns, names)

@@ -279,9 +279,9 @@ def test_dask_dataframe_long_format_end_to_end(long_events):
     X = from_dask_long(ddf.set_index("customer"), id_col="customer", time_col="day")
     assert list(X.ids()) == sorted(labels.index)
     # y as a Series indexed by entity, in another order: aligned by id
-    model = small(LSTMAttentionClassifier).fit(X, labels.iloc[::-1])
+    model = small(LSTMAttentionClassifier, max_epochs=10).fit(X, labels.iloc[::-1])
     in_memory = frame.set_index(["customer", "day"])
-    reference = small(LSTMAttentionClassifier).fit(in_memory, labels)
+    reference = small(LSTMAttentionClassifier, max_epochs=10).fit(in_memory, labels)
     assert_allclose(model._input_loc, reference._input_loc, rtol=1e-13)
     assert_allclose(model._input_scale, reference._input_scale, rtol=1e-13)
     proba = model.predict_proba(X)
