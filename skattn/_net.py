@@ -39,7 +39,7 @@ from skorch.callbacks import (
 
 from .data import _plain
 from .exceptions import TrainingInterruptedWarning, _warn
-from .modules import NetworkEnsemble, lengths_to_mask
+from .modules import NetworkEnsemble, lengths_to_mask, sequence_moments
 
 __all__ = [
     "BatchIterator",
@@ -229,14 +229,9 @@ def jittered(X, std, channels, generator):
         Draws the noise (on the CPU).
     """
     values, mask = X["values"], X["mask"]
-    real = mask[..., None]  # [b, t, 1]
-    n_real = real.sum(1, keepdim=True).clamp(min=1)  # [b, 1, 1]
-    on_real = torch.where(real, values, 0.0)
-    mean = on_real.sum(1, keepdim=True) / n_real  # [b, 1, c]
-    spread = torch.where(real, values - mean, 0.0).square().sum(1, keepdim=True)
-    scale = (spread / n_real).sqrt()  # [b, 1, c]
+    scale = sequence_moments(values, mask)[1].sqrt()  # [b, 1, c]
     noise = torch.randn(values.shape, generator=generator).to(values.device)
-    keep = real & channels.to(values.device)  # [b, t, c]
+    keep = mask[..., None] & channels.to(values.device)  # [b, t, c]
     return {**X, "values": values + std * scale * noise * keep}
 
 

@@ -40,7 +40,13 @@ from .network import (
     sequence_network,
     transformer_network,
 )
-from .stem import ConvStem, MaskedBatchNorm, MultiScaleConv, SeriesNorm
+from .stem import (
+    ConvStem,
+    MaskedBatchNorm,
+    MultiScaleConv,
+    SeriesNorm,
+    sequence_moments,
+)
 
 __all__ = [
     "AGGREGATIONS",
@@ -74,6 +80,7 @@ __all__ = [
     "lengths_to_mask",
     "masked_softmax",
     "recurrent_network",
+    "sequence_moments",
     "sequence_network",
     "transformer_network",
 ]

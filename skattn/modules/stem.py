@@ -27,6 +27,7 @@ __all__ = [
     "MultiScaleConv",
     "SeriesNorm",
     "auto_stem_stride",
+    "sequence_moments",
     "stem_strides",
 ]
 
@@ -57,6 +58,27 @@ def stem_strides(stride, num_layers):
     return tuple(
         2 ** (k // num_layers + (i < k % num_layers)) for i in range(num_layers)
     )
+
+
+def sequence_moments(x, mask):
+    """Each sequence's mean and variance per channel over its real steps.
+
+    Parameters
+    ----------
+    x : Tensor of shape ``[b, t, c]``
+        Values; padding may hold anything (NaN too).
+    mask : bool Tensor of shape ``[b, t]``
+        True on the real steps.
+
+    Returns
+    -------
+    mean, var : Tensors of shape ``[b, 1, c]``
+    """
+    real = mask.unsqueeze(-1)  # [b, t, 1]
+    n = real.sum(1, keepdim=True).clamp(min=1)
+    mean = torch.where(real, x, 0.0).sum(1, keepdim=True) / n
+    var = torch.where(real, x - mean, 0.0).square().sum(1, keepdim=True) / n
+    return mean, var
 
 
 class MaskedBatchNorm(nn.Module):
@@ -159,9 +181,7 @@ class SeriesNorm(nn.Module):
 
     def forward(self, x, mask):
         real = mask.unsqueeze(-1).to(x.dtype)  # [b, t, 1]
-        n = real.sum(1, keepdim=True).clamp(min=1)
-        mean = (x * real).sum(1, keepdim=True) / n  # [b, 1, c]
-        var = ((x - mean) ** 2 * real).sum(1, keepdim=True) / n
+        mean, var = sequence_moments(x, mask)  # [b, 1, c] each
         std = torch.sqrt(var + self.eps)
         stats = torch.cat([mean, torch.log(std)], dim=-1)  # [b, 1, 2c]
         stats = self.norm(stats.expand(-1, x.shape[1], -1), mask)
