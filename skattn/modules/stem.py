@@ -73,6 +73,17 @@ def sequence_moments(x, mask):
     Returns
     -------
     mean, var : Tensors of shape ``[b, 1, c]``
+        The mean and the (population) variance of each sequence's real
+        steps, per channel.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skattn.modules import sequence_moments
+    >>> x = torch.tensor([[[1.0], [3.0], [100.0]]])
+    >>> mean, var = sequence_moments(x, torch.tensor([[True, True, False]]))
+    >>> mean.flatten().tolist(), var.flatten().tolist()
+    ([2.0], [1.0])
     """
     real = mask.unsqueeze(-1)  # [b, t, 1]
     n = real.sum(1, keepdim=True).clamp(min=1)
