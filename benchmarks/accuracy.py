@@ -134,6 +134,7 @@ NEUTRAL = {
     "weight_averaging": None,
     "jitter": 0.0,
     "max_pooling": False,
+    "stem_pooling": False,
 }
 
 

@@ -173,6 +173,9 @@ CANDIDATES = {
     # each state channel's maximum over the steps joined to the attention-
     # pooled vector (the global max pooling of convolutional classifiers)
     "max_pool": {"max_pooling": True},
+    # each stem channel's mean and maximum joined to it as well: a path from
+    # the convolutions to the head around the encoder (FCN's global pooling)
+    "stem_pool": {"stem_pooling": True},
     # regression: stop when a held-out tenth of the training split stops
     # improving (the best epoch's weights kept)
     "early_stop": {"early_stopping": True},

@@ -58,6 +58,7 @@ CONV_STEM_CONSTRAINTS = {
     "stem_norm": [StrOptions({"layer", "batch"}), None],
     "stem_dilation": [int_param(1)],
     "stem_scales": [int_param(1)],
+    "stem_pooling": ["boolean"],
     "series_norm": [StrOptions({"auto", "stats", "instance"}), None],
 }
 
@@ -158,6 +159,7 @@ def _shared_network_params(est, max_length):
         stem_norm=est._effective("stem_norm"),
         stem_dilation=est.stem_dilation,
         stem_scales=est.stem_scales,
+        stem_pooling=est.stem_pooling,
         # "auto" is resolved from the training data by fit
         series_norm=(
             est.series_norm_

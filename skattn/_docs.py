@@ -186,6 +186,13 @@ CONV_STEM_DOC = """\
         times as wide as the single kernel's, with the ``{width}`` channels
         shared out between them (the multi-scale kernels of InceptionTime),
         so that the stem sees both fine detail and longer patterns.
+    stem_pooling : bool, default=False
+        Join each stem channel's mean and maximum over the real steps to
+        the pooled vector the head reads: a path from the convolutions to
+        the head around the encoder, as in the global average pooling of
+        FCN and ResNet classifiers. The pooled vector (and
+        ``AttentionPoolingTransformer``'s embedding) grows by twice the
+        stem's ``{width}`` channels. Needs ``conv_stem``.
     series_norm : {{"auto", "stats", "instance"}} or None, default={series_norm}
         Give the network each sequence's own level and scale: per channel,
         the mean and the log standard deviation over the sequence's real

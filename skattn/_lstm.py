@@ -100,6 +100,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         stem_norm="layer",
         stem_dilation=1,
         stem_scales=1,
+        stem_pooling=False,
         series_norm="auto",
         pooling="attention",
         attention="additive",
@@ -149,6 +150,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.stem_norm = stem_norm
         self.stem_dilation = stem_dilation
         self.stem_scales = stem_scales
+        self.stem_pooling = stem_pooling
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention
@@ -251,6 +253,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         stem_norm="layer",
         stem_dilation=1,
         stem_scales=1,
+        stem_pooling=False,
         series_norm=None,
         pooling="attention",
         attention="additive",
@@ -297,6 +300,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.stem_norm = stem_norm
         self.stem_dilation = stem_dilation
         self.stem_scales = stem_scales
+        self.stem_pooling = stem_pooling
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention

@@ -111,6 +111,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         stem_norm="batch",
         stem_dilation=1,
         stem_scales=1,
+        stem_pooling=False,
         series_norm="auto",
         pooling="attention",
         attention="multihead",
@@ -161,6 +162,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.stem_norm = stem_norm
         self.stem_dilation = stem_dilation
         self.stem_scales = stem_scales
+        self.stem_pooling = stem_pooling
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention
@@ -263,6 +265,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         stem_norm="layer",
         stem_dilation=1,
         stem_scales=1,
+        stem_pooling=False,
         series_norm=None,
         pooling="attention",
         attention="multihead",
@@ -310,6 +313,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.stem_norm = stem_norm
         self.stem_dilation = stem_dilation
         self.stem_scales = stem_scales
+        self.stem_pooling = stem_pooling
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention

@@ -126,6 +126,28 @@ def test_max_pooling_is_built_saved_and_ignores_padding(Model, tmp_path):
         Model(max_pooling="yes", max_epochs=1).fit(X, y)
 
 
+@pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionRegressor])
+def test_stem_pooling_is_built_saved_and_ignores_padding(Model, tmp_path):
+    est = Model(stem_pooling=True, max_epochs=2, random_state=0, n_threads=1)
+    X, y = _fit_padding_and_saving(est, tmp_path)
+    network = est.net_.module_
+    states = network.encoder.output_size * (2 if est.max_pooling else 1)
+    assert network.head.in_features == states + 2 * network.stem.output_size
+    with pytest.raises(ValueError, match="stem_pooling"):
+        Model(stem_pooling=True, conv_stem=None, max_epochs=1).fit(X, y)
+
+
+def test_stem_pooling_widens_the_embedding(data3d):
+    X, y = data3d
+    kwargs = dict(max_epochs=1, random_state=0, n_threads=1)
+    plain = AttentionPoolingTransformer(**kwargs).fit(X, y)
+    width = plain.transform(X).shape[1]
+    joined = AttentionPoolingTransformer(stem_pooling=True, **kwargs).fit(X, y)
+    stem = joined.net_.module_.stem.output_size
+    assert joined.transform(X).shape == (len(X), width + 2 * stem)
+    assert joined.get_feature_names_out().shape == (width + 2 * stem,)
+
+
 def test_max_pooling_doubles_the_embedding_and_follows_the_task(data3d):
     X, y = data3d
     kwargs = dict(max_epochs=1, random_state=0, n_threads=1)

@@ -106,6 +106,7 @@ MODELS = {
     ),
     "lstm-stem-multi-scale": (LSTMAttentionClassifier(stem_scales=3, **LSTM), Y),
     "lstm-max-pooling": (LSTMAttentionClassifier(max_pooling=True, **LSTM), Y),
+    "lstm-stem-pooling": (LSTMAttentionClassifier(stem_pooling=True, **LSTM), Y),
     "transformer-linear-steps": (
         TransformerRegressor(linear_steps=6, **TRANSFORMER),
         rng.normal(size=24),

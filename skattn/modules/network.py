@@ -308,6 +308,10 @@ class SequenceNetwork(nn.Module):
     max_pooling : bool, default=False
         Join each state channel's maximum over the real steps to the pooled
         vector (which doubles the encoder's part of it).
+    stem_pooling : bool, default=False
+        Join each stem channel's mean and maximum over the real steps (at
+        the stem's resolution) to the pooled vector: a path from the
+        convolutions to the head around the encoder. Needs ``stem``.
 
     Notes
     -----
@@ -339,8 +343,11 @@ class SequenceNetwork(nn.Module):
         series_norm=None,
         linear=None,
         max_pooling=False,
+        stem_pooling=False,
     ):
         super().__init__()
+        if stem_pooling and stem is None:
+            raise ValueError("stem_pooling needs a convolutional stem")
         self.series_norm = series_norm
         self.linear = linear
         self.static = static
@@ -352,8 +359,11 @@ class SequenceNetwork(nn.Module):
         self.query_from_last = query_from_last
         self.dropout = nn.Dropout(dropout)
         self.max_pooling = MaskedPooling("max") if max_pooling else None
-        self.output_size = encoder.output_size * (2 if max_pooling else 1) + (
-            static.output_size if static is not None else 0
+        self.stem_pooling = bool(stem_pooling)
+        self.output_size = (
+            encoder.output_size * (2 if max_pooling else 1)
+            + (2 * stem.output_size if stem_pooling else 0)
+            + (static.output_size if static is not None else 0)
         )
         self.head = nn.Linear(self.output_size, n_outputs) if n_outputs else None
 
@@ -389,6 +399,7 @@ class SequenceNetwork(nn.Module):
             x = self.series_norm(x, mask)
         if self.stem is not None:
             x, mask = self.stem(x, mask)
+        features = _mean_and_max(x, mask) if self.stem_pooling else None
         states, last = self.encoder(x, mask)
         if self.static_query is not None:
             query = self.static_query(static)
@@ -398,6 +409,8 @@ class SequenceNetwork(nn.Module):
         if self.max_pooling is not None:
             # each state channel's largest value over the real steps
             pooled = torch.cat([pooled, self.max_pooling(states, mask)[0]], dim=-1)
+        if features is not None:
+            pooled = torch.cat([pooled, features], dim=-1)
         if static is not None:
             pooled = torch.cat([pooled, static], dim=-1)
         return states, pooled, weights
@@ -646,6 +659,13 @@ class MaskedReconstruction(nn.Module):
         return self.network.attention(values, mask)
 
 
+def _mean_and_max(x, mask):
+    """Each channel's mean and maximum over the real steps, side by side."""
+    mean, _ = MaskedPooling("mean")(x, mask)
+    maximum, _ = MaskedPooling("max")(x, mask)
+    return torch.cat([mean, maximum], dim=-1)
+
+
 def _check_numeric(option, embedding):
     """``option`` reads the input values as numbers: not with an embedding."""
     if embedding is not None:
@@ -718,6 +738,7 @@ def sequence_network(
     linear_steps=None,
     linear_trainable=True,
     max_pooling=False,
+    stem_pooling=False,
     max_length=None,
     stem_length=None,
 ):
@@ -781,6 +802,9 @@ def sequence_network(
         Join each state channel's maximum over the real steps to the
         pooled vector (except with ``pooling="max"``, whose pooled vector
         it already is).
+    stem_pooling : bool, default=False
+        Join each stem channel's mean and maximum over the real steps to
+        the pooled vector; needs ``conv_stem``.
     max_length : int or None, default=None
         Longest training sequence.
     stem_length : int or None, default=None
@@ -804,6 +828,10 @@ def sequence_network(
     """
     # pooling="max" already is the states' maximum: not joined twice
     max_pooling = max_pooling and pooling != "max"
+    if stem_pooling and conv_stem is None:
+        raise ValueError(
+            "stem_pooling=True needs a convolutional stem, but conv_stem is None"
+        )
     embedding = static_input = None
     if static is not None:
         static_input = StaticInput(n_channels, *static)
@@ -874,6 +902,7 @@ def sequence_network(
         series_norm=series,
         linear=linear,
         max_pooling=max_pooling,
+        stem_pooling=stem_pooling,
     )
 
 

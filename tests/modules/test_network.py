@@ -75,6 +75,42 @@ def test_max_pooling_joins_the_largest_real_state_and_ignores_padding(build):
         assert_allclose(alone[0].detach(), out[i].detach(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("build", [recurrent_network, transformer_network])
+def test_stem_pooling_joins_the_stem_mean_and_maximum_over_real_steps(build):
+    torch.manual_seed(0)
+    net = build(2, 3, conv_stem=2, max_pooling=True, stem_pooling=True)
+    net = net.double().eval()
+    values, mask = random_batch(d=2)
+    states, pooled, _ = net.encode(values, mask)
+    d, c = states.shape[-1], net.stem.output_size
+    assert pooled.shape == (4, 2 * d + 2 * c) and net.output_size == 2 * d + 2 * c
+    # after attention and the states' maxima: the stem's mean, then maximum,
+    # over its real steps
+    features, stem_mask = net.stem(
+        net.series_norm(values, mask) if net.series_norm else values, mask
+    )
+    for i in range(4):
+        real = features[i, stem_mask[i]]
+        assert_allclose(
+            pooled[i, 2 * d : 2 * d + c].detach(), real.mean(0).detach(), rtol=1e-10
+        )
+        assert_allclose(
+            pooled[i, 2 * d + c :].detach(), real.amax(0).detach(), rtol=1e-12
+        )
+    out = net(values, mask)
+    noisy = values.masked_fill(~mask[..., None], 1e3)
+    assert_allclose(net(noisy, mask).detach(), out.detach(), rtol=1e-10)
+    for i in range(4):
+        n = int(mask[i].sum())
+        alone = net(values[i : i + 1, :n], mask[i : i + 1, :n])
+        assert_allclose(alone[0].detach(), out[i].detach(), rtol=1e-10, atol=1e-12)
+
+
+def test_stem_pooling_needs_a_stem():
+    with pytest.raises(ValueError, match="stem_pooling.*conv_stem is None"):
+        transformer_network(2, 3, d_model=8, conv_stem=None, stem_pooling=True)
+
+
 def test_max_pooling_does_not_join_the_maximum_to_itself():
     net = transformer_network(2, 3, d_model=8, pooling="max", max_pooling=True)
     assert net.max_pooling is None and net.output_size == 8
