@@ -108,7 +108,7 @@ def _auto_values(name):
 
 # Files saved before the stem existed hold no conv_stem: their networks have
 # none (the constructor default "auto" would build one); those saved before
-# series_norm or max_steps existed had neither.
+# series_norm, max_steps or max_pooling existed had none of them.
 _LEGACY = {
     "conv_stem": None,
     "stem_norm": None,
