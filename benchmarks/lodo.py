@@ -153,6 +153,10 @@ CANDIDATES = {
     # jittering: Gaussian noise of a tenth of each sequence's own standard
     # deviation on every training batch
     "jitter_0.1": {"jitter": 0.1},
+    # the same with twice the LSTM's step budget: the noise slows fitting,
+    # and only training sets large enough to reach the budget (PLAID) see
+    # the difference
+    "jitter_0.1_steps_6000": {"jitter": 0.1, "max_steps": 6000},
     # three kernel widths side by side in each stem layer (InceptionTime)
     "stem_scales_3": {"stem_scales": 3},
     # the stem's stride chosen for about 128 encoder steps instead of 64:
