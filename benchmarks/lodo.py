@@ -284,6 +284,7 @@ BASELINES = {
         "series_auto+stem_median_steps",
         "series_auto+stem_median_steps+lr_1e-3_steps_3000",
         "series_auto+stem_median_steps+lr_1e-3_steps_3000+max_pool",
+        "series_auto+stem_median_steps+lr_1e-3_steps_3000+max_pool+jitter_0.1_steps_6000",
     ],
     ("regression", "tf"): ["ridge_blocks_all_es"],
     ("regression", "lstm"): ["ridge_blocks_all_es_last"],
@@ -304,6 +305,11 @@ CONFIRMED_BY = {
         "classification",
         "lstm",
         "series_auto+stem_median_steps+lr_1e-3_steps_3000+max_pool",
+    ): (2, True),
+    (
+        "classification",
+        "lstm",
+        "series_auto+stem_median_steps+lr_1e-3_steps_3000+max_pool+jitter_0.1_steps_6000",
     ): (2, True),
     (
         "classification",

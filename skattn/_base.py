@@ -73,6 +73,10 @@ LINEAR_AUTO_VALUES = 2048
 # validation share out of (4 at the default validation_fraction of 0.1).
 EARLY_STOPPING_AUTO_MIN = 40
 
+# jitter="auto": the noise's standard deviation, as a fraction of each
+# sequence's own, where the input has numeric channels.
+AUTO_JITTER = 0.1
+
 
 class SequenceEstimator(EventInputs, BaseEstimator):
     """Base of every skattn estimator; not for direct use.
@@ -705,7 +709,7 @@ class SequenceClassifierBase(
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "random_crop": [Interval(Real, 0, 1, closed="right"), None],
-        "jitter": [Interval(Real, 0, None, closed="left")],
+        "jitter": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
     def _prepare_target(self, y, warm=False, classes=None):
@@ -718,6 +722,9 @@ class SequenceClassifierBase(
         return self.random_crop
 
     def _jitter(self):
+        if self.jitter == "auto":
+            numeric = self.vocab_size is None and not self._categorical_mask().all()
+            return AUTO_JITTER if numeric else None
         return self.jitter or None
 
     def _criterion(self):

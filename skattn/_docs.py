@@ -241,14 +241,16 @@ CLASSIFIER_LOSS_DOC = """\
         so the network learns from shifted parts of it; early stopping's
         validation share, ``score`` and ``predict`` see whole sequences.
         None trains on whole sequences.
-    jitter : float >= 0, default=0.0
+    jitter : float >= 0 or "auto", default={jitter}
         Jittering, an augmentation for small training sets: every training
         batch gets new Gaussian noise on the real steps of the input's
         numeric channels, of this standard deviation as a fraction of each
         sequence's own standard deviation of the channel (so series whose
         amplitudes span orders of magnitude are disturbed alike, and a
         constant channel not at all); early stopping's validation share,
-        ``score`` and ``predict`` see the sequences as given. 0 adds none.\
+        ``score`` and ``predict`` see the sequences as given. 0 adds none.
+        ``"auto"``: 0.1 when the input has numeric channels, none for token
+        ids or categorical features alone.\
 """
 
 

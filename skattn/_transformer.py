@@ -34,7 +34,7 @@ __all__ = ["TransformerClassifier", "TransformerRegressor"]
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=linear_doc(),
     ensemble=ENSEMBLE_DOC,
-    loss=CLASSIFIER_LOSS_DOC,
+    loss=CLASSIFIER_LOSS_DOC.format(jitter="0.0"),
 )
 class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     """Sequence classifier: Transformer encoder, attention pooling, linear head.

@@ -416,7 +416,23 @@ def test_jitter_trains_on_noisy_values_and_validates_on_the_data(data, Model):
     assert_array_equal(
         small(Model, jitter=0.3, **params).fit(X, y).predict_proba(X), proba
     )
-    assert not np.array_equal(small(Model, **params).fit(X, y).predict_proba(X), proba)
+    plain = small(Model, jitter=0.0, **params).fit(X, y)
+    assert not np.array_equal(plain.predict_proba(X), proba)
+
+
+def test_auto_jitter_is_a_tenth_on_numeric_input_and_none_on_token_ids(data):
+    X, y = data
+    torch.set_num_threads(1)
+    assert LSTMAttentionClassifier().jitter == "auto"
+    assert TransformerClassifier().jitter == 0.0
+    auto = small(LSTMAttentionClassifier, max_epochs=2).fit(X, y)
+    assert auto._jitter() == 0.1
+    tenth = small(LSTMAttentionClassifier, max_epochs=2, jitter=0.1).fit(X, y)
+    assert_array_equal(auto.predict_proba(X), tenth.predict_proba(X))
+    # token ids have no numbers to disturb: "auto" adds nothing (and fits)
+    tokens = [np.array([1, 2, 3]), np.array([2, 3])] * 4
+    clf = small(LSTMAttentionClassifier, vocab_size=5, max_epochs=1)
+    assert clf.fit(tokens, [0, 1] * 4)._jitter() is None
 
 
 def test_jitter_needs_numeric_channels():
