@@ -418,13 +418,17 @@ arrays, or long DataFrame
         (None: none); a task may offer ``jitter``."""
         return None
 
-    def _jitter_channels(self):
-        """Which network channels take ``jitter``'s noise: the input's
-        numeric channels (not category codes or token ids, time features or
-        entity attributes)."""
+    def _numeric_channels(self):
+        """Which network channels hold the input's numbers (not category
+        codes or token ids, time features or entity attributes)."""
         channels = np.zeros(self._n_network_channels(), dtype=bool)
         if self.vocab_size is None:
             channels[: self.n_channels_in_] = ~self._categorical_mask()
+        return channels
+
+    def _jitter_channels(self):
+        """Which network channels take ``jitter``'s noise: the numeric ones."""
+        channels = self._numeric_channels()
         if not channels.any():
             raise ValueError(
                 f"jitter={self._jitter()} adds noise to numeric input channels, "
@@ -723,8 +727,7 @@ class SequenceClassifierBase(
 
     def _jitter(self):
         if self.jitter == "auto":
-            numeric = self.vocab_size is None and not self._categorical_mask().all()
-            return AUTO_JITTER if numeric else None
+            return AUTO_JITTER if self._numeric_channels().any() else None
         return self.jitter or None
 
     def _criterion(self):
