@@ -359,7 +359,11 @@ class SequenceNetwork(nn.Module):
         self.query_from_last = query_from_last
         self.dropout = nn.Dropout(dropout)
         self.max_pooling = MaskedPooling("max") if max_pooling else None
-        self.stem_pooling = bool(stem_pooling)
+        self.stem_pooling = (
+            nn.ModuleList([MaskedPooling("mean"), MaskedPooling("max")])
+            if stem_pooling
+            else None
+        )
         self.output_size = (
             encoder.output_size * (2 if max_pooling else 1)
             + (2 * stem.output_size if stem_pooling else 0)
@@ -399,7 +403,10 @@ class SequenceNetwork(nn.Module):
             x = self.series_norm(x, mask)
         if self.stem is not None:
             x, mask = self.stem(x, mask)
-        features = _mean_and_max(x, mask) if self.stem_pooling else None
+        features = None
+        if self.stem_pooling is not None:
+            # each stem channel's mean and largest value over the real steps
+            features = torch.cat([pool(x, mask)[0] for pool in self.stem_pooling], -1)
         states, last = self.encoder(x, mask)
         if self.static_query is not None:
             query = self.static_query(static)
@@ -657,13 +664,6 @@ class MaskedReconstruction(nn.Module):
             Attention weights over the input steps.
         """
         return self.network.attention(values, mask)
-
-
-def _mean_and_max(x, mask):
-    """Each channel's mean and maximum over the real steps, side by side."""
-    mean, _ = MaskedPooling("mean")(x, mask)
-    maximum, _ = MaskedPooling("max")(x, mask)
-    return torch.cat([mean, maximum], dim=-1)
 
 
 def _check_numeric(option, embedding):
