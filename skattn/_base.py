@@ -418,6 +418,14 @@ arrays, or long DataFrame
         (None: none); a task may offer ``jitter``."""
         return None
 
+    def _noise_level(self, jitter):
+        """The noise's standard deviation that a ``jitter`` value asks for
+        (None: none); ``"auto"`` adds :data:`AUTO_JITTER` to input with
+        numeric channels, none to token ids or categories alone."""
+        if jitter == "auto":
+            return AUTO_JITTER if self._numeric_channels().any() else None
+        return jitter or None
+
     def _numeric_channels(self):
         """Which network channels hold the input's numbers (not category
         codes or token ids, time features or entity attributes)."""
@@ -726,9 +734,7 @@ class SequenceClassifierBase(
         return self.random_crop
 
     def _jitter(self):
-        if self.jitter == "auto":
-            return AUTO_JITTER if self._numeric_channels().any() else None
-        return self.jitter or None
+        return self._noise_level(self.jitter)
 
     def _criterion(self):
         return torch.nn.CrossEntropyLoss(

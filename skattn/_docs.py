@@ -241,17 +241,36 @@ CLASSIFIER_LOSS_DOC = """\
         so the network learns from shifted parts of it; early stopping's
         validation share, ``score`` and ``predict`` see whole sequences.
         None trains on whole sequences.
-    jitter : float >= 0 or "auto", default={jitter}
+{jitter}\
+"""
+
+
+# {auto}: what "auto" means where the estimator offers it.
+JITTER_DOC = """\
+    jitter : float >= 0 or "auto", default={default}
         Jittering, an augmentation for small training sets: every training
         batch gets new Gaussian noise on the real steps of the input's
         numeric channels, of this standard deviation as a fraction of each
         sequence's own standard deviation of the channel (so series whose
         amplitudes span orders of magnitude are disturbed alike, and a
-        constant channel not at all); early stopping's validation share,
-        ``score`` and ``predict`` see the sequences as given. 0 adds none.
-        ``"auto"``: 0.1 when the input has numeric channels, none for token
-        ids or categorical features alone.\
+        constant channel not at all); early stopping's validation share
+        and everything after ``fit`` see the sequences as given. 0 adds
+        none. {auto}\
 """
+
+# "auto" of the classifiers' jitter.
+CLASSIFIER_AUTO_JITTER = (
+    '``"auto"``: 0.1 when the input has numeric channels, none for token\n'
+    "        ids or categorical features alone."
+)
+
+
+def classifier_loss_doc(jitter):
+    """The classifiers' loss and augmentation parameters, ``jitter`` the
+    default of their ``jitter``."""
+    return CLASSIFIER_LOSS_DOC.format(
+        jitter=JITTER_DOC.format(default=jitter, auto=CLASSIFIER_AUTO_JITTER)
+    )
 
 
 LINEAR_STEPS_DOC = """\

@@ -8,9 +8,9 @@ from ._architectures import (
 )
 from ._base import SequenceClassifierBase, SequenceRegressorBase
 from ._docs import (
-    CLASSIFIER_LOSS_DOC,
     ENSEMBLE_DOC,
     FITTED_ATTRIBUTES_DOC,
+    classifier_loss_doc,
     fill_doc,
     linear_doc,
     recurrent_params_doc,
@@ -28,7 +28,7 @@ __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=linear_doc(),
     ensemble=ENSEMBLE_DOC,
-    loss=CLASSIFIER_LOSS_DOC.format(jitter='"auto"'),
+    loss=classifier_loss_doc('"auto"'),
 )
 class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     """Sequence classifier: LSTM/GRU encoder, attention pooling, linear head.

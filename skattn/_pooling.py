@@ -3,10 +3,11 @@
 import inspect
 import re
 import textwrap
+from numbers import Real
 
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 
 from . import _streaming
@@ -17,9 +18,11 @@ from ._architectures import (
 )
 from ._base import SequenceEstimator
 from ._docs import (
+    CLASSIFIER_AUTO_JITTER,
     CONV_STEM_DOC,
     EVENT_PARAMS_DOC,
     FITTED_ATTRIBUTES_DOC,
+    JITTER_DOC,
     POOLING_PARAMS_DOC,
     fill_doc,
     training_doc,
@@ -54,14 +57,19 @@ TASK_PARAMS = (
     "max_steps",
     "lr",
     "weight_decay",
+    "jitter",
 )
 
 
 def supervised_default(encoder, classification, name):
     """The default of parameter ``name`` in the supervised estimator that
-    ``AttentionPoolingTransformer``'s ``"auto"`` follows."""
+    ``AttentionPoolingTransformer``'s ``"auto"`` follows (``jitter``: 0.0 for
+    the regressors, which add no noise)."""
     model = SUPERVISED_MODELS[encoder][classification]
-    return inspect.signature(model).parameters[name].default
+    parameters = inspect.signature(model).parameters
+    if name == "jitter" and name not in parameters:
+        return 0.0
+    return parameters[name].default
 
 
 def _auto_entry(block, name, choices, meaning):
@@ -108,14 +116,30 @@ def _auto_values(name):
 
 # Files saved before the stem existed hold no conv_stem: their networks have
 # none (the constructor default "auto" would build one); those saved before
-# series_norm, max_steps or max_pooling existed had none of them.
+# series_norm, max_steps, max_pooling or jitter existed had none of them.
 _LEGACY = {
     "conv_stem": None,
     "stem_norm": None,
     "series_norm": None,
     "max_steps": None,
     "max_pooling": False,
+    "jitter": 0.0,
 }
+
+_JITTER_DOC = JITTER_DOC.format(
+    default='"auto"',
+    auto=textwrap.fill(
+        'With class labels ``"auto"`` is the classifier\'s default: none for '
+        "the Transformer, and for the LSTM/GRU "
+        + " ".join(CLASSIFIER_AUTO_JITTER.split()).replace('``"auto"``: ', "")
+        + " Continuous targets get none (the regressors add none), and "
+        "self-supervised training (``fit(X)``) takes none: it would learn to "
+        "reconstruct the noise.",
+        width=78,
+        subsequent_indent=" " * 8,
+        break_on_hyphens=False,
+    ),
+)
 
 
 def _pooling_docs():
@@ -167,6 +191,7 @@ _STEM_DOC, _TRAINING_DOC = _pooling_docs()
         '"auto" or bool',
         _auto_values("max_pooling"),
     ),
+    jitter=_JITTER_DOC,
     events=EVENT_PARAMS_DOC.format().lstrip("\n"),
     stem=_STEM_DOC,
     training=_TRAINING_DOC,
@@ -239,6 +264,7 @@ default="sinusoidal"
     task : {"auto", "classification", "regression"}, default="auto"
         Supervised objective when ``y`` is given; ``"auto"`` decides from
         ``y`` with scikit-learn's ``type_of_target``.
+    {jitter}
     vocab_size : int or None, default=None
         Token-id input: integers in ``[0, vocab_size)`` are embedded first
         (supervised fits only).
@@ -285,6 +311,7 @@ default="sinusoidal"
         },
         "stem_norm": [*ENCODER_CHOICE_CONSTRAINTS["stem_norm"], StrOptions({"auto"})],
         "max_pooling": ["boolean", StrOptions({"auto"})],
+        "jitter": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
     # read by skattn.load for files that lack these parameters
@@ -322,6 +349,7 @@ default="sinusoidal"
         max_pooling="auto",
         dropout=0.1,
         task="auto",
+        jitter="auto",
         vocab_size=None,
         embedding_dim=None,
         padding_idx=None,
@@ -372,6 +400,7 @@ default="sinusoidal"
         self.max_pooling = max_pooling
         self.dropout = dropout
         self.task = task
+        self.jitter = jitter
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
@@ -407,6 +436,16 @@ default="sinusoidal"
                 self.encoder, self.task_ == "classification", name
             )
         return value
+
+    def _jitter(self):
+        jitter = self._noise_level(self._effective("jitter"))
+        if jitter and self.task_ == "reconstruction":
+            raise ValueError(
+                f"jitter={self.jitter} adds noise to the input, which "
+                "self-supervised training (fit without y) would learn to "
+                "reconstruct; pass y, or set jitter=0"
+            )
+        return jitter
 
     def _build_network(self, n_channels, n_outputs, max_length):
         network = super()._build_network(n_channels, n_outputs, max_length)

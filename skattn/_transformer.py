@@ -9,9 +9,9 @@ from ._architectures import (
 )
 from ._base import SequenceClassifierBase, SequenceRegressorBase
 from ._docs import (
-    CLASSIFIER_LOSS_DOC,
     ENSEMBLE_DOC,
     FITTED_ATTRIBUTES_DOC,
+    classifier_loss_doc,
     fill_doc,
     linear_doc,
     training_doc,
@@ -34,7 +34,7 @@ __all__ = ["TransformerClassifier", "TransformerRegressor"]
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=linear_doc(),
     ensemble=ENSEMBLE_DOC,
-    loss=CLASSIFIER_LOSS_DOC.format(jitter="0.0"),
+    loss=classifier_loss_doc("0.0"),
 )
 class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     """Sequence classifier: Transformer encoder, attention pooling, linear head.

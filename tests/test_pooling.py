@@ -119,10 +119,10 @@ def _effective_params(pool, task):
 
 
 def _differing(params, Model, names=None):
-    """The parameters in ``names`` (default: all that ``Model`` shares) whose
-    value differs from ``Model``'s default, as (pooling, supervised)."""
+    """The parameters in ``names`` (default: all) that ``Model`` also has and
+    whose value differs from ``Model``'s default, as (pooling, supervised)."""
     supervised = Model().get_params()
-    names = set(params) & set(supervised) if names is None else names
+    names = set(params if names is None else names) & set(supervised)
     return {n: (params[n], supervised[n]) for n in names if params[n] != supervised[n]}
 
 
@@ -165,6 +165,55 @@ def test_lstm_encoder_takes_the_supervised_lstms_training_defaults(data3d):
     assert pool.fit(X, target).net_.lr == regressor().lr != TransformerRegressor().lr
     lr = 0.05
     assert pool.set_params(lr=lr).fit(X, y).net_.lr == lr
+
+
+def test_lstm_encoder_on_labels_trains_the_lstm_classifiers_network():
+    """With ``LSTMAttentionClassifier``'s architecture and the same seed, the
+    LSTM pooling transformer fitted on class labels trains the classifier's
+    network, its jitter included, and embeds as the classifier's head
+    reads."""
+    torch.set_num_threads(1)
+    X, y = make_sequences(n=32, min_length=20, max_length=30, seed=3)
+    architecture = dict(hidden_size=8, num_layers=1, attention="additive")
+    params = dict(architecture, max_epochs=4, random_state=0)
+    clf = LSTMAttentionClassifier(**params).fit(X, y)
+    pool = AttentionPoolingTransformer(encoder="lstm", **params).fit(X, y)
+    assert pool.net_.jitter == clf.net_.jitter == 0.1
+    assert_array_equal(pool.transform(X), clf._run(X, "embed"))
+    # without the noise the encoder trains differently
+    quiet = AttentionPoolingTransformer(encoder="lstm", jitter=0.0, **params)
+    assert not np.allclose(quiet.fit(X, y).transform(X), pool.transform(X))
+
+
+@pytest.mark.parametrize(
+    "encoder, target, noise",
+    [
+        ("transformer", "labels", None),
+        ("lstm", "labels", 0.1),
+        ("lstm", "continuous", None),
+        ("lstm", None, None),
+    ],
+)
+def test_auto_jitter_follows_the_supervised_estimator(data3d, encoder, target, noise):
+    X, y = data3d
+    targets = {"labels": y, "continuous": X[:, :, 0].mean(1), None: None}
+    pool = AttentionPoolingTransformer(
+        encoder=encoder,
+        hidden_size=4,
+        max_epochs=1,
+        **TINY_BY_CLASS[AttentionPoolingTransformer],
+    )
+    assert pool.fit(X, targets[target]).net_.jitter == noise
+
+
+def test_jitter_applies_to_continuous_targets_and_not_to_reconstruction(data3d):
+    X, _ = data3d
+    pool = AttentionPoolingTransformer(
+        jitter=0.05, max_epochs=1, **TINY_BY_CLASS[AttentionPoolingTransformer]
+    )
+    assert pool.fit(X, X[:, :, 0].mean(1)).net_.jitter == 0.05
+    with pytest.raises(ValueError, match="jitter=0.05 .* pass y, or set jitter=0"):
+        pool.fit(X)
 
 
 def _stem_norm(pool):
