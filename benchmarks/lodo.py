@@ -27,13 +27,14 @@ Replications (``--replicate r``, r >= 1) measure chosen candidates again
 on the same folds with other seeds (fold ``k`` seeds the model with
 ``1000 r + k``): a confirmation on fits nobody has seen, for a candidate
 that came close under the rules above. They are reported apart and
-decided by the same "best" rule among the candidates of the replication,
-with one difference, fixed before any replication was measured: on the
-held-out set a candidate counts as at least as good as the defaults when
-it is worse by less than one standard error of its per-fold differences
-from the defaults there (``REPLICATION_MARGIN`` standard errors): a tie
-within the fold-to-fold noise, such as two models that both predict
-about the training mean.
+decided round by round (the defaults of a round and the candidates
+measured on top of them) by the same "best" rule, with one difference,
+fixed before any replication was measured: on the held-out set a
+candidate counts as at least as good as the defaults when it is worse by
+less than one standard error of its per-fold differences from the
+defaults there (``REPLICATION_MARGIN`` standard errors): a tie within
+the fold-to-fold noise, such as two models that both predict about the
+training mean.
 
 Seeds pool (fixed before the third set of seeds was measured): where a
 candidate on top of today's defaults and the defaults share two or more
@@ -972,8 +973,9 @@ def _margin_rule(table, task, family, names, cands, base, cells, per):
 
 def _replications(rows, n_folds, directory):
     """The report's replication sections: for each CPU, replication, task
-    and family, the scores, and the "best" rule among the replication's
-    candidates with the tie margin on the held-out set."""
+    and family, the scores, and for each round of the study measured again
+    (a set of defaults and the candidates on top of them) the "best" rule
+    with the tie margin on the held-out set."""
     text = []
     keys = sorted(
         {
@@ -1000,9 +1002,14 @@ def _replications(rows, n_folds, directory):
             for c in cands
             if all(len(folds_of.get((c, n), {})) == n_folds for n in names)
         ]
-        # the defaults when the replication was measured
+        # each round of the study the replication measured again: the
+        # defaults of the time and the candidates measured on top of them
         history = ["defaults", *BASELINES.get((task, family), [])]
-        base = next((h for h in history if h in cands), baseline(task, family))
+        rounds = [
+            (base, _measured_on(cands, base))
+            for base in history
+            if base in cands and len(_measured_on(cands, base)) >= 2
+        ]
         text += [
             "",
             f"## Replication {rep}: {task}, {C_FAMILY[family]}, on {cpu}",
@@ -1014,10 +1021,18 @@ def _replications(rows, n_folds, directory):
         table = _table(here, n_folds, directory)
         fit = {c: sum(table[task, c, family, n][2] for n in names) for c in cands}
         text.append(_scores_table(table, task, family, names, cands, fit))
-        if base not in cands or len(cands) < 2:
-            text += ["", f"Not complete: `{base}` and a candidate on every set."]
-            continue
-        text += _margin_rule(table, task, family, names, cands, base, folds_of, "fold")
+        if not rounds:
+            text += [
+                "",
+                "Not complete: no defaults of the study with a candidate "
+                "measured on top of them on every set.",
+            ]
+        for base, measured in rounds:
+            if len(rounds) > 1:
+                text += ["", f"### Candidates on top of `{base}`"]
+            text += _margin_rule(
+                table, task, family, names, measured, base, folds_of, "fold"
+            )
     return text
 
 
