@@ -123,6 +123,19 @@ def ridge(classification):
     return make_pipeline(StandardScaler(), model)
 
 
+def gradient_boosting(classification):
+    """Flattened series -> histogram gradient boosting (scikit-learn's
+    defaults, seeded): a nonlinear model of the values at each step."""
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+    )
+
+    if classification:
+        return HistGradientBoostingClassifier(random_state=0)
+    return HistGradientBoostingRegressor(random_state=0)
+
+
 def score(classification, y_true, y_pred):
     """Accuracy for classification, RMSE for regression."""
     if classification:

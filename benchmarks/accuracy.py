@@ -13,6 +13,10 @@ data set's archive training split, 3 seeds. Beside them, in the same run:
 - A ridge model on the flattened series (standardised, NaN padding set to
   0, test series padded to the training length): ``RidgeClassifierCV`` /
   ``RidgeCV`` with 13 alphas from 1e-3 to 1e3.
+- Gradient boosting on the same flattened series
+  (``HistGradientBoostingClassifier`` / ``HistGradientBoostingRegressor``
+  with scikit-learn's defaults): the nonlinear model of the values at
+  each step that a tabular workflow would try first.
 - For regression, the training mean as a floor (``DummyRegressor``).
 - tsai's ``LSTMAttention`` and ``TST`` when a Python with tsai is given
   (``run_tsai``); they run in that interpreter (see ``_tsai_child.py``),
@@ -234,6 +238,7 @@ def run(
         # regression the floor: predict the training mean
         flat = (C.flat(X_tr), y_tr, C.flat(X_te, X_tr.shape[1]), y_te)
         measure(name, "Ridge (flattened)", 0, functools.partial(C.ridge, cls), *flat)
+        measure(name, BOOSTING, 0, functools.partial(C.gradient_boosting, cls), *flat)
         if not cls:
             from sklearn.dummy import DummyRegressor
 
@@ -439,6 +444,7 @@ def _dataset_table(summary, name):
 
 
 MINIROCKET = "MiniRocket (aeon)"
+BOOSTING = "Gradient boosting (flattened)"
 CLASSIFIERS = ("TransformerClassifier", "LSTMAttentionClassifier")
 REGRESSORS = ("TransformerRegressor", "LSTMAttentionRegressor")
 
@@ -458,7 +464,7 @@ def _classification_summary(summary, measured):
     if not names:
         return []
     table = []
-    for model in (*CLASSIFIERS, MINIROCKET, "Ridge (flattened)"):
+    for model in (*CLASSIFIERS, MINIROCKET, "Ridge (flattened)", BOOSTING):
         if not all((n, model) in by for n in names):
             continue
         accs = [by[n, model]["mean"] for n in names]
@@ -526,7 +532,7 @@ def _regression_summary(summary, measured):
     if not names:
         return []
     table = []
-    for model in (*REGRESSORS, MINIROCKET, "training mean (floor)"):
+    for model in (*REGRESSORS, MINIROCKET, BOOSTING, "training mean (floor)"):
         if not all((n, model) in by for n in names):
             continue
         ridge = [by[n, "Ridge (flattened)"]["mean"] for n in names]
