@@ -129,6 +129,9 @@ CANDIDATES = {
     "lr_1e-3_steps_3000": {"lr": 1e-3, "max_steps": 3000},
     # GRU cells instead of LSTM cells
     "gru": {"lstm:cell": "gru"},
+    # four attention heads pool the LSTM's states, each with its own learned
+    # query (the Transformer's pooling), instead of one additive head
+    "multihead": {"lstm:attention": "multihead"},
     # half as many steps again for the training sets that reach the budget
     "steps_3000": {"max_steps": 3000},
     # soft targets: the true class 0.9, the rest shared by all classes
