@@ -161,6 +161,8 @@ CANDIDATES = {
     # and only training sets large enough to reach the budget (PLAID) see
     # the difference
     "jitter_0.1_steps_6000": {"jitter": 0.1, "max_steps": 6000},
+    # twice as much noise
+    "jitter_0.2": {"jitter": 0.2},
     # three kernel widths side by side in each stem layer (InceptionTime)
     "stem_scales_3": {"stem_scales": 3},
     # the stem's stride chosen for about 128 encoder steps instead of 64:
