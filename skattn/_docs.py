@@ -245,31 +245,41 @@ CLASSIFIER_LOSS_DOC = """\
 """
 
 
-# {auto}: what "auto" means where the estimator offers it.
-JITTER_DOC = """\
-    jitter : float >= 0 or "auto", default={default}
-        Jittering, an augmentation for small training sets: every training
-        batch gets new Gaussian noise on the real steps of the input's
-        numeric channels, of this standard deviation as a fraction of each
-        sequence's own standard deviation of the channel (so series whose
-        amplitudes span orders of magnitude are disturbed alike, and a
-        constant channel not at all); early stopping's validation share
-        and everything after ``fit`` see the sequences as given. 0 adds
-        none. {auto}\
-"""
-
-# "auto" of the classifiers' jitter.
-CLASSIFIER_AUTO_JITTER = (
-    '``"auto"``: 0.1 when the input has numeric channels, none for token\n'
-    "        ids or categorical features alone."
+JITTER_DESCRIPTION = (
+    "Jittering, an augmentation for small training sets: every training batch "
+    "gets new Gaussian noise on the real steps of the input's numeric "
+    "channels, of this standard deviation as a fraction of each sequence's own "
+    "standard deviation of the channel (so series whose amplitudes span orders "
+    "of magnitude are disturbed alike, and a constant channel not at all); "
+    "early stopping's validation share and everything after ``fit`` see the "
+    "sequences as given. 0 adds none."
 )
+
+# What the classifiers' jitter="auto" gives.
+AUTO_JITTER_MEANING = (
+    "0.1 when the input has numeric channels, none for token ids or "
+    "categorical features alone."
+)
+
+
+def jitter_doc(default, auto):
+    """The ``jitter`` entry with its ``default``, closed by the sentence
+    ``auto`` on what ``"auto"`` gives."""
+    text = textwrap.fill(
+        f"{JITTER_DESCRIPTION} {auto}",
+        width=78,
+        initial_indent=" " * 8,
+        subsequent_indent=" " * 8,
+        break_on_hyphens=False,
+    )
+    return f'    jitter : float >= 0 or "auto", default={default}\n{text}'
 
 
 def classifier_loss_doc(jitter):
     """The classifiers' loss and augmentation parameters, ``jitter`` the
     default of their ``jitter``."""
     return CLASSIFIER_LOSS_DOC.format(
-        jitter=JITTER_DOC.format(default=jitter, auto=CLASSIFIER_AUTO_JITTER)
+        jitter=jitter_doc(jitter, f'``"auto"``: {AUTO_JITTER_MEANING}')
     )
 
 

@@ -18,13 +18,13 @@ from ._architectures import (
 )
 from ._base import SequenceEstimator
 from ._docs import (
-    CLASSIFIER_AUTO_JITTER,
+    AUTO_JITTER_MEANING,
     CONV_STEM_DOC,
     EVENT_PARAMS_DOC,
     FITTED_ATTRIBUTES_DOC,
-    JITTER_DOC,
     POOLING_PARAMS_DOC,
     fill_doc,
+    jitter_doc,
     training_doc,
 )
 from ._lstm import LSTMAttentionClassifier, LSTMAttentionRegressor
@@ -126,19 +126,12 @@ _LEGACY = {
     "jitter": 0.0,
 }
 
-_JITTER_DOC = JITTER_DOC.format(
-    default='"auto"',
-    auto=textwrap.fill(
-        'With class labels ``"auto"`` is the classifier\'s default: none for '
-        "the Transformer, and for the LSTM/GRU "
-        + " ".join(CLASSIFIER_AUTO_JITTER.split()).replace('``"auto"``: ', "")
-        + " Continuous targets get none (the regressors add none), and "
-        "self-supervised training (``fit(X)``) takes none: it would learn to "
-        "reconstruct the noise.",
-        width=78,
-        subsequent_indent=" " * 8,
-        break_on_hyphens=False,
-    ),
+_JITTER_DOC = jitter_doc(
+    '"auto"',
+    'With class labels ``"auto"`` is the classifier\'s default: none for the '
+    f"Transformer, and for the LSTM/GRU {AUTO_JITTER_MEANING} Continuous "
+    "targets get none (the regressors add none), and self-supervised training "
+    "(``fit(X)``) takes none: it would learn to reconstruct the noise.",
 )
 
 
