@@ -61,6 +61,8 @@ def hand_fit(
             torch.nn.utils.clip_grad_norm_(module.parameters(), clip)
             opt.step()
             sched.step()
+    if values.is_cuda:
+        torch.cuda.synchronize()  # the timer stops when the work is done
     return module
 
 
@@ -73,20 +75,27 @@ def hand_predict(module, values, mask, batch_size):
             module(values[i : i + batch_size], mask[i : i + batch_size])
             for i in range(0, len(values), batch_size)
         ]
-    return torch.cat(out).argmax(1).numpy()
+    return torch.cat(out).argmax(1).cpu().numpy()
 
 
-def _tensors(est, X):
+def _tensors(est, X, device="cpu"):
     seqs = est._validate_input(X, reset=False)
     values, lengths = est._tensors(seqs, np.float32)
     import torch
 
     mask = torch.arange(values.shape[1]) < lengths[:, None]
-    return values, mask
+    return values.to(device), mask.to(device)
 
 
 def measure(
-    family="transformer", n=512, t=128, epochs=2, batch_size=32, repeats=5, log=print
+    family="transformer",
+    n=512,
+    t=128,
+    epochs=2,
+    batch_size=32,
+    repeats=5,
+    device="cpu",
+    log=print,
 ):
     import torch
 
@@ -97,11 +106,17 @@ def measure(
         "lstm": skattn.LSTMAttentionClassifier,
     }[family]
     X, y = make_data(n, t)
-    common = dict(max_epochs=epochs, batch_size=batch_size, random_state=0, n_threads=1)
+    common = dict(
+        max_epochs=epochs,
+        batch_size=batch_size,
+        random_state=0,
+        n_threads=1,
+        device=device,
+    )
     est32 = Model(inference_dtype="float32", **common)
     est32.fit(X[:64], y[:64])  # fitted scaling, for the hand loop's tensors
-    values, mask = _tensors(est32, X)
-    target = torch.from_numpy(y.astype(np.int64))
+    values, mask = _tensors(est32, X, device)
+    target = torch.from_numpy(y.astype(np.int64)).to(device)
     times = {
         k: [] for k in ("fit", "hand_fit", "predict32", "hand_predict32", "predict64")
     }
@@ -110,7 +125,7 @@ def measure(
         with C.Timer() as tm:
             est32.fit(X, y)
         times["fit"].append(tm.seconds)
-        module = est32._build_network(X.shape[2], 2, t)
+        module = est32._build_network(X.shape[2], 2, t).to(device)
         with C.Timer() as tm:
             hand_fit(
                 module,
@@ -146,6 +161,7 @@ def measure(
     med = {k: statistics.median(v) for k, v in times.items()}
     return dict(
         family=family,
+        device=device,
         n=n,
         t=t,
         epochs=epochs,
@@ -174,7 +190,9 @@ def _where(filename):
     return "other Python"
 
 
-def profile_fit(family="transformer", n=512, t=128, epochs=2, batch_size=32, top=6):
+def profile_fit(
+    family="transformer", n=512, t=128, epochs=2, batch_size=32, top=6, device="cpu"
+):
     """cProfile of one ``fit``: own time grouped by where the code lives, and
     the skorch / skattn functions with the most own time."""
     import skattn
@@ -184,7 +202,13 @@ def profile_fit(family="transformer", n=512, t=128, epochs=2, batch_size=32, top
         "lstm": skattn.LSTMAttentionClassifier,
     }[family]
     X, y = make_data(n, t)
-    est = Model(max_epochs=epochs, batch_size=batch_size, random_state=0, n_threads=1)
+    est = Model(
+        max_epochs=epochs,
+        batch_size=batch_size,
+        random_state=0,
+        n_threads=1,
+        device=device,
+    )
     est.fit(X[:64], y[:64])
     prof = cProfile.Profile()
     prof.enable()
@@ -231,7 +255,8 @@ def markdown(results, profile_text=None):
     for r in results:
         rows.append(
             [
-                r["family"],
+                r["family"]
+                + ("" if r.get("device", "cpu") == "cpu" else " on " + r["device"]),
                 f"{r['n']}×{r['t']}",
                 r["batch_size"],
                 r["epochs"],
@@ -287,20 +312,22 @@ def markdown(results, profile_text=None):
     return "\n".join(lines) + "\n"
 
 
-def run(quick=False, log=print):
+def run(quick=False, device="cpu", log=print):
     C.set_one_thread()
     if quick:
         res = [
-            measure("transformer", n=64, t=32, epochs=1, repeats=2, log=log),
-            measure("lstm", n=64, t=32, epochs=1, repeats=2, log=log),
+            measure(
+                "transformer", n=64, t=32, epochs=1, repeats=2, device=device, log=log
+            ),
+            measure("lstm", n=64, t=32, epochs=1, repeats=2, device=device, log=log),
         ]
     else:
         res = [
-            measure("transformer", repeats=7, log=log),
-            measure("lstm", repeats=7, log=log),
+            measure("transformer", repeats=7, device=device, log=log),
+            measure("lstm", repeats=7, device=device, log=log),
         ]
     prof = [
-        profile_fit(f, n=64 if quick else 512, t=32 if quick else 128)
+        profile_fit(f, n=64 if quick else 512, t=32 if quick else 128, device=device)
         for f in ("transformer", "lstm")
     ]
     return res, prof
@@ -311,6 +338,7 @@ if __name__ == "__main__":
 
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--device", default="cpu", help='"cpu" (default) or "cuda"')
     a = p.parse_args()
-    res, prof = run(a.quick)
+    res, prof = run(a.quick, a.device)
     print(markdown(res, prof))

@@ -490,8 +490,9 @@ def test_linear_fit_ridge_is_a_ridge_fit_and_training_keeps_it(Model):
     alpha = ridge_one_se(features, target[:, None], weight)[2]
     ridge = Ridge(alpha=alpha).fit(features, target, sample_weight=weight)
     # float32 input and weights: agreement to float32 precision
-    np.testing.assert_allclose(layer.weight.detach()[0], ridge.coef_, atol=1e-5)
-    np.testing.assert_allclose(layer.bias.detach()[0], ridge.intercept_, atol=1e-5)
+    coef, intercept = layer.weight.detach().cpu()[0], layer.bias.detach().cpu()[0]
+    np.testing.assert_allclose(coef, ridge.coef_, atol=1e-5)
+    np.testing.assert_allclose(intercept, ridge.intercept_, atol=1e-5)
 
 
 def test_ridge_one_se_is_sklearns_ridge_with_the_one_se_penalty():
@@ -736,15 +737,18 @@ def test_ensemble_members_train_apart_and_predict_together(Model, tmp_path):
 def test_ensemble_probabilities_are_the_members_mean():
     X, y, _ = _ragged_data()
     clf = TransformerClassifier(n_estimators=2, max_epochs=2, random_state=0).fit(X, y)
-    values = torch.as_tensor(np.nan_to_num(X[:, :5]), dtype=torch.float64)
     members = [m.double().eval() for m in clf.net_.module_.members]
+    device = clf.net_.device
+    values = torch.as_tensor(np.nan_to_num(X[:, :5]), dtype=torch.float64)
     with torch.no_grad():
-        mask = torch.ones(values.shape[:2], dtype=torch.bool)
+        mask = torch.ones(values.shape[:2], dtype=torch.bool, device=device)
         x = (values - torch.as_tensor(clf._input_loc)) / torch.as_tensor(
             clf._input_scale
         )
-        mean = sum(m(x, mask).softmax(-1) for m in members) / 2
-    np.testing.assert_allclose(clf.predict_proba(X[:, :5]), mean.numpy(), rtol=1e-6)
+        mean = sum(m(x.to(device), mask).softmax(-1) for m in members) / 2
+    np.testing.assert_allclose(
+        clf.predict_proba(X[:, :5]), mean.cpu().numpy(), rtol=1e-6
+    )
 
 
 def test_invalid_n_estimators():

@@ -3,9 +3,18 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
+import torch
+
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
+@pytest.mark.skipif(
+    torch.cuda.is_available(),
+    reason="docs/errors.md is written on a CPU, where the models run there: on "
+    "CUDA the float64 layer norm does not overflow on the table's X * 1e300, "
+    "so that row raises nothing",
+)
 def test_errors_table_is_up_to_date():
     spec = importlib.util.spec_from_file_location(
         "make_errors", DOCS / "make_errors.py"

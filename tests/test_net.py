@@ -393,7 +393,7 @@ def test_jitter_trains_on_noisy_values_and_validates_on_the_data(data, Model):
     infer = SequenceNet.infer
 
     def spy(net, x, **kwargs):
-        seen[net.module_.training].append(x["values"].clone())
+        seen[net.module_.training].append(x["values"].cpu().clone())
         return infer(net, x, **kwargs)
 
     params = dict(max_epochs=2, early_stopping=True, validation_fraction=0.25)

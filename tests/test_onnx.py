@@ -2,8 +2,14 @@
 
 Every model predicts with ``inference_dtype="float32"``, the precision of
 the exported network, and is compared on float32 input, so both sides see
-the same numbers. Tolerance: rtol=1e-5 and an absolute floor of 1e-6 (on
-targets: 1e-6 times their scale). The floor is for outputs near zero
+the same numbers. The models train and predict on the CPU, where ONNX
+Runtime runs here: on CUDA, cuDNN's TF32 arithmetic in the LSTM and the
+convolutions (torch's default) moves float32 outputs by about 1e-5; a model
+trained on CUDA is checked against its CPU copy
+(``test_a_model_trained_on_cuda_exports_its_cpu_network``).
+
+Tolerance: rtol=1e-5 and an absolute floor of 1e-6 (on targets: 1e-6 times
+their scale). The floor is for outputs near zero
 (small probabilities, attention weights, embedding components): their
 float32 rounding error follows the unit-scale terms they were computed
 from (about 1e-7 each), not their own size.
@@ -16,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -38,7 +45,13 @@ ort = pytest.importorskip(
 pytest.importorskip("onnx", reason="ONNX export tests need pip install 'skattn[onnx]'")
 
 RTOL, ATOL = 1e-5, 1e-6
-COMMON = dict(max_epochs=2, random_state=0, n_threads=1, inference_dtype="float32")
+COMMON = dict(
+    max_epochs=2,
+    random_state=0,
+    n_threads=1,
+    inference_dtype="float32",
+    device="cpu",
+)
 LSTM = dict(hidden_size=8, **COMMON)
 TRANSFORMER = dict(d_model=8, num_heads=2, dim_feedforward=16, **COMMON)
 
@@ -324,6 +337,22 @@ def test_token_model(tmp_path):
     sequences = [rng.integers(0, 10, size=n) for n in (20, 3, 9)]
     outputs = run(session_of(tmp_path / "t.onnx"), sequences, tokens=True)
     assert_parity(model, outputs, expected(model, sequences))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_model_trained_on_cuda_exports_its_cpu_network(tmp_path):
+    long = rng.normal(size=(24, 120, 2)).astype(np.float32)  # the stem strides
+    model = LSTMAttentionClassifier(**{**LSTM, "device": "cuda"}).fit(long, Y)
+    assert model.net_.device == "cuda"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_onnx, "_EXPORTERS", ("torchscript",))
+        export_onnx(model, tmp_path / "m.onnx", attention_weights=True)
+    model.save(tmp_path / "m.skattn")
+    on_cpu = skattn.load(tmp_path / "m.skattn", device="cpu")
+    sequences = [rng.normal(size=(n, 2)).astype(np.float32) for n in (130, 40, 7)]
+    outputs = run(session_of(tmp_path / "m.onnx"), sequences)
+    assert_parity(on_cpu, outputs, expected(on_cpu, sequences))
 
 
 def load_example():

@@ -293,7 +293,9 @@ def test_self_supervised_reconstructs_every_step_behind_a_striding_stem():
     model = pool.net_.module_
     assert model.network.stem.stride == 2
     values = torch.as_tensor(X[:4, :199], dtype=torch.float32)  # an odd length
-    reconstruction, target, hidden = model(values, torch.ones(4, 199, dtype=bool))
+    mask = torch.ones(4, 199, dtype=bool)
+    device = pool.net_.device
+    reconstruction, target, hidden = model(values.to(device), mask.to(device))
     assert reconstruction.shape == target.shape == (4, 199, 2)
     losses = [row["train_loss"] for row in pool.history_]
     assert losses[-1] < 0.5 * losses[0]

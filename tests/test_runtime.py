@@ -238,6 +238,22 @@ def test_device_auto_and_missing_cuda(data):
         TransformerClassifier(device="tpu", **SMALL_TRANSFORMER).fit(X, y)
 
 
+def test_the_lstm_network_makes_its_tensors_on_the_inputs_device():
+    """On the meta device (shapes, no values), a tensor made on the CPU is an
+    error, as on CUDA: the network's forward and attention paths, striding
+    stem included, run there. (The Transformer reads a value of its mask,
+    which the meta device cannot give; the GPU tests cover it.)"""
+    X = np.random.default_rng(0).normal(size=(8, 200, 2))
+    clf = LSTMAttentionClassifier(max_epochs=1, device="cpu").fit(X, np.arange(8) % 2)
+    network = clf.net_.module_.to("meta")
+    assert network.stem.stride == 2
+    values = torch.zeros(3, 200, 2, device="meta")
+    mask = torch.ones(3, 200, dtype=torch.bool, device="meta")
+    assert network(values, mask).device.type == "meta"
+    weights = network.attention(values, mask)[1]
+    assert weights.device.type == "meta" and weights.shape == (3, 1, 200)
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_training_loads_on_cpu(data, tmp_path):

@@ -423,5 +423,6 @@ class ConvStem(nn.Module):
         shared = weights / counts.clamp(min=1).unsqueeze(1)  # [b, h, t']
         # [b, h, t', 1] -> [b, h, t', s] -> [b, h, t' * s] -> [b, h, t]; a
         # broadcast rather than repeat_interleave, whose ONNX export fixes t'
-        spread = (shared.unsqueeze(-1) * torch.ones(s, dtype=weights.dtype)).flatten(2)
+        ones = torch.ones(s, dtype=weights.dtype, device=weights.device)
+        spread = (shared.unsqueeze(-1) * ones).flatten(2)
         return spread[..., :t] * mask.unsqueeze(1).to(weights.dtype)
