@@ -163,6 +163,10 @@ CANDIDATES = {
     "jitter_0.1_steps_6000": {"jitter": 0.1, "max_steps": 6000},
     # twice as much noise
     "jitter_0.2": {"jitter": 0.2},
+    # magnitude scaling: each training sequence's channels multiplied by
+    # factors drawn around 1 with standard deviation 0.1 (0.2) in every batch
+    "scale_0.1": {"random_scale": 0.1},
+    "scale_0.2": {"random_scale": 0.2},
     # three kernel widths side by side in each stem layer (InceptionTime)
     "stem_scales_3": {"stem_scales": 3},
     # the stem's stride chosen for about 128 encoder steps instead of 64:

@@ -434,13 +434,25 @@ arrays, or long DataFrame
             channels[: self.n_channels_in_] = ~self._categorical_mask()
         return channels
 
-    def _jitter_channels(self):
-        """Which network channels take ``jitter``'s noise: the numeric ones."""
+    def _random_scale(self):
+        """The standard deviation of the factors that scale training
+        sequences (None: none); a task may offer ``random_scale``."""
+        return None
+
+    def _augmented_channels(self):
+        """Which network channels ``jitter`` and ``random_scale`` change: the
+        numeric ones (None without either)."""
+        asked = {"jitter": self._jitter(), "random_scale": self._random_scale()}
+        asked = {name: value for name, value in asked.items() if value}
+        if not asked:
+            return None
         channels = self._numeric_channels()
         if not channels.any():
+            name, value = next(iter(asked.items()))
+            verb = {"jitter": "adds noise to", "random_scale": "scales"}[name]
             raise ValueError(
-                f"jitter={self._jitter()} adds noise to numeric input channels, "
-                "and this input has none (token ids or categorical features only)"
+                f"{name}={value} {verb} numeric input channels, and this input "
+                "has none (token ids or categorical features only)"
             )
         return torch.from_numpy(channels)
 
@@ -521,7 +533,8 @@ arrays, or long DataFrame
                 verbose=self.verbose,
                 random_crop=self._random_crop(),
                 jitter=self._jitter(),
-                jitter_channels=self._jitter_channels() if self._jitter() else None,
+                random_scale=self._random_scale(),
+                augmented_channels=self._augmented_channels(),
             )
             net.initialize_callbacks()
             # "auto" threads: from the work of one step on this data
@@ -722,6 +735,7 @@ class SequenceClassifierBase(
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "random_crop": [Interval(Real, 0, 1, closed="right"), None],
         "jitter": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "random_scale": [Interval(Real, 0, None, closed="left")],
     }
 
     def _prepare_target(self, y, warm=False, classes=None):
@@ -735,6 +749,9 @@ class SequenceClassifierBase(
 
     def _jitter(self):
         return self._noise_level(self.jitter)
+
+    def _random_scale(self):
+        return self.random_scale or None
 
     def _criterion(self):
         return torch.nn.CrossEntropyLoss(

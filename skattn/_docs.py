@@ -241,7 +241,16 @@ CLASSIFIER_LOSS_DOC = """\
         so the network learns from shifted parts of it; early stopping's
         validation share, ``score`` and ``predict`` see whole sequences.
         None trains on whole sequences.
-{jitter}\
+{jitter}
+    random_scale : float >= 0, default=0.0
+        Magnitude scaling, an augmentation for small training sets: in every
+        training batch, each sequence's numeric channels are multiplied by
+        factors drawn from a normal distribution with mean 1 and this
+        standard deviation, one per sequence and channel, so the network
+        sees every sequence at other amplitudes (about the training set's
+        mean: the factors multiply the standardised values); early
+        stopping's validation share and everything after ``fit`` see the
+        sequences as given. 0 scales none.
 """
 
 

@@ -130,6 +130,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         label_smoothing=0.0,
         random_crop=None,
         jitter="auto",
+        random_scale=0.0,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
         max_steps=LSTM_CLASSIFIER_TRAINING["max_steps"],
         batch_size=RECURRENT_DEFAULTS["batch_size"],
@@ -180,6 +181,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.label_smoothing = label_smoothing
         self.random_crop = random_crop
         self.jitter = jitter
+        self.random_scale = random_scale
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size

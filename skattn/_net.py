@@ -50,6 +50,7 @@ __all__ = [
     "WarmupCosine",
     "WeightAveraging",
     "jittered",
+    "magnitude_scaled",
     "plain_history",
     "random_windows",
     "training_callbacks",
@@ -233,6 +234,34 @@ def jittered(X, std, channels, generator):
     noise = torch.randn(values.shape, generator=generator).to(values.device)
     keep = mask[..., None] & channels.to(values.device)  # [b, t, c]
     return {**X, "values": values + std * scale * noise * keep}
+
+
+def magnitude_scaled(X, std, channels, generator):
+    """A batch whose ``channels`` are multiplied by random factors.
+
+    Magnitude scaling (Um et al., 2017, as for :func:`jittered`): each
+    sequence's channel is multiplied by its own factor drawn from a normal
+    distribution with mean 1 and standard deviation ``std``, new in every
+    batch, so the network sees every training sequence at other amplitudes.
+    Padding and the other channels stay as they are.
+
+    Parameters
+    ----------
+    X : dict
+        A batch: ``values [b, t, c]`` and ``mask [b, t]``.
+    std : float
+        Standard deviation of the factors.
+    channels : bool Tensor ``[c]``
+        The channels that are scaled.
+    generator : torch.Generator
+        Draws the factors (on the CPU).
+    """
+    values, mask = X["values"], X["mask"]
+    b, _, c = values.shape
+    draws = torch.randn((b, 1, c), generator=generator).to(values.device)
+    factors = torch.where(channels.to(values.device), 1 + std * draws, 1.0)
+    scaled = torch.where(mask[..., None], values * factors.to(values.dtype), values)
+    return {**X, "values": scaled}
 
 
 class _StopTraining(KeyboardInterrupt):
@@ -526,8 +555,10 @@ class SequenceNet(NeuralNet):
     (a fraction in (0, 1]), every training batch is cut to random windows of
     its sequences (:func:`random_windows`); with ``jitter`` (a standard
     deviation), Gaussian noise is added to the real steps of the channels
-    ``jitter_channels`` (:func:`jittered`). Validation and prediction see
-    the sequences as they are.
+    ``augmented_channels`` (:func:`jittered`); with ``random_scale`` (a
+    standard deviation), those channels are multiplied by random factors
+    around 1 (:func:`magnitude_scaled`). Validation and prediction see the
+    sequences as they are.
     """
 
     def __init__(
@@ -537,7 +568,8 @@ class SequenceNet(NeuralNet):
         mixed_precision=False,
         random_crop=None,
         jitter=None,
-        jitter_channels=None,
+        augmented_channels=None,
+        random_scale=None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
@@ -545,13 +577,15 @@ class SequenceNet(NeuralNet):
         self.mixed_precision = mixed_precision
         self.random_crop = random_crop
         self.jitter = jitter
-        self.jitter_channels = jitter_channels
+        self.augmented_channels = augmented_channels
+        self.random_scale = random_scale
 
     def initialize(self):
         super().initialize()
         self.shuffle_generator_ = torch.Generator().manual_seed(self.shuffle_seed)
         self.crop_generator_ = torch.Generator().manual_seed(self.shuffle_seed + 1)
         self.noise_generator_ = torch.Generator().manual_seed(self.shuffle_seed + 2)
+        self.scale_generator_ = torch.Generator().manual_seed(self.shuffle_seed + 3)
         return self
 
     def train_step_single(self, batch, **fit_params):
@@ -559,7 +593,11 @@ class SequenceNet(NeuralNet):
         if self.random_crop is not None:
             X = random_windows(X, self.random_crop, self.crop_generator_)
         if self.jitter:
-            X = jittered(X, self.jitter, self.jitter_channels, self.noise_generator_)
+            X = jittered(X, self.jitter, self.augmented_channels, self.noise_generator_)
+        if self.random_scale:
+            X = magnitude_scaled(
+                X, self.random_scale, self.augmented_channels, self.scale_generator_
+            )
         return super().train_step_single((X, y), **fit_params)
 
     def get_default_callbacks(self):

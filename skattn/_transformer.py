@@ -133,6 +133,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         label_smoothing=0.0,
         random_crop=None,
         jitter=0.0,
+        random_scale=0.0,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         max_steps=CLASSIFIER_MAX_STEPS,
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
@@ -184,6 +185,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.label_smoothing = label_smoothing
         self.random_crop = random_crop
         self.jitter = jitter
+        self.random_scale = random_scale
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size

@@ -16,7 +16,13 @@ from skattn import (
     TransformerClassifier,
     TransformerRegressor,
 )
-from skattn._net import SequenceNet, _duration, jittered, random_windows
+from skattn._net import (
+    SequenceNet,
+    _duration,
+    jittered,
+    magnitude_scaled,
+    random_windows,
+)
 from skattn.exceptions import TrainingInterruptedWarning
 
 from ._params import SMALL_TRANSFORMER, small
@@ -447,6 +453,82 @@ def test_invalid_jitter(data, bad):
     X, y = data
     with pytest.raises(ValueError, match="jitter"):
         TransformerClassifier(jitter=bad, max_epochs=1).fit(X, y)
+
+
+# Magnitude scaling ---------------------------------------------------------------
+
+
+def test_magnitude_scaling_multiplies_each_sequence_and_channel_by_one_factor():
+    gen = torch.Generator().manual_seed(1)
+    lengths = torch.randint(2, 31, (2000, 1), generator=gen)
+    mask = torch.arange(30) < lengths
+    values = torch.randn(2000, 30, 3, generator=gen) + 3.0
+    values[~mask] = 0.0
+    channels = torch.tensor([True, False, True])
+    X = {"values": values, "mask": mask}
+    scaled = magnitude_scaled(X, 0.2, channels, torch.Generator().manual_seed(0))
+    scaled = scaled["values"]
+    assert torch.equal(scaled[~mask], values[~mask])  # padding stays as it is
+    assert torch.equal(scaled[..., 1], values[..., 1])  # a channel not scaled
+    ratio = scaled / values  # [b, t, c]: one factor along each sequence
+    factors = ratio[:, :1]
+    real = mask[..., None].expand_as(values)
+    assert torch.allclose(ratio[real], factors.expand_as(ratio)[real], rtol=1e-5)
+    drawn = factors[:, 0, [0, 2]]
+    assert abs(drawn.mean().item() - 1.0) < 0.02
+    assert abs(drawn.std().item() - 0.2) < 0.02
+    assert (drawn[:, 0] != drawn[:, 1]).all()  # its own factor per channel
+    again = magnitude_scaled(X, 0.2, channels, torch.Generator().manual_seed(0))
+    assert torch.equal(again["values"], scaled)
+
+
+@pytest.mark.parametrize("Model", [LSTMAttentionClassifier, TransformerClassifier])
+def test_random_scale_trains_on_scaled_values_and_validates_on_the_data(data, Model):
+    X, y = data
+    torch.set_num_threads(1)
+    seen = {True: [], False: []}  # module.training -> values it saw
+    infer = SequenceNet.infer
+
+    def spy(net, x, **kwargs):
+        seen[net.module_.training].append(x["values"].cpu().clone())
+        return infer(net, x, **kwargs)
+
+    params = dict(
+        max_epochs=2, early_stopping=True, validation_fraction=0.25, jitter=0.0
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SequenceNet, "infer", spy)
+        clf = small(Model, random_scale=0.3, **params).fit(X, y)
+    clean = (X - clf._input_loc) / clf._input_scale
+    rows = {tuple(np.round(row.ravel(), 4)) for row in clean.astype(np.float32)}
+
+    def known(batches):
+        return [
+            tuple(np.round(r.numpy().ravel(), 4)) in rows for b in batches for r in b
+        ]
+
+    assert all(known(seen[False]))  # validation: the sequences as given
+    assert not any(known(seen[True]))  # training: every sequence scaled
+    proba = clf.predict_proba(X)
+    assert_array_equal(
+        small(Model, random_scale=0.3, **params).fit(X, y).predict_proba(X), proba
+    )
+    plain = small(Model, random_scale=0.0, **params).fit(X, y)
+    assert not np.array_equal(plain.predict_proba(X), proba)
+
+
+def test_random_scale_needs_numeric_channels():
+    tokens = [np.array([1, 2, 3]), np.array([2, 3])] * 4
+    clf = small(LSTMAttentionClassifier, vocab_size=5, random_scale=0.2)
+    with pytest.raises(ValueError, match="random_scale=0.2 scales numeric input"):
+        clf.fit(tokens, [0, 1] * 4)
+
+
+@pytest.mark.parametrize("bad", [-0.1, "0.1", None])
+def test_invalid_random_scale(data, bad):
+    X, y = data
+    with pytest.raises(ValueError, match="random_scale"):
+        LSTMAttentionClassifier(random_scale=bad, max_epochs=1).fit(X, y)
 
 
 def _recorded_states(model, X, y, method="fit"):
