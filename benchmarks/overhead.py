@@ -87,6 +87,24 @@ def _tensors(est, X, device="cpu"):
     return values.to(device), mask.to(device)
 
 
+def _estimator(family, epochs, batch_size, device, **params):
+    """The family's classifier, seeded, on one thread and ``device``."""
+    import skattn
+
+    Model = {
+        "transformer": skattn.TransformerClassifier,
+        "lstm": skattn.LSTMAttentionClassifier,
+    }[family]
+    return Model(
+        max_epochs=epochs,
+        batch_size=batch_size,
+        random_state=0,
+        n_threads=1,
+        device=device,
+        **params,
+    )
+
+
 def measure(
     family="transformer",
     n=512,
@@ -99,21 +117,8 @@ def measure(
 ):
     import torch
 
-    import skattn
-
-    Model = {
-        "transformer": skattn.TransformerClassifier,
-        "lstm": skattn.LSTMAttentionClassifier,
-    }[family]
     X, y = make_data(n, t)
-    common = dict(
-        max_epochs=epochs,
-        batch_size=batch_size,
-        random_state=0,
-        n_threads=1,
-        device=device,
-    )
-    est32 = Model(inference_dtype="float32", **common)
+    est32 = _estimator(family, epochs, batch_size, device, inference_dtype="float32")
     est32.fit(X[:64], y[:64])  # fitted scaling, for the hand loop's tensors
     values, mask = _tensors(est32, X, device)
     target = torch.from_numpy(y.astype(np.int64)).to(device)
@@ -195,20 +200,8 @@ def profile_fit(
 ):
     """cProfile of one ``fit``: own time grouped by where the code lives, and
     the skorch / skattn functions with the most own time."""
-    import skattn
-
-    Model = {
-        "transformer": skattn.TransformerClassifier,
-        "lstm": skattn.LSTMAttentionClassifier,
-    }[family]
     X, y = make_data(n, t)
-    est = Model(
-        max_epochs=epochs,
-        batch_size=batch_size,
-        random_state=0,
-        n_threads=1,
-        device=device,
-    )
+    est = _estimator(family, epochs, batch_size, device)
     est.fit(X[:64], y[:64])
     prof = cProfile.Profile()
     prof.enable()

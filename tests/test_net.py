@@ -391,10 +391,10 @@ def test_jitter_adds_noise_to_the_real_steps_of_the_chosen_channels():
     assert torch.equal(noisy, again)
 
 
-@pytest.mark.parametrize("Model", [LSTMAttentionClassifier, TransformerClassifier])
-def test_jitter_trains_on_noisy_values_and_validates_on_the_data(data, Model):
-    X, y = data
-    torch.set_num_threads(1)
+def _fit_and_see(Model, X, y, **params):
+    """A small ``Model`` fitted on ``X``, and for each sequence its network
+    saw in training (``True``) and in validation (``False``) whether it was
+    a row of ``X`` as given (standardised over the training split)."""
     seen = {True: [], False: []}  # module.training -> values it saw
     infer = SequenceNet.infer
 
@@ -402,21 +402,28 @@ def test_jitter_trains_on_noisy_values_and_validates_on_the_data(data, Model):
         seen[net.module_.training].append(x["values"].cpu().clone())
         return infer(net, x, **kwargs)
 
-    params = dict(max_epochs=2, early_stopping=True, validation_fraction=0.25)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SequenceNet, "infer", spy)
-        clf = small(Model, jitter=0.3, **params).fit(X, y)
-    # the input standardised over the training split, rows as the data hold them
+        clf = small(Model, **params).fit(X, y)
     clean = (X - clf._input_loc) / clf._input_scale
     rows = {tuple(np.round(row.ravel(), 4)) for row in clean.astype(np.float32)}
-
-    def known(batches):
-        return [
+    known = {
+        training: [
             tuple(np.round(r.numpy().ravel(), 4)) in rows for b in batches for r in b
         ]
+        for training, batches in seen.items()
+    }
+    return clf, known
 
-    assert all(known(seen[False]))  # validation: the sequences as given
-    assert not any(known(seen[True]))  # training: every sequence with noise
+
+@pytest.mark.parametrize("Model", [LSTMAttentionClassifier, TransformerClassifier])
+def test_jitter_trains_on_noisy_values_and_validates_on_the_data(data, Model):
+    X, y = data
+    torch.set_num_threads(1)
+    params = dict(max_epochs=2, early_stopping=True, validation_fraction=0.25)
+    clf, known = _fit_and_see(Model, X, y, jitter=0.3, **params)
+    assert all(known[False])  # validation: the sequences as given
+    assert not any(known[True])  # training: every sequence with noise
     # another model than training without noise, the same on a refit
     proba = clf.predict_proba(X)
     assert_array_equal(
@@ -486,29 +493,12 @@ def test_magnitude_scaling_multiplies_each_sequence_and_channel_by_one_factor():
 def test_random_scale_trains_on_scaled_values_and_validates_on_the_data(data, Model):
     X, y = data
     torch.set_num_threads(1)
-    seen = {True: [], False: []}  # module.training -> values it saw
-    infer = SequenceNet.infer
-
-    def spy(net, x, **kwargs):
-        seen[net.module_.training].append(x["values"].cpu().clone())
-        return infer(net, x, **kwargs)
-
     params = dict(
         max_epochs=2, early_stopping=True, validation_fraction=0.25, jitter=0.0
     )
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(SequenceNet, "infer", spy)
-        clf = small(Model, random_scale=0.3, **params).fit(X, y)
-    clean = (X - clf._input_loc) / clf._input_scale
-    rows = {tuple(np.round(row.ravel(), 4)) for row in clean.astype(np.float32)}
-
-    def known(batches):
-        return [
-            tuple(np.round(r.numpy().ravel(), 4)) in rows for b in batches for r in b
-        ]
-
-    assert all(known(seen[False]))  # validation: the sequences as given
-    assert not any(known(seen[True]))  # training: every sequence scaled
+    clf, known = _fit_and_see(Model, X, y, random_scale=0.3, **params)
+    assert all(known[False])  # validation: the sequences as given
+    assert not any(known[True])  # training: every sequence scaled
     proba = clf.predict_proba(X)
     assert_array_equal(
         small(Model, random_scale=0.3, **params).fit(X, y).predict_proba(X), proba
