@@ -11,9 +11,9 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 @pytest.mark.skipif(
     torch.cuda.is_available(),
-    reason="docs/errors.md is written on a CPU, where the models run there: on "
-    "CUDA the float64 layer norm does not overflow on the table's X * 1e300, "
-    "so that row raises nothing",
+    reason="docs/errors.md is written with the models on the CPU: on CUDA the "
+    "float64 layer norm does not overflow on the table's X * 1e300, so that "
+    "row raises nothing",
 )
 def test_errors_table_is_up_to_date():
     spec = importlib.util.spec_from_file_location(
