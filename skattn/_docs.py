@@ -522,10 +522,15 @@ def recurrent_params_doc(stem_norm='"layer"', series_norm="None", max_pooling=Fa
     )
 
 
-def transformer_params_doc(stem_norm='"layer"', series_norm="None", max_pooling=False):
+def transformer_params_doc(
+    stem_norm='"layer"',
+    series_norm="None",
+    max_pooling=False,
+    relative_positions=False,
+):
     """The Transformer estimators' architecture parameters, with the
-    defaults of ``stem_norm``, ``series_norm`` and ``max_pooling`` (which
-    differ between estimators)."""
+    defaults of ``stem_norm``, ``series_norm``, ``max_pooling`` and
+    ``relative_positions`` (which differ between estimators)."""
     return (
         """\
     d_model : int, default=64
@@ -541,7 +546,9 @@ default="sinusoidal"
         codes that change gradually across long series; any length);
         one trained vector per position (up to the longest training
         sequence); or none.
-    relative_positions : bool, default=False
+"""
+        + f"    relative_positions : bool, default={relative_positions}\n"
+        + """\
         Every layer also learns a score per head and per distance between
         two steps, added to its attention scores (relative position bias:
         Shaw et al. 2018, T5; ConvTran's eRPE); distances beyond the

@@ -25,7 +25,10 @@ __all__ = ["TransformerClassifier", "TransformerRegressor"]
 @model_class
 @fill_doc(
     architecture=transformer_params_doc(
-        stem_norm='"batch"', series_norm='"auto"', max_pooling=True
+        stem_norm='"batch"',
+        series_norm='"auto"',
+        max_pooling=True,
+        relative_positions=True,
     ),
     training=training_doc(
         max_steps=CLASSIFIER_MAX_STEPS,
@@ -48,15 +51,17 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     for a linear head, joined by each state channel's maximum over the
     sequence (``max_pooling``).
 
-    Its defaults differ from :class:`TransformerRegressor`'s in five
+    Its defaults differ from :class:`TransformerRegressor`'s in six
     places, chosen by leave-one-data-set-out cross-validation on seven real
     classification data sets (``benchmarks/LODO.md``): the stem keeps
     amplitudes (batch statistics, ``stem_norm="batch"``), each sequence is
     standardised by its own statistics when the training sequences' scales
     spread over more than a factor 10 (``series_norm="auto"``), the weight
     decay is 0.1 instead of 0.01, training stops after 2,000 optimizer steps
-    (``max_steps``), which only large training sets reach, and the head
-    also reads the states' maxima (``max_pooling=True``).
+    (``max_steps``), which only large training sets reach, the head
+    also reads the states' maxima (``max_pooling=True``), and every layer
+    learns a bias per distance between two steps
+    (``relative_positions=True``).
 
     Parameters
     ----------
@@ -92,6 +97,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         "series_norm": None,
         "max_steps": None,
         "max_pooling": False,
+        "relative_positions": False,
     }
 
     _parameter_constraints = {
@@ -106,7 +112,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         num_layers=2,
         dim_feedforward=128,
         positional_encoding="sinusoidal",
-        relative_positions=False,
+        relative_positions=True,
         conv_stem="auto",
         stem_norm="batch",
         stem_dilation=1,
