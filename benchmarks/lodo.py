@@ -167,6 +167,10 @@ CANDIDATES = {
     # factors drawn around 1 with standard deviation 0.1 (0.2) in every batch
     "scale_0.1": {"random_scale": 0.1},
     "scale_0.2": {"random_scale": 0.2},
+    # twice the width: the Transformer's d_model and feed-forward block, the
+    # LSTM's hidden units per direction (capacity for the large training
+    # sets, at about twice the fit time)
+    "wide": {"tf:d_model": 128, "tf:dim_feedforward": 256, "lstm:hidden_size": 64},
     # three kernel widths side by side in each stem layer (InceptionTime)
     "stem_scales_3": {"stem_scales": 3},
     # the stem's stride chosen for about 128 encoder steps instead of 64:
@@ -288,6 +292,7 @@ BASELINES = {
         "series_auto_batch+stem_median_steps",
         "series_auto_batch+stem_median_steps+wd_0.1",
         "series_auto_batch+stem_median_steps+wd_0.1+max_pool",
+        "series_auto_batch+stem_median_steps+wd_0.1+max_pool+relative",
     ],
     ("classification", "lstm"): [
         "series_auto",
@@ -325,6 +330,11 @@ CONFIRMED_BY = {
         "classification",
         "tf",
         "series_auto_batch+stem_median_steps+wd_0.1+max_pool",
+    ): (2, True),
+    (
+        "classification",
+        "tf",
+        "series_auto_batch+stem_median_steps+wd_0.1+max_pool+relative",
     ): (2, True),
 }
 

@@ -10,9 +10,9 @@ says whether the model beats them, and shows which timesteps the model
 attends to, per class.
 
 One seed, as a user would run it. ``benchmarks/RESULTS.md`` has three seeds,
-the LSTM classifier (lower on GunPoint) and MiniRocket, a non-neural method
-that is more accurate than both skattn classifiers on GunPoint and fits in
-under a second.
+the LSTM classifier (level on GunPoint, lower on BasicMotions) and
+MiniRocket, a non-neural method that is more accurate than both skattn
+classifiers on GunPoint and fits in under a second.
 
 Run: python examples/quickstart.py
 (about a minute on a 2-core CPU that nothing else is using)

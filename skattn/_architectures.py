@@ -214,7 +214,7 @@ def _build_transformer(est, n_channels, n_outputs, max_length):
         num_layers=est.num_layers,
         dim_feedforward=est.dim_feedforward,
         positional_encoding=est.positional_encoding,
-        relative_positions=est.relative_positions,
+        relative_positions=est._effective("relative_positions"),
         **_shared_network_params(est, max_length),
     )
 

@@ -58,17 +58,21 @@ TASK_PARAMS = (
     "lr",
     "weight_decay",
     "jitter",
+    "relative_positions",
 )
+# The value of a parameter that an estimator lacks: the regressors add no
+# noise, and the recurrent encoder has no attention scores to bias.
+_ABSENT = {"jitter": 0.0, "relative_positions": False}
 
 
 def supervised_default(encoder, classification, name):
     """The default of parameter ``name`` in the supervised estimator that
-    ``AttentionPoolingTransformer``'s ``"auto"`` follows (``jitter``: 0.0 for
-    the regressors, which add no noise)."""
+    ``AttentionPoolingTransformer``'s ``"auto"`` follows (``_ABSENT``'s value
+    where that estimator lacks the parameter)."""
     model = SUPERVISED_MODELS[encoder][classification]
     parameters = inspect.signature(model).parameters
-    if name == "jitter" and name not in parameters:
-        return 0.0
+    if name not in parameters:
+        return _ABSENT[name]
     return parameters[name].default
 
 
@@ -116,7 +120,8 @@ def _auto_values(name):
 
 # Files saved before the stem existed hold no conv_stem: their networks have
 # none (the constructor default "auto" would build one); those saved before
-# series_norm, max_steps, max_pooling or jitter existed had none of them.
+# series_norm, max_steps, max_pooling, jitter or relative_positions existed
+# had none of them.
 _LEGACY = {
     "conv_stem": None,
     "stem_norm": None,
@@ -124,6 +129,7 @@ _LEGACY = {
     "max_steps": None,
     "max_pooling": False,
     "jitter": 0.0,
+    "relative_positions": False,
 }
 
 _JITTER_DOC = jitter_doc(
@@ -245,9 +251,12 @@ class AttentionPoolingTransformer(
 default="sinusoidal"
         Positional codes of the Transformer (see
         :class:`~skattn.TransformerClassifier`).
-    relative_positions : bool, default=False
+    relative_positions : "auto" or bool, default="auto"
         A learned score per head and distance on the attention scores of the
         Transformer's layers (see :class:`~skattn.TransformerClassifier`).
+        With class labels ``"auto"`` is ``True`` (the classifier's default);
+        for continuous targets and self-supervised training it is ``False``
+        (the regressor's). The recurrent encoder has no such scores.
     cell : {"lstm", "gru"}, default="lstm"
         Cell of the recurrent encoder.
     bidirectional : bool, default=True
@@ -304,6 +313,7 @@ default="sinusoidal"
         },
         "stem_norm": [*ENCODER_CHOICE_CONSTRAINTS["stem_norm"], StrOptions({"auto"})],
         "max_pooling": ["boolean", StrOptions({"auto"})],
+        "relative_positions": ["boolean", StrOptions({"auto"})],
         "jitter": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
@@ -325,7 +335,7 @@ default="sinusoidal"
         num_layers=2,
         dim_feedforward=128,
         positional_encoding="sinusoidal",
-        relative_positions=False,
+        relative_positions="auto",
         cell="lstm",
         bidirectional=True,
         conv_stem="auto",

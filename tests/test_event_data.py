@@ -521,8 +521,9 @@ def test_pipeline_of_scaler_and_event_model(events):
 
 
 def test_attention_weights_follow_the_events_in_time_order():
-    # no positions and no convolution: the network treats the events as a
-    # set, so reordering tied events reorders their weights, nothing else
+    # no positions (absolute or relative) and no convolution: the network
+    # treats the events as a set, so reordering tied events reorders their
+    # weights, nothing else
     index = pd.MultiIndex.from_arrays(
         [
             ["a", "a", "a", "a", "b", "b"],
@@ -542,6 +543,7 @@ def test_attention_weights_follow_the_events_in_time_order():
         max_epochs=3,
         n_threads=1,
         positional_encoding=None,
+        relative_positions=False,
         conv_stem=None,
         time_features="elapsed",
     ).fit(pd.concat([X, X.rename(index={"a": "c", "b": "d"}, level=0)]), [0, 1, 1, 0])

@@ -222,11 +222,19 @@ def _stem_norm(pool):
     return stem.norm
 
 
+def _relative_bias(pool):
+    """Whether each encoder layer of the fitted network learns a bias per
+    distance between steps (``relative_positions``)."""
+    return [
+        layer.relative_bias is not None for layer in _network(pool).encoder.layers
+    ]
+
+
 def test_fitted_on_labels_the_embedding_is_the_classifiers_pooled_vector():
     """With the defaults and the same seed, the pooling transformer fitted on
     class labels trains ``TransformerClassifier``'s network (batch-normalised
     stem, per-sequence standardisation of series whose scales spread, its
-    weight decay) and embeds as the classifier's head reads; fitted on
+    weight decay, relative positions) and embeds as the classifier's head reads; fitted on
     continuous targets it takes the regressor's choices instead."""
     torch.set_num_threads(1)
     X, y = make_sequences(n=32, min_length=20, max_length=30, seed=3)
@@ -238,12 +246,14 @@ def test_fitted_on_labels_the_embedding_is_the_classifiers_pooled_vector():
     assert pool.series_norm_ == clf.series_norm_ == "instance"
     assert _stem_norm(pool) == _stem_norm(clf) == "batch"
     assert pool.net_.optimizer_.param_groups[0]["weight_decay"] == 0.1
+    assert _relative_bias(pool) == _relative_bias(clf) == [True, True]
     assert_array_equal(pool.transform(X), clf._run(X, "embed"))
 
     regression = AttentionPoolingTransformer(**params).fit(X, np.linspace(0, 1, 32))
     assert regression.series_norm_ is None
     assert _stem_norm(regression) == "layer"
     assert regression.net_.optimizer_.param_groups[0]["weight_decay"] == 0.01
+    assert _relative_bias(regression) == [False, False]
 
 
 def test_invalid_lr_names_the_parameter(data3d):
