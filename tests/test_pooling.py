@@ -225,17 +225,16 @@ def _stem_norm(pool):
 def _relative_bias(pool):
     """Whether each encoder layer of the fitted network learns a bias per
     distance between steps (``relative_positions``)."""
-    return [
-        layer.relative_bias is not None for layer in _network(pool).encoder.layers
-    ]
+    return [layer.relative_bias is not None for layer in _network(pool).encoder.layers]
 
 
 def test_fitted_on_labels_the_embedding_is_the_classifiers_pooled_vector():
     """With the defaults and the same seed, the pooling transformer fitted on
     class labels trains ``TransformerClassifier``'s network (batch-normalised
     stem, per-sequence standardisation of series whose scales spread, its
-    weight decay, relative positions) and embeds as the classifier's head reads; fitted on
-    continuous targets it takes the regressor's choices instead."""
+    weight decay, relative positions) and embeds as the classifier's head
+    reads; fitted on continuous targets it takes the regressor's choices
+    instead."""
     torch.set_num_threads(1)
     X, y = make_sequences(n=32, min_length=20, max_length=30, seed=3)
     # scales spread over a factor 100: series_norm="auto" standardises each
