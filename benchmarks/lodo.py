@@ -285,8 +285,8 @@ RULES = {
 FAMILIES = ("tf", "lstm")
 # Measured on request (--families vote): TransformerClassifier and
 # LSTMAttentionClassifier with the same parameters and seed in scikit-learn's
-# VotingClassifier (soft voting: their probabilities averaged).
-REPORTED_FAMILIES = (*FAMILIES, "vote")
+# VotingClassifier (soft voting: their probabilities averaged); reported
+# beside the two (_estimators).
 
 # (task, family) -> the candidate whose rows measure today's defaults, where
 # they changed after the study began.
@@ -699,12 +699,13 @@ def report(n_folds, directory):
                 "scaled to the reference CPU by the defaults' sums on the two.",
             ]
         for task, suite in TASKS.items():
-            for family in REPORTED_FAMILIES:
+            for family in FAMILIES:
                 text += _section(
                     table, here, task, family, suite, n_folds, cpu, reference
                 )
     text += _replications(every_row, n_folds, directory)
     text += _pooled(every_row, n_folds, directory)
+    text += _estimators(every_row)
     text += _wild_folds(rows, n_folds, directory)
     logged = [r for r in rows if r.get("from_log")]
     if logged:
@@ -916,6 +917,113 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
             f"`{step}` became the defaults: among the candidates "
             f"measured on top of `{previous}`, {why}; its fit-time sum "
             f"is {ratio(step):.2f}x that of `defaults`.",
+        ]
+    return text
+
+
+def _estimators(rows, task="classification"):
+    """Today's default classifiers and their soft vote, on the folds and
+    seeds where the vote was measured (each family's rows from the vote's
+    CPU where it has them), with the leave-one-data-set-out choice among
+    the three."""
+    vote = [
+        r
+        for r in rows
+        if r["task"] == task and r["family"] == "vote" and r["candidate"] == "defaults"
+    ]
+    text = []
+    for cpu in sorted({_cpu(r) for r in vote}):
+        keys = {
+            (r["dataset"], r["fold"], _replicate(r)): r for r in vote if _cpu(r) == cpu
+        }
+        scores = {"vote": keys}
+        sources = {}
+        for family in FAMILIES:
+            base = baseline(task, family)
+            mine = [
+                r
+                for r in rows
+                if r["task"] == task
+                and r["family"] == family
+                and r["candidate"] == base
+            ]
+            here = [r for r in mine if _cpu(r) == cpu]
+            found = {(r["dataset"], r["fold"], _replicate(r)): r for r in here}
+            if not all(k in found for k in keys):
+                found = {(r["dataset"], r["fold"], _replicate(r)): r for r in mine}
+                sources[family] = "other CPU"
+            scores[family] = found
+        names = [
+            n
+            for n in TASKS[task]
+            if any(k[0] == n for k in keys)
+            and all(k in scores[f] for f in scores for k in keys if k[0] == n)
+        ]
+        if not names:
+            continue
+        label = {
+            "tf": "TransformerClassifier",
+            "lstm": "LSTMAttentionClassifier",
+            "vote": "both, soft vote",
+        }
+        means = {
+            f: {
+                n: float(np.mean([scores[f][k]["score"] for k in keys if k[0] == n]))
+                for n in names
+            }
+            for f in scores
+        }
+        fit = {
+            f: sum(scores[f][k]["fit_s"] for k in keys if k[0] in names) for f in scores
+        }
+        order = ["tf", "lstm", "vote"]
+        text += [
+            "",
+            f"## Estimators compared: {task}, on {cpu}",
+            "",
+            "Today's defaults of each classifier and the two together in "
+            'scikit-learn\'s `VotingClassifier(voting="soft")` (same '
+            f"parameters and seeds), on the folds and seeds where the vote was "
+            f"measured ({len(keys)} fits)"
+            + (
+                "; rows of "
+                + ", ".join(label[f] for f in sources)
+                + f" from {REFERENCE_CPU}, as none were measured on this CPU"
+                if sources
+                else ""
+            )
+            + ".",
+            "",
+            C.markdown_table(
+                ["estimator", *names, "mean", "fit s (sum)"],
+                [
+                    [label[f]]
+                    + [f"{means[f][n]:.3f}" for n in names]
+                    + [f"{np.mean(list(means[f].values())):.3f}", f"{fit[f]:.0f}"]
+                    for f in order
+                ],
+            ),
+        ]
+        if len(names) < 2:
+            continue
+        picks = []
+        for held in names:
+            others = [n for n in names if n != held]
+            best = max(order, key=lambda f: np.mean([means[f][n] for n in others]))
+            picks.append(
+                [held, label[best], f"{means[best][held]:.3f}"]
+                + [f"{means[f][held]:.3f}" for f in order]
+            )
+        text += [
+            "",
+            "Leave one data set out: the estimator with the best mean on the "
+            "other sets, and its score on the held-out one.",
+            "",
+            C.markdown_table(
+                ["held out", "picked on the others", "its score"]
+                + [label[f] for f in order],
+                picks,
+            ),
         ]
     return text
 
