@@ -60,6 +60,22 @@ def skattn_models(classification):
     }
 
 
+# The two default classifiers in scikit-learn's VotingClassifier (soft
+# voting: their predicted probabilities averaged), each with the row's seed.
+VOTE = "both, soft vote"
+
+
+def soft_vote(random_state=None, **params):
+    """``VotingClassifier`` of the two default skattn classifiers."""
+    from sklearn.ensemble import VotingClassifier
+
+    members = [
+        (name, Model(random_state=random_state, **params))
+        for name, Model in skattn_models(True).items()
+    ]
+    return VotingClassifier(members, voting="soft")
+
+
 def resample_to_longest(X, t=None):
     """NaN-padded ``[n, t0, c]`` -> each series linearly resampled to ``t``
     steps (default ``t0``), channels first ``[n, c, t]`` float64 (aeon's
@@ -149,6 +165,9 @@ def config(model_name):
 
     import skattn
 
+    if model_name == VOTE:
+        members = "".join(config(name) for name in skattn_models(True))
+        return hashlib.sha1(members.encode()).hexdigest()[:10]
     Model = getattr(skattn, model_name, None)
     if Model is None:
         return ""
@@ -214,7 +233,8 @@ def run(
         cls = C.is_classification(name)
         data = (X_tr, y_tr, X_te, y_te)
         extra = {"max_epochs": 2} if quick else {}
-        for model_name, Model in skattn_models(cls).items():
+        models = dict(skattn_models(cls), **({VOTE: soft_vote} if cls else {}))
+        for model_name, Model in models.items():
             for seed in seeds:
                 make = functools.partial(Model, random_state=seed, n_threads=1, **extra)
                 measure(name, model_name, seed, make, *data)
@@ -464,7 +484,7 @@ def _classification_summary(summary, measured):
     if not names:
         return []
     table = []
-    for model in (*CLASSIFIERS, MINIROCKET, "Ridge (flattened)", BOOSTING):
+    for model in (*CLASSIFIERS, VOTE, MINIROCKET, "Ridge (flattened)", BOOSTING):
         if not all((n, model) in by for n in names):
             continue
         accs = [by[n, model]["mean"] for n in names]
