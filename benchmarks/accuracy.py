@@ -405,6 +405,10 @@ def markdown(rows, notes):
         "of several runs: `measured` gives the day and CPU of the run that "
         "measured each. Times compare only between rows of the same run.",
         "",
+        f"`{VOTE}`: the two default classifiers in scikit-learn's "
+        '`VotingClassifier(voting="soft")` (their probabilities averaged), '
+        "each with the row's seed; its fit time is the two fits together.",
+        "",
     ]
     caveat = _tsai_caveat(summary)
     for group, names in (

@@ -1004,6 +1004,31 @@ def _estimators(rows, task="classification"):
                 ],
             ),
         ]
+        # the two classifiers alone, over every seed set both have here
+        common = set(scores["tf"]) & set(scores["lstm"])
+        if not sources and len({k[2] for k in common}) > 1:
+            pooled = {
+                f: [
+                    float(np.mean([scores[f][k]["score"] for k in common if k[0] == n]))
+                    for n in names
+                ]
+                for f in FAMILIES
+            }
+            text += [
+                "",
+                f"The two classifiers over the {len({k[2] for k in common})} seed "
+                f"sets both were measured with on this CPU ({len(common)} fits "
+                "each):",
+                "",
+                C.markdown_table(
+                    ["estimator", *names, "mean"],
+                    [
+                        [label[f], *(f"{v:.3f}" for v in pooled[f])]
+                        + [f"{np.mean(pooled[f]):.3f}"]
+                        for f in FAMILIES
+                    ],
+                ),
+            ]
         if len(names) < 2:
             continue
         picks = []
