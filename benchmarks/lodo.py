@@ -282,11 +282,12 @@ RULES = {
     "stride_from_median_length": stride_from_median_length,
     "stride_for_128_steps": stride_for_128_steps,
 }
+# The families measured by default. A third, "vote", runs on request
+# (--families vote): TransformerClassifier and LSTMAttentionClassifier with
+# the same parameters and seed in scikit-learn's VotingClassifier (soft
+# voting: their probabilities averaged), reported beside the two
+# (_estimators).
 FAMILIES = ("tf", "lstm")
-# Measured on request (--families vote): TransformerClassifier and
-# LSTMAttentionClassifier with the same parameters and seed in scikit-learn's
-# VotingClassifier (soft voting: their probabilities averaged); reported
-# beside the two (_estimators).
 
 # (task, family) -> the candidate whose rows measure today's defaults, where
 # they changed after the study began.
@@ -703,8 +704,10 @@ def report(n_folds, directory):
                 text += _section(
                     table, here, task, family, suite, n_folds, cpu, reference
                 )
-    text += _replications(every_row, n_folds, directory)
-    text += _pooled(every_row, n_folds, directory)
+    # the study of candidates covers FAMILIES; the vote is compared apart
+    study = [r for r in every_row if r["family"] in FAMILIES]
+    text += _replications(study, n_folds, directory)
+    text += _pooled(study, n_folds, directory)
     text += _estimators(every_row)
     text += _wild_folds(rows, n_folds, directory)
     logged = [r for r in rows if r.get("from_log")]
@@ -921,6 +924,26 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
     return text
 
 
+# The estimators that _estimators compares, by family.
+ESTIMATORS = {
+    "tf": "TransformerClassifier",
+    "lstm": "LSTMAttentionClassifier",
+    "vote": "both, soft vote",
+}
+
+
+def _fold_key(row):
+    return row["dataset"], row["fold"], _replicate(row)
+
+
+def _per_set(found, keys, names):
+    """Mean score per data set in ``names`` of the rows ``found`` (by
+    ``_fold_key``) at ``keys``."""
+    return {
+        n: float(np.mean([found[k]["score"] for k in keys if k[0] == n])) for n in names
+    }
+
+
 def _estimators(rows, task="classification"):
     """Today's default classifiers and their soft vote, on the folds and
     seeds where the vote was measured (each family's rows from the vote's
@@ -933,11 +956,9 @@ def _estimators(rows, task="classification"):
     ]
     text = []
     for cpu in sorted({_cpu(r) for r in vote}):
-        keys = {
-            (r["dataset"], r["fold"], _replicate(r)): r for r in vote if _cpu(r) == cpu
-        }
+        keys = {_fold_key(r): r for r in vote if _cpu(r) == cpu}
         scores = {"vote": keys}
-        sources = {}
+        elsewhere = []  # families without rows on this CPU
         for family in FAMILIES:
             base = baseline(task, family)
             mine = [
@@ -947,11 +968,10 @@ def _estimators(rows, task="classification"):
                 and r["family"] == family
                 and r["candidate"] == base
             ]
-            here = [r for r in mine if _cpu(r) == cpu]
-            found = {(r["dataset"], r["fold"], _replicate(r)): r for r in here}
+            found = {_fold_key(r): r for r in mine if _cpu(r) == cpu}
             if not all(k in found for k in keys):
-                found = {(r["dataset"], r["fold"], _replicate(r)): r for r in mine}
-                sources[family] = "other CPU"
+                found = {_fold_key(r): r for r in mine}
+                elsewhere.append(family)
             scores[family] = found
         names = [
             n
@@ -961,22 +981,11 @@ def _estimators(rows, task="classification"):
         ]
         if not names:
             continue
-        label = {
-            "tf": "TransformerClassifier",
-            "lstm": "LSTMAttentionClassifier",
-            "vote": "both, soft vote",
-        }
-        means = {
-            f: {
-                n: float(np.mean([scores[f][k]["score"] for k in keys if k[0] == n]))
-                for n in names
-            }
-            for f in scores
-        }
+        means = {f: _per_set(scores[f], keys, names) for f in ESTIMATORS}
         fit = {
-            f: sum(scores[f][k]["fit_s"] for k in keys if k[0] in names) for f in scores
+            f: sum(scores[f][k]["fit_s"] for k in keys if k[0] in names)
+            for f in ESTIMATORS
         }
-        order = ["tf", "lstm", "vote"]
         text += [
             "",
             f"## Estimators compared: {task}, on {cpu}",
@@ -987,9 +996,9 @@ def _estimators(rows, task="classification"):
             f"measured ({len(keys)} fits)"
             + (
                 "; rows of "
-                + ", ".join(label[f] for f in sources)
+                + ", ".join(ESTIMATORS[f] for f in elsewhere)
                 + f" from {REFERENCE_CPU}, as none were measured on this CPU"
-                if sources
+                if elsewhere
                 else ""
             )
             + ".",
@@ -997,34 +1006,28 @@ def _estimators(rows, task="classification"):
             C.markdown_table(
                 ["estimator", *names, "mean", "fit s (sum)"],
                 [
-                    [label[f]]
+                    [ESTIMATORS[f]]
                     + [f"{means[f][n]:.3f}" for n in names]
                     + [f"{np.mean(list(means[f].values())):.3f}", f"{fit[f]:.0f}"]
-                    for f in order
+                    for f in ESTIMATORS
                 ],
             ),
         ]
         # the two classifiers alone, over every seed set both have here
         common = set(scores["tf"]) & set(scores["lstm"])
-        if not sources and len({k[2] for k in common}) > 1:
-            pooled = {
-                f: [
-                    float(np.mean([scores[f][k]["score"] for k in common if k[0] == n]))
-                    for n in names
-                ]
-                for f in FAMILIES
-            }
+        seed_sets = len({k[2] for k in common})
+        if not elsewhere and seed_sets > 1:
+            pooled = {f: _per_set(scores[f], common, names) for f in FAMILIES}
             text += [
                 "",
-                f"The two classifiers over the {len({k[2] for k in common})} seed "
-                f"sets both were measured with on this CPU ({len(common)} fits "
-                "each):",
+                f"The two classifiers over the {seed_sets} seed sets both were "
+                f"measured with on this CPU ({len(common)} fits each):",
                 "",
                 C.markdown_table(
                     ["estimator", *names, "mean"],
                     [
-                        [label[f], *(f"{v:.3f}" for v in pooled[f])]
-                        + [f"{np.mean(pooled[f]):.3f}"]
+                        [ESTIMATORS[f], *(f"{v:.3f}" for v in pooled[f].values())]
+                        + [f"{np.mean(list(pooled[f].values())):.3f}"]
                         for f in FAMILIES
                     ],
                 ),
@@ -1034,10 +1037,10 @@ def _estimators(rows, task="classification"):
         picks = []
         for held in names:
             others = [n for n in names if n != held]
-            best = max(order, key=lambda f: np.mean([means[f][n] for n in others]))
+            best = max(ESTIMATORS, key=lambda f: np.mean([means[f][n] for n in others]))
             picks.append(
-                [held, label[best], f"{means[best][held]:.3f}"]
-                + [f"{means[f][held]:.3f}" for f in order]
+                [held, ESTIMATORS[best], f"{means[best][held]:.3f}"]
+                + [f"{means[f][held]:.3f}" for f in ESTIMATORS]
             )
         text += [
             "",
@@ -1046,14 +1049,14 @@ def _estimators(rows, task="classification"):
             "",
             C.markdown_table(
                 ["held out", "picked on the others", "its score"]
-                + [label[f] for f in order],
+                + list(ESTIMATORS.values()),
                 picks,
             ),
         ]
     return text
 
 
-C_FAMILY = {"tf": "Transformer", "lstm": "LSTM", "vote": "soft vote of both"}
+C_FAMILY = {"tf": "Transformer", "lstm": "LSTM"}
 
 # Replications: on the held-out set, a candidate worse than the defaults
 # by less than this many standard errors of its per-fold differences from
