@@ -155,6 +155,7 @@ NEUTRAL = {
     "jitter": 0.0,
     "max_pooling": False,
     "stem_pooling": False,
+    "conv_branch": None,
 }
 
 

@@ -194,6 +194,10 @@ CANDIDATES = {
     # each stem channel's mean and maximum joined to it as well: a path from
     # the convolutions to the head around the encoder (FCN's global pooling)
     "stem_pool": {"stem_pooling": True},
+    # a second convolutional path at full resolution (stride 1, three
+    # layers of 32 or 64 channels), its global mean and maximum joined too
+    "branch_32": {"conv_branch": 32},
+    "branch_64": {"conv_branch": 64},
     # regression: stop when a held-out tenth of the training split stops
     # improving (the best epoch's weights kept)
     "early_stop": {"early_stopping": True},

@@ -109,6 +109,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         stem_dilation=1,
         stem_scales=1,
         stem_pooling=False,
+        conv_branch=None,
         series_norm="auto",
         pooling="attention",
         attention="additive",
@@ -160,6 +161,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.stem_dilation = stem_dilation
         self.stem_scales = stem_scales
         self.stem_pooling = stem_pooling
+        self.conv_branch = conv_branch
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention
@@ -264,6 +266,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         stem_dilation=1,
         stem_scales=1,
         stem_pooling=False,
+        conv_branch=None,
         series_norm=None,
         pooling="attention",
         attention="additive",
@@ -311,6 +314,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.stem_dilation = stem_dilation
         self.stem_scales = stem_scales
         self.stem_pooling = stem_pooling
+        self.conv_branch = conv_branch
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention
