@@ -155,7 +155,6 @@ NEUTRAL = {
     "jitter": 0.0,
     "max_pooling": False,
     "stem_pooling": False,
-    "conv_branch": None,
 }
 
 

@@ -194,10 +194,6 @@ CANDIDATES = {
     # each stem channel's mean and maximum joined to it as well: a path from
     # the convolutions to the head around the encoder (FCN's global pooling)
     "stem_pool": {"stem_pooling": True},
-    # a second convolutional path at full resolution (stride 1, three
-    # layers of 32 or 64 channels), its global mean and maximum joined too
-    "branch_32": {"conv_branch": 32},
-    "branch_64": {"conv_branch": 64},
     # regression: stop when a held-out tenth of the training split stops
     # improving (the best epoch's weights kept)
     "early_stop": {"early_stopping": True},
@@ -263,6 +259,17 @@ RETIRED = {
     # the Transformer classifier's defaults)
     "jitter_0.05": _GLOBAL_JITTER,
     "series_auto_batch+stem_median_steps+wd_0.1+jitter_0.05": _GLOBAL_JITTER,
+    # not adopted, so no longer a parameter: a second convolutional path of
+    # stride 1 beside the stem and the encoder (three layers of 32 or 64
+    # channels with batch normalisation, an FCN), each channel's mean and
+    # maximum over the real steps joined to the pooled vector
+    **{
+        f"series_auto_batch+stem_median_steps+wd_0.1+max_pool+relative+branch_{c}": (
+            f"a full-resolution convolutional branch of {c} channels "
+            "(conv_branch), a change to the code"
+        )
+        for c in (32, 64)
+    },
 }
 
 
@@ -833,11 +840,14 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
         return total / sum(reference[task, "defaults", family, n][2] for n in names)
 
     # the latest round: the candidates measured on top of today's defaults,
-    # or, when there are none yet, the round that chose them
+    # or, when none that can be picked are there yet, the round that chose them
+    def round_on(base):
+        return [c for c in _measured_on(cands, base) if c not in RETIRED]
+
     base = present[-1]
-    if len(_measured_on(cands, base)) < 2 and len(present) > 1:
+    if len(round_on(base)) < 2 and len(present) > 1:
         base = present[-2]
-    among = [c for c in _measured_on(cands, base) if c not in RETIRED]
+    among = round_on(base)
     if len(among) > 1:
         text += ["", f"Leave one data set out, candidates on top of `{base}`:", ""]
         splits = lodo(table, task, family, names, among, base)

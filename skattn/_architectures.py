@@ -59,7 +59,6 @@ CONV_STEM_CONSTRAINTS = {
     "stem_dilation": [int_param(1)],
     "stem_scales": [int_param(1)],
     "stem_pooling": ["boolean"],
-    "conv_branch": [int_param(1), None],
     "series_norm": [StrOptions({"auto", "stats", "instance"}), None],
 }
 
@@ -161,7 +160,6 @@ def _shared_network_params(est, max_length):
         stem_dilation=est.stem_dilation,
         stem_scales=est.stem_scales,
         stem_pooling=est.stem_pooling,
-        conv_branch=est.conv_branch,
         # "auto" is resolved from the training data by fit
         series_norm=(
             est.series_norm_

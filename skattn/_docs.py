@@ -193,14 +193,6 @@ CONV_STEM_DOC = """\
         FCN and ResNet classifiers. The pooled vector (and
         ``AttentionPoolingTransformer``'s embedding) grows by twice the
         stem's ``{width}`` channels. Needs ``conv_stem``.
-    conv_branch : int or None, default=None
-        Channels of a second convolutional path beside the stem and the
-        encoder: three convolutions of stride 1 (every step kept, a window
-        of 13 steps) with batch normalisation, as in an FCN classifier,
-        whose channels' mean and maximum over the real steps join the
-        pooled vector (and ``AttentionPoolingTransformer``'s embedding).
-        It keeps the fine detail that the stem's stride averages away, at
-        a cost that grows with the sequences' length. None: no branch.
     series_norm : {{"auto", "stats", "instance"}} or None, default={series_norm}
         Give the network each sequence's own level and scale: per channel,
         the mean and the log standard deviation over the sequence's real

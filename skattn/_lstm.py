@@ -109,7 +109,6 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         stem_dilation=1,
         stem_scales=1,
         stem_pooling=False,
-        conv_branch=None,
         series_norm="auto",
         pooling="attention",
         attention="additive",
@@ -161,7 +160,6 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.stem_dilation = stem_dilation
         self.stem_scales = stem_scales
         self.stem_pooling = stem_pooling
-        self.conv_branch = conv_branch
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention
@@ -266,7 +264,6 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         stem_dilation=1,
         stem_scales=1,
         stem_pooling=False,
-        conv_branch=None,
         series_norm=None,
         pooling="attention",
         attention="additive",
@@ -314,7 +311,6 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.stem_dilation = stem_dilation
         self.stem_scales = stem_scales
         self.stem_pooling = stem_pooling
-        self.conv_branch = conv_branch
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention

@@ -118,7 +118,6 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         stem_dilation=1,
         stem_scales=1,
         stem_pooling=False,
-        conv_branch=None,
         series_norm="auto",
         pooling="attention",
         attention="multihead",
@@ -171,7 +170,6 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.stem_dilation = stem_dilation
         self.stem_scales = stem_scales
         self.stem_pooling = stem_pooling
-        self.conv_branch = conv_branch
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention
@@ -276,7 +274,6 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         stem_dilation=1,
         stem_scales=1,
         stem_pooling=False,
-        conv_branch=None,
         series_norm=None,
         pooling="attention",
         attention="multihead",
@@ -325,7 +322,6 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.stem_dilation = stem_dilation
         self.stem_scales = stem_scales
         self.stem_pooling = stem_pooling
-        self.conv_branch = conv_branch
         self.series_norm = series_norm
         self.pooling = pooling
         self.attention = attention

@@ -312,10 +312,6 @@ class SequenceNetwork(nn.Module):
         Join each stem channel's mean and maximum over the real steps (at
         the stem's resolution) to the pooled vector: a path from the
         convolutions to the head around the encoder. Needs ``stem``.
-    branch : ConvStem, optional
-        A second convolutional path of stride 1 that reads the same input
-        as the stem; each of its channels' mean and maximum over the real
-        steps join the pooled vector.
 
     Notes
     -----
@@ -348,13 +344,8 @@ class SequenceNetwork(nn.Module):
         linear=None,
         max_pooling=False,
         stem_pooling=False,
-        branch=None,
     ):
         super().__init__()
-        if branch is not None and branch.stride != 1:
-            raise ValueError(
-                f"the branch must keep every step, got stride {branch.stride}"
-            )
         if stem_pooling and stem is None:
             raise ValueError("stem_pooling needs a convolutional stem")
         self.series_norm = series_norm
@@ -363,19 +354,19 @@ class SequenceNetwork(nn.Module):
         self.static_query = static_query
         self.embedding = embedding
         self.stem = stem
-        self.branch = branch
         self.encoder = encoder
         self.pooling = pooling
         self.query_from_last = query_from_last
         self.dropout = nn.Dropout(dropout)
         self.max_pooling = MaskedPooling("max") if max_pooling else None
-        self.stem_pooling = stem_pooling
-        # each channel's mean and maximum over the real steps (stem, branch)
-        self.mean_max = nn.ModuleList([MaskedPooling("mean"), MaskedPooling("max")])
+        self.stem_pooling = (
+            nn.ModuleList([MaskedPooling("mean"), MaskedPooling("max")])
+            if stem_pooling
+            else None
+        )
         self.output_size = (
             encoder.output_size * (2 if max_pooling else 1)
             + (2 * stem.output_size if stem_pooling else 0)
-            + (2 * branch.output_size if branch is not None else 0)
             + (static.output_size if static is not None else 0)
         )
         self.head = nn.Linear(self.output_size, n_outputs) if n_outputs else None
@@ -410,15 +401,12 @@ class SequenceNetwork(nn.Module):
         x = values if self.embedding is None else self.embedding(values)
         if self.series_norm is not None:
             x = self.series_norm(x, mask)
-        features = []
-        if self.branch is not None:
-            # each branch channel's mean and largest value over the real steps
-            features += self._mean_and_max(*self.branch(x, mask))
         if self.stem is not None:
             x, mask = self.stem(x, mask)
-        if self.stem_pooling:
+        features = None
+        if self.stem_pooling is not None:
             # each stem channel's mean and largest value over the real steps
-            features += self._mean_and_max(x, mask)
+            features = torch.cat([pool(x, mask)[0] for pool in self.stem_pooling], -1)
         states, last = self.encoder(x, mask)
         if self.static_query is not None:
             query = self.static_query(static)
@@ -428,16 +416,11 @@ class SequenceNetwork(nn.Module):
         if self.max_pooling is not None:
             # each state channel's largest value over the real steps
             pooled = torch.cat([pooled, self.max_pooling(states, mask)[0]], dim=-1)
-        if features:
-            pooled = torch.cat([pooled, *features], dim=-1)
+        if features is not None:
+            pooled = torch.cat([pooled, features], dim=-1)
         if static is not None:
             pooled = torch.cat([pooled, static], dim=-1)
         return states, pooled, weights
-
-    def _mean_and_max(self, x, mask):
-        """Each channel of ``x [b, t, d]``'s mean and maximum over the real
-        steps: two ``[b, d]`` tensors."""
-        return [pool(x, mask)[0] for pool in self.mean_max]
 
     @fill_doc(inputs=_INPUTS_DOC)
     def embed(self, values, mask):
@@ -756,7 +739,6 @@ def sequence_network(
     linear_trainable=True,
     max_pooling=False,
     stem_pooling=False,
-    conv_branch=None,
     max_length=None,
     stem_length=None,
 ):
@@ -823,11 +805,6 @@ def sequence_network(
     stem_pooling : bool, default=False
         Join each stem channel's mean and maximum over the real steps to
         the pooled vector; needs ``conv_stem``.
-    conv_branch : int or None, default=None
-        Channels of a second convolutional path beside the stem and the
-        encoder: a :class:`ConvStem` of stride 1 (every step kept) with
-        batch normalisation, whose channels' mean and maximum over the real
-        steps join the pooled vector. None: no branch.
     max_length : int or None, default=None
         Longest training sequence.
     stem_length : int or None, default=None
@@ -890,9 +867,6 @@ def sequence_network(
         stem_dilation,
         stem_scales,
     )
-    branch = None
-    if conv_branch is not None:
-        branch = ConvStem(input_size, conv_branch, stride=1, norm="batch")
     if stem is not None:
         input_size = stem.output_size
         if max_length is not None:
@@ -929,7 +903,6 @@ def sequence_network(
         linear=linear,
         max_pooling=max_pooling,
         stem_pooling=stem_pooling,
-        branch=branch,
     )
 
 
