@@ -320,6 +320,7 @@ BASELINES = {
         "series_auto+stem_median_steps+lr_1e-3_steps_3000",
         "series_auto+stem_median_steps+lr_1e-3_steps_3000+max_pool",
         "series_auto+stem_median_steps+lr_1e-3_steps_3000+max_pool+jitter_0.1_steps_6000",
+        "series_auto+stem_median_steps+lr_1e-3_steps_3000+max_pool+jitter_0.1_steps_6000+lstm_steps_4000",
     ],
     ("regression", "tf"): ["ridge_blocks_all_es"],
     ("regression", "lstm"): ["ridge_blocks_all_es_last"],

@@ -110,7 +110,7 @@ TRANSFORMER_CLASSIFIER_WEIGHT_DECAY = 0.1
 # (benchmarks/LODO.md): the lower rate trains series that differ little from
 # each other, and the larger budget gives it the steps it needs on large
 # training sets; the family's other estimators keep RECURRENT_DEFAULTS'.
-LSTM_CLASSIFIER_TRAINING = dict(lr=1e-3, max_steps=6000)
+LSTM_CLASSIFIER_TRAINING = dict(lr=1e-3, max_steps=4000)
 
 
 def check_conv_stem(conv_stem):
