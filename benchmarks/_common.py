@@ -36,6 +36,9 @@ SUITE_CLASSIFICATION = [
 ]
 SUITE_REGRESSION = [*REGRESSION, "CardanoSentiment", "Sunspots", "ElNino", "USMacro"]
 SUITE = SUITE_CLASSIFICATION + SUITE_REGRESSION
+# The name of the two default classifiers in scikit-learn's soft
+# VotingClassifier, in the accuracy and leave-one-data-set-out reports.
+VOTE = "both, soft vote"
 HERE = Path(__file__).resolve().parent
 
 

@@ -62,7 +62,7 @@ def skattn_models(classification):
 
 # The two default classifiers in scikit-learn's VotingClassifier (soft
 # voting: their predicted probabilities averaged), each with the row's seed.
-VOTE = "both, soft vote"
+VOTE = C.VOTE
 
 
 def soft_vote(random_state=None, **params):

@@ -947,7 +947,7 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
 ESTIMATORS = {
     "tf": "TransformerClassifier",
     "lstm": "LSTMAttentionClassifier",
-    "vote": "both, soft vote",
+    "vote": C.VOTE,
 }
 
 
