@@ -981,10 +981,10 @@ def _remeasured(vote, keys):
         return ""
     names = sorted({k[0] for k, r in keys.items() if r["candidate"] in later})
     return (
-        f" The vote's rows of {', '.join(names)} were measured again after "
-        "a member's default changed there (as "
+        f" The vote's rows of {', '.join(names)} were measured again (as "
         + ", ".join(f"`{c}`" for c in later)
-        + "); its rows of the other sets give the same models."
+        + ") after a member's default changed there; the change does not "
+        "reach the other sets' folds, so their rows stand."
     )
 
 
