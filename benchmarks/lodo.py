@@ -144,6 +144,9 @@ CANDIDATES = {
     "tf_layers_1": {"tf:num_layers": 1},
     "lstm_hidden_32": {"lstm:hidden_size": 32},
     "tf_half": {"tf:d_model": 32, "tf:dim_feedforward": 64},
+    # half the epochs (for fit time; the schedule follows the budget)
+    "tf_epochs_100": {"tf:max_epochs": 100},
+    "lstm_epochs_100": {"lstm:max_epochs": 100},
     # soft targets: the true class 0.9, the rest shared by all classes
     "label_smooth": {"label_smoothing": 0.1},
     # the stem's layers dilated 1, 2, 4: a wider window at the same cost
