@@ -45,6 +45,9 @@ SEEDS = [0, 1, 2]
 
 # AttentionPoolingTransformer settings: changes to its defaults.
 BEFORE = dict(
+    # 0.1 had none of these; on class labels "auto" now turns both on
+    max_pooling=False,
+    relative_positions=False,
     conv_stem=None,
     stem_norm=None,
     series_norm=None,
@@ -268,16 +271,15 @@ def report(output=REPORT):
         "`pooling_results.jsonl`).",
         "",
         "Settings of the pooling transformer: **before** = skattn 0.1's",
-        "defaults (100 epochs, batch 32, lr 1e-3, no convolutional stem);",
+        "defaults (100 epochs, batch 32, lr 1e-3, no convolutional stem, no",
+        "maximum pooling, no relative positions);",
         "**budget** = before with the supervised budget (200 epochs, batch 16);",
         '**stem** = before with `conv_stem="auto"`; **after** = today\'s',
         "defaults, which on class labels are those of `TransformerClassifier`",
         '(200 epochs, batch 16, lr 1e-3, `conv_stem="auto"`,',
         '`stem_norm="batch"`, `series_norm="auto"`, weight decay 0.1, at most',
-        "2,000 steps) and without labels those of `TransformerRegressor`",
-        "(measured before the classifier's `max_pooling=True` and",
-        "`relative_positions=True`, which the pooling transformer now follows",
-        'on class labels too, `"auto"`);',
+        "2,000 steps, `max_pooling=True`, `relative_positions=True`) and",
+        "without labels those of `TransformerRegressor`;",
         '**family** = after with the Transformer family\'s `stem_norm="layer"`,',
         "no `series_norm`, weight decay 0.01 and no step budget, which the",
         'pooling transformer used for every task before its `"auto"`',

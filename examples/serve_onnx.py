@@ -39,8 +39,9 @@ def load_session(path):
     options = ort.SessionOptions()
     # One request is one small graph run: a single thread answers it as fast
     # as all cores do (benchmarks/LATENCY.md) and leaves the other cores to
-    # concurrent requests instead of spin-waiting threads. Raise it for
-    # large batches, where more threads add throughput.
+    # concurrent requests instead of spin-waiting threads. For large batches
+    # more threads can add throughput: they did for the Transformer there,
+    # not for the LSTM, whose steps run one after another.
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
