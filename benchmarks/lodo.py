@@ -58,6 +58,10 @@ When a family's defaults change, the rows of the candidate that became
 the defaults stand for them (``BASELINES``), and candidates run after
 that are measured on top of the new defaults, under the name
 ``<baseline>+<candidate>``; rows measured before keep their meaning.
+The soft vote of the two classifiers (``--families vote``) is measured
+with today's defaults only; when a member's default changes, the folds
+the change reaches are measured again under its candidate's name, and
+those rows replace the older ones (``VOTE_ROWS``).
 
     python benchmarks/lodo.py --task regression --candidates defaults,stem_norm_none
     python benchmarks/lodo.py --task regression --replicate 1 \
