@@ -40,6 +40,8 @@ RESULTS = os.path.join(HERE, "pooling_results.jsonl")
 # rewritten anywhere (``--report``) and say where its numbers come from.
 MACHINE = os.path.join(HERE, "pooling_machine.json")
 REPORT = os.path.join(HERE, "POOLING.md")
+# The CPU of the rows that do not name theirs (measured before rows did)
+EARLIER_CPU = "Intel(R) Xeon(R) Processor"
 DATASETS = ["GunPoint", "BasicMotions"]
 SEEDS = [0, 1, 2]
 
@@ -163,6 +165,7 @@ def run():
             accuracy=accuracy,
             fit_seconds=round(seconds, 2),
             load=round(os.getloadavg()[0], 1),
+            cpu=C.cpu_model(),
         )
         print(json.dumps(row), flush=True)
         with open(RESULTS, "a") as f:
@@ -345,6 +348,20 @@ def report(output=REPORT):
     with open(MACHINE) as f:
         run_info = json.load(f)
     lines += [f"- {k}: {v}" for k, v in run_info["machine"].items()]
+    earlier = sorted(
+        {
+            r["model"]
+            for r in results.values()
+            if r.get("cpu", EARLIER_CPU) != run_info["machine"]["cpu"]
+        }
+        - {"embedding"}
+    )
+    if earlier:
+        lines += [
+            f"- rows measured in an earlier run on {EARLIER_CPU}: "
+            + ", ".join(earlier)
+            + " (their fit times compare with the others' only roughly)"
+        ]
     lines += [
         f"- load average (1 min) at the fits: {min(loads):.1f} to {max(loads):.1f}"
         " (other processes share the cores, so fit times compare only between "
@@ -375,6 +392,7 @@ def main():
                 model="embedding",
                 seed=0,
                 max_abs_difference=embedding_check(),
+                cpu=C.cpu_model(),
             )
             with open(RESULTS, "a") as f:
                 f.write(json.dumps(row) + "\n")
