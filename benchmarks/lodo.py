@@ -146,6 +146,8 @@ CANDIDATES = {
     # states of 32 instead of 64 (the Transformer), 32 units per direction
     # instead of 64 (the LSTM)
     "tf_layers_1": {"tf:num_layers": 1},
+    # and a deeper one: three encoder layers
+    "tf_layers_3": {"tf:num_layers": 3},
     "lstm_hidden_32": {"lstm:hidden_size": 32},
     "tf_half": {"tf:d_model": 32, "tf:dim_feedforward": 64},
     # half the epochs (for fit time; the schedule follows the budget)
