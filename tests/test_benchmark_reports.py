@@ -180,3 +180,22 @@ def test_cv_prose_numbers_are_the_tables(cv_report):
 def test_cv_report_says_best_of_is_picked_on_the_validation_folds(cv_report):
     assert "so `best-of` is optimistic" in cv_report
     assert "No held-out data sets" in cv_report
+
+
+def test_pooling_report_names_the_rows_of_an_earlier_machine(pooling_report):
+    rows = [
+        json.loads(line)
+        for line in (BENCHMARKS / "pooling_results.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    machine = json.loads((BENCHMARKS / "pooling_machine.json").read_text())
+    cpu = machine["machine"]["cpu"]
+    earlier = {r["model"] for r in rows if r.get("cpu") != cpu} - {"embedding"}
+    line = next((x for x in pooling_report.splitlines() if "earlier run on" in x), None)
+    if not earlier:
+        assert line is None
+        return
+    assert line is not None
+    named = line.split(": ", 1)[1].split(" (")[0].split(", ")
+    assert set(named) == earlier
+    assert cpu not in line
