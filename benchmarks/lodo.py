@@ -146,10 +146,10 @@ CANDIDATES = {
     # states of 32 instead of 64 (the Transformer), 32 units per direction
     # instead of 64 (the LSTM)
     "tf_layers_1": {"tf:num_layers": 1},
+    "tf_half": {"tf:d_model": 32, "tf:dim_feedforward": 64},
+    "lstm_hidden_32": {"lstm:hidden_size": 32},
     # and a deeper one: three encoder layers
     "tf_layers_3": {"tf:num_layers": 3},
-    "lstm_hidden_32": {"lstm:hidden_size": 32},
-    "tf_half": {"tf:d_model": 32, "tf:dim_feedforward": 64},
     # half the epochs (for fit time; the schedule follows the budget)
     "tf_epochs_100": {"tf:max_epochs": 100},
     "lstm_epochs_100": {"lstm:max_epochs": 100},

@@ -348,20 +348,17 @@ def report(output=REPORT):
     with open(MACHINE) as f:
         run_info = json.load(f)
     lines += [f"- {k}: {v}" for k, v in run_info["machine"].items()]
-    earlier = sorted(
-        {
-            r["model"]
-            for r in results.values()
-            if r.get("cpu", EARLIER_CPU) != run_info["machine"]["cpu"]
-        }
-        - {"embedding"}
-    )
-    if earlier:
-        lines += [
-            f"- rows measured in an earlier run on {EARLIER_CPU}: "
-            + ", ".join(earlier)
-            + " (their fit times compare with the others' only roughly)"
-        ]
+    earlier = {}  # CPU -> the models of its rows, for CPUs other than this run's
+    for r in results.values():
+        cpu = r.get("cpu", EARLIER_CPU)
+        if cpu != run_info["machine"]["cpu"] and r["model"] != "embedding":
+            earlier.setdefault(cpu, set()).add(r["model"])
+    lines += [
+        f"- rows measured in an earlier run on {cpu}: "
+        + ", ".join(sorted(models))
+        + " (their fit times compare with the others' only roughly)"
+        for cpu, models in sorted(earlier.items())
+    ]
     lines += [
         f"- load average (1 min) at the fits: {min(loads):.1f} to {max(loads):.1f}"
         " (other processes share the cores, so fit times compare only between "
