@@ -985,9 +985,12 @@ def _per_set(found, keys, names):
 VOTE_ROWS = ["defaults", "lstm_steps_4000"]
 
 
-def _remeasured(vote, keys):
-    """The report's sentence on the vote's folds measured again (``VOTE_ROWS``)."""
-    later = [c for c in VOTE_ROWS[1:] if any(r["candidate"] == c for r in vote)]
+def _remeasured(keys):
+    """The report's sentence on the vote's folds in ``keys`` that were
+    measured again (``VOTE_ROWS``)."""
+    later = [
+        c for c in VOTE_ROWS[1:] if any(r["candidate"] == c for r in keys.values())
+    ]
     if not later:
         return ""
     names = sorted({k[0] for k, r in keys.items() if r["candidate"] in later})
@@ -1062,7 +1065,7 @@ def _estimators(rows, task="classification"):
                 else ""
             )
             + "."
-            + _remeasured(vote, keys),
+            + _remeasured(keys),
             "",
             C.markdown_table(
                 ["estimator", *names, "mean", "fit s (sum)"],

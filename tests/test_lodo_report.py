@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-lodo = pytest.importorskip("lodo", reason="needs the benchmarks' dependencies")
+import lodo  # noqa: E402
 
 
 def row(family, candidate, dataset, score):
@@ -76,3 +76,16 @@ def test_vote_rows_of_other_candidates_are_not_the_vote(members):
     rows.append(row("vote", "label_smooth", "PLAID", 0.10))
     cells, _ = vote_table(rows)
     assert cells["PLAID"] == "0.950"
+
+
+def test_rows_measured_again_on_another_cpu_are_not_claimed(members):
+    rows = members + [
+        row("vote", lodo.VOTE_ROWS[0], name, 0.95) for name in ("GunPoint", "PLAID")
+    ]
+    elsewhere = row("vote", lodo.VOTE_ROWS[-1], "PLAID", 0.85)
+    rows.append({**elsewhere, "cpu": "another CPU"})
+    text = "\n".join(lodo._estimators(rows))
+    mine = text.split("on test CPU")[1].split("## ")[0]
+    other = text.split("on another CPU")[1].split("## ")[0]
+    assert "measured again" not in mine
+    assert "rows of PLAID were measured again" in other
