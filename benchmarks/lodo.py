@@ -54,6 +54,17 @@ CPU: on another CPU, a study starts by measuring the current defaults
 (``--candidates defaults``), and its fit-time sums are scaled to the
 reference CPU's by the defaults' sums on the two.
 
+Cheaper (fixed before the seed set that decides by it was measured): a
+candidate made to cut fit time may replace the defaults without winning,
+if it is no worse within the noise. On one complete seed set measured
+after this rule was fixed (``CHEAPER_REPLICATE``), with the candidate and
+the defaults run side by side (one core each, so both see the same load),
+its fit-time sum must be at most ``CHEAPER_FIT`` times the defaults', its
+score on every set (so on the held-out set of every split) worse than the
+defaults' by no more than the replications' margin, and its mean over the
+suite worse by no more than ``CHEAPER_MEAN`` (accuracy; regression: the
+relative RMSE).
+
 When a family's defaults change, the rows of the candidate that became
 the defaults stand for them (``BASELINES``), and candidates run after
 that are measured on top of the new defaults, under the name
@@ -1125,6 +1136,12 @@ def _estimators(rows, task="classification"):
 
 
 C_FAMILY = {"tf": "Transformer", "lstm": "LSTM"}
+
+# The "cheaper" rule (module docstring): the seed set that decides, and
+# the bounds on the fit time and on the mean score.
+CHEAPER_REPLICATE = 3
+CHEAPER_FIT = 0.9
+CHEAPER_MEAN = 0.005
 
 # Replications: on the held-out set, a candidate worse than the defaults
 # by less than this many standard errors of its per-fold differences from
