@@ -1224,6 +1224,73 @@ def _margin_rule(table, task, family, names, cands, base, cells, per):
     ]
 
 
+def _cheaper_rule(table, task, family, names, cands, base, cells, fit):
+    """The "cheaper" rule (module docstring) for each candidate on top of
+    ``base``, as report lines: ``cells[candidate, set]`` maps each fold to
+    its score and ``fit[candidate]`` is the fit-time sum of the seed set."""
+    sign = 1 if task == "classification" else -1
+    body, adopted = [], []
+    for c in cands:
+        if c == base:
+            continue
+        ratio = fit[c] / fit[base]
+        outside = []
+        for n in names:
+            diffs = [
+                sign * (cells[base, n][k] - cells[c, n][k]) for k in cells[base, n]
+            ]
+            loss = sign * (
+                table[task, base, family, n][0] - table[task, c, family, n][0]
+            )
+            if loss > _margin(diffs) + 1e-12:
+                outside.append(n)
+        mean_c = np.mean([table[task, c, family, n][0] for n in names])
+        mean_base = np.mean([table[task, base, family, n][0] for n in names])
+        ok = (
+            ratio <= CHEAPER_FIT
+            and not outside
+            and sign * (mean_base - mean_c) <= CHEAPER_MEAN + 1e-12
+        )
+        if ok:
+            adopted.append(c)
+        body.append(
+            [
+                c,
+                f"{ratio:.2f}x",
+                f"{mean_c:.3f}",
+                f"{mean_base:.3f}",
+                ", ".join(outside) or "none",
+                "yes" if ok else "no",
+            ]
+        )
+    if not body:
+        return []
+    return [
+        "",
+        f'The "cheaper" rule (at most {CHEAPER_FIT:g}x the fit-time sum of '
+        f"`{base}`, measured side by side; on every set worse by no more "
+        f"than the margin above; the mean worse by no more than {CHEAPER_MEAN:g}):",
+        "",
+        C.markdown_table(
+            [
+                "candidate",
+                "fit-time sum",
+                "mean",
+                base,
+                "sets worse by more than the margin",
+                "holds",
+            ],
+            body,
+        ),
+        "",
+        (
+            "Cheaper and no worse: " + " and ".join(f"`{c}`" for c in adopted) + "."
+            if adopted
+            else "No candidate holds under the cheaper rule."
+        ),
+    ]
+
+
 def _replications(rows, n_folds, directory):
     """The report's replication sections: for each CPU, replication, task
     and family, the scores, and for each round of the study measured again
@@ -1286,6 +1353,10 @@ def _replications(rows, n_folds, directory):
             text += _margin_rule(
                 table, task, family, names, measured, base, folds_of, "fold"
             )
+            if rep == CHEAPER_REPLICATE and base == baseline(task, family):
+                text += _cheaper_rule(
+                    table, task, family, names, measured, base, folds_of, fit
+                )
     return text
 
 

@@ -89,3 +89,81 @@ def test_rows_measured_again_on_another_cpu_are_not_claimed(members):
     other = text.split("on another CPU")[1].split("## ")[0]
     assert "measured again" not in mine
     assert "rows of PLAID were measured again" in other
+
+
+def cheaper(scores, fit, task="classification"):
+    """``lodo._cheaper_rule`` on hand-made folds: ``scores[candidate][set]``
+    lists the three folds' scores; returns the verdict row by candidate."""
+    cells = {
+        (c, n): dict(enumerate(folds))
+        for c, by in scores.items()
+        for n, folds in by.items()
+    }
+    names = list(scores["base"])
+    table = {
+        (task, c, "tf", n): (sum(folds) / len(folds),)
+        for c, by in scores.items()
+        for n, folds in by.items()
+    }
+    lines = lodo._cheaper_rule(
+        table, task, "tf", names, list(scores), "base", cells, fit
+    )
+    rows = [line for line in "\n".join(lines).splitlines() if line.startswith("| ")]
+    header = [c.strip() for c in rows[0].strip("|").split("|")]
+    verdicts = {}
+    for line in rows[1:]:
+        cells_ = [c.strip() for c in line.strip("|").split("|")]
+        verdicts[cells_[0]] = dict(zip(header, cells_, strict=True))
+    return verdicts, "\n".join(lines)
+
+
+BASE = {"A": [0.9, 0.8, 0.7], "B": [1.0, 1.0, 0.9]}
+
+
+def test_cheaper_and_equal_holds():
+    verdicts, prose = cheaper({"base": BASE, "fast": BASE}, {"base": 10, "fast": 8})
+    assert verdicts["fast"]["holds"] == "yes"
+    assert verdicts["fast"]["fit-time sum"] == "0.80x"
+    assert "Cheaper and no worse: `fast`." in prose
+
+
+def test_a_steady_loss_on_one_set_fails_it():
+    # worse by 0.01 on every fold of B: no fold-to-fold noise to excuse it
+    worse = {"A": BASE["A"], "B": [0.99, 0.99, 0.89]}
+    verdicts, prose = cheaper({"base": BASE, "fast": worse}, {"base": 10, "fast": 8})
+    assert verdicts["fast"]["holds"] == "no"
+    assert verdicts["fast"]["sets worse by more than the margin"] == "B"
+    assert "No candidate holds" in prose
+
+
+def test_a_loss_within_the_noise_holds_but_not_a_large_mean_loss():
+    # B: one fold worse by 0.03, the others equal: a loss of one fold alone
+    # is one standard error of the differences (0.01), a tie; the mean over
+    # the suite loses 0.005, CHEAPER_MEAN
+    noisy = {"A": BASE["A"], "B": [0.97, 1.0, 0.9]}
+    verdicts, _ = cheaper({"base": BASE, "fast": noisy}, {"base": 10, "fast": 8})
+    assert verdicts["fast"]["holds"] == "yes"
+    # the same pattern three times as large: within the margin on B, but
+    # the mean over the suite loses 0.015
+    noisier = {"A": BASE["A"], "B": [0.91, 1.0, 0.9]}
+    verdicts, _ = cheaper({"base": BASE, "fast": noisier}, {"base": 10, "fast": 8})
+    assert verdicts["fast"]["sets worse by more than the margin"] == "none"
+    assert verdicts["fast"]["holds"] == "no"
+
+
+def test_not_cheap_enough_fails_it():
+    verdicts, _ = cheaper({"base": BASE, "slow": BASE}, {"base": 10, "slow": 9.5})
+    assert verdicts["slow"]["holds"] == "no"
+
+
+def test_regression_lower_is_better():
+    base = {"A": [0.5, 0.6, 0.7]}
+    lower = {"A": [0.45, 0.55, 0.65]}
+    higher = {"A": [0.55, 0.65, 0.75]}
+    verdicts, _ = cheaper(
+        {"base": base, "lower": lower, "higher": higher},
+        {"base": 10, "lower": 8, "higher": 8},
+        task="regression",
+    )
+    assert verdicts["lower"]["holds"] == "yes"
+    assert verdicts["higher"]["holds"] == "no"
