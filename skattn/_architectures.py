@@ -145,7 +145,7 @@ def _shared_network_params(est, max_length):
         pooling=est.pooling,
         attention=est.attention,
         num_heads=est.num_heads,
-        dropout=est.dropout,
+        dropout=est._effective("dropout"),
         query=est.query,
         aggregation=est.aggregation,
         max_pooling=est._effective("max_pooling"),

@@ -527,10 +527,12 @@ def transformer_params_doc(
     series_norm="None",
     max_pooling=False,
     relative_positions=False,
+    dropout=0.1,
 ):
     """The Transformer estimators' architecture parameters, with the
-    defaults of ``stem_norm``, ``series_norm``, ``max_pooling`` and
-    ``relative_positions`` (which differ between estimators)."""
+    defaults of ``stem_norm``, ``series_norm``, ``max_pooling``,
+    ``relative_positions`` and ``dropout`` (which differ between
+    estimators)."""
     return (
         """\
     d_model : int, default=64
@@ -569,7 +571,7 @@ default="sinusoidal"
             num_heads=4,
             heads_doc=" in the encoder layers and in multi-head pooling; must divide "
             "``d_model``",
-            dropout=0.1,
+            dropout=dropout,
             dropout_doc=" on the residual branches, the feed-forward block and before "
             "the output layer (never inside the attention)",
             max_pooling=max_pooling,

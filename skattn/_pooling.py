@@ -59,6 +59,7 @@ TASK_PARAMS = (
     "weight_decay",
     "jitter",
     "relative_positions",
+    "dropout",
 )
 # The value of a parameter that an estimator lacks: the regressors add no
 # noise, and the recurrent encoder has no attention scores to bias.
@@ -176,20 +177,27 @@ _STEM_DOC, _TRAINING_DOC = _pooling_docs()
 @model_class
 @fill_doc(
     pooling=_auto_entry(
-        POOLING_PARAMS_DOC.format(
-            pooling_options='{"attention", "mean", "max", "last"}',
-            cls_doc="",
-            attention="multihead",
-            num_heads=4,
-            heads_doc=" (and of the Transformer's layers)",
-            dropout=0.1,
-            dropout_doc="",
-            max_pooling='"auto"',
-        ),
-        "max_pooling",
-        '"auto" or bool',
-        _auto_values("max_pooling"),
-    ),
+        # the block ends on the dropout entry, without a newline
+        _auto_entry(
+            POOLING_PARAMS_DOC.format(
+                pooling_options='{"attention", "mean", "max", "last"}',
+                cls_doc="",
+                attention="multihead",
+                num_heads=4,
+                heads_doc=" (and of the Transformer's layers)",
+                dropout='"auto"',
+                dropout_doc="",
+                max_pooling='"auto"',
+            ),
+            "max_pooling",
+            '"auto" or bool',
+            _auto_values("max_pooling"),
+        )
+        + "\n",
+        "dropout",
+        '"auto" or float',
+        _auto_values("dropout"),
+    ).rstrip("\n"),
     jitter=_JITTER_DOC,
     events=EVENT_PARAMS_DOC.format().lstrip("\n"),
     stem=_STEM_DOC,
@@ -315,6 +323,7 @@ default="sinusoidal"
         "max_pooling": ["boolean", StrOptions({"auto"})],
         "relative_positions": ["boolean", StrOptions({"auto"})],
         "jitter": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "dropout": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
     }
 
     # read by skattn.load for files that lack these parameters
@@ -350,7 +359,7 @@ default="sinusoidal"
         query="learned",
         aggregation="sum",
         max_pooling="auto",
-        dropout=0.1,
+        dropout="auto",
         task="auto",
         jitter="auto",
         vocab_size=None,

@@ -29,6 +29,7 @@ __all__ = ["TransformerClassifier", "TransformerRegressor"]
         series_norm='"auto"',
         max_pooling=True,
         relative_positions=True,
+        dropout=0.0,
     ),
     training=training_doc(
         max_steps=CLASSIFIER_MAX_STEPS,
@@ -51,7 +52,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     for a linear head, joined by each state channel's maximum over the
     sequence (``max_pooling``).
 
-    Its defaults differ from :class:`TransformerRegressor`'s in six
+    Its defaults differ from :class:`TransformerRegressor`'s in seven
     places, chosen by leave-one-data-set-out cross-validation on seven real
     classification data sets (``benchmarks/LODO.md``): the stem keeps
     amplitudes (batch statistics, ``stem_norm="batch"``), each sequence is
@@ -59,9 +60,10 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     spread over more than a factor 10 (``series_norm="auto"``), the weight
     decay is 0.1 instead of 0.01, training stops after 2,000 optimizer steps
     (``max_steps``), which only large training sets reach, the head
-    also reads the states' maxima (``max_pooling=True``), and every layer
+    also reads the states' maxima (``max_pooling=True``), every layer
     learns a bias per distance between two steps
-    (``relative_positions=True``).
+    (``relative_positions=True``), and there is no dropout
+    (``dropout=0.0``: as accurate, and about a tenth faster to fit).
 
     Parameters
     ----------
@@ -125,7 +127,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         query="learned",
         aggregation="sum",
         max_pooling=True,
-        dropout=0.1,
+        dropout=0.0,
         vocab_size=None,
         embedding_dim=None,
         padding_idx=None,

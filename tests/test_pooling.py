@@ -228,6 +228,11 @@ def _relative_bias(pool):
     return [layer.relative_bias is not None for layer in _network(pool).encoder.layers]
 
 
+def _dropout_rates(pool):
+    """The rates of the fitted network's dropout layers."""
+    return {m.p for m in _network(pool).modules() if isinstance(m, torch.nn.Dropout)}
+
+
 def test_fitted_on_labels_the_embedding_is_the_classifiers_pooled_vector():
     """With the defaults and the same seed, the pooling transformer fitted on
     class labels trains ``TransformerClassifier``'s network (batch-normalised
@@ -246,6 +251,7 @@ def test_fitted_on_labels_the_embedding_is_the_classifiers_pooled_vector():
     assert _stem_norm(pool) == _stem_norm(clf) == "batch"
     assert pool.net_.optimizer_.param_groups[0]["weight_decay"] == 0.1
     assert _relative_bias(pool) == _relative_bias(clf) == [True, True]
+    assert _dropout_rates(pool) == _dropout_rates(clf) == {0.0}
     assert_array_equal(pool.transform(X), clf._run(X, "embed"))
 
     regression = AttentionPoolingTransformer(**params).fit(X, np.linspace(0, 1, 32))
@@ -253,6 +259,7 @@ def test_fitted_on_labels_the_embedding_is_the_classifiers_pooled_vector():
     assert _stem_norm(regression) == "layer"
     assert regression.net_.optimizer_.param_groups[0]["weight_decay"] == 0.01
     assert _relative_bias(regression) == [False, False]
+    assert _dropout_rates(regression) == {0.1}
 
 
 def test_invalid_lr_names_the_parameter(data3d):
