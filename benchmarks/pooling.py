@@ -50,6 +50,8 @@ BEFORE = dict(
     # 0.1 had none of these; on class labels "auto" now turns both on
     max_pooling=False,
     relative_positions=False,
+    # 0.1's dropout, which "auto" now turns off on class labels
+    dropout=0.1,
     conv_stem=None,
     stem_norm=None,
     series_norm=None,
