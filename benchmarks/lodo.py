@@ -1037,10 +1037,15 @@ def _remeasured(keys):
     if not later:
         return ""
     names = sorted({k[0] for k, r in keys.items() if r["candidate"] in later})
+    as_ = ", ".join(f"`{c}`" for c in later)
+    if set(names) == {k[0] for k in keys}:
+        return (
+            f" The vote's rows were measured again (as {as_}) after a "
+            "member's default changed."
+        )
     return (
         f" The vote's rows of {', '.join(names)} were measured again (as "
-        + ", ".join(f"`{c}`" for c in later)
-        + ") after a member's default changed there; the change does not "
+        f"{as_}) after a member's default changed there; the change does not "
         "reach the other sets' folds, so their rows stand."
     )
 

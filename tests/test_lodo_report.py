@@ -60,6 +60,15 @@ def test_a_later_vote_row_replaces_the_earlier_one(members):
     assert f"`{later}`" in prose
 
 
+def test_every_set_measured_again_leaves_no_other_sets(members):
+    later = lodo.VOTE_ROWS[-1]
+    rows = members + [row("vote", later, name, 0.9) for name in ("GunPoint", "PLAID")]
+    _, text = vote_table(rows)
+    prose = "\n".join(text)
+    assert f"The vote's rows were measured again (as `{later}`)" in prose
+    assert "their rows stand" not in prose
+
+
 def test_without_later_rows_the_report_says_nothing_about_them(members):
     rows = members + [
         row("vote", lodo.VOTE_ROWS[0], name, 0.95) for name in ("GunPoint", "PLAID")
@@ -88,7 +97,8 @@ def test_rows_measured_again_on_another_cpu_are_not_claimed(members):
     mine = text.split("on test CPU")[1].split("## ")[0]
     other = text.split("on another CPU")[1].split("## ")[0]
     assert "measured again" not in mine
-    assert "rows of PLAID were measured again" in other
+    # that CPU's vote has PLAID alone, all of it measured again
+    assert "The vote's rows were measured again" in other
 
 
 def cheaper(scores, fit, task="classification"):
