@@ -644,6 +644,11 @@ def _better(task, a, b):
     return a > b if task == "classification" else a < b
 
 
+# Scores equal up to floating-point rounding count as equal (a loss on one
+# fold alone is exactly one standard error of the differences).
+_ROUNDING = 1e-12
+
+
 def lodo(table, task, family, names, candidates, base=None):
     """One row per held-out set: the candidates picked on the others (all
     those tied for the best mean: a rule that changes nothing on those sets
@@ -660,7 +665,7 @@ def lodo(table, task, family, names, candidates, base=None):
             for c in candidates
         }
         best = max(means.values())
-        picks = [c for c in candidates if means[c] >= best - 1e-12]
+        picks = [c for c in candidates if means[c] >= best - _ROUNDING]
         out.append(
             (
                 held,
@@ -1182,6 +1187,17 @@ def _margin(diffs):
     return REPLICATION_MARGIN * diffs.std(ddof=1) / np.sqrt(len(diffs))
 
 
+def _within_margin(task, cells, base, candidate, name):
+    """``(holds, margin)``: whether ``candidate``'s mean over the fits of
+    set ``name`` in ``cells`` is worse than ``base``'s by no more than the
+    tie margin of their per-fit differences, and that margin."""
+    sign = 1 if task == "classification" else -1
+    fits = cells[base, name]
+    diffs = [sign * (fits[k] - cells[candidate, name][k]) for k in fits]
+    margin = _margin(diffs)
+    return float(np.mean(diffs)) <= margin + _ROUNDING, margin
+
+
 def _scores_table(table, task, family, names, cands, fit):
     """A markdown table of each candidate's score per set, their mean and
     its fit-time sum ``fit[candidate]``."""
@@ -1204,17 +1220,12 @@ def _margin_rule(table, task, family, names, cands, base, cells, per):
     lines: ``cells[candidate, set]`` maps each fit (a fold, or a fold and
     seed) to its score, the same fits for every candidate; ``per`` names
     them ("fold", "fit")."""
-    sign = 1 if task == "classification" else -1
     body, holds = [], None
     for held, picks, scores, default in lodo(table, task, family, names, cands, base):
         ok = set()
         for c, score in zip(picks, scores, strict=True):
-            diffs = [
-                sign * (cells[base, held][fit] - cells[c, held][fit])
-                for fit in cells[base, held]
-            ]
-            margin = _margin(diffs)
-            if sign * (default - score) <= margin + 1e-12:
+            holds_here, margin = _within_margin(task, cells, base, c, held)
+            if holds_here:
                 ok.add(c)
             body.append(
                 [
@@ -1260,22 +1271,13 @@ def _cheaper_rule(table, task, family, names, cands, base, cells, fit):
         if c == base:
             continue
         ratio = fit[c] / fit[base]
-        outside = []
-        for n in names:
-            diffs = [
-                sign * (cells[base, n][k] - cells[c, n][k]) for k in cells[base, n]
-            ]
-            loss = sign * (
-                table[task, base, family, n][0] - table[task, c, family, n][0]
-            )
-            if loss > _margin(diffs) + 1e-12:
-                outside.append(n)
+        outside = [n for n in names if not _within_margin(task, cells, base, c, n)[0]]
         mean_c = np.mean([table[task, c, family, n][0] for n in names])
         mean_base = np.mean([table[task, base, family, n][0] for n in names])
         ok = (
             ratio <= CHEAPER_FIT
             and not outside
-            and sign * (mean_base - mean_c) <= CHEAPER_MEAN + 1e-12
+            and sign * (mean_base - mean_c) <= CHEAPER_MEAN + _ROUNDING
         )
         if ok:
             adopted.append(c)
