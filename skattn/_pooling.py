@@ -81,7 +81,9 @@ def _auto_entry(block, name, choices, meaning):
     """Rewrite parameter ``name``'s entry in the docstring ``block``: the
     type line gets ``choices`` and ``"auto"`` as default, and the sentence
     ``meaning`` closes the description."""
-    pattern = re.compile(rf"^(    {name} : ).*\n((?:        .*\n)+)", re.M)
+    # the entry's description: its indented lines, the last one perhaps
+    # without a newline (the end of the block)
+    pattern = re.compile(rf"^(    {name} : ).*\n((?:        .*(?:\n|\Z))+)", re.M)
     match = pattern.search(block)
     if match is None:
         raise ValueError(f"no entry for {name!r}")
@@ -92,7 +94,10 @@ def _auto_entry(block, name, choices, meaning):
         subsequent_indent=" " * 8,
         break_on_hyphens=False,
     )
-    entry = f'{match.group(1)}{choices}, default="auto"\n{match.group(2)}{meaning}\n'
+    description = match.group(2)
+    end = "\n" if description.endswith("\n") else ""
+    description = description.rstrip("\n")
+    entry = f'{match.group(1)}{choices}, default="auto"\n{description}\n{meaning}{end}'
     return block[: match.start()] + entry + block[match.end() :]
 
 
@@ -177,7 +182,6 @@ _STEM_DOC, _TRAINING_DOC = _pooling_docs()
 @model_class
 @fill_doc(
     pooling=_auto_entry(
-        # the block ends on the dropout entry, without a newline
         _auto_entry(
             POOLING_PARAMS_DOC.format(
                 pooling_options='{"attention", "mean", "max", "last"}',
@@ -192,12 +196,11 @@ _STEM_DOC, _TRAINING_DOC = _pooling_docs()
             "max_pooling",
             '"auto" or bool',
             _auto_values("max_pooling"),
-        )
-        + "\n",
+        ),
         "dropout",
         '"auto" or float',
         _auto_values("dropout"),
-    ).rstrip("\n"),
+    ),
     jitter=_JITTER_DOC,
     events=EVENT_PARAMS_DOC.format().lstrip("\n"),
     stem=_STEM_DOC,
