@@ -24,14 +24,18 @@ def row(family, candidate, dataset, score):
     )
 
 
+def cells(line):
+    """The cells of one markdown table row."""
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
 def vote_table(rows):
     """The vote's cells of the "Estimators compared" table, by data set."""
     text = "\n".join(lodo._estimators(rows)).splitlines()
     header = next(line for line in text if line.startswith("| estimator |"))
-    names = [c.strip() for c in header.strip("|").split("|")]
+    names = cells(header)
     line = next(line for line in text if line.startswith(f"| {lodo.C.VOTE} |"))
-    cells = [c.strip() for c in line.strip("|").split("|")]
-    return dict(zip(names, cells, strict=True)), text
+    return dict(zip(names, cells(line), strict=True)), text
 
 
 @pytest.fixture
@@ -104,7 +108,7 @@ def test_rows_measured_again_on_another_cpu_are_not_claimed(members):
 def cheaper(scores, fit, task="classification"):
     """``lodo._cheaper_rule`` on hand-made folds: ``scores[candidate][set]``
     lists the three folds' scores; returns the verdict row by candidate."""
-    cells = {
+    folds_of = {
         (c, n): dict(enumerate(folds))
         for c, by in scores.items()
         for n, folds in by.items()
@@ -116,14 +120,13 @@ def cheaper(scores, fit, task="classification"):
         for n, folds in by.items()
     }
     lines = lodo._cheaper_rule(
-        table, task, "tf", names, list(scores), "base", cells, fit
+        table, task, "tf", names, list(scores), "base", folds_of, fit
     )
     rows = [line for line in "\n".join(lines).splitlines() if line.startswith("| ")]
-    header = [c.strip() for c in rows[0].strip("|").split("|")]
+    header = cells(rows[0])
     verdicts = {}
     for line in rows[1:]:
-        cells_ = [c.strip() for c in line.strip("|").split("|")]
-        verdicts[cells_[0]] = dict(zip(header, cells_, strict=True))
+        verdicts[cells(line)[0]] = dict(zip(header, cells(line), strict=True))
     return verdicts, "\n".join(lines)
 
 
