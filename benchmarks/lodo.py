@@ -229,6 +229,9 @@ CANDIDATES = {
     # each state channel's maximum over the steps joined to the attention-
     # pooled vector (the global max pooling of convolutional classifiers)
     "max_pool": {"max_pooling": True},
+    # the convolutional family: the states' mean in place of attention (the
+    # global average pooling of FCN and ResNet classifiers)
+    "mean_pool": {"conv:pooling": "mean"},
     # each stem channel's mean and maximum joined to it as well: a path from
     # the convolutions to the head around the encoder (FCN's global pooling)
     "stem_pool": {"stem_pooling": True},
@@ -331,12 +334,14 @@ RULES = {
     "stride_from_median_length": stride_from_median_length,
     "stride_for_128_steps": stride_for_128_steps,
 }
-# The families measured by default. A third, "vote", runs on request
+# The families measured by default ("conv": ConvAttentionClassifier and
+# ConvAttentionRegressor, whose convolutions are the encoder). Another,
+# "vote", runs on request
 # (--families vote): TransformerClassifier and LSTMAttentionClassifier with
 # the same parameters and seed in scikit-learn's VotingClassifier (soft
 # voting: their probabilities averaged), reported beside the two
 # (_estimators).
-FAMILIES = ("tf", "lstm")
+FAMILIES = ("tf", "lstm", "conv")
 
 # (task, family) -> the candidate whose rows measure today's defaults, where
 # they changed after the study began.
@@ -461,6 +466,8 @@ def estimator(family, classification, params, seed, X=None):
         ("tf", False): skattn.TransformerRegressor,
         ("lstm", True): skattn.LSTMAttentionClassifier,
         ("lstm", False): skattn.LSTMAttentionRegressor,
+        ("conv", True): skattn.ConvAttentionClassifier,
+        ("conv", False): skattn.ConvAttentionRegressor,
     }[family, classification]
     kwargs = {}
     for key, value in params.items():
@@ -1173,7 +1180,7 @@ def _estimators(rows, task="classification"):
     return text
 
 
-C_FAMILY = {"tf": "Transformer", "lstm": "LSTM"}
+C_FAMILY = {"tf": "Transformer", "lstm": "LSTM", "conv": "convolutional"}
 
 # Replications: on the held-out set, a candidate worse than the defaults
 # by less than this many standard errors of its per-fold differences from

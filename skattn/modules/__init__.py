@@ -19,6 +19,7 @@ from .attention import (
     masked_softmax,
 )
 from .encoders import (
+    ConvStates,
     LearnedPositionalEncoding,
     RecurrentEncoder,
     RelativePositionBias,
@@ -36,6 +37,7 @@ from .network import (
     StaticInput,
     StaticQuery,
     TokenEmbedding,
+    conv_network,
     recurrent_network,
     sequence_network,
     transformer_network,
@@ -54,6 +56,7 @@ __all__ = [
     "AdditiveScore",
     "AttentionPooling",
     "CategoricalEmbedding",
+    "ConvStates",
     "ConvStem",
     "DotScore",
     "GeneralScore",
@@ -77,6 +80,7 @@ __all__ = [
     "TransformerEncoder",
     "TransformerEncoderLayer",
     "aggregate",
+    "conv_network",
     "lengths_to_mask",
     "masked_softmax",
     "recurrent_network",
