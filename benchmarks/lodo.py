@@ -232,6 +232,10 @@ CANDIDATES = {
     # the convolutional family: the states' mean in place of attention (the
     # global average pooling of FCN and ResNet classifiers)
     "mean_pool": {"conv:pooling": "mean"},
+    # training batches drawn at random rather than grouped by length (small
+    # training sets otherwise get the same batches every epoch)
+    "random_batches": {"group_by_length": False},
+    "random_batches_mean_pool": {"group_by_length": False, "conv:pooling": "mean"},
     # each stem channel's mean and maximum joined to it as well: a path from
     # the convolutions to the head around the encoder (FCN's global pooling)
     "stem_pool": {"stem_pooling": True},

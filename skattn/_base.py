@@ -93,6 +93,7 @@ class SequenceEstimator(EventInputs, BaseEstimator):
         "max_epochs": [int_param(1)],
         "max_steps": [int_param(1), None],
         "batch_size": [int_param(1)],
+        "group_by_length": ["boolean"],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "lr_schedule": [StrOptions({"cosine", "constant", "plateau"})],
@@ -535,6 +536,7 @@ arrays, or long DataFrame
                 jitter=self._jitter(),
                 random_scale=self._random_scale(),
                 augmented_channels=self._augmented_channels(),
+                group_by_length=self.group_by_length,
             )
             net.initialize_callbacks()
             # "auto" threads: from the work of one step on this data

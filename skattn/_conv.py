@@ -117,6 +117,7 @@ class ConvAttentionClassifier(ConvArchitecture, SequenceClassifierBase):
         max_epochs=CONV_DEFAULTS["max_epochs"],
         max_steps=CLASSIFIER_MAX_STEPS,
         batch_size=CONV_DEFAULTS["batch_size"],
+        group_by_length=True,
         lr=CONV_DEFAULTS["lr"],
         weight_decay=CONV_DEFAULTS["weight_decay"],
         lr_schedule="cosine",
@@ -165,6 +166,7 @@ class ConvAttentionClassifier(ConvArchitecture, SequenceClassifierBase):
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size
+        self.group_by_length = group_by_length
         self.lr = lr
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
@@ -263,6 +265,7 @@ class ConvAttentionRegressor(ConvArchitecture, SequenceRegressorBase):
         max_epochs=CONV_DEFAULTS["max_epochs"],
         max_steps=None,
         batch_size=CONV_DEFAULTS["batch_size"],
+        group_by_length=True,
         lr=CONV_DEFAULTS["lr"],
         weight_decay=CONV_DEFAULTS["weight_decay"],
         lr_schedule="cosine",
@@ -307,6 +310,7 @@ class ConvAttentionRegressor(ConvArchitecture, SequenceRegressorBase):
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size
+        self.group_by_length = group_by_length
         self.lr = lr
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule

@@ -19,6 +19,15 @@ TRAINING_PARAMS_DOC = """\
         schedule spans the passes that run. None: ``max_epochs`` passes.
     batch_size : int, default={batch_size}
         Sequences per gradient step (and per prediction batch).
+    group_by_length : bool, default=True
+        Put training sequences of similar length into the same batch, which
+        pads less and so trains faster when lengths differ. Batches are
+        grouped within a shuffled pool of 50 batches, so training sets of
+        up to ``50 * batch_size`` sequences get the same batches every
+        epoch, in another order; when length says something about the
+        target, batch statistics (``stem_norm="batch"``, ``series_norm``)
+        then differ between training and prediction. False draws every
+        training batch at random. Prediction always groups.
     lr : float, default={lr}
         Peak learning rate of the AdamW optimizer.
     weight_decay : float, default={weight_decay}

@@ -133,6 +133,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
         max_steps=LSTM_CLASSIFIER_TRAINING["max_steps"],
         batch_size=RECURRENT_DEFAULTS["batch_size"],
+        group_by_length=True,
         lr=LSTM_CLASSIFIER_TRAINING["lr"],
         weight_decay=RECURRENT_DEFAULTS["weight_decay"],
         lr_schedule="cosine",
@@ -184,6 +185,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size
+        self.group_by_length = group_by_length
         self.lr = lr
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
@@ -284,6 +286,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
         max_steps=None,
         batch_size=RECURRENT_DEFAULTS["batch_size"],
+        group_by_length=True,
         lr=RECURRENT_DEFAULTS["lr"],
         weight_decay=RECURRENT_DEFAULTS["weight_decay"],
         lr_schedule="cosine",
@@ -331,6 +334,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size
+        self.group_by_length = group_by_length
         self.lr = lr
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule

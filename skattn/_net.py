@@ -103,14 +103,24 @@ class BatchIterator:
     """Iterate over :class:`SequenceData` in batches of tensor slices.
 
     Each batch is ``({"values": [b, t, C], "mask": [b, t]}, (target, weight))``
-    with ``t`` the longest length in the batch. When lengths differ, batches
-    group sequences of similar length (training draws them from a shuffled
-    pool of ``50 * batch_size`` sequences), so a long outlier does not pad
-    every batch.
+    with ``t`` the longest length in the batch. When lengths differ and
+    ``group_by_length`` is True, batches group sequences of similar length
+    (training draws them from a shuffled pool of ``50 * batch_size``
+    sequences), so a long outlier does not pad every batch; up to that many
+    sequences, training then sees the same batches every epoch, in another
+    order. With ``group_by_length=False`` a shuffled order is cut into
+    batches as it comes.
     """
 
     def __init__(
-        self, data, batch_size, *, shuffle=False, generator=None, device="cpu"
+        self,
+        data,
+        batch_size,
+        *,
+        shuffle=False,
+        generator=None,
+        device="cpu",
+        group_by_length=True,
     ):
         self.data = data
         self.batch_size = batch_size
@@ -118,7 +128,9 @@ class BatchIterator:
         self.generator = generator
         self.device = torch.device(device)
         self._varied = (
-            bool((data.lengths != data.lengths[0]).any()) if len(data) else False
+            group_by_length and bool((data.lengths != data.lengths[0]).any())
+            if len(data)
+            else False
         )
 
     def __len__(self):
@@ -558,7 +570,8 @@ class SequenceNet(NeuralNet):
     ``augmented_channels`` (:func:`jittered`); with ``random_scale`` (a
     standard deviation), those channels are multiplied by random factors
     around 1 (:func:`magnitude_scaled`). Validation and prediction see the
-    sequences as they are.
+    sequences as they are. ``group_by_length`` is the training batches'
+    grouping (:class:`BatchIterator`).
     """
 
     def __init__(
@@ -570,9 +583,11 @@ class SequenceNet(NeuralNet):
         jitter=None,
         augmented_channels=None,
         random_scale=None,
+        group_by_length=True,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        self.group_by_length = group_by_length
         self.shuffle_seed = shuffle_seed
         self.mixed_precision = mixed_precision
         self.random_crop = random_crop
@@ -624,12 +639,15 @@ class SequenceNet(NeuralNet):
         return X
 
     def get_iterator(self, dataset, training=False):
+        # prediction batches always group (nothing depends on the batch there)
+        group = self.group_by_length or not training
         if hasattr(dataset, "batch_iterator"):  # data read block by block
             return dataset.batch_iterator(
                 self.batch_size,
                 shuffle=training,
                 generator=self.shuffle_generator_,
                 device=self.device,
+                group_by_length=group,
             )
         return BatchIterator(
             dataset,
@@ -637,6 +655,7 @@ class SequenceNet(NeuralNet):
             shuffle=training,
             generator=self.shuffle_generator_,
             device=self.device,
+            group_by_length=group,
         )
 
     def _autocast(self):

@@ -336,19 +336,24 @@ class StreamedData:
             target, weight = target[index], weight[index]
         return SequenceData(values, lengths, target, weight)
 
-    def batch_iterator(self, batch_size, *, shuffle, generator, device):
+    def batch_iterator(
+        self, batch_size, *, shuffle, generator, device, group_by_length=True
+    ):
         """An iterable over the batches of one epoch (see
-        :class:`~skattn._net.BatchIterator`)."""
-        return _StreamedBatches(self, batch_size, shuffle, generator, device)
+        :class:`~skattn._net.BatchIterator`; batches never span blocks)."""
+        return _StreamedBatches(
+            self, batch_size, shuffle, generator, device, group_by_length
+        )
 
 
 class _StreamedBatches:
-    def __init__(self, data, batch_size, shuffle, generator, device):
+    def __init__(self, data, batch_size, shuffle, generator, device, group_by_length):
         self.data = data
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
         self.device = device
+        self.group_by_length = group_by_length
 
     def __len__(self):
         return self.data.n_batches(self.batch_size)
@@ -368,6 +373,7 @@ class _StreamedBatches:
                 shuffle=self.shuffle,
                 generator=self.generator,
                 device=self.device,
+                group_by_length=self.group_by_length,
             )
 
 

@@ -145,6 +145,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         max_steps=CLASSIFIER_MAX_STEPS,
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
+        group_by_length=True,
         lr=TRANSFORMER_DEFAULTS["lr"],
         weight_decay=TRANSFORMER_CLASSIFIER_WEIGHT_DECAY,
         lr_schedule="cosine",
@@ -197,6 +198,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size
+        self.group_by_length = group_by_length
         self.lr = lr
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
@@ -297,6 +299,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         max_steps=None,
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
+        group_by_length=True,
         lr=TRANSFORMER_DEFAULTS["lr"],
         weight_decay=TRANSFORMER_DEFAULTS["weight_decay"],
         lr_schedule="cosine",
@@ -345,6 +348,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size
+        self.group_by_length = group_by_length
         self.lr = lr
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
