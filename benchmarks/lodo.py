@@ -1017,12 +1017,15 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
     return text
 
 
-# The estimators that _estimators compares, by family.
+# The estimators that _estimators compares, by family (a family other than
+# the vote's members where its rows cover the vote's folds).
 ESTIMATORS = {
     "tf": "TransformerClassifier",
     "lstm": "LSTMAttentionClassifier",
+    "conv": "ConvAttentionClassifier",
     "vote": C.VOTE,
 }
+VOTE_MEMBERS = ("tf", "lstm")
 
 
 def _fold_key(row):
@@ -1098,8 +1101,11 @@ def _estimators(rows, task="classification"):
             found = {_fold_key(r): r for r in mine if _cpu(r) == cpu}
             if not all(k in found for k in keys):
                 found = {_fold_key(r): r for r in mine}
+                if family not in VOTE_MEMBERS and not all(k in found for k in keys):
+                    continue  # not measured on the vote's folds
                 elsewhere.append(family)
             scores[family] = found
+        shown = [f for f in ESTIMATORS if f in scores]
         names = [
             n
             for n in TASKS[task]
@@ -1108,10 +1114,10 @@ def _estimators(rows, task="classification"):
         ]
         if not names:
             continue
-        means = {f: _per_set(scores[f], keys, names) for f in ESTIMATORS}
+        means = {f: _per_set(scores[f], keys, names) for f in shown}
         fit = {
             f: sum(scores[f][k]["fit_s"] for k in keys if k[0] in names)
-            for f in ESTIMATORS
+            for f in shown
         }
         text += [
             "",
@@ -1137,7 +1143,7 @@ def _estimators(rows, task="classification"):
                     [ESTIMATORS[f]]
                     + [f"{means[f][n]:.3f}" for n in names]
                     + [f"{np.mean(list(means[f].values())):.3f}", f"{fit[f]:.0f}"]
-                    for f in ESTIMATORS
+                    for f in shown
                 ],
             ),
         ]
@@ -1145,7 +1151,7 @@ def _estimators(rows, task="classification"):
         common = set(scores["tf"]) & set(scores["lstm"])
         seed_sets = len({k[2] for k in common})
         if not elsewhere and seed_sets > 1:
-            pooled = {f: _per_set(scores[f], common, names) for f in FAMILIES}
+            pooled = {f: _per_set(scores[f], common, names) for f in VOTE_MEMBERS}
             text += [
                 "",
                 f"The two classifiers over the {seed_sets} seed sets both were "
@@ -1156,7 +1162,7 @@ def _estimators(rows, task="classification"):
                     [
                         [ESTIMATORS[f], *(f"{v:.3f}" for v in pooled[f].values())]
                         + [f"{np.mean(list(pooled[f].values())):.3f}"]
-                        for f in FAMILIES
+                        for f in VOTE_MEMBERS
                     ],
                 ),
             ]
@@ -1165,10 +1171,10 @@ def _estimators(rows, task="classification"):
         picks = []
         for held in names:
             others = [n for n in names if n != held]
-            best = max(ESTIMATORS, key=lambda f: np.mean([means[f][n] for n in others]))
+            best = max(shown, key=lambda f: np.mean([means[f][n] for n in others]))
             picks.append(
                 [held, ESTIMATORS[best], f"{means[best][held]:.3f}"]
-                + [f"{means[f][held]:.3f}" for f in ESTIMATORS]
+                + [f"{means[f][held]:.3f}" for f in shown]
             )
         text += [
             "",
@@ -1177,7 +1183,7 @@ def _estimators(rows, task="classification"):
             "",
             C.markdown_table(
                 ["held out", "picked on the others", "its score"]
-                + list(ESTIMATORS.values()),
+                + [ESTIMATORS[f] for f in shown],
                 picks,
             ),
         ]

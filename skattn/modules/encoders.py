@@ -130,8 +130,7 @@ class RecurrentEncoder(nn.Module):
 
 
 class ConvStates(nn.Module):
-    """The encoder of a fully convolutional network: the stem's states as
-    they are.
+    """The encoder of a fully convolutional network: the stem's states.
 
     In a convolutional network (:func:`~skattn.modules.conv_network`) the
     :class:`~skattn.modules.ConvStem` is the encoder; this module hands its
