@@ -1116,8 +1116,7 @@ def _estimators(rows, task="classification"):
             continue
         means = {f: _per_set(scores[f], keys, names) for f in shown}
         fit = {
-            f: sum(scores[f][k]["fit_s"] for k in keys if k[0] in names)
-            for f in shown
+            f: sum(scores[f][k]["fit_s"] for k in keys if k[0] in names) for f in shown
         }
         text += [
             "",
