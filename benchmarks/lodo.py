@@ -229,13 +229,10 @@ CANDIDATES = {
     # each state channel's maximum over the steps joined to the attention-
     # pooled vector (the global max pooling of convolutional classifiers)
     "max_pool": {"max_pooling": True},
-    # the convolutional family: the states' mean in place of attention (the
-    # global average pooling of FCN and ResNet classifiers)
-    "mean_pool": {"conv:pooling": "mean"},
-    # training batches drawn at random rather than grouped by length (small
-    # training sets otherwise get the same batches every epoch)
+    # training batches drawn at random rather than grouped by length (up to
+    # 50 batches' worth of sequences, grouping gives the same batches every
+    # epoch)
     "random_batches": {"group_by_length": False},
-    "random_batches_mean_pool": {"group_by_length": False, "conv:pooling": "mean"},
     # each stem channel's mean and maximum joined to it as well: a path from
     # the convolutions to the head around the encoder (FCN's global pooling)
     "stem_pool": {"stem_pooling": True},
@@ -338,14 +335,12 @@ RULES = {
     "stride_from_median_length": stride_from_median_length,
     "stride_for_128_steps": stride_for_128_steps,
 }
-# The families measured by default ("conv": ConvAttentionClassifier and
-# ConvAttentionRegressor, whose convolutions are the encoder). Another,
-# "vote", runs on request
+# The families measured by default. A third, "vote", runs on request
 # (--families vote): TransformerClassifier and LSTMAttentionClassifier with
 # the same parameters and seed in scikit-learn's VotingClassifier (soft
 # voting: their probabilities averaged), reported beside the two
 # (_estimators).
-FAMILIES = ("tf", "lstm", "conv")
+FAMILIES = ("tf", "lstm")
 
 # (task, family) -> the candidate whose rows measure today's defaults, where
 # they changed after the study began.
@@ -470,8 +465,6 @@ def estimator(family, classification, params, seed, X=None):
         ("tf", False): skattn.TransformerRegressor,
         ("lstm", True): skattn.LSTMAttentionClassifier,
         ("lstm", False): skattn.LSTMAttentionRegressor,
-        ("conv", True): skattn.ConvAttentionClassifier,
-        ("conv", False): skattn.ConvAttentionRegressor,
     }[family, classification]
     kwargs = {}
     for key, value in params.items():
@@ -1017,15 +1010,12 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
     return text
 
 
-# The estimators that _estimators compares, by family (a family other than
-# the vote's members where its rows cover the vote's folds).
+# The estimators that _estimators compares, by family.
 ESTIMATORS = {
     "tf": "TransformerClassifier",
     "lstm": "LSTMAttentionClassifier",
-    "conv": "ConvAttentionClassifier",
     "vote": C.VOTE,
 }
-VOTE_MEMBERS = ("tf", "lstm")
 
 
 def _fold_key(row):
@@ -1101,11 +1091,8 @@ def _estimators(rows, task="classification"):
             found = {_fold_key(r): r for r in mine if _cpu(r) == cpu}
             if not all(k in found for k in keys):
                 found = {_fold_key(r): r for r in mine}
-                if family not in VOTE_MEMBERS and not all(k in found for k in keys):
-                    continue  # not measured on the vote's folds
                 elsewhere.append(family)
             scores[family] = found
-        shown = [f for f in ESTIMATORS if f in scores]
         names = [
             n
             for n in TASKS[task]
@@ -1114,9 +1101,10 @@ def _estimators(rows, task="classification"):
         ]
         if not names:
             continue
-        means = {f: _per_set(scores[f], keys, names) for f in shown}
+        means = {f: _per_set(scores[f], keys, names) for f in ESTIMATORS}
         fit = {
-            f: sum(scores[f][k]["fit_s"] for k in keys if k[0] in names) for f in shown
+            f: sum(scores[f][k]["fit_s"] for k in keys if k[0] in names)
+            for f in ESTIMATORS
         }
         text += [
             "",
@@ -1142,7 +1130,7 @@ def _estimators(rows, task="classification"):
                     [ESTIMATORS[f]]
                     + [f"{means[f][n]:.3f}" for n in names]
                     + [f"{np.mean(list(means[f].values())):.3f}", f"{fit[f]:.0f}"]
-                    for f in shown
+                    for f in ESTIMATORS
                 ],
             ),
         ]
@@ -1150,7 +1138,7 @@ def _estimators(rows, task="classification"):
         common = set(scores["tf"]) & set(scores["lstm"])
         seed_sets = len({k[2] for k in common})
         if not elsewhere and seed_sets > 1:
-            pooled = {f: _per_set(scores[f], common, names) for f in VOTE_MEMBERS}
+            pooled = {f: _per_set(scores[f], common, names) for f in FAMILIES}
             text += [
                 "",
                 f"The two classifiers over the {seed_sets} seed sets both were "
@@ -1161,7 +1149,7 @@ def _estimators(rows, task="classification"):
                     [
                         [ESTIMATORS[f], *(f"{v:.3f}" for v in pooled[f].values())]
                         + [f"{np.mean(list(pooled[f].values())):.3f}"]
-                        for f in VOTE_MEMBERS
+                        for f in FAMILIES
                     ],
                 ),
             ]
@@ -1170,10 +1158,10 @@ def _estimators(rows, task="classification"):
         picks = []
         for held in names:
             others = [n for n in names if n != held]
-            best = max(shown, key=lambda f: np.mean([means[f][n] for n in others]))
+            best = max(ESTIMATORS, key=lambda f: np.mean([means[f][n] for n in others]))
             picks.append(
                 [held, ESTIMATORS[best], f"{means[best][held]:.3f}"]
-                + [f"{means[f][held]:.3f}" for f in shown]
+                + [f"{means[f][held]:.3f}" for f in ESTIMATORS]
             )
         text += [
             "",
@@ -1182,14 +1170,14 @@ def _estimators(rows, task="classification"):
             "",
             C.markdown_table(
                 ["held out", "picked on the others", "its score"]
-                + [ESTIMATORS[f] for f in shown],
+                + list(ESTIMATORS.values()),
                 picks,
             ),
         ]
     return text
 
 
-C_FAMILY = {"tf": "Transformer", "lstm": "LSTM", "conv": "convolutional"}
+C_FAMILY = {"tf": "Transformer", "lstm": "LSTM"}
 
 # Replications: on the held-out set, a candidate worse than the defaults
 # by less than this many standard errors of its per-fold differences from

@@ -4,7 +4,6 @@ Estimators (each a plain scikit-learn estimator that trains a skorch net):
 
 - :class:`LSTMAttentionClassifier`, :class:`LSTMAttentionRegressor`
 - :class:`TransformerClassifier`, :class:`TransformerRegressor`
-- :class:`ConvAttentionClassifier`, :class:`ConvAttentionRegressor`
 - :class:`AttentionPoolingTransformer`
 
 Sequence-aware preprocessing: :class:`SequenceScaler`,
@@ -21,7 +20,6 @@ warning) live in :mod:`skattn.exceptions`.
 """
 
 from . import exceptions
-from ._conv import ConvAttentionClassifier, ConvAttentionRegressor
 from ._lstm import LSTMAttentionClassifier, LSTMAttentionRegressor
 from ._onnx import export_onnx
 from ._persistence import load, save
@@ -38,8 +36,6 @@ from .preprocessing import (
 
 __all__ = [
     "AttentionPoolingTransformer",
-    "ConvAttentionClassifier",
-    "ConvAttentionRegressor",
     "LSTMAttentionClassifier",
     "LSTMAttentionRegressor",
     "SequenceImputer",

@@ -5,8 +5,7 @@ An architecture mixin gives an estimator the three architecture hooks of
 ``_build_network(n_channels, n_outputs, max_length)`` and
 ``_max_input_length()``. :class:`RecurrentArchitecture` and
 :class:`TransformerArchitecture` serve the supervised estimators (with the
-convolutional stem), :class:`ConvArchitecture` the fully convolutional
-ones (whose stem is the encoder); :class:`EncoderChoice` serves
+convolutional stem); :class:`EncoderChoice` serves
 ``AttentionPoolingTransformer``, whose ``encoder`` parameter picks the
 family (with the same stem).
 """
@@ -21,7 +20,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._validation import int_param
 from .modules import (
     NetworkEnsemble,
-    conv_network,
     lengths_to_mask,
     recurrent_network,
     transformer_network,
@@ -29,8 +27,6 @@ from .modules import (
 
 __all__ = [
     "CLASSIFIER_MAX_STEPS",
-    "CONV_CONSTRAINTS",
-    "ConvArchitecture",
     "ENCODER_CHOICE_CONSTRAINTS",
     "EncoderChoice",
     "LSTM_CLASSIFIER_TRAINING",
@@ -84,17 +80,6 @@ TRANSFORMER_CONSTRAINTS = {
     "positional_encoding": [StrOptions({"sinusoidal", "tape", "learned"}), None],
     "relative_positions": ["boolean"],
     "pooling": [StrOptions({"attention", "cls", "mean", "max", "last"})],
-    **POOLING_CONSTRAINTS,
-}
-
-# The fully convolutional family: its convolutions are the stem's, which
-# it cannot do without, and whose states it pools directly.
-CONV_CONSTRAINTS = {
-    **{k: v for k, v in CONV_STEM_CONSTRAINTS.items() if k != "stem_pooling"},
-    "conv_stem": [StrOptions({"auto"}), int_param(1)],
-    "channels": [int_param(1)],
-    "num_layers": [int_param(1)],
-    "pooling": [StrOptions({"attention", "mean", "max", "last"})],
     **POOLING_CONSTRAINTS,
 }
 
@@ -174,8 +159,7 @@ def _shared_network_params(est, max_length):
         stem_norm=est._effective("stem_norm"),
         stem_dilation=est.stem_dilation,
         stem_scales=est.stem_scales,
-        # the convolutional family pools the stem's states themselves
-        stem_pooling=getattr(est, "stem_pooling", False),
+        stem_pooling=est.stem_pooling,
         # "auto" is resolved from the training data by fit
         series_norm=(
             est.series_norm_
@@ -231,25 +215,6 @@ def _build_transformer(est, n_channels, n_outputs, max_length):
         dim_feedforward=est.dim_feedforward,
         positional_encoding=est.positional_encoding,
         relative_positions=est._effective("relative_positions"),
-        **_shared_network_params(est, max_length),
-    )
-
-
-def _check_conv(est):
-    if est.pooling == "attention" and est.attention == "multihead":
-        if est.channels % est.num_heads:
-            raise ValueError(
-                f"multihead attention needs channels={est.channels} to be "
-                f"divisible by num_heads={est.num_heads}"
-            )
-
-
-def _build_conv(est, n_channels, n_outputs, max_length):
-    return conv_network(
-        n_channels,
-        n_outputs,
-        channels=est.channels,
-        num_layers=est.num_layers,
         **_shared_network_params(est, max_length),
     )
 
@@ -373,17 +338,6 @@ class TransformerArchitecture:
 
     def _build_network(self, n_channels, n_outputs, max_length):
         return _ensemble(self, _build_transformer, n_channels, n_outputs, max_length)
-
-
-class ConvArchitecture:
-    """Convolution layers whose states are pooled: the stem as the encoder."""
-
-    def _check_architecture(self):
-        check_conv_stem(self.conv_stem)
-        _check_conv(self)
-
-    def _build_network(self, n_channels, n_outputs, max_length):
-        return _ensemble(self, _build_conv, n_channels, n_outputs, max_length)
 
 
 class EncoderChoice:

@@ -531,64 +531,6 @@ def recurrent_params_doc(stem_norm='"layer"', series_norm="None", max_pooling=Fa
     )
 
 
-CONV_PARAMS_DOC = """\
-    channels : int, default=64
-        Channels of every convolution layer (and of the pooled vector).
-    num_layers : int, default=3
-        ``Conv1d -> norm -> GELU`` layers; layer ``i`` has a kernel of
-        ``2 * s_i + 3`` taps, ``s_i`` its share of the stride, so the
-        windows of neighbouring output steps overlap.
-    conv_stem : "auto" or int, default=2
-        Total stride of the convolutions, a power of two, split over the
-        first layers: 2 halves the length in the first layer and keeps it
-        after, which keeps fine detail at half the cost of a stride of 1.
-        ``"auto"`` picks the stride from the median length of the training
-        sequences (the largest power of two that leaves it at least 64
-        steps). Attention weights are reported per input step.
-    stem_norm : {{"layer", "batch"}} or None, default="batch"
-        The normalisation after each convolution: ``"batch"`` standardises
-        each channel over the real steps of the training batch (running
-        averages at prediction, so predictions do not depend on the batch)
-        and keeps amplitudes; ``"layer"`` normalises each step over its
-        channels; None: none.
-    stem_dilation : int, default=1
-        Dilation growth: layer ``i`` (from 0) spaces its kernel's taps
-        ``stem_dilation ** i`` steps apart.
-    stem_scales : int, default=1
-        Kernel widths per layer: with ``k`` > 1, each layer runs ``k``
-        convolutions side by side whose windows are 1, 2, 4, ... times as
-        wide, the ``channels`` shared out between them (InceptionTime's
-        multi-scale kernels).
-    series_norm : {{"auto", "stats", "instance"}} or None, default={series_norm}
-        Each sequence's own level and scale as extra input channels, and
-        with ``"instance"`` each sequence standardised by its own
-        statistics; ``"auto"`` picks ``"instance"`` when the standard
-        deviations of the training sequences spread over more than a factor
-        10 (10th to 90th percentile) in some channel, None otherwise (see
-        :class:`TransformerClassifier` and
-        :class:`skattn.modules.SeriesNorm`).
-"""
-
-
-def conv_params_doc(series_norm='"auto"', pooling="attention", max_pooling=False):
-    """The convolutional estimators' architecture parameters."""
-    return (
-        CONV_PARAMS_DOC.format(series_norm=series_norm)
-        + POOLING_PARAMS_DOC.format(
-            pooling_options='{"attention", "mean", "max", "last"}',
-            cls_doc=" (the state at the last real step)",
-            attention="multihead",
-            num_heads=4,
-            heads_doc=" (must divide ``channels``)",
-            dropout=0.0,
-            dropout_doc=" before the output layer",
-            max_pooling=max_pooling,
-        ).replace('default="attention"', f'default="{pooling}"', 1)
-        + TOKEN_PARAMS_DOC.format(width="channels")
-        + EVENT_PARAMS_DOC.format()
-    )
-
-
 def transformer_params_doc(
     stem_norm='"layer"',
     series_norm="None",

@@ -19,7 +19,6 @@ import torch
 from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from ._conv import ConvAttentionClassifier, ConvAttentionRegressor
 from ._lstm import LSTMAttentionClassifier, LSTMAttentionRegressor
 from ._pooling import AttentionPoolingTransformer
 from ._transformer import TransformerClassifier, TransformerRegressor
@@ -34,8 +33,6 @@ _ESTIMATORS = (
     TransformerClassifier,
     LSTMAttentionRegressor,
     TransformerRegressor,
-    ConvAttentionClassifier,
-    ConvAttentionRegressor,
     AttentionPoolingTransformer,
 )
 # Exporters to try, in order. The tests drop "dynamo" for most models: it
@@ -391,8 +388,7 @@ def export_onnx(estimator, path, *, attention_weights=False, opset=None):
     estimator : fitted skattn estimator or sklearn Pipeline
         One of :class:`LSTMAttentionClassifier`,
         :class:`LSTMAttentionRegressor`, :class:`TransformerClassifier`,
-        :class:`TransformerRegressor`, :class:`ConvAttentionClassifier`,
-        :class:`ConvAttentionRegressor`, :class:`AttentionPoolingTransformer`,
+        :class:`TransformerRegressor`, :class:`AttentionPoolingTransformer`,
         or a :class:`~sklearn.pipeline.Pipeline` of :class:`SequenceScaler`
         steps (global or per-sequence) followed by one of them.
     path : str or path-like

@@ -7,16 +7,14 @@ distinct names, so that moving a test never changes what it fits.
 
 from skattn import (
     AttentionPoolingTransformer,
-    ConvAttentionClassifier,
-    ConvAttentionRegressor,
     LSTMAttentionClassifier,
     LSTMAttentionRegressor,
     TransformerClassifier,
     TransformerRegressor,
 )
 
-CLASSIFIERS = [LSTMAttentionClassifier, TransformerClassifier, ConvAttentionClassifier]
-REGRESSORS = [LSTMAttentionRegressor, TransformerRegressor, ConvAttentionRegressor]
+CLASSIFIERS = [LSTMAttentionClassifier, TransformerClassifier]
+REGRESSORS = [LSTMAttentionRegressor, TransformerRegressor]
 
 # Estimator behaviour (tests/test_base.py and others, through ``small``):
 # 8 units, 4 epochs; the LSTM classifier at the learning rate its tests were
@@ -33,8 +31,6 @@ SMALL_BY_CLASS = {
     AttentionPoolingTransformer: dict(
         d_model=8, num_heads=2, dim_feedforward=16, max_epochs=4
     ),
-    ConvAttentionClassifier: dict(channels=8, num_heads=2, max_epochs=4),
-    ConvAttentionRegressor: dict(channels=8, num_heads=2, max_epochs=4),
 }
 
 
@@ -51,8 +47,6 @@ TINY_BY_CLASS = {
     TransformerClassifier: dict(d_model=8, num_heads=2, dim_feedforward=8),
     TransformerRegressor: dict(d_model=8, num_heads=2, dim_feedforward=8),
     AttentionPoolingTransformer: dict(d_model=8, num_heads=2, dim_feedforward=8),
-    ConvAttentionClassifier: dict(channels=4, num_heads=2),
-    ConvAttentionRegressor: dict(channels=4, num_heads=2),
 }
 
 # The training loop, saving and devices: one small Transformer, seeded; the
@@ -67,7 +61,6 @@ ONE_EPOCH_LSTM = dict(hidden_size=4, max_epochs=1, random_state=0)
 CHECKS_FAST = {
     "hidden_size": 8,
     "d_model": 8,
-    "channels": 8,
     "num_heads": 2,
     "num_layers": 1,
     "dim_feedforward": 16,

@@ -53,8 +53,6 @@ def test_all_public_estimators_are_found():
         "TransformerClassifier",
         "TransformerRegressor",
         "AttentionPoolingTransformer",
-        "ConvAttentionClassifier",
-        "ConvAttentionRegressor",
         "SequenceScaler",
         "SequenceImputer",
         "SequenceResampler",

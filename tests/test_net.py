@@ -291,6 +291,68 @@ def test_batches_group_similar_lengths():
     assert sorted(widths) == [5] * 7 + [500]  # only the outlier's batch is wide
 
 
+def _epochs_of_batches(group_by_length, epochs=3):
+    """The training batches' members (as sets of sequence ids) over
+    ``epochs`` epochs of 48 sequences of lengths 1 to 48, batches of 8."""
+    import torch
+
+    from skattn._net import BatchIterator, SequenceData
+
+    n = 48
+    values = torch.arange(n, dtype=torch.float32)[:, None, None].expand(n, n, 1)
+    data = SequenceData(
+        values.contiguous(), torch.arange(1, n + 1), torch.zeros(n), torch.ones(n)
+    )
+    gen = torch.Generator().manual_seed(0)
+    return [
+        {frozenset(X["values"][:, 0, 0].int().tolist()) for X, _ in batches}
+        for batches in (
+            BatchIterator(
+                data, 8, shuffle=True, generator=gen, group_by_length=group_by_length
+            )
+            for _ in range(epochs)
+        )
+    ]
+
+
+def test_grouped_batches_of_a_small_set_repeat_every_epoch():
+    epochs = _epochs_of_batches(group_by_length=True)
+    assert epochs[0] == epochs[1] == epochs[2]
+    # each batch holds 8 neighbours in length
+    assert all(max(b) - min(b) == 7 for b in epochs[0])
+
+
+def test_random_batches_change_every_epoch_and_cover_every_sequence():
+    epochs = _epochs_of_batches(group_by_length=False)
+    assert epochs[0] != epochs[1] and epochs[1] != epochs[2]
+    for batches in epochs:
+        assert sorted(i for b in batches for i in b) == list(range(48))
+    assert any(max(b) - min(b) > 7 for b in epochs[0])
+
+
+def test_group_by_length_reaches_training_batches_only(data, monkeypatch):
+    from skattn import _net
+
+    X, y = data
+    X = X.copy()
+    X[::2, 10:] = np.nan  # unequal lengths
+    seen = []
+    original = _net.BatchIterator.__init__
+
+    def record(self, *args, group_by_length=True, shuffle=False, **kwargs):
+        seen.append((shuffle, group_by_length))
+        original(
+            self, *args, group_by_length=group_by_length, shuffle=shuffle, **kwargs
+        )
+
+    monkeypatch.setattr(_net.BatchIterator, "__init__", record)
+    TransformerClassifier(
+        group_by_length=False, early_stopping=True, max_epochs=2, **SMALL_TRANSFORMER
+    ).fit(X, y)
+    # training batches at random; the validation share grouped by length
+    assert set(seen) == {(True, False), (False, True)}
+
+
 # Window slicing (random_crop) -----------------------------------------------
 
 

@@ -29,8 +29,6 @@ from sklearn.preprocessing import StandardScaler
 import skattn
 from skattn import (
     AttentionPoolingTransformer,
-    ConvAttentionClassifier,
-    ConvAttentionRegressor,
     LSTMAttentionClassifier,
     LSTMAttentionRegressor,
     SequenceImputer,
@@ -56,7 +54,6 @@ COMMON = dict(
 )
 LSTM = dict(hidden_size=8, **COMMON)
 TRANSFORMER = dict(d_model=8, num_heads=2, dim_feedforward=16, **COMMON)
-CONV = dict(channels=8, num_heads=2, **COMMON)
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(24, 20, 2)).astype(np.float32)
@@ -111,17 +108,6 @@ MODELS = {
     "transformer-mean": (TransformerClassifier(pooling="mean", **TRANSFORMER), Y),
     "transformer-cls": (TransformerClassifier(pooling="cls", **TRANSFORMER), Y),
     "transformer-stem-4": (TransformerClassifier(conv_stem=4, **TRANSFORMER), Y),
-    "conv-multihead": (ConvAttentionClassifier(**CONV), Y),
-    "conv-additive-stride-4-max-pooling": (
-        ConvAttentionClassifier(
-            attention="additive", conv_stem=4, max_pooling=True, **CONV
-        ),
-        Y,
-    ),
-    "conv-mean-regressor": (
-        ConvAttentionRegressor(pooling="mean", **CONV),
-        rng.normal(size=24),
-    ),
     "transformer-ensemble": (TransformerClassifier(n_estimators=2, **TRANSFORMER), Y),
     "lstm-ensemble-regressor": (
         LSTMAttentionRegressor(n_estimators=2, **LSTM),

@@ -26,7 +26,6 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 import skattn
 from skattn import (
     AttentionPoolingTransformer,
-    ConvAttentionClassifier,
     LSTMAttentionClassifier,
     LSTMAttentionRegressor,
     SequenceScaler,
@@ -45,7 +44,6 @@ ALL = [
     (TransformerClassifier, LEARNED, "labels"),
     (TransformerRegressor, SMALL_TRANSFORMER, "targets"),
     (AttentionPoolingTransformer, LEARNED, None),
-    (ConvAttentionClassifier, dict(channels=8, num_heads=2, random_state=0), "labels"),
 ]
 
 

@@ -19,7 +19,6 @@ from .attention import (
     masked_softmax,
 )
 from .encoders import (
-    ConvStates,
     LearnedPositionalEncoding,
     RecurrentEncoder,
     RelativePositionBias,
@@ -37,7 +36,6 @@ from .network import (
     StaticInput,
     StaticQuery,
     TokenEmbedding,
-    conv_network,
     recurrent_network,
     sequence_network,
     transformer_network,
@@ -56,7 +54,6 @@ __all__ = [
     "AdditiveScore",
     "AttentionPooling",
     "CategoricalEmbedding",
-    "ConvStates",
     "ConvStem",
     "DotScore",
     "GeneralScore",
@@ -80,7 +77,6 @@ __all__ = [
     "TransformerEncoder",
     "TransformerEncoderLayer",
     "aggregate",
-    "conv_network",
     "lengths_to_mask",
     "masked_softmax",
     "recurrent_network",

@@ -1,5 +1,4 @@
-"""Sequence encoders: recurrent (LSTM/GRU), Transformer, and the states of a
-convolutional stem as they are.
+"""Sequence encoders: recurrent (LSTM/GRU) and Transformer.
 
 Shape notation: ``b`` batch, ``t`` timesteps, ``c`` input channels, ``d``
 state size, ``h`` heads. ``mask[b, t]`` is True for real timesteps; every
@@ -24,7 +23,6 @@ from .attention import last_real_step, scaled_dot_product_self_attention
 _is_exporting = getattr(torch.compiler, "is_exporting", lambda: False)
 
 __all__ = [
-    "ConvStates",
     "LearnedPositionalEncoding",
     "RecurrentEncoder",
     "SinusoidalPositionalEncoding",
@@ -127,43 +125,6 @@ class RecurrentEncoder(nn.Module):
             # the backward direction ends at the first step
             last = torch.cat([last, backward_states[:, 0]], -1)
         return states, last
-
-
-class ConvStates(nn.Module):
-    """The encoder of a fully convolutional network: the stem's states.
-
-    In a convolutional network (:func:`~skattn.modules.conv_network`) the
-    :class:`~skattn.modules.ConvStem` is the encoder; this module hands its
-    states on to the pooling, zero on padding, with the state at each
-    sequence's last real step as the summary. Each state is a function of a
-    window of input steps, so the pooling weighs local patterns (as the
-    global pooling of FCN and ResNet classifiers does; Wang et al., "Time
-    series classification from scratch with deep neural networks", 2017).
-
-    ``forward(x [b, t, size], mask [b, t])`` returns ``(states [b, t, size],
-    last [b, size])``.
-
-    Parameters
-    ----------
-    size : int
-        Channels of the states.
-
-    Examples
-    --------
-    >>> import torch
-    >>> encoder = ConvStates(3)
-    >>> mask = torch.tensor([[True, True], [True, False]])
-    >>> states, last = encoder(torch.ones(2, 2, 3), mask)
-    >>> states[1, 1].tolist(), last.shape
-    ([0.0, 0.0, 0.0], torch.Size([2, 3]))
-    """
-
-    def __init__(self, size):
-        super().__init__()
-        self.output_size = size
-
-    def forward(self, x, mask):
-        return x.masked_fill(~mask.unsqueeze(-1), 0.0), last_real_step(x, mask)
 
 
 def _gather_steps(x, index):

@@ -13,7 +13,7 @@ from torch import nn
 
 from .._docs import fill_doc
 from .attention import AttentionPooling, MaskedPooling
-from .encoders import ConvStates, RecurrentEncoder, TransformerEncoder
+from .encoders import RecurrentEncoder, TransformerEncoder
 from .stem import ConvStem, SeriesNorm, auto_stem_stride
 
 __all__ = [
@@ -25,7 +25,6 @@ __all__ = [
     "StaticInput",
     "StaticQuery",
     "TokenEmbedding",
-    "conv_network",
     "recurrent_network",
     "sequence_network",
     "transformer_network",
@@ -676,16 +675,7 @@ def _check_numeric(option, embedding):
         )
 
 
-def _stem(
-    input_size,
-    channels,
-    conv_stem,
-    length,
-    norm="layer",
-    dilation=1,
-    scales=1,
-    num_layers=3,
-):
+def _stem(input_size, channels, conv_stem, length, norm="layer", dilation=1, scales=1):
     """``(ConvStem or None, total stride)`` for ``conv_stem`` None, "auto"
     (stride from ``length``) or a power-of-two stride."""
     if conv_stem is None:
@@ -705,7 +695,6 @@ def _stem(
         norm=norm,
         dilation=dilation,
         scales=scales,
-        num_layers=num_layers,
     )
     return stem, stride
 
@@ -745,7 +734,6 @@ def sequence_network(
     stem_norm="layer",
     stem_dilation=1,
     stem_scales=1,
-    stem_layers=3,
     series_norm=None,
     linear_steps=None,
     linear_trainable=True,
@@ -799,8 +787,6 @@ def sequence_network(
         The stem's dilation growth (see :class:`ConvStem`).
     stem_scales : int, default=1
         Kernel widths per stem layer (see :class:`ConvStem`).
-    stem_layers : int, default=3
-        Convolution layers of the stem.
     series_norm : {"stats", "instance", None}, default=None
         Each sequence's mean and log standard deviation per channel as
         extra channels, and with "instance" the values standardised per
@@ -880,7 +866,6 @@ def sequence_network(
         stem_norm,
         stem_dilation,
         stem_scales,
-        stem_layers,
     )
     if stem is not None:
         input_size = stem.output_size
@@ -1065,69 +1050,6 @@ default="sinusoidal"
         make_encoder,
         pooling=pooling,
         num_heads=num_heads,
-        dropout=dropout,
-        **options,
-    )
-
-
-def conv_network(
-    n_channels,
-    n_outputs,
-    *,
-    channels=64,
-    num_layers=3,
-    conv_stem=2,
-    dropout=0.0,
-    **options,
-):
-    """A fully convolutional :class:`SequenceNetwork`: the stem is the encoder.
-
-    ``num_layers`` ``Conv1d -> norm -> GELU`` layers of ``channels``
-    channels (a :class:`ConvStem` of total stride ``conv_stem``) compute the
-    states, which the pooling reads as they are (:class:`ConvStates`).
-
-    Parameters
-    ----------
-    n_channels : int
-        Channels of the input values.
-    n_outputs : int
-        Width of the head; 0 for no head.
-    channels : int, default=64
-        Channels of every convolution layer (and of the states).
-    num_layers : int, default=3
-        Convolution layers.
-    conv_stem : "auto" or int, default=2
-        Total stride of the convolutions, a power of two (``"auto"``: from
-        ``stem_length``, see :func:`sequence_network`).
-    dropout : float, default=0.0
-        Dropout before the head.
-    **options
-        Input, stem and pooling options of :func:`sequence_network`.
-
-    Returns
-    -------
-    network : SequenceNetwork
-        The assembled network.
-
-    Examples
-    --------
-    >>> from skattn.modules import conv_network
-    >>> network = conv_network(3, 2, channels=16, attention="additive")
-    >>> type(network.encoder).__name__, network.stem.strides
-    ('ConvStates', (2, 1, 1))
-    """
-    if conv_stem is None:
-        raise ValueError(
-            "a convolutional network needs its convolutions: conv_stem must be "
-            "'auto' or a power-of-two stride, not None"
-        )
-    return sequence_network(
-        n_channels,
-        n_outputs,
-        channels,
-        lambda input_size, max_length: ConvStates(input_size),
-        conv_stem=conv_stem,
-        stem_layers=num_layers,
         dropout=dropout,
         **options,
     )
