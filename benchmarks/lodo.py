@@ -233,6 +233,8 @@ CANDIDATES = {
     # 50 batches' worth of sequences, grouping gives the same batches every
     # epoch)
     "random_batches": {"group_by_length": False},
+    # batch renormalisation (Ioffe 2017) in the batch-statistics layers
+    "renorm": {"batch_renorm": True},
     # each stem channel's mean and maximum joined to it as well: a path from
     # the convolutions to the head around the encoder (FCN's global pooling)
     "stem_pool": {"stem_pooling": True},

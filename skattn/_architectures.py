@@ -60,6 +60,7 @@ CONV_STEM_CONSTRAINTS = {
     "stem_scales": [int_param(1)],
     "stem_pooling": ["boolean"],
     "series_norm": [StrOptions({"auto", "stats", "instance"}), None],
+    "batch_renorm": ["boolean"],
 }
 
 RECURRENT_CONSTRAINTS = {
@@ -166,6 +167,7 @@ def _shared_network_params(est, max_length):
             if hasattr(est, "series_norm_")
             else est._effective("series_norm")
         ),
+        batch_renorm=est.batch_renorm,
         # the supervised estimators only (the embedding estimator has no head)
         linear_steps=getattr(est, "linear_steps_", getattr(est, "linear_steps", None)),
         # a ridge fit is set on the linear part before training, which keeps it

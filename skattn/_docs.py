@@ -218,6 +218,15 @@ CONV_STEM_DOC = """\
         features); the choice is kept in ``series_norm_``. Numeric input
         only (not with token ids or categorical features). See
         :class:`skattn.modules.SeriesNorm`.
+    batch_renorm : bool, default=False
+        Batch renormalisation (Ioffe 2017) in the layers that normalise by
+        batch statistics (the stem's with ``stem_norm="batch"``,
+        ``series_norm``'s): after 100 training batches, each batch's
+        standardisation is corrected towards the running statistics that
+        prediction uses, within limits, so that batches unlike the whole
+        training set (sequences of similar length, see
+        ``group_by_length``) are normalised as at prediction. See
+        :class:`skattn.modules.MaskedBatchNorm`.
 """
 
 

@@ -109,6 +109,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         stem_scales=1,
         stem_pooling=False,
         series_norm="auto",
+        batch_renorm=False,
         pooling="attention",
         attention="additive",
         num_heads=4,
@@ -161,6 +162,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.stem_scales = stem_scales
         self.stem_pooling = stem_pooling
         self.series_norm = series_norm
+        self.batch_renorm = batch_renorm
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads
@@ -266,6 +268,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         stem_scales=1,
         stem_pooling=False,
         series_norm=None,
+        batch_renorm=False,
         pooling="attention",
         attention="additive",
         num_heads=4,
@@ -314,6 +317,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.stem_scales = stem_scales
         self.stem_pooling = stem_pooling
         self.series_norm = series_norm
+        self.batch_renorm = batch_renorm
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads

@@ -121,6 +121,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         stem_scales=1,
         stem_pooling=False,
         series_norm="auto",
+        batch_renorm=False,
         pooling="attention",
         attention="multihead",
         num_heads=4,
@@ -174,6 +175,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.stem_scales = stem_scales
         self.stem_pooling = stem_pooling
         self.series_norm = series_norm
+        self.batch_renorm = batch_renorm
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads
@@ -279,6 +281,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         stem_scales=1,
         stem_pooling=False,
         series_norm=None,
+        batch_renorm=False,
         pooling="attention",
         attention="multihead",
         num_heads=4,
@@ -328,6 +331,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.stem_scales = stem_scales
         self.stem_pooling = stem_pooling
         self.series_norm = series_norm
+        self.batch_renorm = batch_renorm
         self.pooling = pooling
         self.attention = attention
         self.num_heads = num_heads

@@ -90,6 +90,27 @@ def _fit_padding_and_saving(est, tmp_path):
     return X, y
 
 
+@pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionClassifier])
+def test_batch_renorm_is_built_saved_and_ignores_padding(Model, tmp_path):
+    est = Model(
+        batch_renorm=True,
+        stem_norm="batch",
+        series_norm="instance",
+        max_epochs=60,  # 2 batches an epoch: past the 100-batch warm-up
+        random_state=0,
+        n_threads=1,
+    )
+    _fit_padding_and_saving(est, tmp_path)
+    network = est.net_.module_
+    norms = [network.series_norm.norm, *network.stem.norms]
+    assert all(norm.renorm for norm in norms)
+    assert all(int(norm.batches_seen) > 100 for norm in norms)
+    plain = Model(stem_norm="batch", series_norm="instance", max_epochs=1)
+    plain_network = plain.fit(*_ragged_data()[:2]).net_.module_
+    assert not plain_network.series_norm.norm.renorm
+    assert not any(norm.renorm for norm in plain_network.stem.norms)
+
+
 @pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionRegressor])
 def test_dilated_stem_is_built_saved_and_ignores_padding(Model, tmp_path):
 

@@ -675,7 +675,16 @@ def _check_numeric(option, embedding):
         )
 
 
-def _stem(input_size, channels, conv_stem, length, norm="layer", dilation=1, scales=1):
+def _stem(
+    input_size,
+    channels,
+    conv_stem,
+    length,
+    norm="layer",
+    dilation=1,
+    scales=1,
+    renorm=False,
+):
     """``(ConvStem or None, total stride)`` for ``conv_stem`` None, "auto"
     (stride from ``length``) or a power-of-two stride."""
     if conv_stem is None:
@@ -695,6 +704,7 @@ def _stem(input_size, channels, conv_stem, length, norm="layer", dilation=1, sca
         norm=norm,
         dilation=dilation,
         scales=scales,
+        renorm=renorm,
     )
     return stem, stride
 
@@ -735,6 +745,7 @@ def sequence_network(
     stem_dilation=1,
     stem_scales=1,
     series_norm=None,
+    batch_renorm=False,
     linear_steps=None,
     linear_trainable=True,
     max_pooling=False,
@@ -791,6 +802,10 @@ def sequence_network(
         Each sequence's mean and log standard deviation per channel as
         extra channels, and with "instance" the values standardised per
         sequence (see :class:`SeriesNorm`); numeric input only.
+    batch_renorm : bool, default=False
+        Batch renormalisation in every batch normalisation (the stem's with
+        ``stem_norm="batch"``, ``series_norm``'s; see
+        :class:`MaskedBatchNorm`).
     linear_steps : int, "all" or None, default=None
         A linear function of the last ``linear_steps`` input steps (``"all"``:
         ``max_length``) added to the head's output (see
@@ -846,7 +861,7 @@ def sequence_network(
     series = None
     if series_norm is not None:
         _check_numeric("series_norm", embedding)
-        series = SeriesNorm(input_size, mode=series_norm)
+        series = SeriesNorm(input_size, mode=series_norm, renorm=batch_renorm)
         input_size = series.output_size
     linear = None
     if linear_steps is not None:
@@ -866,6 +881,7 @@ def sequence_network(
         stem_norm,
         stem_dilation,
         stem_scales,
+        batch_renorm,
     )
     if stem is not None:
         input_size = stem.output_size

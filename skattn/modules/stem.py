@@ -101,6 +101,18 @@ class MaskedBatchNorm(nn.Module):
     amplitude relative to the other steps and sequences. Padding takes no
     part in the statistics, and evaluation does not depend on the batch.
 
+    With ``renorm=True`` (batch renormalisation: Ioffe, "Batch
+    renormalization: towards reducing minibatch dependence in
+    batch-normalized models", 2017), training corrects each batch's
+    standardisation towards the running statistics: ``x̂ = (x - μ_B) / σ_B
+    * r + d`` with ``r = σ_B / σ`` clipped to ``[1/3, 3]`` and ``d = (μ_B -
+    μ) / σ`` clipped to ``[-5, 5]``, constants for the gradient. Where the
+    clipping does not bind, training then computes what prediction does,
+    however unlike the rest of the data a batch is (batches of sequences of
+    similar length, say), while the gradient still flows through the
+    batch's statistics. The first ``renorm_warmup`` training batches, while
+    the running statistics settle, are normalised as without it.
+
     Parameters
     ----------
     channels : int
@@ -109,6 +121,11 @@ class MaskedBatchNorm(nn.Module):
         Weight of each training batch in the running statistics.
     eps : float, default=1e-5
         Added to the variance.
+    renorm : bool, default=False
+        Batch renormalisation in training.
+    renorm_warmup : int, default=100
+        Training batches normalised by their own statistics alone before
+        the renormalisation starts.
 
     Examples
     --------
@@ -118,29 +135,47 @@ class MaskedBatchNorm(nn.Module):
     torch.Size([2, 5, 4])
     """
 
-    def __init__(self, channels, *, momentum=0.1, eps=1e-5):
+    # batch renormalisation's limits on r and |d| (Ioffe 2017's final values)
+    R_MAX, D_MAX = 3.0, 5.0
+
+    def __init__(
+        self, channels, *, momentum=0.1, eps=1e-5, renorm=False, renorm_warmup=100
+    ):
         super().__init__()
         self.momentum, self.eps = momentum, eps
+        self.renorm, self.renorm_warmup = renorm, renorm_warmup
         self.weight = nn.Parameter(torch.ones(channels))
         self.bias = nn.Parameter(torch.zeros(channels))
         self.register_buffer("running_mean", torch.zeros(channels))
         self.register_buffer("running_var", torch.ones(channels))
+        # training batches seen (not saved: a loaded model starts anew)
+        self.register_buffer(
+            "batches_seen", torch.zeros((), dtype=torch.long), persistent=False
+        )
 
     def forward(self, x, mask):
-        if self.training:
-            real = mask.unsqueeze(-1).to(x.dtype)  # [b, t, 1]
-            n = real.sum().clamp(min=1)
-            mean = (x * real).sum((0, 1)) / n  # [d]
-            var = ((x - mean) ** 2 * real).sum((0, 1)) / n
-            with torch.no_grad():
-                unbiased = var * n / (n - 1).clamp(min=1)
-                self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
-                self.running_var.lerp_(
-                    unbiased.to(self.running_var.dtype), self.momentum
-                )
-        else:
+        if not self.training:
             mean, var = self.running_mean.to(x.dtype), self.running_var.to(x.dtype)
-        return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+            return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+        real = mask.unsqueeze(-1).to(x.dtype)  # [b, t, 1]
+        n = real.sum().clamp(min=1)
+        mean = (x * real).sum((0, 1)) / n  # [d]
+        var = ((x - mean) ** 2 * real).sum((0, 1)) / n
+        std = torch.sqrt(var + self.eps)
+        x_hat = (x - mean) / std
+        if self.renorm and self.batches_seen >= self.renorm_warmup:
+            with torch.no_grad():
+                running_std = torch.sqrt(self.running_var.to(x.dtype) + self.eps)
+                r = (std / running_std).clamp(1 / self.R_MAX, self.R_MAX)
+                d = (mean - self.running_mean.to(x.dtype)) / running_std
+                d = d.clamp(-self.D_MAX, self.D_MAX)
+            x_hat = x_hat * r + d
+        with torch.no_grad():
+            unbiased = var * n / (n - 1).clamp(min=1)
+            self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
+            self.running_var.lerp_(unbiased.to(self.running_var.dtype), self.momentum)
+            self.batches_seen += 1
+        return x_hat * self.weight + self.bias
 
 
 class SeriesNorm(nn.Module):
@@ -168,6 +203,9 @@ class SeriesNorm(nn.Module):
     eps : float, default=1e-12
         Added to the variance (a constant sequence has a finite log
         standard deviation and is only centred).
+    renorm : bool, default=False
+        Batch renormalisation of the appended channels (see
+        :class:`MaskedBatchNorm`).
 
     Notes
     -----
@@ -182,12 +220,12 @@ class SeriesNorm(nn.Module):
     torch.Size([4, 5, 6])
     """
 
-    def __init__(self, channels, *, mode="stats", eps=1e-12):
+    def __init__(self, channels, *, mode="stats", eps=1e-12, renorm=False):
         super().__init__()
         if mode not in ("stats", "instance"):
             raise ValueError(f"mode must be 'stats' or 'instance', got {mode!r}")
         self.mode, self.eps = mode, eps
-        self.norm = MaskedBatchNorm(2 * channels)
+        self.norm = MaskedBatchNorm(2 * channels, renorm=renorm)
         self.output_size = 3 * channels
 
     def forward(self, x, mask):
@@ -295,6 +333,9 @@ class ConvStem(nn.Module):
         :class:`MultiScaleConv` whose branches see windows 1, 2, 4, ...
         times as wide as the single kernel would, the ``channels`` shared
         out between them.
+    renorm : bool, default=False
+        With ``norm="batch"``, batch renormalisation (see
+        :class:`MaskedBatchNorm`).
 
     Notes
     -----
@@ -322,6 +363,7 @@ class ConvStem(nn.Module):
         norm="layer",
         dilation=1,
         scales=1,
+        renorm=False,
     ):
         super().__init__()
         if num_layers < 1:
@@ -351,7 +393,7 @@ class ConvStem(nn.Module):
             if norm == "layer":
                 self.norms.append(nn.LayerNorm(channels))
             elif norm == "batch":
-                self.norms.append(MaskedBatchNorm(channels))
+                self.norms.append(MaskedBatchNorm(channels, renorm=renorm))
             else:
                 self.norms.append(nn.Identity())
             size = channels

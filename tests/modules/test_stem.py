@@ -180,6 +180,41 @@ def test_masked_batch_norm_uses_real_steps_only():
     torch.testing.assert_close(norm(x, mask)[1, :3], alone[0])
 
 
+def test_batch_renorm_trains_as_prediction_normalises_within_its_limits():
+    torch.manual_seed(0)
+    x, mask = _padded([8, 8, 8], 8, 2)
+    x = x * 2 + 1
+    plain = MaskedBatchNorm(2)
+    renorm = MaskedBatchNorm(2, renorm=True, renorm_warmup=3)
+    for _ in range(3):  # the warm-up: both normalise by the batch alone
+        torch.testing.assert_close(renorm(x, mask), plain(x, mask))
+    assert int(renorm.batches_seen) == 3
+    # a batch unlike the others (shifted by 1.5 running standard deviations)
+    shifted = x + 1.5 * renorm.running_var.sqrt()
+    expected = renorm.eval()(shifted, mask)  # as prediction normalises it
+    before = (renorm.running_mean.clone(), renorm.running_var.clone())
+    out = renorm.train()(shifted, mask)
+    # the correction used the statistics from before this batch
+    renorm.running_mean, renorm.running_var = before
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(plain(shifted, mask), expected, atol=1e-2)
+    # the gradient reaches the input through the batch's statistics
+    leaf = shifted.clone().requires_grad_()
+    renorm(leaf, mask).square().sum().backward()
+    assert torch.isfinite(leaf.grad).all() and leaf.grad.abs().sum() > 0
+
+
+def test_batch_renorm_clips_its_correction():
+    x, mask = _padded([8, 8], 8, 1)
+    norm = MaskedBatchNorm(1, renorm=True, renorm_warmup=0)  # running: 0 and 1
+    far = torch.full_like(x, 100.0) + 3 * torch.arange(8.0)[None, :, None]
+    out = norm(far, mask)
+    # mean 110.5 and standard deviation 6.9 against the running 0 and 1:
+    # d is clipped at 5 and r at 3
+    own = (far - far.mean()) / far.std(unbiased=False)
+    torch.testing.assert_close(out, own * 3.0 + 5.0, atol=1e-4, rtol=1e-4)
+
+
 def test_stem_norm_must_be_known():
     with pytest.raises(ValueError, match="norm must be one of"):
         ConvStem(1, 4, norm="instance")
