@@ -148,10 +148,9 @@ class MaskedBatchNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels))
         self.register_buffer("running_mean", torch.zeros(channels))
         self.register_buffer("running_var", torch.ones(channels))
-        # training batches seen (not saved: a loaded model starts anew)
-        self.register_buffer(
-            "batches_seen", torch.zeros((), dtype=torch.long), persistent=False
-        )
+        # training batches seen: a plain count, so the warm-up test reads no
+        # device memory (not saved: a loaded model starts anew)
+        self.batches_seen = 0
 
     def forward(self, x, mask):
         if not self.training:
