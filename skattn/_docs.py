@@ -218,7 +218,7 @@ CONV_STEM_DOC = """\
         features); the choice is kept in ``series_norm_``. Numeric input
         only (not with token ids or categorical features). See
         :class:`skattn.modules.SeriesNorm`.
-    batch_renorm : bool, default=False
+    batch_renorm : bool, default={batch_renorm}
         Batch renormalisation (Ioffe 2017) in the layers that normalise by
         batch statistics (the stem's with ``stem_norm="batch"``,
         ``series_norm``'s): after 100 training batches, each batch's
@@ -506,10 +506,12 @@ def fill_doc(**blocks):
     return decorate
 
 
-def recurrent_params_doc(stem_norm='"layer"', series_norm="None", max_pooling=False):
+def recurrent_params_doc(
+    stem_norm='"layer"', series_norm="None", max_pooling=False, batch_renorm=False
+):
     """The LSTM estimators' architecture parameters, with the defaults of
-    ``stem_norm``, ``series_norm`` and ``max_pooling`` (which differ
-    between estimators)."""
+    ``stem_norm``, ``series_norm``, ``max_pooling`` and ``batch_renorm``
+    (which differ between estimators)."""
     return (
         """\
     hidden_size : int, default=64
@@ -523,7 +525,10 @@ def recurrent_params_doc(stem_norm='"layer"', series_norm="None", max_pooling=Fa
         ``2 * hidden_size``.
 """
         + CONV_STEM_DOC.format(
-            width="hidden_size", stem_norm=stem_norm, series_norm=series_norm
+            width="hidden_size",
+            stem_norm=stem_norm,
+            series_norm=series_norm,
+            batch_renorm=batch_renorm,
         )
         + POOLING_PARAMS_DOC.format(
             pooling_options='{"attention", "mean", "max", "last"}',
@@ -577,7 +582,10 @@ default="sinusoidal"
         (``t``: steps after the stem), against ``t`` for the padding mask.
 """
         + CONV_STEM_DOC.format(
-            width="d_model", stem_norm=stem_norm, series_norm=series_norm
+            width="d_model",
+            stem_norm=stem_norm,
+            series_norm=series_norm,
+            batch_renorm=False,
         )
         + POOLING_PARAMS_DOC.format(
             pooling_options='{"attention", "cls", "mean", "max", "last"}',

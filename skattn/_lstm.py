@@ -23,7 +23,9 @@ __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
 
 @model_class
 @fill_doc(
-    architecture=recurrent_params_doc(series_norm='"auto"', max_pooling=True),
+    architecture=recurrent_params_doc(
+        series_norm='"auto"', max_pooling=True, batch_renorm=True
+    ),
     training=training_doc(**{**RECURRENT_DEFAULTS, **LSTM_CLASSIFIER_TRAINING}),
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=linear_doc(),
@@ -40,7 +42,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     (``max_pooling``), which a linear layer maps to class logits.
     ``attention_weights(X)`` returns how much each input timestep counted.
 
-    Its defaults differ from :class:`LSTMAttentionRegressor`'s in five
+    Its defaults differ from :class:`LSTMAttentionRegressor`'s in six
     places, chosen by leave-one-data-set-out cross-validation on seven real
     classification data sets (``benchmarks/LODO.md``): each sequence is
     standardised by its own statistics when the training sequences' scales
@@ -50,8 +52,11 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     constant output on Coffee's spectra), the head also reads the states'
     maxima (``max_pooling=True``), every training batch gets Gaussian noise
     of a tenth of each sequence's own standard deviation (``jitter="auto"``),
-    and training stops after 4,000 optimizer steps (``max_steps``), which
-    only training sets of over 320 sequences reach.
+    training stops after 4,000 optimizer steps (``max_steps``), which
+    only training sets of over 320 sequences reach, and ``series_norm``'s
+    batch statistics are renormalised (``batch_renorm=True``), so that
+    batches of sequences of similar length, which length grouping
+    makes, are normalised in training as at prediction.
 
     Parameters
     ----------
@@ -89,6 +94,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         "max_steps": None,
         "max_pooling": False,
         "jitter": 0.0,
+        "batch_renorm": False,
     }
 
     _parameter_constraints = {
@@ -109,7 +115,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         stem_scales=1,
         stem_pooling=False,
         series_norm="auto",
-        batch_renorm=False,
+        batch_renorm=True,
         pooling="attention",
         attention="additive",
         num_heads=4,

@@ -60,6 +60,7 @@ TASK_PARAMS = (
     "jitter",
     "relative_positions",
     "dropout",
+    "batch_renorm",
 )
 # The value of a parameter that an estimator lacks: the regressors add no
 # noise, and the recurrent encoder has no attention scores to bias.
@@ -126,8 +127,8 @@ def _auto_values(name):
 
 # Files saved before the stem existed hold no conv_stem: their networks have
 # none (the constructor default "auto" would build one); those saved before
-# series_norm, max_steps, max_pooling, jitter or relative_positions existed
-# had none of them.
+# series_norm, max_steps, max_pooling, jitter, relative_positions or
+# batch_renorm existed had none of them.
 _LEGACY = {
     "conv_stem": None,
     "stem_norm": None,
@@ -136,6 +137,7 @@ _LEGACY = {
     "max_pooling": False,
     "jitter": 0.0,
     "relative_positions": False,
+    "batch_renorm": False,
 }
 
 _JITTER_DOC = jitter_doc(
@@ -150,7 +152,10 @@ _JITTER_DOC = jitter_doc(
 def _pooling_docs():
     """The stem and training parameter blocks, with the "auto" entries."""
     stem = CONV_STEM_DOC.format(
-        width="d_model`` or ``hidden_size", stem_norm='"auto"', series_norm='"auto"'
+        width="d_model`` or ``hidden_size",
+        stem_norm='"auto"',
+        series_norm='"auto"',
+        batch_renorm='"auto"',
     )
     stem = _auto_entry(
         stem,
@@ -165,6 +170,9 @@ def _pooling_docs():
         'With class labels ``"auto"`` is that rule (the classifiers\' default); '
         "for continuous targets and self-supervised training it is None (the "
         "regressors').",
+    )
+    stem = _auto_entry(
+        stem, "batch_renorm", '"auto" or bool', _auto_values("batch_renorm")
     )
     training = training_doc(**TRANSFORMER_DEFAULTS)
     for name, choices in (
@@ -324,6 +332,7 @@ default="sinusoidal"
         },
         "stem_norm": [*ENCODER_CHOICE_CONSTRAINTS["stem_norm"], StrOptions({"auto"})],
         "max_pooling": ["boolean", StrOptions({"auto"})],
+        "batch_renorm": ["boolean", StrOptions({"auto"})],
         "relative_positions": ["boolean", StrOptions({"auto"})],
         "jitter": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "dropout": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
@@ -356,7 +365,7 @@ default="sinusoidal"
         stem_scales=1,
         stem_pooling=False,
         series_norm="auto",
-        batch_renorm=False,
+        batch_renorm="auto",
         pooling="attention",
         attention="multihead",
         num_heads=4,
