@@ -155,6 +155,8 @@ NEUTRAL = {
     "jitter": 0.0,
     "max_pooling": False,
     "stem_pooling": False,
+    "group_by_length": True,
+    "batch_renorm": False,
 }
 
 
