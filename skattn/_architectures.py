@@ -167,7 +167,7 @@ def _shared_network_params(est, max_length):
             if hasattr(est, "series_norm_")
             else est._effective("series_norm")
         ),
-        batch_renorm=est.batch_renorm,
+        batch_renorm=est._effective("batch_renorm"),
         # the supervised estimators only (the embedding estimator has no head)
         linear_steps=getattr(est, "linear_steps_", getattr(est, "linear_steps", None)),
         # a ridge fit is set on the linear part before training, which keeps it

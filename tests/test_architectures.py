@@ -105,10 +105,45 @@ def test_batch_renorm_is_built_saved_and_ignores_padding(Model, tmp_path):
     norms = [network.series_norm.norm, *network.stem.norms]
     assert all(norm.renorm for norm in norms)
     assert all(int(norm.batches_seen) > 100 for norm in norms)
-    plain = Model(stem_norm="batch", series_norm="instance", max_epochs=1)
+    plain = Model(
+        batch_renorm=False, stem_norm="batch", series_norm="instance", max_epochs=1
+    )
     plain_network = plain.fit(*_ragged_data()[:2]).net_.module_
     assert not plain_network.series_norm.norm.renorm
     assert not any(norm.renorm for norm in plain_network.stem.norms)
+
+
+def test_batch_renorm_is_the_lstm_classifiers_default_only():
+    """The LSTM classifier renormalises by default (its only batch-statistics
+    layer is series_norm's); the other estimators do not."""
+    assert LSTMAttentionClassifier().batch_renorm is True
+    for Model in (LSTMAttentionRegressor, TransformerClassifier, TransformerRegressor):
+        assert Model().batch_renorm is False
+    est = LSTMAttentionClassifier(series_norm="instance", max_epochs=1, n_threads=1)
+    assert est.fit(*_ragged_data()[:2]).net_.module_.series_norm.norm.renorm
+
+
+def test_files_saved_before_batch_renorm_load_without_it(tmp_path):
+    """A LSTMAttentionClassifier file written before batch_renorm existed
+    has no such key: it loads with plain batch normalisation, as trained."""
+    import skattn
+
+    X, y = _shapes_at_many_scales(60, seed=0)
+    old = LSTMAttentionClassifier(
+        batch_renorm=False,
+        series_norm="instance",
+        max_epochs=1,
+        random_state=0,
+        n_threads=1,
+    )
+    old.fit(X, y).save(tmp_path / "model.skattn")
+    state = torch.load(tmp_path / "model.skattn", weights_only=True)
+    del state["params"]["batch_renorm"]
+    torch.save(state, tmp_path / "old.skattn")
+    loaded = skattn.load(tmp_path / "old.skattn")
+    assert loaded.batch_renorm is False
+    assert not loaded.net_.module_.series_norm.norm.renorm
+    np.testing.assert_array_equal(loaded.predict_proba(X), old.predict_proba(X))
 
 
 @pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionRegressor])

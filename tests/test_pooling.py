@@ -186,6 +186,24 @@ def test_lstm_encoder_on_labels_trains_the_lstm_classifiers_network():
 
 
 @pytest.mark.parametrize(
+    "encoder, target, renorm",
+    [("lstm", "labels", True), ("lstm", "continuous", False), ("lstm", None, False)]
+    + [("transformer", target, False) for target in ("labels", "continuous", None)],
+)
+def test_auto_batch_renorm_reaches_the_network(data3d, encoder, target, renorm):
+    """``batch_renorm="auto"`` builds the supervised estimator's choice into
+    the network: on class labels the LSTM classifier's renormalisation."""
+    X, y = data3d
+    targets = {"labels": y, "continuous": X[:, :, 0].mean(1), None: None}
+    pool = AttentionPoolingTransformer(
+        encoder=encoder, series_norm="instance", max_epochs=1, random_state=0
+    )
+    pool.fit(X, targets[target])
+    assert pool.batch_renorm == "auto"
+    assert _network(pool).series_norm.norm.renorm is renorm
+
+
+@pytest.mark.parametrize(
     "encoder, target, noise",
     [
         ("transformer", "labels", None),
