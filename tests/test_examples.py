@@ -40,7 +40,7 @@ EXPECTED = {
             "GunPoint: 50 training",
             "BasicMotions: 40 training",
             "1-NN, Euclidean (flattened)",
-            "-> TransformerClassifier",
+            "-> LSTMAttentionClassifier",
             "most attended timesteps",
         ],
         [],
