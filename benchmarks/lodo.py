@@ -185,6 +185,9 @@ CANDIDATES = {
     "wd_0.1": {"weight_decay": 0.1},
     # three networks side by side (about three times the fit time)
     "ensemble_3": {"n_estimators": 3},
+    # two networks side by side: about the fit time of the soft vote of
+    # both classifiers, with one estimator's attention_weights
+    "ensemble_2": {"n_estimators": 2},
     # three networks of half the width side by side (about the fit time of
     # one network of the full width)
     "ensemble_3_half": {"n_estimators": 3, "d_model": 32, "dim_feedforward": 64},
