@@ -180,3 +180,37 @@ def test_regression_lower_is_better():
     )
     assert verdicts["lower"]["holds"] == "yes"
     assert verdicts["higher"]["holds"] == "no"
+
+
+def margin_rule(scores):
+    """``lodo._margin_rule`` on hand-made folds (as ``cheaper``), as text."""
+    folds_of = {
+        (c, n): dict(enumerate(folds))
+        for c, by in scores.items()
+        for n, folds in by.items()
+    }
+    names = list(scores["base"])
+    table = {
+        ("classification", c, "lstm", n): (sum(folds) / len(folds),)
+        for c, by in scores.items()
+        for n, folds in by.items()
+    }
+    lines = lodo._margin_rule(
+        table, "classification", "lstm", names, list(scores), "base", folds_of, "fold"
+    )
+    return "\n".join(lines)
+
+
+def test_a_declined_candidate_is_confirmed_with_the_reason(monkeypatch):
+    better = {"A": [0.95, 0.85, 0.75], "B": [1.0, 1.0, 0.95]}
+    text = margin_rule({"base": BASE, "two": better})
+    assert "Confirmed: `two`" in text and "did not become" not in text
+    monkeypatch.setitem(
+        lodo.DECLINED, ("classification", "lstm", "two"), "twice the fit time"
+    )
+    text = margin_rule({"base": BASE, "two": better})
+    assert "Confirmed: `two`" in text
+    assert "`two` did not become the defaults: twice the fit time." in text
+    # a reason for a candidate that is not confirmed says nothing
+    worse = {"A": [0.5, 0.5, 0.5], "B": [0.5, 0.5, 0.5]}
+    assert "did not become" not in margin_rule({"base": BASE, "two": worse})
