@@ -126,8 +126,6 @@ def test_batch_renorm_is_the_lstm_classifiers_default_only():
 def test_files_saved_before_batch_renorm_load_without_it(tmp_path):
     """A LSTMAttentionClassifier file written before batch_renorm existed
     has no such key: it loads with plain batch normalisation, as trained."""
-    import skattn
-
     X, y = _shapes_at_many_scales(60, seed=0)
     old = LSTMAttentionClassifier(
         batch_renorm=False,
@@ -136,12 +134,8 @@ def test_files_saved_before_batch_renorm_load_without_it(tmp_path):
         random_state=0,
         n_threads=1,
     )
-    old.fit(X, y).save(tmp_path / "model.skattn")
-    state = torch.load(tmp_path / "model.skattn", weights_only=True)
-    del state["params"]["batch_renorm"]
-    torch.save(state, tmp_path / "old.skattn")
-    loaded = skattn.load(tmp_path / "old.skattn")
-    assert loaded.batch_renorm is False
+    loaded = _saved_without(old.fit(X, y), tmp_path, ["batch_renorm"])
+    assert LSTMAttentionClassifier().batch_renorm and loaded.batch_renorm is False
     assert not loaded.net_.module_.series_norm.norm.renorm
     np.testing.assert_array_equal(loaded.predict_proba(X), old.predict_proba(X))
 
@@ -711,20 +705,30 @@ def test_invalid_linear_fit(bad):
         )
 
 
+def _saved_without(est, tmp_path, params, fitted=()):
+    """``est`` saved as a file written before ``params`` (and the fitted
+    attributes ``fitted``) existed, and loaded again."""
+    import skattn
+
+    est.save(tmp_path / "model.skattn")
+    state = torch.load(tmp_path / "model.skattn", weights_only=True)
+    for name in params:
+        del state["params"][name]
+    for name in fitted:
+        del state["fitted"][name]
+    torch.save(state, tmp_path / "old.skattn")
+    return skattn.load(tmp_path / "old.skattn")
+
+
 @pytest.mark.parametrize("Model", [LSTMAttentionClassifier, TransformerClassifier])
 def test_files_saved_before_a_default_changed_keep_their_network(Model, tmp_path):
     """A file written before ``series_norm`` existed has no such key: it
     loads with the value its network was built with, not today's default."""
-    import skattn
-
     X, y = _shapes_at_many_scales(60, seed=0)  # "auto" would standardise these
     old = Model(series_norm=None, max_epochs=1, random_state=0, n_threads=1)
-    old.fit(X, y).save(tmp_path / "model.skattn")
-    state = torch.load(tmp_path / "model.skattn", weights_only=True)
-    del state["params"]["series_norm"], state["params"]["linear_steps"]
-    del state["fitted"]["series_norm_"]
-    torch.save(state, tmp_path / "old.skattn")
-    loaded = skattn.load(tmp_path / "old.skattn")
+    loaded = _saved_without(
+        old.fit(X, y), tmp_path, ["series_norm", "linear_steps"], ["series_norm_"]
+    )
     assert Model().series_norm == "auto" and loaded.series_norm is None
     assert loaded.net_.module_.series_norm is None
     np.testing.assert_array_equal(loaded.predict_proba(X), old.predict_proba(X))

@@ -105,20 +105,27 @@ def test_rows_measured_again_on_another_cpu_are_not_claimed(members):
     assert "The vote's rows were measured again" in other
 
 
-def cheaper(scores, fit, task="classification"):
-    """``lodo._cheaper_rule`` on hand-made folds: ``scores[candidate][set]``
-    lists the three folds' scores; returns the verdict row by candidate."""
+def _hand_made(scores, task, family):
+    """The set names, the report's table of mean scores and the folds'
+    scores by (candidate, set), from ``scores[candidate][set]``: a list of
+    the folds' scores."""
     folds_of = {
         (c, n): dict(enumerate(folds))
         for c, by in scores.items()
         for n, folds in by.items()
     }
-    names = list(scores["base"])
     table = {
-        (task, c, "tf", n): (sum(folds) / len(folds),)
+        (task, c, family, n): (sum(folds) / len(folds),)
         for c, by in scores.items()
         for n, folds in by.items()
     }
+    return list(scores["base"]), table, folds_of
+
+
+def cheaper(scores, fit, task="classification"):
+    """``lodo._cheaper_rule`` on hand-made folds: ``scores[candidate][set]``
+    lists the three folds' scores; returns the verdict row by candidate."""
+    names, table, folds_of = _hand_made(scores, task, "tf")
     lines = lodo._cheaper_rule(
         table, task, "tf", names, list(scores), "base", folds_of, fit
     )
@@ -184,17 +191,7 @@ def test_regression_lower_is_better():
 
 def margin_rule(scores):
     """``lodo._margin_rule`` on hand-made folds (as ``cheaper``), as text."""
-    folds_of = {
-        (c, n): dict(enumerate(folds))
-        for c, by in scores.items()
-        for n, folds in by.items()
-    }
-    names = list(scores["base"])
-    table = {
-        ("classification", c, "lstm", n): (sum(folds) / len(folds),)
-        for c, by in scores.items()
-        for n, folds in by.items()
-    }
+    names, table, folds_of = _hand_made(scores, "classification", "lstm")
     lines = lodo._margin_rule(
         table, "classification", "lstm", names, list(scores), "base", folds_of, "fold"
     )
