@@ -419,8 +419,8 @@ DECLINED = {
     ): (
         "two networks take 1.79 times the fit time (pooled), and on the "
         "same folds and seeds the soft vote of the two classifiers, at about "
-        'the same cost, scores higher (0.900 against 0.884, "Estimators '
-        'compared"); it stays an option (`n_estimators=2`)'
+        "the same cost, scores higher (0.900 against 0.884; see "
+        '"Estimators compared"); it stays an option (`n_estimators=2`)'
     ),
 }
 
