@@ -127,10 +127,9 @@ class BatchIterator:
         self.shuffle = shuffle
         self.generator = generator
         self.device = torch.device(device)
-        self._varied = (
-            group_by_length and bool((data.lengths != data.lengths[0]).any())
-            if len(data)
-            else False
+        # grouping by length: asked for, and only where lengths differ
+        self._grouped = bool(
+            group_by_length and len(data) and (data.lengths != data.lengths[0]).any()
         )
 
     def __len__(self):
@@ -142,7 +141,7 @@ class BatchIterator:
             order = torch.randperm(n, generator=self.generator)
         else:
             order = torch.arange(n)
-        if not self._varied:
+        if not self._grouped:
             return list(order.split(bs))
         lengths = self.data.lengths
         batches = []
