@@ -160,14 +160,18 @@ CANDIDATES = {
     # confirmed for LSTMAttentionClassifier): names the vote's rows measured
     # again after that change
     "lstm_renorm": {"lstm:batch_renorm": True},
+    # the vote's LSTM with label smoothing (names the vote's rows measured
+    # again if it becomes LSTMAttentionClassifier's default)
+    "lstm_label_smooth": {"lstm:label_smoothing": 0.1},
     # smaller networks, for fit time: one encoder layer instead of two, or
     # states of 32 instead of 64 (the Transformer), 32 units per direction
     # instead of 64 (the LSTM)
     "tf_layers_1": {"tf:num_layers": 1},
     "tf_half": {"tf:d_model": 32, "tf:dim_feedforward": 64},
     "lstm_hidden_32": {"lstm:hidden_size": 32},
-    # and a deeper one: three encoder layers
+    # and deeper ones: three encoder layers, two stacked LSTM layers
     "tf_layers_3": {"tf:num_layers": 3},
+    "lstm_layers_2": {"lstm:num_layers": 2},
     # half the epochs (for fit time; the schedule follows the budget)
     "tf_epochs_100": {"tf:max_epochs": 100},
     "lstm_epochs_100": {"lstm:max_epochs": 100},
