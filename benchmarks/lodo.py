@@ -196,6 +196,10 @@ CANDIDATES = {
     # one network of the full width)
     "ensemble_3_half": {"n_estimators": 3, "d_model": 32, "dim_feedforward": 64},
     "ensemble_3_half_lstm": {"n_estimators": 3, "hidden_size": 32},
+    # two LSTM networks of half the width (32 units per direction, and a
+    # stem of 32 channels) side by side: about the fit time of one network
+    # of the full width
+    "ensemble_2_half_lstm": {"n_estimators": 2, "hidden_size": 32},
     # window slicing: training batches cut to random windows of 90% (80%) of
     # each sequence
     "crop_0.9": {"random_crop": 0.9},
