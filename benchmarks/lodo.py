@@ -329,6 +329,16 @@ RETIRED = {
         )
         for c in (32, 64)
     },
+    # not adopted, so no longer a parameter: each stem layer with a stride
+    # convolved every step and kept the maximum of each run of stride steps
+    # (max pooling) instead of convolving every stride-th step
+    (
+        "series_auto+stem_median_steps+lr_1e-3_steps_3000+max_pool"
+        "+jitter_0.1_steps_6000+lstm_steps_4000+renorm+stem_max"
+    ): (
+        "max pooling in place of the stem's strides (stem_downsampling), a "
+        "change to the code"
+    ),
 }
 
 
