@@ -199,3 +199,64 @@ def test_pooling_report_names_the_rows_of_an_earlier_machine(pooling_report):
     }
     assert named == earlier
     assert not any(cpu in line for line in lines)
+
+
+@pytest.fixture(scope="module")
+def heldout_report(tmp_path_factory):
+    path = tmp_path_factory.mktemp("heldout") / "HELDOUT.md"
+    run_script(BENCHMARKS / "heldout.py", "--report", "--output", path)
+    return path.read_text(encoding="utf-8")
+
+
+def test_heldout_report_is_current(heldout_report):
+    assert (BENCHMARKS / "HELDOUT.md").read_text(encoding="utf-8") == heldout_report
+
+
+def test_heldout_sets_choose_nothing():
+    """The held-out sets are no development set, and the study that
+    chooses defaults refuses them."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import _common as C
+    import lodo
+
+    assert set(C.HELDOUT_CLASSIFICATION).isdisjoint(C.SUITE)
+    for name in C.HELDOUT_CLASSIFICATION:
+        assert (BENCHMARKS / "data" / f"{name}.npz").exists()
+        with pytest.raises(SystemExit, match="held out of every choice"):
+            lodo.load(name, None)
+
+
+def test_heldout_rows_of_earlier_defaults_are_marked(tmp_path):
+    """A row measured with other defaults than today's is shown under its
+    model's name marked as such, never as today's model; the last row of a
+    data set, model and seed replaces the earlier ones."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import accuracy
+    import heldout
+
+    def row(model, seed, score, config):
+        return dict(
+            dataset="ArrowHead",
+            model=model,
+            seed=seed,
+            score=score,
+            fit_s=1.0,
+            predict_s=0.1,
+            config=config,
+            quick=False,
+            measured="2026-12-05, test CPU",
+        )
+
+    today = accuracy.config("LSTMAttentionClassifier")
+    path = tmp_path / "rows.jsonl"
+    rows = [
+        row("LSTMAttentionClassifier", 0, 0.5, "older"),
+        row("LSTMAttentionClassifier", 0, 0.8, today),
+        row("TransformerClassifier", 0, 0.7, "older"),
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    shown = {(r["model"], r["score"]) for r in heldout.latest_rows(path)}
+    assert shown == {
+        ("LSTMAttentionClassifier", 0.8),
+        (f"TransformerClassifier {heldout.STALE}", 0.7),
+    }
