@@ -58,7 +58,7 @@ CONV_STEM_CONSTRAINTS = {
     "stem_norm": [StrOptions({"layer", "batch"}), None],
     "stem_dilation": [int_param(1)],
     "stem_scales": [int_param(1)],
-    "stem_pooling": ["boolean"],
+    "stem_pooling": ["boolean", StrOptions({"auto"})],
     "series_norm": [StrOptions({"auto", "stats", "instance"}), None],
     "batch_renorm": ["boolean"],
 }
@@ -139,6 +139,15 @@ def _check_recurrent(est):
             )
 
 
+def _stem_pooling(est):
+    """``stem_pooling`` as the network takes it: ``"auto"`` pools the stem
+    where there is one."""
+    stem_pooling = est._effective("stem_pooling")
+    if stem_pooling == "auto":
+        return est.conv_stem is not None
+    return stem_pooling
+
+
 def _shared_network_params(est, max_length):
     """The input, stem and pooling parameters both families pass on as
     they are."""
@@ -160,7 +169,7 @@ def _shared_network_params(est, max_length):
         stem_norm=est._effective("stem_norm"),
         stem_dilation=est.stem_dilation,
         stem_scales=est.stem_scales,
-        stem_pooling=est.stem_pooling,
+        stem_pooling=_stem_pooling(est),
         # "auto" is resolved from the training data by fit
         series_norm=(
             est.series_norm_

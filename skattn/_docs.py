@@ -195,13 +195,14 @@ CONV_STEM_DOC = """\
         times as wide as the single kernel's, with the ``{width}`` channels
         shared out between them (the multi-scale kernels of InceptionTime),
         so that the stem sees both fine detail and longer patterns.
-    stem_pooling : bool, default=False
+    stem_pooling : bool or "auto", default={stem_pooling}
         Join each stem channel's mean and maximum over the real steps to
         the pooled vector the head reads: a path from the convolutions to
         the head around the encoder, as in the global average pooling of
         FCN and ResNet classifiers. The pooled vector (and
         ``AttentionPoolingTransformer``'s embedding) grows by twice the
-        stem's ``{width}`` channels. Needs ``conv_stem``.
+        stem's ``{width}`` channels. True needs ``conv_stem``; ``"auto"``
+        pools the stem where there is one (``conv_stem`` not None).
     series_norm : {{"auto", "stats", "instance"}} or None, default={series_norm}
         Give the network each sequence's own level and scale: per channel,
         the mean and the log standard deviation over the sequence's real
@@ -507,11 +508,15 @@ def fill_doc(**blocks):
 
 
 def recurrent_params_doc(
-    stem_norm='"layer"', series_norm="None", max_pooling=False, batch_renorm=False
+    stem_norm='"layer"',
+    series_norm="None",
+    max_pooling=False,
+    batch_renorm=False,
+    stem_pooling=False,
 ):
     """The LSTM estimators' architecture parameters, with the defaults of
-    ``stem_norm``, ``series_norm``, ``max_pooling`` and ``batch_renorm``
-    (which differ between estimators)."""
+    ``stem_norm``, ``series_norm``, ``max_pooling``, ``batch_renorm`` and
+    ``stem_pooling`` (which differ between estimators)."""
     return (
         """\
     hidden_size : int, default=64
@@ -529,6 +534,7 @@ def recurrent_params_doc(
             stem_norm=stem_norm,
             series_norm=series_norm,
             batch_renorm=batch_renorm,
+            stem_pooling=stem_pooling,
         )
         + POOLING_PARAMS_DOC.format(
             pooling_options='{"attention", "mean", "max", "last"}',
@@ -586,6 +592,7 @@ default="sinusoidal"
             stem_norm=stem_norm,
             series_norm=series_norm,
             batch_renorm=False,
+            stem_pooling=False,
         )
         + POOLING_PARAMS_DOC.format(
             pooling_options='{"attention", "cls", "mean", "max", "last"}',

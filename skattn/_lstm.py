@@ -24,7 +24,10 @@ __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
 @model_class
 @fill_doc(
     architecture=recurrent_params_doc(
-        series_norm='"auto"', max_pooling=True, batch_renorm=True
+        series_norm='"auto"',
+        max_pooling=True,
+        batch_renorm=True,
+        stem_pooling='"auto"',
     ),
     training=training_doc(**{**RECURRENT_DEFAULTS, **LSTM_CLASSIFIER_TRAINING}),
     attributes=FITTED_ATTRIBUTES_DOC,
@@ -39,10 +42,11 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     neighbourhood and shortens long sequences; the encoder reads the result
     (never the padding); attention turns its hidden states into one vector,
     joined by each state channel's maximum over the sequence
-    (``max_pooling``), which a linear layer maps to class logits.
+    (``max_pooling``) and each stem channel's mean and maximum
+    (``stem_pooling``), which a linear layer maps to class logits.
     ``attention_weights(X)`` returns how much each input timestep counted.
 
-    Its defaults differ from :class:`LSTMAttentionRegressor`'s in six
+    Its defaults differ from :class:`LSTMAttentionRegressor`'s in seven
     places, chosen by leave-one-data-set-out cross-validation on seven real
     classification data sets (``benchmarks/LODO.md``): each sequence is
     standardised by its own statistics when the training sequences' scales
@@ -53,10 +57,12 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     maxima (``max_pooling=True``), every training batch gets Gaussian noise
     of a tenth of each sequence's own standard deviation (``jitter="auto"``),
     training stops after 4,000 optimizer steps (``max_steps``), which
-    only training sets of over 320 sequences reach, and ``series_norm``'s
+    only training sets of over 320 sequences reach, ``series_norm``'s
     batch statistics are renormalised (``batch_renorm=True``), so that
     batches of sequences of similar length, which length grouping
-    makes, are normalised in training as at prediction.
+    makes, are normalised in training as at prediction, and the head reads
+    the stem's channels too (``stem_pooling="auto"``: where there is a
+    stem), a path from the convolutions to the head around the LSTM.
 
     Parameters
     ----------
@@ -95,6 +101,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         "max_pooling": False,
         "jitter": 0.0,
         "batch_renorm": False,
+        "stem_pooling": False,
     }
 
     _parameter_constraints = {
@@ -113,7 +120,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         stem_norm="layer",
         stem_dilation=1,
         stem_scales=1,
-        stem_pooling=False,
+        stem_pooling="auto",
         series_norm="auto",
         batch_renorm=True,
         pooling="attention",

@@ -61,6 +61,7 @@ TASK_PARAMS = (
     "relative_positions",
     "dropout",
     "batch_renorm",
+    "stem_pooling",
 )
 # The value of a parameter that an estimator lacks: the regressors add no
 # noise, and the recurrent encoder has no attention scores to bias.
@@ -128,7 +129,8 @@ def _auto_values(name):
 # Files saved before the stem existed hold no conv_stem: their networks have
 # none (the constructor default "auto" would build one); those saved before
 # series_norm, max_steps, max_pooling, jitter, relative_positions or
-# batch_renorm existed had none of them.
+# batch_renorm existed had none of them, and none pooled the stem before
+# stem_pooling took "auto".
 _LEGACY = {
     "conv_stem": None,
     "stem_norm": None,
@@ -138,6 +140,7 @@ _LEGACY = {
     "jitter": 0.0,
     "relative_positions": False,
     "batch_renorm": False,
+    "stem_pooling": False,
 }
 
 _JITTER_DOC = jitter_doc(
@@ -156,6 +159,7 @@ def _pooling_docs():
         stem_norm='"auto"',
         series_norm='"auto"',
         batch_renorm='"auto"',
+        stem_pooling='"auto"',
     )
     stem = _auto_entry(
         stem,
@@ -173,6 +177,14 @@ def _pooling_docs():
     )
     stem = _auto_entry(
         stem, "batch_renorm", '"auto" or bool', _auto_values("batch_renorm")
+    )
+    stem = _auto_entry(
+        stem,
+        "stem_pooling",
+        '"auto" or bool',
+        "Here that holds with class labels and the LSTM/GRU encoder only (the "
+        'LSTM classifier\'s default); otherwise ``"auto"`` pools no stem '
+        "(``False``, the other estimators' default).",
     )
     training = training_doc(**TRANSFORMER_DEFAULTS)
     for name, choices in (
@@ -363,7 +375,7 @@ default="sinusoidal"
         stem_norm="auto",
         stem_dilation=1,
         stem_scales=1,
-        stem_pooling=False,
+        stem_pooling="auto",
         series_norm="auto",
         batch_renorm="auto",
         pooling="attention",

@@ -140,6 +140,37 @@ def test_files_saved_before_batch_renorm_load_without_it(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), old.predict_proba(X))
 
 
+def test_stem_pooling_is_the_lstm_classifiers_default_where_there_is_a_stem():
+    """The LSTM classifier's head reads the stem's channels by default
+    ("auto"), and a network without a stem fits without them; an explicit
+    True without a stem is an error."""
+    assert LSTMAttentionClassifier().stem_pooling == "auto"
+    for Model in (LSTMAttentionRegressor, TransformerClassifier, TransformerRegressor):
+        assert Model().stem_pooling is False
+    X, y = _ragged_data()[:2]
+    est = LSTMAttentionClassifier(max_epochs=1, n_threads=1).fit(X, y)
+    assert est.net_.module_.stem_pooling is not None
+    est = LSTMAttentionClassifier(conv_stem=None, max_epochs=1, n_threads=1)
+    module = est.fit(X, y).net_.module_
+    assert module.stem is None and module.stem_pooling is None
+    est.set_params(stem_pooling=True)
+    with pytest.raises(ValueError, match="stem_pooling=True needs a convolutional"):
+        est.fit(X, y)
+
+
+def test_files_saved_before_stem_pooling_load_without_it(tmp_path):
+    """A LSTMAttentionClassifier file written before stem_pooling took
+    "auto" has no such key: it loads without stem pooling, as trained."""
+    X, y = _ragged_data()[:2]
+    old = LSTMAttentionClassifier(
+        stem_pooling=False, max_epochs=1, random_state=0, n_threads=1
+    )
+    loaded = _saved_without(old.fit(X, y), tmp_path, ["stem_pooling"])
+    assert loaded.stem_pooling is False
+    assert loaded.net_.module_.stem_pooling is None
+    np.testing.assert_array_equal(loaded.predict_proba(X), old.predict_proba(X))
+
+
 @pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionRegressor])
 def test_dilated_stem_is_built_saved_and_ignores_padding(Model, tmp_path):
 

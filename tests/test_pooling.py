@@ -224,6 +224,30 @@ def test_auto_jitter_follows_the_supervised_estimator(data3d, encoder, target, n
     assert pool.fit(X, targets[target]).net_.jitter == noise
 
 
+@pytest.mark.parametrize(
+    "encoder, target, pooled",
+    [("lstm", "labels", True), ("lstm", "continuous", False)]
+    + [("transformer", "labels", False), ("lstm", None, False)],
+)
+def test_auto_stem_pooling_follows_the_supervised_estimator(
+    data3d, encoder, target, pooled
+):
+    """``stem_pooling="auto"`` pools the stem as the supervised estimator
+    of the task does (the LSTM classifier), and the embedding grows by the
+    stem channels' means and maxima."""
+    X, y = data3d
+    targets = {"labels": y, "continuous": X[:, :, 0].mean(1), None: None}
+    params = dict(encoder=encoder, hidden_size=4, max_epochs=1)
+    params.update(TINY_BY_CLASS[AttentionPoolingTransformer])
+    pool = AttentionPoolingTransformer(**params).fit(X, targets[target])
+    plain = AttentionPoolingTransformer(stem_pooling=False, **params)
+    plain.fit(X, targets[target])
+    assert pool.stem_pooling == "auto"
+    assert (_network(pool).stem_pooling is not None) is pooled
+    grown = pool.transform(X).shape[1] - plain.transform(X).shape[1]
+    assert grown == (2 * _network(pool).stem.output_size if pooled else 0)
+
+
 def test_jitter_applies_to_continuous_targets_and_not_to_reconstruction(data3d):
     X, _ = data3d
     pool = AttentionPoolingTransformer(
