@@ -197,7 +197,9 @@ def test_multi_scale_stem_is_built_saved_and_ignores_padding(Model, tmp_path):
     "Model", [LSTMAttentionClassifier, TransformerClassifier, TransformerRegressor]
 )
 def test_max_pooling_is_built_saved_and_ignores_padding(Model, tmp_path):
-    est = Model(max_pooling=True, max_epochs=2, random_state=0, n_threads=1)
+    est = Model(
+        max_pooling=True, stem_pooling=False, max_epochs=2, random_state=0, n_threads=1
+    )
     X, y = _fit_padding_and_saving(est, tmp_path)
     network = est.net_.module_
     assert network.head.in_features == 2 * network.encoder.output_size
