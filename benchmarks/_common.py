@@ -95,6 +95,17 @@ def load_suite(name, directory=None):
         return npz["X_train"], npz["X_test"], npz["y_train"], npz["y_test"]
 
 
+def write_sets(names, build, describe):
+    """Write ``benchmarks/data/<name>.npz`` for each of ``names`` from the
+    arrays ``build(name)`` returns, and print ``describe(arrays)``."""
+    out = HERE / "data"
+    out.mkdir(exist_ok=True)
+    for name in names:
+        arrays = build(name)
+        np.savez_compressed(out / f"{name}.npz", **arrays)
+        print(f"{name}: {describe(arrays)}")
+
+
 def is_classification(name):
     return name in SUITE_CLASSIFICATION or name in HELDOUT_CLASSIFICATION
 

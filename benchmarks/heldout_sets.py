@@ -28,11 +28,9 @@ sequence's end).
 
 import argparse
 import warnings
-from pathlib import Path
 
+import _common as C
 import numpy as np
-
-OUT = Path(__file__).resolve().parent / "data"
 
 # name -> the aeon loader's name
 SETS = {
@@ -69,19 +67,18 @@ def build(name):
     return arrays
 
 
+def describe(arrays):
+    X, lengths = arrays["X_train"], arrays["lengths_train"]
+    return (
+        f"train {X.shape} (lengths {lengths.min()} to {lengths.max()}), test "
+        f"{arrays['X_test'].shape}, {len(np.unique(arrays['y_train']))} classes"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.parse_args()
-    OUT.mkdir(exist_ok=True)
-    for name in SETS:
-        arrays = build(name)
-        np.savez_compressed(OUT / f"{name}.npz", **arrays)
-        X, lengths = arrays["X_train"], arrays["lengths_train"]
-        print(
-            f"{name}: train {X.shape} (lengths {lengths.min()} to "
-            f"{lengths.max()}), test {arrays['X_test'].shape}, "
-            f"{len(np.unique(arrays['y_train']))} classes"
-        )
+    C.write_sets(SETS, build, describe)
 
 
 if __name__ == "__main__":

@@ -28,11 +28,9 @@ the development suite (``X_train``, ``y_train``, ``X_test``, ``y_test``,
 """
 
 import argparse
-from pathlib import Path
 
+import _common as C
 import numpy as np
-
-OUT = Path(__file__).resolve().parent / "data"
 
 # share of the windows (in time order) used for training
 TRAIN_SHARE = 0.7
@@ -100,18 +98,18 @@ def build(name):
     }
 
 
+def describe(arrays):
+    X, y = arrays["X_train"], arrays["y_train"]
+    return (
+        f"train {X.shape}, test {arrays['X_test'].shape}, "
+        f"y_train mean {y.mean():.3g}, std {y.std():.3g}"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.parse_args()
-    OUT.mkdir(exist_ok=True)
-    for name in SETS:
-        arrays = build(name)
-        np.savez_compressed(OUT / f"{name}.npz", **arrays)
-        X, y = arrays["X_train"], arrays["y_train"]
-        print(
-            f"{name}: train {X.shape}, test {arrays['X_test'].shape}, "
-            f"y_train mean {y.mean():.3g}, std {y.std():.3g}"
-        )
+    C.write_sets(SETS, build, describe)
 
 
 if __name__ == "__main__":
