@@ -48,8 +48,8 @@ def members():
 
 
 def test_a_later_vote_row_replaces_the_earlier_one(members):
-    earlier, later = lodo.VOTE_ROWS[0], lodo.VOTE_ROWS[-1]
-    assert earlier != later
+    earlier, later = lodo.VOTE_ROWS[0], "lstm_renorm"  # it reaches PLAID only
+    assert later in lodo.VOTE_ROWS and later not in lodo.EVERY_FOLD
     rows = members + [
         row("vote", later, "PLAID", 0.85),  # order in the file does not matter
         row("vote", earlier, "GunPoint", 0.95),
@@ -62,6 +62,24 @@ def test_a_later_vote_row_replaces_the_earlier_one(members):
     prose = "\n".join(text)
     assert "rows of PLAID were measured again" in prose
     assert f"`{later}`" in prose
+
+
+def test_folds_before_a_change_of_every_fold_are_left_out(members):
+    """After a member's change that reaches every fold, the vote's folds
+    measured only before it give an earlier pair: they are left out, and
+    the report says so."""
+    (change,) = lodo.EVERY_FOLD
+    rows = members + [
+        row("vote", change, "PLAID", 0.85),
+        row("vote", lodo.VOTE_ROWS[0], "GunPoint", 0.95),
+        row("vote", lodo.VOTE_ROWS[0], "PLAID", 0.70),
+    ]
+    cells, text = vote_table(rows)
+    assert "GunPoint" not in cells
+    assert cells["PLAID"] == cells["mean"] == "0.850"
+    prose = "\n".join(text)
+    assert "(1 fits)" in prose
+    assert f"The 1 folds measured only before `{change}`" in prose
 
 
 def test_every_set_measured_again_leaves_no_other_sets(members):
