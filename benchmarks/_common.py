@@ -24,9 +24,10 @@ REGRESSION = ["Covid3Month"]
 DATASETS = CLASSIFICATION + REGRESSION
 
 # The development suite: the shipped sets, the regression sets built by
-# regression_sets.py (benchmarks/data) and the .npz files of the suite's
-# folder (data_dir). Covid3Month and CardanoSentiment are close to noise;
-# Sunspots, ElNino and USMacro forecast real future values.
+# regression_sets.py and spectra_sets.py (benchmarks/data) and the .npz
+# files of the suite's folder (data_dir). Covid3Month and CardanoSentiment
+# are close to noise; Sunspots, ElNino and USMacro forecast real future
+# values; Tecator reads fat content from spectra.
 SUITE_CLASSIFICATION = [
     *CLASSIFICATION,
     "Coffee",
@@ -34,7 +35,14 @@ SUITE_CLASSIFICATION = [
     "ACSF1",
     "PLAID",
 ]
-SUITE_REGRESSION = [*REGRESSION, "CardanoSentiment", "Sunspots", "ElNino", "USMacro"]
+SUITE_REGRESSION = [
+    *REGRESSION,
+    "CardanoSentiment",
+    "Sunspots",
+    "ElNino",
+    "USMacro",
+    "Tecator",
+]
 SUITE = SUITE_CLASSIFICATION + SUITE_REGRESSION
 # Sets held out of every choice of defaults (heldout_sets.py builds them in
 # benchmarks/data, heldout.py measures the defaults on them).

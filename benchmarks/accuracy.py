@@ -155,6 +155,7 @@ NEUTRAL = {
     "jitter": 0.0,
     "max_pooling": False,
     "stem_pooling": False,
+    "differences": 0,
     "group_by_length": True,
     "batch_renorm": False,
 }

@@ -117,6 +117,10 @@ CANDIDATES = {
     "series_auto_batch": {"series_norm": "auto", "stem_norm": "batch"},
     "no_stem": {"conv_stem": None},
     "no_dropout": {"dropout": 0.0},
+    # each channel's differences between neighbouring steps as channels
+    # (modules.Differences): first order, and first and second
+    "differences_1": {"differences": 1},
+    "differences_2": {"differences": 2},
     # the same for the Transformer alone (the vote's rows after it became
     # the Transformer classifier's default)
     "tf_no_dropout": {"tf:dropout": 0.0},

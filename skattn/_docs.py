@@ -203,6 +203,15 @@ CONV_STEM_DOC = """\
         ``AttentionPoolingTransformer``'s embedding) grows by twice the
         stem's ``{width}`` channels. True needs ``conv_stem``; ``"auto"``
         pools the stem where there is one (``conv_stem`` not None).
+    differences : {{0, 1, 2}}, default=0
+        Give the network each channel's differences between neighbouring
+        steps as extra input channels (with 2, also the differences of
+        those), standardised over the training set: the slope and the
+        curvature of a smooth series, which are small next to its level
+        and stay small after the input's standardisation (spectra,
+        outlines, slowly varying sensors). Numeric input only (not with
+        token ids or categorical features). See
+        :class:`skattn.modules.Differences`.
     series_norm : {{"auto", "stats", "instance"}} or None, default={series_norm}
         Give the network each sequence's own level and scale: per channel,
         the mean and the log standard deviation over the sequence's real

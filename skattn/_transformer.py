@@ -120,6 +120,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         stem_dilation=1,
         stem_scales=1,
         stem_pooling=False,
+        differences=0,
         series_norm="auto",
         batch_renorm=False,
         pooling="attention",
@@ -174,6 +175,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.stem_dilation = stem_dilation
         self.stem_scales = stem_scales
         self.stem_pooling = stem_pooling
+        self.differences = differences
         self.series_norm = series_norm
         self.batch_renorm = batch_renorm
         self.pooling = pooling
@@ -280,6 +282,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         stem_dilation=1,
         stem_scales=1,
         stem_pooling=False,
+        differences=0,
         series_norm=None,
         batch_renorm=False,
         pooling="attention",
@@ -330,6 +333,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.stem_dilation = stem_dilation
         self.stem_scales = stem_scales
         self.stem_pooling = stem_pooling
+        self.differences = differences
         self.series_norm = series_norm
         self.batch_renorm = batch_renorm
         self.pooling = pooling

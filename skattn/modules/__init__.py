@@ -42,6 +42,7 @@ from .network import (
 )
 from .stem import (
     ConvStem,
+    Differences,
     MaskedBatchNorm,
     MultiScaleConv,
     SeriesNorm,
@@ -55,6 +56,7 @@ __all__ = [
     "AttentionPooling",
     "CategoricalEmbedding",
     "ConvStem",
+    "Differences",
     "DotScore",
     "GeneralScore",
     "LearnedPositionalEncoding",

@@ -14,7 +14,7 @@ from torch import nn
 from .._docs import fill_doc
 from .attention import AttentionPooling, MaskedPooling
 from .encoders import RecurrentEncoder, TransformerEncoder
-from .stem import ConvStem, SeriesNorm, auto_stem_stride
+from .stem import ConvStem, Differences, SeriesNorm, auto_stem_stride
 
 __all__ = [
     "CategoricalEmbedding",
@@ -299,8 +299,11 @@ class SequenceNetwork(nn.Module):
     static_query : StaticQuery, optional
         Makes the attention query from the attributes (the pooling must
         then take its query at call time).
+    differences : Differences, optional
+        Applied to the values first: appends the differences between
+        neighbouring steps as channels.
     series_norm : SeriesNorm, optional
-        Applied to the values first: appends each sequence's level and
+        Applied to the values next: appends each sequence's level and
         scale as channels.
     linear : LinearSteps, optional
         A linear function of the last input steps (the values the network
@@ -340,6 +343,7 @@ class SequenceNetwork(nn.Module):
         stem=None,
         static=None,
         static_query=None,
+        differences=None,
         series_norm=None,
         linear=None,
         max_pooling=False,
@@ -348,6 +352,7 @@ class SequenceNetwork(nn.Module):
         super().__init__()
         if stem_pooling and stem is None:
             raise ValueError("stem_pooling needs a convolutional stem")
+        self.differences = differences
         self.series_norm = series_norm
         self.linear = linear
         self.static = static
@@ -399,6 +404,8 @@ class SequenceNetwork(nn.Module):
         if self.static is not None:
             values, static = self.static(values)
         x = values if self.embedding is None else self.embedding(values)
+        if self.differences is not None:
+            x = self.differences(x, mask)
         if self.series_norm is not None:
             x = self.series_norm(x, mask)
         if self.stem is not None:
@@ -744,6 +751,7 @@ def sequence_network(
     stem_norm="layer",
     stem_dilation=1,
     stem_scales=1,
+    differences=0,
     series_norm=None,
     batch_renorm=False,
     linear_steps=None,
@@ -798,6 +806,9 @@ def sequence_network(
         The stem's dilation growth (see :class:`ConvStem`).
     stem_scales : int, default=1
         Kernel widths per stem layer (see :class:`ConvStem`).
+    differences : {0, 1, 2}, default=0
+        Differences between neighbouring steps, up to this order, as extra
+        channels (see :class:`Differences`); numeric input only.
     series_norm : {"stats", "instance", None}, default=None
         Each sequence's mean and log standard deviation per channel as
         extra channels, and with "instance" the values standardised per
@@ -858,6 +869,11 @@ def sequence_network(
     elif categorical:
         embedding = CategoricalEmbedding(n_channels, categorical)
         input_size = embedding.output_size
+    diffs = None
+    if differences:
+        _check_numeric("differences", embedding)
+        diffs = Differences(input_size, differences, renorm=batch_renorm)
+        input_size = diffs.output_size
     series = None
     if series_norm is not None:
         _check_numeric("series_norm", embedding)
@@ -915,6 +931,7 @@ def sequence_network(
             if with_query
             else None
         ),
+        differences=diffs,
         series_norm=series,
         linear=linear,
         max_pooling=max_pooling,

@@ -23,6 +23,7 @@ __all__ = [
     "SERIES_NORMS",
     "STEM_NORMS",
     "ConvStem",
+    "Differences",
     "MaskedBatchNorm",
     "MultiScaleConv",
     "SeriesNorm",
@@ -175,6 +176,71 @@ class MaskedBatchNorm(nn.Module):
             self.running_var.lerp_(unbiased.to(self.running_var.dtype), self.momentum)
             self.batches_seen += 1
         return x_hat * self.weight + self.bias
+
+
+class Differences(nn.Module):
+    """Each channel's differences between neighbouring steps as channels.
+
+    Appends ``x[t] - x[t-1]`` of every channel (with ``order=2`` also the
+    differences of those), standardised by :class:`MaskedBatchNorm`
+    (running averages at evaluation). The slope of a smooth series is small
+    next to its level, and the input's standardisation leaves it small; as
+    channels of their own, slopes and curvature reach the network at the
+    scale of the values (the first-order difference series of MultiRocket,
+    Tan et al. 2022; the derivative distances of Górecki and Łuczak 2013).
+    A difference needs two real steps: it is 0 at a sequence's first step
+    (first two for the second order), and padding changes nothing.
+
+    Parameters
+    ----------
+    channels : int
+        Channels ``c`` of the input.
+    order : {1, 2}, default=1
+        The highest order of differences appended.
+    eps : float, default=1e-10
+        Added to the variance of the appended channels (small: slopes of
+        smooth standardised series have variances far below
+        :class:`MaskedBatchNorm`'s usual 1e-5).
+    renorm : bool, default=False
+        Batch renormalisation of the appended channels (see
+        :class:`MaskedBatchNorm`).
+
+    Notes
+    -----
+    ``forward(x [b, t, c], mask [b, t])`` returns ``[b, t, (1 + order) c]``,
+    zero on padded steps.
+
+    Examples
+    --------
+    >>> import torch
+    >>> differences = Differences(2)
+    >>> differences(torch.randn(4, 5, 2), torch.ones(4, 5, dtype=torch.bool)).shape
+    torch.Size([4, 5, 4])
+    """
+
+    def __init__(self, channels, order=1, *, eps=1e-10, renorm=False):
+        super().__init__()
+        if order not in (1, 2):
+            raise ValueError(f"order must be 1 or 2, got {order!r}")
+        self.order = order
+        self.norm = MaskedBatchNorm(order * channels, eps=eps, renorm=renorm)
+        self.output_size = (1 + order) * channels
+
+    def forward(self, x, mask):
+        real = mask.unsqueeze(-1)  # [b, t, 1]
+        x = x.masked_fill(~real, 0.0)  # padding may hold NaN
+        diffs, values, valid = [], x, real
+        for _ in range(self.order):
+            # a difference is real where its step and the one before are
+            valid = torch.cat(
+                [torch.zeros_like(valid[:, :1]), valid[:, 1:] & valid[:, :-1]], 1
+            )
+            step = values[:, 1:] - values[:, :-1]
+            values = torch.cat([torch.zeros_like(values[:, :1]), step], 1)
+            values = values.masked_fill(~valid, 0.0)
+            diffs.append(values)
+        diffs = self.norm(torch.cat(diffs, -1), mask)
+        return torch.cat([x, diffs], -1) * real.to(x.dtype)
 
 
 class SeriesNorm(nn.Module):

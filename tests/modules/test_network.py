@@ -105,6 +105,22 @@ def _assert_padding_is_never_read(net, values, mask):
         assert_allclose(alone[0].detach(), out[i].detach(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("build", [recurrent_network, transformer_network])
+def test_differences_reach_the_stem_and_never_read_padding(build):
+    torch.manual_seed(0)
+    net = build(2, 3, conv_stem=2, differences=2, series_norm="stats").double().eval()
+    # values, their first and second differences, then the level and scale
+    # of each of those six channels
+    assert net.differences.output_size == 6 and net.series_norm.output_size == 18
+    values, mask = random_batch(d=2)
+    _assert_padding_is_never_read(net, values, mask)
+
+
+def test_differences_need_numeric_input():
+    with pytest.raises(ValueError, match="differences needs numeric input"):
+        transformer_network(1, 3, d_model=8, vocab_size=10, differences=1)
+
+
 def test_stem_pooling_needs_a_stem():
     with pytest.raises(ValueError, match="stem_pooling.*conv_stem is None"):
         transformer_network(2, 3, d_model=8, conv_stem=None, stem_pooling=True)

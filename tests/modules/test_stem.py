@@ -7,6 +7,7 @@ import torch
 
 from skattn.modules.stem import (
     ConvStem,
+    Differences,
     MaskedBatchNorm,
     MultiScaleConv,
     SeriesNorm,
@@ -218,6 +219,51 @@ def test_batch_renorm_clips_its_correction():
 def test_stem_norm_must_be_known():
     with pytest.raises(ValueError, match="norm must be one of"):
         ConvStem(1, 4, norm="instance")
+
+
+# Differences --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_differences_append_the_steps_differences_of_the_real_steps(order):
+    x, mask = _padded([6, 3], 6, 2)
+    x = x.double().masked_fill(~mask.unsqueeze(-1), float("nan"))  # NaN padding
+    differences = Differences(2, order).double().eval()  # running stats 0 and 1
+    y = differences(x, mask)
+    assert y.shape == (2, 6, 2 + 2 * order) and differences.output_size == 2 + 2 * order
+    scale = (1 + differences.norm.eps) ** -0.5
+    for i, n in enumerate((6, 3)):
+        real = x[i, :n]
+        first = torch.cat([torch.zeros(1, 2, dtype=real.dtype), real.diff(dim=0)])
+        torch.testing.assert_close(y[i, :n, :2], real)
+        torch.testing.assert_close(y[i, :n, 2:4], first * scale)
+        if order == 2:
+            second = torch.cat(
+                [torch.zeros(2, 2, dtype=real.dtype), real.diff(2, dim=0)]
+            )
+            torch.testing.assert_close(y[i, :n, 4:], second * scale)
+        assert (y[i, n:] == 0).all()  # padding: zero, never NaN
+
+
+def test_differences_standardise_with_the_training_batch():
+    """In training the appended channels have mean 0 and variance 1 over
+    the real steps of the batch, however small the slopes are."""
+    x, mask = _padded([20, 12, 7], 20, 1)
+    x = 1e3 + 1e-3 * x.double().cumsum(1)  # a large level, small slopes
+    differences = Differences(1).double().train()
+    y = differences(x, mask)[..., 1][mask]
+    slopes = torch.cat([torch.zeros(3, 1, 1).double(), x.diff(dim=1)], 1)
+    slopes = slopes.masked_fill(~(mask & mask.roll(1, 1)).unsqueeze(-1), 0)[mask]
+    var = slopes.var(unbiased=False)  # about 1e-6
+    zero = torch.tensor(0.0).double()
+    torch.testing.assert_close(y.mean(), zero, atol=1e-9, rtol=0)
+    expected = var / (var + differences.norm.eps)  # 1 - 1e-4 (1e-5: 0.09)
+    torch.testing.assert_close(y.var(unbiased=False), expected, rtol=1e-9, atol=0)
+
+
+def test_differences_order_must_be_1_or_2():
+    with pytest.raises(ValueError, match="order must be 1 or 2"):
+        Differences(1, 3)
 
 
 # SeriesNorm ---------------------------------------------------------------------
