@@ -121,6 +121,9 @@ CANDIDATES = {
     # (modules.Differences): first order, and first and second
     "differences_1": {"differences": 1},
     "differences_2": {"differences": 2},
+    # early stopping waits 30 epochs for a better validation score, not 10
+    "patience_30": {"n_iter_no_change": 30},
+    "differences_2_patience_30": {"differences": 2, "n_iter_no_change": 30},
     # the same for the Transformer alone (the vote's rows after it became
     # the Transformer classifier's default)
     "tf_no_dropout": {"tf:dropout": 0.0},
@@ -885,7 +888,15 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
     if first is None:
         return []
     names = [n for n in suite if (task, first, family, n) in table]
-    missing = [n for n in suite if n not in names]
+    # sets that joined the suite after the first baseline was measured: in
+    # columns of their own, outside the mean, and in the latest round's
+    # leave-one-out rule where its baseline was measured on them
+    later = [
+        n
+        for n in suite
+        if n not in names and any((task, h, family, n) in table for h in history)
+    ]
+    missing = [n for n in suite if n not in names and n not in later]
     # the candidates by name, then those measured on top of new defaults,
     # in the order they were first measured
     known = list(CANDIDATES) + [
@@ -909,22 +920,40 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
             "rule below runs over the sets in the table only.",
             "",
         ]
-    header = ["candidate", *names, "mean", "fit s (sum)"]
+    if later:
+        text += [
+            f"Joined the suite after the first rows: {', '.join(later)}; its "
+            "columns come after the mean and are not in it or in the fit-time "
+            "sum, and the leave-one-out rule of the latest round runs over "
+            "them too where that round's baseline was measured on them.",
+            "",
+        ]
+    header = ["candidate", *names, "mean", *later, "fit s (sum)"]
     body = []
+
+    def cell(c, fam, n):
+        if (task, c, fam, n) not in table:
+            return "-", None, 0.0
+        m, k, f = table[task, c, fam, n]
+        shown = f"{m:.3f}" + ("" if k == n_folds else f" ({k})")
+        return shown, (m if k == n_folds else None), f
+
     for c in cands + partial + ["ridge", "minirocket"]:
         fam = "ref" if c in ("ridge", "minirocket") else family
-        cells, vals, fit = [], [], 0.0
-        for n in names:
-            if (task, c, fam, n) in table:
-                m, k, f = table[task, c, fam, n]
-                cells.append(f"{m:.3f}" + ("" if k == n_folds else f" ({k})"))
-                fit += f
-                if k == n_folds:
-                    vals.append(m)
-            else:
-                cells.append("-")
+        cells = [cell(c, fam, n) for n in names]
+        vals = [v for _, v, _ in cells if v is not None]
         mean = f"{np.mean(vals):.3f}" if len(vals) == len(names) else "-"
-        body.append([c + (" ‡" if c in RETIRED else ""), *cells, mean, f"{fit:.0f}"])
+        fit = sum(f for _, _, f in cells)
+        added = [cell(c, fam, n)[0] for n in later]
+        body.append(
+            [
+                c + (" ‡" if c in RETIRED else ""),
+                *[t for t, _, _ in cells],
+                mean,
+                *added,
+                f"{fit:.0f}",
+            ]
+        )
     text.append(C.markdown_table(header, body))
     shown = [c for c in cands + partial if c in RETIRED]
     if shown:
@@ -977,10 +1006,17 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
     base = present[-1]
     if len(round_on(base)) < 2 and len(present) > 1:
         base = present[-2]
-    among = round_on(base)
+    round_names = names + [
+        n for n in later if _complete(table, task, family, base, [n], n_folds)
+    ]
+    among = [
+        c
+        for c in round_on(base)
+        if _complete(table, task, family, c, round_names, n_folds)
+    ]
     if len(among) > 1:
         text += ["", f"Leave one data set out, candidates on top of `{base}`:", ""]
-        splits = lodo(table, task, family, names, among, base)
+        splits = lodo(table, task, family, round_names, among, base)
         text.append(
             C.markdown_table(
                 ["held out", "picked on the others", "its score", base],
@@ -991,7 +1027,7 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
             )
         )
         holds = holding(task, splits, base)
-        safe = no_worse(table, task, family, names, among, base)
+        safe = no_worse(table, task, family, round_names, among, base)
         verdict = (
             "Best: "
             + " and ".join(f"`{c}`" for c in holds)

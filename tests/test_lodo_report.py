@@ -229,3 +229,41 @@ def test_a_declined_candidate_is_confirmed_with_the_reason(monkeypatch):
     # a reason for a candidate that is not confirmed says nothing
     worse = {"A": [0.5, 0.5, 0.5], "B": [0.5, 0.5, 0.5]}
     assert "did not become" not in margin_rule({"base": BASE, "two": worse})
+
+
+def test_a_set_that_joined_later_counts_in_the_latest_round(monkeypatch):
+    """A set measured from a later baseline on has its own column, outside
+    the mean, and the latest round's leave-one-out rule reads it: here it
+    is the only set where the candidate differs from its baseline."""
+    monkeypatch.setitem(lodo.BASELINES, ("regression", "tf"), ["base"])
+    table = {}
+    for name, score in (("A", 0.5), ("B", 0.6), ("C", 0.4)):
+        table["regression", "base", "tf", name] = (score, 1, 1.0)
+        better = score / 2 if name == "C" else score
+        table["regression", "base+x", "tf", name] = (better, 1, 1.0)
+        if name != "C":  # the first baseline predates C
+            table["regression", "defaults", "tf", name] = (0.7, 1, 1.0)
+    rows = [
+        dict(task="regression", family="tf", candidate=c, dataset="A")
+        for c in ("base", "base+x")
+    ]
+    prose = "\n".join(
+        lodo._section(
+            table,
+            rows,
+            "regression",
+            "tf",
+            ["A", "B", "C"],
+            1,
+            lodo.REFERENCE_CPU,
+            table,
+        )
+    )
+    text = prose.splitlines()
+    assert "Joined the suite after the first rows: C" in prose
+    header = cells(next(line for line in text if line.startswith("| candidate |")))
+    assert header[:6] == ["candidate", "A", "B", "mean", "C", "fit s (sum)"]
+    line = next(line for line in text if line.startswith("| base+x |"))
+    assert cells(line)[3:5] == ["0.550", "0.200"]  # the mean leaves C out
+    assert any(line.startswith("| C |") for line in text)  # held out in a split
+    assert "No worse: `base+x` is at least as good" in prose
