@@ -124,6 +124,8 @@ CANDIDATES = {
     # early stopping waits 30 epochs for a better validation score, not 10
     "patience_30": {"n_iter_no_change": 30},
     "differences_2_patience_30": {"differences": 2, "n_iter_no_change": 30},
+    # first and second differences where the training series are smooth
+    "differences_auto": {"differences": "auto"},
     # the same for the Transformer alone (the vote's rows after it became
     # the Transformer classifier's default)
     "tf_no_dropout": {"tf:dropout": 0.0},

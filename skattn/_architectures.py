@@ -59,7 +59,7 @@ CONV_STEM_CONSTRAINTS = {
     "stem_dilation": [int_param(1)],
     "stem_scales": [int_param(1)],
     "stem_pooling": ["boolean", StrOptions({"auto"})],
-    "differences": [Interval(Integral, 0, 2, closed="both")],
+    "differences": [Interval(Integral, 0, 2, closed="both"), StrOptions({"auto"})],
     "series_norm": [StrOptions({"auto", "stats", "instance"}), None],
     "batch_renorm": ["boolean"],
 }
@@ -171,7 +171,8 @@ def _shared_network_params(est, max_length):
         stem_dilation=est.stem_dilation,
         stem_scales=est.stem_scales,
         stem_pooling=_stem_pooling(est),
-        differences=est.differences,
+        # "auto" is resolved from the training data by fit
+        differences=getattr(est, "differences_", est._effective("differences")),
         # "auto" is resolved from the training data by fit
         series_norm=(
             est.series_norm_

@@ -50,7 +50,9 @@ from ._runtime import num_threads, resolve_device, step_flops, torch_context
 from ._scaling import (
     fit_input_scaling,
     median_length,
+    resolve_differences,
     resolve_series_norm,
+    sequence_smoothness,
     sequence_stds,
     standardised_tensors,
 )
@@ -133,6 +135,7 @@ class SequenceEstimator(EventInputs, BaseEstimator):
         "_max_length",
         "_stem_length",
         "series_norm_",
+        "differences_",
         "linear_steps_",
         "linear_fit_",
         "early_stopping_",
@@ -347,6 +350,7 @@ arrays, or long DataFrame
                     self._input_scale,
                 )
             self._fit_series_norm(stds)
+            self._fit_differences(seqs, keep)
             self._stem_length = median_length(seqs.lengths[keep])
         values, lengths = self._tensors(seqs, np.float32)
         max_length = int(seqs.values.shape[1])
@@ -388,6 +392,24 @@ arrays, or long DataFrame
                 np.empty((0, 1)) if stds is None else stds,
                 self._numeric_input(),
             )
+
+    def _fit_differences(self, seqs, keep):
+        """Resolve ``differences`` ("auto": from how smooth the training
+        sequences are) into ``differences_``."""
+        if not hasattr(self, "differences"):
+            return
+        differences = self._effective("differences")
+        ratios = np.empty((0, 1))
+        if differences == "auto" and self._numeric_input():
+            values = (
+                seqs.values if len(keep) == len(seqs.lengths) else seqs.values[keep]
+            )
+            ratios = sequence_smoothness(values, seqs.lengths[keep])
+            if self.static_features is not None:  # attributes do not move
+                ratios = ratios[:, : -len(self.static_features)]
+        self.differences_ = resolve_differences(
+            differences, ratios, self._numeric_input()
+        )
 
     def _sample_weight(self, sample_weight, n, y):
         weight = _check_sample_weight(

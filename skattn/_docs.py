@@ -135,6 +135,9 @@ FITTED_ATTRIBUTES_DOC = """\
         ...) as plain Python data.
     n_channels_in_ : int
         Number of channels of the training sequences.
+    differences_ : {0, 1, 2}
+        The ``differences`` the network was built with (``"auto"``
+        resolved from the training data).
     series_norm_ : {"stats", "instance"} or None
         The ``series_norm`` the network was built with (``"auto"``
         resolved from the training data).
@@ -203,14 +206,19 @@ CONV_STEM_DOC = """\
         ``AttentionPoolingTransformer``'s embedding) grows by twice the
         stem's ``{width}`` channels. True needs ``conv_stem``; ``"auto"``
         pools the stem where there is one (``conv_stem`` not None).
-    differences : {{0, 1, 2}}, default=0
+    differences : {{0, 1, 2, "auto"}}, default=0
         Give the network each channel's differences between neighbouring
         steps as extra input channels (with 2, also the differences of
         those), standardised over the training set: the slope and the
         curvature of a smooth series, which are small next to its level
         and stay small after the input's standardisation (spectra,
-        outlines, slowly varying sensors). Numeric input only (not with
-        token ids or categorical features). See
+        outlines, slowly varying sensors). ``"auto"`` picks 2 when the
+        training series are smooth (the median, over sequences and
+        channels, of the standard deviation of the differences over that of
+        the values is below 0.15: a sine of about 42 steps a period or
+        longer) and 0 otherwise (and always for token ids or categorical
+        features); the choice is kept in ``differences_``. Numeric input
+        only (not with token ids or categorical features). See
         :class:`skattn.modules.Differences`.
     series_norm : {{"auto", "stats", "instance"}} or None, default={series_norm}
         Give the network each sequence's own level and scale: per channel,

@@ -14,7 +14,9 @@ __all__ = [
     "check_input_scaling",
     "fit_input_scaling",
     "median_length",
+    "resolve_differences",
     "resolve_series_norm",
+    "sequence_smoothness",
     "sequence_stds",
     "standardised_tensors",
 ]
@@ -23,6 +25,14 @@ __all__ = [
 # sequences' standard deviations spread over more than this factor from the
 # 10th to the 90th percentile (an order of magnitude).
 SERIES_SPREAD = 10.0
+
+
+# differences="auto" appends first and second differences when the training
+# series are smooth: the median, over sequences and channels, of the
+# standard deviation of the steps' differences over that of the values is
+# below this (a sine of period 42 steps or longer; on the development suite
+# the smooth sets measure 0.06 to 0.09, the others 0.23 and more).
+SMOOTH_RATIO = 0.15
 
 
 def fit_input_scaling(seqs, keep):
@@ -117,6 +127,67 @@ def sequence_stds(values, lengths, loc, scale):
         var = np.where(real, (part - mean[:, None]) ** 2, 0.0).sum(1) / count
         out[start : start + rows] = np.where(length[:, None] > 1, np.sqrt(var), np.nan)
     return out
+
+
+def sequence_smoothness(values, lengths):
+    """How much each sequence moves from one step to the next, per channel:
+    the standard deviation of its first differences over that of its values.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n, T, C)
+        Right-padded values (anything on padding).
+    lengths : ndarray of shape (n,)
+        Real steps per sequence.
+
+    Returns
+    -------
+    ratios : ndarray of shape (n, C), float64
+        NaN for sequences of fewer than three steps or constant ones.
+    """
+    n, t, c = values.shape
+    out = np.full((n, c), np.nan)
+    rows = max(1, 2**20 // max(t * c, 1))
+    for start in range(0, n, rows):
+        part = np.asarray(values[start : start + rows], np.float64)
+        length = np.asarray(lengths[start : start + rows])
+        real = (np.arange(t) < length[:, None])[..., None]
+        part = np.where(real, part, 0.0)
+        count = np.maximum(length, 1)[:, None]
+        mean = part.sum(1) / count
+        var = np.where(real, (part - mean[:, None]) ** 2, 0.0).sum(1) / count
+        steps = np.diff(part, axis=1)
+        moved = real[:, 1:] & real[:, :-1]
+        n_steps = np.maximum(length - 1, 1)[:, None]
+        step_mean = np.where(moved, steps, 0.0).sum(1) / n_steps
+        step_var = np.where(moved, (steps - step_mean[:, None]) ** 2, 0.0).sum(1)
+        step_var = step_var / n_steps
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.sqrt(step_var / var)
+        usable = (length[:, None] > 2) & (var > 0)
+        out[start : start + rows] = np.where(usable, ratio, np.nan)
+    return out
+
+
+def resolve_differences(differences, ratios, numeric):
+    """The ``differences`` the network gets: ``"auto"`` becomes 2 when the
+    median of the training sequences' :func:`sequence_smoothness` is below
+    :data:`SMOOTH_RATIO`, else 0.
+
+    Parameters
+    ----------
+    differences : {"auto", 0, 1, 2}
+    ratios : ndarray of shape (n, C)
+        :func:`sequence_smoothness` of the training sequences.
+    numeric : bool
+        False for token ids or categorical input, where "auto" means 0.
+    """
+    if differences != "auto":
+        return differences
+    ratios = ratios[~np.isnan(ratios)]
+    if not numeric or not len(ratios):
+        return 0
+    return 2 if np.median(ratios) < SMOOTH_RATIO else 0
 
 
 def resolve_series_norm(series_norm, stds, numeric):

@@ -451,6 +451,68 @@ def test_auto_series_norm_is_saved(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
+# differences ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Model", [TransformerClassifier, LSTMAttentionRegressor])
+def test_differences_predictions_do_not_depend_on_padding(Model):
+    X, y, lengths = _ragged_data()
+    if Model is LSTMAttentionRegressor:
+        y = np.nan_to_num(X[:, :, 0]).sum(1)
+    est = Model(differences=2, max_epochs=2, random_state=0, n_threads=1).fit(X, y)
+    assert est.differences_ == 2 and est.net_.module_.differences.order == 2
+    predict = est.predict_proba if hasattr(est, "predict_proba") else est.predict
+    together = predict(X)
+    alone = np.concatenate([predict(X[i : i + 1, :n]) for i, n in enumerate(lengths)])
+    np.testing.assert_allclose(together, alone, rtol=1e-10, atol=1e-12)
+
+
+def test_auto_differences_read_how_smooth_the_series_are(tmp_path):
+    """Sines of 50 and 100 steps a period move little from step to step:
+    "auto" appends their first and second differences; the same sines
+    sampled ten times more coarsely, or white noise, get none."""
+    import skattn
+
+    rng = np.random.default_rng(0)
+    phase = rng.uniform(0, 2 * np.pi, (60, 1))
+    y = rng.integers(0, 2, 60)
+    t = np.arange(100)
+    smooth = np.sin(2 * np.pi * t / 100 * (1 + y[:, None]) + phase)[..., None]
+    coarse = smooth[:, ::10]
+    noise = rng.normal(size=(60, 100, 1))
+    kwargs = dict(differences="auto", max_epochs=1, random_state=0, n_threads=1)
+    clf = TransformerClassifier(**kwargs).fit(smooth, y)
+    assert clf.differences_ == 2 and clf.net_.module_.differences.order == 2
+    for X in (coarse, noise):
+        other = TransformerClassifier(**kwargs).fit(X, y)
+        assert other.differences_ == 0 and other.net_.module_.differences is None
+    # token ids are not values that move
+    tokens = TransformerClassifier(vocab_size=5, **kwargs)
+    tokens.fit(rng.integers(1, 5, (60, 100)), y)
+    assert tokens.differences_ == 0
+    clf.save(tmp_path / "model.skattn")
+    loaded = skattn.load(tmp_path / "model.skattn")
+    assert loaded.differences_ == 2
+    np.testing.assert_array_equal(
+        loaded.predict_proba(smooth), clf.predict_proba(smooth)
+    )
+
+
+def test_differences_need_numeric_input():
+    X = np.random.default_rng(0).integers(1, 5, (20, 10))
+    with pytest.raises(ValueError, match="differences needs numeric input"):
+        TransformerClassifier(vocab_size=5, differences=1, max_epochs=1).fit(
+            X, X[:, 0] % 2
+        )
+
+
+@pytest.mark.parametrize("bad", [3, -1, "yes", 1.5])
+def test_invalid_differences(bad):
+    X, y, _ = _ragged_data()
+    with pytest.raises(ValueError, match="differences"):
+        TransformerClassifier(differences=bad, max_epochs=1).fit(X, y)
+
+
 @pytest.mark.parametrize("bad", ["batch", "Instance", True])
 def test_invalid_series_norm(bad):
     X, y, _ = _ragged_data()

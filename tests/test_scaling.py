@@ -37,3 +37,18 @@ def test_constant_and_length_one_sequences_train(cls):
         out = model.predict_proba(X) if hasattr(model, "predict_proba") else None
         assert np.isfinite(model.predict(X).astype(float)).all()
         assert out is None or np.isfinite(out).all()
+
+
+def test_sequence_smoothness_is_the_spread_of_steps_over_that_of_values():
+    from skattn._scaling import sequence_smoothness
+
+    rng = np.random.default_rng(0)
+    X = np.full((3, 50, 2), np.nan)
+    X[0] = rng.normal(size=(50, 2))
+    X[1, :30] = np.cumsum(rng.normal(size=(30, 2)), axis=0)
+    X[2, :2] = 1.0  # too short to measure
+    ratios = sequence_smoothness(X, np.array([50, 30, 2]))
+    for i, n in ((0, 50), (1, 30)):
+        x = X[i, :n]
+        assert_allclose(ratios[i], np.diff(x, axis=0).std(0) / x.std(0), rtol=1e-12)
+    assert np.isnan(ratios[2]).all()
