@@ -80,8 +80,8 @@ those rows replace the older ones (``VOTE_ROWS``).
     python benchmarks/lodo.py --report       # rewrite LODO.md from the results
 
 Data: the sets shipped with skattn, ``benchmarks/data`` (see
-``regression_sets.py``) and the development suite's ``.npz`` files, looked
-up in ``--data-dir`` (default: ``$SKATTN_DATA_DIR`` or ``../shared/data``
+``regression_sets.py``, ``spectra_sets.py``) and the development suite's
+``.npz`` files, looked up in ``--data-dir`` (default: ``$SKATTN_DATA_DIR`` or ``../shared/data``
 next to the repository). Results are appended to ``lodo_results.jsonl``;
 a run resumes where it stopped.
 """
