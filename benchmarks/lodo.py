@@ -81,9 +81,9 @@ those rows replace the older ones (``VOTE_ROWS``).
 
 Data: the sets shipped with skattn, ``benchmarks/data`` (see
 ``regression_sets.py``, ``spectra_sets.py``) and the development suite's
-``.npz`` files, looked up in ``--data-dir`` (default: ``$SKATTN_DATA_DIR`` or ``../shared/data``
-next to the repository). Results are appended to ``lodo_results.jsonl``;
-a run resumes where it stopped.
+``.npz`` files, looked up in ``--data-dir`` (default: ``$SKATTN_DATA_DIR`` or
+``../shared/data`` next to the repository). Results are appended to
+``lodo_results.jsonl``; a run resumes where it stopped.
 """
 
 import argparse

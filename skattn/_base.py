@@ -350,7 +350,11 @@ arrays, or long DataFrame
                     self._input_scale,
                 )
             self._fit_series_norm(stds)
-            self._fit_differences(seqs, keep)
+            ratios = None
+            if self._differences_read_data():
+                values = seqs.values if len(keep) == n else seqs.values[keep]
+                ratios = sequence_smoothness(values, seqs.lengths[keep])
+            self._fit_differences(ratios)
             self._stem_length = median_length(seqs.lengths[keep])
         values, lengths = self._tensors(seqs, np.float32)
         max_length = int(seqs.values.shape[1])
@@ -393,22 +397,27 @@ arrays, or long DataFrame
                 self._numeric_input(),
             )
 
-    def _fit_differences(self, seqs, keep):
-        """Resolve ``differences`` ("auto": from how smooth the training
-        sequences are) into ``differences_``."""
+    def _differences_read_data(self):
+        """Whether fit must measure how smooth the sequences are
+        (``differences="auto"`` on numeric input)."""
+        return (
+            hasattr(self, "differences")
+            and self._effective("differences") == "auto"
+            and self._numeric_input()
+        )
+
+    def _fit_differences(self, ratios):
+        """Resolve ``differences`` ("auto": from the training sequences'
+        smoothness ``ratios``, see :func:`sequence_smoothness`) into
+        ``differences_``."""
         if not hasattr(self, "differences"):
             return
-        differences = self._effective("differences")
-        ratios = np.empty((0, 1))
-        if differences == "auto" and self._numeric_input():
-            values = (
-                seqs.values if len(keep) == len(seqs.lengths) else seqs.values[keep]
-            )
-            ratios = sequence_smoothness(values, seqs.lengths[keep])
-            if self.static_features is not None:  # attributes do not move
-                ratios = ratios[:, : -len(self.static_features)]
+        if ratios is None:
+            ratios = np.empty((0, 1))
+        elif self.static_features is not None:  # attributes do not move
+            ratios = ratios[:, : -len(self.static_features)]
         self.differences_ = resolve_differences(
-            differences, ratios, self._numeric_input()
+            self._effective("differences"), ratios, self._numeric_input()
         )
 
     def _sample_weight(self, sample_weight, n, y):
@@ -842,6 +851,7 @@ class SequenceRegressorBase(
     # files saved before these parameters existed (or had these defaults):
     # no linear part, learned jointly where there was one, no early stopping
     _legacy_params = {
+        "differences": 0,
         "linear_steps": None,
         "linear_fit": "joint",
         "early_stopping": False,

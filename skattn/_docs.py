@@ -206,7 +206,7 @@ CONV_STEM_DOC = """\
         ``AttentionPoolingTransformer``'s embedding) grows by twice the
         stem's ``{width}`` channels. True needs ``conv_stem``; ``"auto"``
         pools the stem where there is one (``conv_stem`` not None).
-    differences : {{0, 1, 2, "auto"}}, default=0
+    differences : {{0, 1, 2, "auto"}}, default={differences}
         Give the network each channel's differences between neighbouring
         steps as extra input channels (with 2, also the differences of
         those), standardised over the training set: the slope and the
@@ -530,10 +530,12 @@ def recurrent_params_doc(
     max_pooling=False,
     batch_renorm=False,
     stem_pooling=False,
+    differences=0,
 ):
     """The LSTM estimators' architecture parameters, with the defaults of
-    ``stem_norm``, ``series_norm``, ``max_pooling``, ``batch_renorm`` and
-    ``stem_pooling`` (which differ between estimators)."""
+    ``stem_norm``, ``series_norm``, ``max_pooling``, ``batch_renorm``,
+    ``stem_pooling`` and ``differences`` (which differ between
+    estimators)."""
     return (
         """\
     hidden_size : int, default=64
@@ -552,6 +554,7 @@ def recurrent_params_doc(
             series_norm=series_norm,
             batch_renorm=batch_renorm,
             stem_pooling=stem_pooling,
+            differences=differences,
         )
         + POOLING_PARAMS_DOC.format(
             pooling_options='{"attention", "mean", "max", "last"}',
@@ -574,11 +577,12 @@ def transformer_params_doc(
     max_pooling=False,
     relative_positions=False,
     dropout=0.1,
+    differences=0,
 ):
     """The Transformer estimators' architecture parameters, with the
     defaults of ``stem_norm``, ``series_norm``, ``max_pooling``,
-    ``relative_positions`` and ``dropout`` (which differ between
-    estimators)."""
+    ``relative_positions``, ``dropout`` and ``differences`` (which differ
+    between estimators)."""
     return (
         """\
     d_model : int, default=64
@@ -610,6 +614,7 @@ default="sinusoidal"
             series_norm=series_norm,
             batch_renorm=False,
             stem_pooling=False,
+            differences=differences,
         )
         + POOLING_PARAMS_DOC.format(
             pooling_options='{"attention", "cls", "mean", "max", "last"}',

@@ -223,7 +223,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
 
 @model_class
 @fill_doc(
-    architecture=recurrent_params_doc(),
+    architecture=recurrent_params_doc(differences='"auto"'),
     training=training_doc(
         early_stopping="auto", validation_split="last", **RECURRENT_DEFAULTS
     ),
@@ -282,7 +282,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         stem_dilation=1,
         stem_scales=1,
         stem_pooling=False,
-        differences=0,
+        differences="auto",
         series_norm=None,
         batch_renorm=False,
         pooling="attention",

@@ -62,6 +62,7 @@ TASK_PARAMS = (
     "dropout",
     "batch_renorm",
     "stem_pooling",
+    "differences",
 )
 # The value of a parameter that an estimator lacks: the regressors add no
 # noise, and the recurrent encoder has no attention scores to bias.
@@ -129,8 +130,9 @@ def _auto_values(name):
 # Files saved before the stem existed hold no conv_stem: their networks have
 # none (the constructor default "auto" would build one); those saved before
 # series_norm, max_steps, max_pooling, jitter, relative_positions or
-# batch_renorm existed had none of them, and none pooled the stem before
-# stem_pooling took "auto".
+# batch_renorm existed had none of them, none pooled the stem before
+# stem_pooling took "auto", and none appended differences before
+# differences took "auto".
 _LEGACY = {
     "conv_stem": None,
     "stem_norm": None,
@@ -141,6 +143,7 @@ _LEGACY = {
     "relative_positions": False,
     "batch_renorm": False,
     "stem_pooling": False,
+    "differences": 0,
 }
 
 _JITTER_DOC = jitter_doc(
@@ -160,6 +163,7 @@ def _pooling_docs():
         series_norm='"auto"',
         batch_renorm='"auto"',
         stem_pooling='"auto"',
+        differences='"auto"',
     )
     stem = _auto_entry(
         stem,
@@ -185,6 +189,14 @@ def _pooling_docs():
         "Here that holds with class labels and the LSTM/GRU encoder only (the "
         'LSTM classifier\'s default); otherwise ``"auto"`` pools no stem '
         "(``False``, the other estimators' default).",
+    )
+    stem = _auto_entry(
+        stem,
+        "differences",
+        '{0, 1, 2, "auto"}',
+        "Here that rule holds for continuous targets and self-supervised "
+        'training (the regressors\' default); with class labels ``"auto"`` '
+        "appends none (``0``, the classifiers' default).",
     )
     training = training_doc(**TRANSFORMER_DEFAULTS)
     for name, choices in (
@@ -376,7 +388,7 @@ default="sinusoidal"
         stem_dilation=1,
         stem_scales=1,
         stem_pooling="auto",
-        differences=0,
+        differences="auto",
         series_norm="auto",
         batch_renorm="auto",
         pooling="attention",

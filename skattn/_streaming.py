@@ -35,7 +35,12 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._events import UnknownCounter
 from ._net import BatchIterator, SequenceData
-from ._scaling import median_length, sequence_stds, standardised_tensors
+from ._scaling import (
+    median_length,
+    sequence_smoothness,
+    sequence_stds,
+    standardised_tensors,
+)
 from ._sources import (
     DaskLongFrame,
     _compute,
@@ -215,8 +220,10 @@ def _streamed_scaling(est, source, keep):
     """
     n_channels = est._n_network_channels()
 
-    # series_norm="auto" reads the spread of the sequences' scales
+    # series_norm="auto" reads the spread of the sequences' scales, and
+    # differences="auto" how smooth they are
     auto = est._series_norm_reads_data()
+    smooth = est._differences_read_data()
     ones = np.ones(n_channels)
 
     def block_moments(k):
@@ -228,19 +235,23 @@ def _streamed_scaling(est, source, keep):
         moments = _Moments(n_channels)
         moments.add(values, lengths)
         stds = sequence_stds(values, lengths, 0 * ones, ones) if auto else None
-        return moments, stds, lengths
+        ratios = sequence_smoothness(values, lengths) if smooth else None
+        return moments, stds, ratios, lengths
 
-    total, stds, lengths = _Moments(n_channels), [], []
+    total, stds, ratios, lengths = _Moments(n_channels), [], [], []
     with ThreadPoolExecutor(2, thread_name_prefix="skattn-statistics") as pool:
-        for moments, block_stds, block_lengths in pool.map(
+        for moments, block_stds, block_ratios, block_lengths in pool.map(
             block_moments, range(len(source))
         ):
             if moments.n:
                 total._merge(moments.mean, moments.std, moments.n)
             if block_stds is not None:
                 stds.append(block_stds)
+            if block_ratios is not None:
+                ratios.append(block_ratios)
             lengths.append(block_lengths)
     est._fit_series_norm(np.concatenate(stds) if stds else None)
+    est._fit_differences(np.concatenate(ratios) if ratios else None)
     est._stem_length = median_length(np.concatenate(lengths))
     loc, scale = total.mean, total.std
     # as fit_input_scaling: constant channels are centred only

@@ -223,7 +223,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
 
 @model_class
 @fill_doc(
-    architecture=transformer_params_doc(),
+    architecture=transformer_params_doc(differences='"auto"'),
     training=training_doc(early_stopping="auto", **TRANSFORMER_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=linear_doc("auto", regressor=True),
@@ -282,7 +282,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         stem_dilation=1,
         stem_scales=1,
         stem_pooling=False,
-        differences=0,
+        differences="auto",
         series_norm=None,
         batch_renorm=False,
         pooling="attention",

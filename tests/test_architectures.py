@@ -467,17 +467,40 @@ def test_differences_predictions_do_not_depend_on_padding(Model):
     np.testing.assert_allclose(together, alone, rtol=1e-10, atol=1e-12)
 
 
+def _smooth_sines(n, seed=0):
+    """Sines of 100 steps, one or two periods long (the class)."""
+    rng = np.random.default_rng(seed)
+    phase = rng.uniform(0, 2 * np.pi, (n, 1))
+    y = rng.integers(0, 2, n)
+    t = np.arange(100)
+    return np.sin(2 * np.pi * t / 100 * (1 + y[:, None]) + phase)[..., None], y
+
+
+def test_differences_are_the_regressors_default_and_old_files_load_without(tmp_path):
+    """The regressors append differences where the series are smooth
+    ("auto"), the classifiers never (0); a regressor file written before
+    differences existed loads without them, as trained."""
+    for Model in (LSTMAttentionRegressor, TransformerRegressor):
+        assert Model().differences == "auto"
+    for Model in (LSTMAttentionClassifier, TransformerClassifier):
+        assert Model().differences == 0
+    X, y = _smooth_sines(60)
+    kwargs = dict(max_epochs=1, random_state=0, n_threads=1)
+    assert LSTMAttentionRegressor(**kwargs).fit(X, y).differences_ == 2
+    old = TransformerRegressor(differences=0, **kwargs).fit(X, y)
+    loaded = _saved_without(old, tmp_path, ["differences"], ["differences_"])
+    assert loaded.differences == 0 and loaded.net_.module_.differences is None
+    np.testing.assert_array_equal(loaded.predict(X), old.predict(X))
+
+
 def test_auto_differences_read_how_smooth_the_series_are(tmp_path):
     """Sines of 50 and 100 steps a period move little from step to step:
     "auto" appends their first and second differences; the same sines
     sampled ten times more coarsely, or white noise, get none."""
     import skattn
 
+    smooth, y = _smooth_sines(60)
     rng = np.random.default_rng(0)
-    phase = rng.uniform(0, 2 * np.pi, (60, 1))
-    y = rng.integers(0, 2, 60)
-    t = np.arange(100)
-    smooth = np.sin(2 * np.pi * t / 100 * (1 + y[:, None]) + phase)[..., None]
     coarse = smooth[:, ::10]
     noise = rng.normal(size=(60, 100, 1))
     kwargs = dict(differences="auto", max_epochs=1, random_state=0, n_threads=1)

@@ -248,6 +248,21 @@ def test_auto_stem_pooling_follows_the_supervised_estimator(
     assert grown == (2 * _network(pool).stem.output_size if pooled else 0)
 
 
+@pytest.mark.parametrize("target, order", [("labels", 0), ("continuous", 2), (None, 2)])
+def test_auto_differences_follow_the_supervised_estimator(target, order):
+    """On smooth series ``differences="auto"`` appends differences where
+    the regressors do (continuous targets, and self-supervised training),
+    not with class labels (the classifiers' 0)."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 40)
+    t = np.arange(100)
+    X = np.sin(2 * np.pi * t / 100 * (1 + y[:, None]) + rng.uniform(0, 6, (40, 1)))
+    targets = {"labels": y, "continuous": X[:, 0], None: None}
+    params = dict(max_epochs=1, **TINY_BY_CLASS[AttentionPoolingTransformer])
+    pool = AttentionPoolingTransformer(**params).fit(X[..., None], targets[target])
+    assert pool.differences == "auto" and pool.differences_ == order
+
+
 def test_jitter_applies_to_continuous_targets_and_not_to_reconstruction(data3d):
     X, _ = data3d
     pool = AttentionPoolingTransformer(

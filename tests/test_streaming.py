@@ -16,6 +16,7 @@ from skattn import (  # noqa: E402
     LSTMAttentionClassifier,
     LSTMAttentionRegressor,
     TransformerClassifier,
+    TransformerRegressor,
     _predict,
     _sources,
 )
@@ -407,3 +408,19 @@ def test_streamed_regressor_learns_the_linear_part_jointly():
     reg.fit(da.from_array(X, chunks=(40, 12, 2)), y)
     assert reg.linear_fit == "ridge" and reg.linear_fit_ == "joint"
     assert reg.net_.module_.linear.linear.weight.requires_grad
+
+
+def test_streamed_fit_resolves_auto_differences_as_in_memory():
+    """``differences="auto"`` reads how smooth the sequences are block by
+    block, as from the array in memory."""
+    t = np.arange(60)
+    rng = np.random.default_rng(0)
+    X = np.sin(2 * np.pi * t / 60 + rng.uniform(0, 6, (90, 1)))[..., None]
+    y = X[:, 0, 0]
+    streamed = small(TransformerRegressor, max_epochs=1)
+    streamed.fit(da.from_array(X, chunks=((30, 30, 30), 60, 1)), y)
+    in_memory = small(TransformerRegressor, max_epochs=1).fit(X, y)
+    assert streamed.differences_ == in_memory.differences_ == 2
+    noise = rng.normal(size=X.shape)
+    streamed.fit(da.from_array(noise, chunks=((30, 30, 30), 60, 1)), y)
+    assert streamed.differences_ == 0
