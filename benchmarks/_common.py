@@ -114,6 +114,15 @@ def write_sets(names, build, describe):
         print(f"{name}: {describe(arrays)}")
 
 
+def describe_regression(arrays):
+    """One line on a regression set's arrays, for the builders to print."""
+    X, y = arrays["X_train"], arrays["y_train"]
+    return (
+        f"train {X.shape}, test {arrays['X_test'].shape}, "
+        f"y_train mean {y.mean():.3g}, std {y.std():.3g}"
+    )
+
+
 def is_classification(name):
     return name in SUITE_CLASSIFICATION or name in HELDOUT_CLASSIFICATION
 

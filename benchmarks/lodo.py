@@ -410,6 +410,7 @@ BASELINES = {
     ("regression", "lstm"): [
         "ridge_blocks_all_es_last",
         "ridge_blocks_all_es_last+differences_auto",
+        "ridge_blocks_all_es_last+differences_auto+patience_30",
     ],
 }
 
@@ -424,6 +425,11 @@ CONFIRMED_BY = {
     # nothing differ from rows measured with older code by float rounding
     ("regression", "tf", "ridge_blocks_all_es+differences_auto"): (1, False),
     ("regression", "lstm", "ridge_blocks_all_es_last+differences_auto"): (1, False),
+    (
+        "regression",
+        "lstm",
+        "ridge_blocks_all_es_last+differences_auto+patience_30",
+    ): (1, False),
     (
         "classification",
         "lstm",

@@ -98,18 +98,10 @@ def build(name):
     }
 
 
-def describe(arrays):
-    X, y = arrays["X_train"], arrays["y_train"]
-    return (
-        f"train {X.shape}, test {arrays['X_test'].shape}, "
-        f"y_train mean {y.mean():.3g}, std {y.std():.3g}"
-    )
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.parse_args()
-    C.write_sets(SETS, build, describe)
+    C.write_sets(SETS, build, C.describe_regression)
 
 
 if __name__ == "__main__":

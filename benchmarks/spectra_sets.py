@@ -55,14 +55,6 @@ def read_split(source, name, split):
     return np.asarray(X, dtype=np.float32).transpose(0, 2, 1), y.astype(np.float64)
 
 
-def describe(arrays):
-    X, y = arrays["X_train"], arrays["y_train"]
-    return (
-        f"train {X.shape}, test {arrays['X_test'].shape}, "
-        f"y_train mean {y.mean():.3g}, std {y.std():.3g}"
-    )
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -80,7 +72,7 @@ def main():
             arrays[f"lengths_{split}"] = np.full(len(X), X.shape[1], dtype=np.int64)
         return arrays
 
-    C.write_sets(SETS, build, describe)
+    C.write_sets(SETS, build, C.describe_regression)
 
 
 if __name__ == "__main__":

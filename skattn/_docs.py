@@ -68,7 +68,7 @@ TRAINING_PARAMS_DOC = """\
         training windows and so does not show when the network stops
         generalising to later data; with sequences in random order it is a
         random share too.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default={n_iter_no_change}
         Patience of early stopping, in epochs.
     warm_start : bool, default=False
         If True, ``fit`` continues training the fitted network instead of
@@ -475,11 +475,15 @@ EARLY_STOPPING_WHY = {
 
 
 def training_doc(
-    max_steps=None, early_stopping=False, validation_split="random", **defaults
+    max_steps=None,
+    early_stopping=False,
+    validation_split="random",
+    n_iter_no_change=10,
+    **defaults,
 ):
     """The training parameters block with a family's ``defaults`` (and the
-    estimator's ``max_steps``, ``early_stopping`` and ``validation_split``)
-    filled in."""
+    estimator's ``max_steps``, ``early_stopping``, ``validation_split`` and
+    ``n_iter_no_change``) filled in."""
     why = textwrap.fill(
         EARLY_STOPPING_WHY[early_stopping],
         width=78,
@@ -492,6 +496,7 @@ def training_doc(
         early_stopping=_shown(early_stopping),
         early_stopping_why=why,
         validation_split=_shown(validation_split),
+        n_iter_no_change=n_iter_no_change,
         **defaults,
     )
 

@@ -225,7 +225,10 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
 @fill_doc(
     architecture=recurrent_params_doc(differences='"auto"'),
     training=training_doc(
-        early_stopping="auto", validation_split="last", **RECURRENT_DEFAULTS
+        early_stopping="auto",
+        validation_split="last",
+        n_iter_no_change=30,
+        **RECURRENT_DEFAULTS,
     ),
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=linear_doc("auto", regressor=True),
@@ -314,7 +317,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         early_stopping="auto",
         validation_fraction=0.1,
         validation_split="last",
-        n_iter_no_change=10,
+        n_iter_no_change=30,
         warm_start=False,
         device="auto",
         mixed_precision=False,

@@ -115,18 +115,31 @@ def sequence_stds(values, lengths, loc, scale):
     stds : ndarray of shape (n, C), float64
         NaN for sequences of fewer than two steps (no spread to measure).
     """
-    n, t, c = values.shape
-    out = np.full((n, c), np.nan)
-    rows = max(1, 2**20 // max(t * c, 1))
-    for start in range(0, n, rows):
-        part = (np.asarray(values[start : start + rows], np.float64) - loc) / scale
-        length = np.asarray(lengths[start : start + rows])
-        real = (np.arange(t) < length[:, None])[..., None]
-        count = np.maximum(length, 1)[:, None]
-        mean = np.where(real, part, 0.0).sum(1) / count
-        var = np.where(real, (part - mean[:, None]) ** 2, 0.0).sum(1) / count
-        out[start : start + rows] = np.where(length[:, None] > 1, np.sqrt(var), np.nan)
+    out = np.full(values.shape[::2], np.nan)
+    for rows, part, length, real in _chunks(values, lengths):
+        var = _masked_var((part - loc) / scale, real, length)
+        out[rows] = np.where(length[:, None] > 1, np.sqrt(var), np.nan)
     return out
+
+
+def _chunks(values, lengths):
+    """``(rows, float64 values, lengths, mask [n, T, 1])`` of ``values`` in
+    chunks of about a million values."""
+    n, t, c = values.shape
+    size = max(1, 2**20 // max(t * c, 1))
+    for start in range(0, n, size):
+        rows = slice(start, start + size)
+        length = np.asarray(lengths[rows])
+        real = (np.arange(t) < length[:, None])[..., None]
+        yield rows, np.asarray(values[rows], np.float64), length, real
+
+
+def _masked_var(x, real, count):
+    """Population variance of ``x [n, T, C]`` over the steps where ``real``
+    (``count [n]`` of them) per sequence and channel."""
+    count = np.maximum(count, 1)[:, None]
+    mean = np.where(real, x, 0.0).sum(1) / count
+    return np.where(real, (x - mean[:, None]) ** 2, 0.0).sum(1) / count
 
 
 def sequence_smoothness(values, lengths):
@@ -145,27 +158,16 @@ def sequence_smoothness(values, lengths):
     ratios : ndarray of shape (n, C), float64
         NaN for sequences of fewer than three steps or constant ones.
     """
-    n, t, c = values.shape
-    out = np.full((n, c), np.nan)
-    rows = max(1, 2**20 // max(t * c, 1))
-    for start in range(0, n, rows):
-        part = np.asarray(values[start : start + rows], np.float64)
-        length = np.asarray(lengths[start : start + rows])
-        real = (np.arange(t) < length[:, None])[..., None]
-        part = np.where(real, part, 0.0)
-        count = np.maximum(length, 1)[:, None]
-        mean = part.sum(1) / count
-        var = np.where(real, (part - mean[:, None]) ** 2, 0.0).sum(1) / count
-        steps = np.diff(part, axis=1)
-        moved = real[:, 1:] & real[:, :-1]
-        n_steps = np.maximum(length - 1, 1)[:, None]
-        step_mean = np.where(moved, steps, 0.0).sum(1) / n_steps
-        step_var = np.where(moved, (steps - step_mean[:, None]) ** 2, 0.0).sum(1)
-        step_var = step_var / n_steps
+    out = np.full(values.shape[::2], np.nan)
+    for rows, part, length, real in _chunks(values, lengths):
+        part = np.where(real, part, 0.0)  # padding may hold NaN
+        var = _masked_var(part, real, length)
+        moved = real[:, 1:] & real[:, :-1]  # a step between two real ones
+        step_var = _masked_var(np.diff(part, axis=1), moved, length - 1)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.sqrt(step_var / var)
         usable = (length[:, None] > 2) & (var > 0)
-        out[start : start + rows] = np.where(usable, ratio, np.nan)
+        out[rows] = np.where(usable, ratio, np.nan)
     return out
 
 

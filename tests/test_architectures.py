@@ -482,6 +482,9 @@ def test_differences_are_the_regressors_default_and_old_files_load_without(tmp_p
     differences existed loads without them, as trained."""
     for Model in (LSTMAttentionRegressor, TransformerRegressor):
         assert Model().differences == "auto"
+    # early stopping waits 30 epochs in the LSTM regressor, 10 elsewhere
+    assert LSTMAttentionRegressor().n_iter_no_change == 30
+    assert TransformerRegressor().n_iter_no_change == 10
     for Model in (LSTMAttentionClassifier, TransformerClassifier):
         assert Model().differences == 0
     X, y = _smooth_sines(60)
