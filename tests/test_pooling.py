@@ -153,9 +153,12 @@ def test_lstm_encoder_takes_the_supervised_lstms_training_defaults(data3d):
     assert (
         _differing(_effective_params(pool, "classification"), classifier, names) == {}
     )
+    # the embedding estimator does not stop early, so the regressor's
+    # validation share and patience do not apply to it
     assert _differing(_effective_params(pool, "regression"), regressor, names) == {
         "early_stopping": (False, "auto"),
         "validation_split": ("random", "last"),
+        "n_iter_no_change": (10, 30),
     }
     # the learning rate training uses is the supervised LSTM's for the task
     del pool.task_
