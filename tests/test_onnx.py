@@ -140,6 +140,14 @@ MODELS = {
         TransformerClassifier(stem_norm=None, **TRANSFORMER),
         Y,
     ),
+    "lstm-differences-2-regressor": (
+        LSTMAttentionRegressor(differences=2, **LSTM),
+        rng.normal(size=24),
+    ),
+    "transformer-differences-1": (
+        TransformerClassifier(differences=1, **TRANSFORMER),
+        Y,
+    ),
     "lstm-regressor": (
         LSTMAttentionRegressor(**LSTM),
         rng.normal(size=24) * 50 + 1e4,  # an offset far larger than the spread
