@@ -209,10 +209,11 @@ CONV_STEM_DOC = """\
     differences : {{0, 1, 2, "auto"}}, default={differences}
         Give the network each channel's differences between neighbouring
         steps as extra input channels (with 2, also the differences of
-        those), standardised over the training set: the slope and the
-        curvature of a smooth series, which are small next to its level
-        and stay small after the input's standardisation (spectra,
-        outlines, slowly varying sensors). ``"auto"`` picks 2 when the
+        those), standardised by the training batches' statistics (their
+        running averages at prediction): the slope and the curvature of a
+        smooth series, which are small next to its level and stay small
+        after the input's standardisation (spectra, outlines, slowly
+        varying sensors). ``"auto"`` picks 2 when the
         training series are smooth (the median, over sequences and
         channels, of the standard deviation of the differences over that of
         the values is below 0.15: a sine of about 42 steps a period or
