@@ -172,8 +172,11 @@ def _shared_network_params(est, max_length):
         stem_scales=est.stem_scales,
         stem_pooling=_stem_pooling(est),
         # "auto" is resolved from the training data by fit
-        differences=getattr(est, "differences_", est._effective("differences")),
-        # "auto" is resolved from the training data by fit
+        differences=(
+            est.differences_
+            if hasattr(est, "differences_")
+            else est._effective("differences")
+        ),
         series_norm=(
             est.series_norm_
             if hasattr(est, "series_norm_")

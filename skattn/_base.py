@@ -340,20 +340,22 @@ arrays, or long DataFrame
                 self._input_scale[codes] = 1.0
             else:  # token ids are embedded, not scaled
                 self._input_loc = self._input_scale = None
-            stds = None
-            if self._series_norm_reads_data():
+            # "auto" series_norm and differences read the training sequences
+            stds = ratios = None
+            spread, smooth = (
+                self._series_norm_reads_data(),
+                self._differences_read_data(),
+            )
+            if spread or smooth:
                 values = seqs.values if len(keep) == n else seqs.values[keep]
+                lengths = seqs.lengths[keep]
+            if spread:
                 stds = sequence_stds(
-                    values,
-                    seqs.lengths[keep],
-                    self._input_loc,
-                    self._input_scale,
+                    values, lengths, self._input_loc, self._input_scale
                 )
+            if smooth:
+                ratios = sequence_smoothness(values, lengths)
             self._fit_series_norm(stds)
-            ratios = None
-            if self._differences_read_data():
-                values = seqs.values if len(keep) == n else seqs.values[keep]
-                ratios = sequence_smoothness(values, seqs.lengths[keep])
             self._fit_differences(ratios)
             self._stem_length = median_length(seqs.lengths[keep])
         values, lengths = self._tensors(seqs, np.float32)
