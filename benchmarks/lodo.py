@@ -352,6 +352,21 @@ RETIRED = {
         "max pooling in place of the stem's strides (stem_downsampling), a "
         "change to the code"
     ),
+    # not a parameter: the code of a working copy, changed so that early
+    # stopping's patience counted only epochs after the learning rate's
+    # warm-up (the first 5% of the cosine schedule's steps, rounded up to
+    # whole epochs); not adopted (CardanoSentiment worse for the
+    # Transformer, ElNino for the LSTM)
+    **{
+        f"{base}+warmup_patience": (
+            "early stopping's patience counted from the end of the warm-up, "
+            "a change to the code"
+        )
+        for base in (
+            "ridge_blocks_all_es+differences_auto",
+            "ridge_blocks_all_es_last+differences_auto+patience_30",
+        )
+    },
 }
 
 
@@ -1363,7 +1378,7 @@ def _scores_table(table, task, family, names, cands, fit):
     return C.markdown_table(
         ["candidate", *names, "mean", "fit s (sum)"],
         [
-            [c]
+            [c + (" ‡" if c in RETIRED else "")]
             + [f"{table[task, c, family, n][0]:.3f}" for n in names]
             + [
                 f"{np.mean([table[task, c, family, n][0] for n in names]):.3f}",
@@ -1518,10 +1533,11 @@ def _replications(rows, n_folds, directory):
         # each round of the study the replication measured again: the
         # defaults of the time and the candidates measured on top of them
         history = ["defaults", *BASELINES.get((task, family), [])]
+        pickable = [c for c in cands if c not in RETIRED]
         rounds = [
-            (base, _measured_on(cands, base))
+            (base, _measured_on(pickable, base))
             for base in history
-            if base in cands and len(_measured_on(cands, base)) >= 2
+            if base in cands and len(_measured_on(pickable, base)) >= 2
         ]
         text += [
             "",
@@ -1573,7 +1589,9 @@ def _pooled(rows, n_folds, directory):
     for cpu, task, family in sorted({k[:3] for k in complete}):
         history = ["defaults", *BASELINES.get((task, family), [])]
         measured = [
-            c for (cp, t, f, c) in complete if (cp, t, f) == (cpu, task, family)
+            c
+            for (cp, t, f, c) in complete
+            if (cp, t, f) == (cpu, task, family) and c not in RETIRED
         ]
         # today's defaults and the candidates on top of them; while there
         # are none yet, the round that chose them (the pooled measurement

@@ -267,3 +267,33 @@ def test_a_set_that_joined_later_counts_in_the_latest_round(monkeypatch):
     assert cells(line)[3:5] == ["0.550", "0.200"]  # the mean leaves C out
     assert any(line.startswith("| C |") for line in text)  # held out in a split
     assert "No worse: `base+x` is at least as good" in prose
+
+
+def test_a_retired_candidate_is_marked_and_never_picked_in_a_replication(
+    monkeypatch,
+):
+    """A candidate measured with code that no longer exists stays in the
+    replication's table, marked, but its leave-one-out rule passes it over
+    even where it scores best."""
+    base = lodo.baseline("classification", "lstm")
+    monkeypatch.setitem(lodo.RETIRED, f"{base}+old", "other code")
+    monkeypatch.setattr(lodo, "_baseline_scores", lambda *args: {})  # no refs
+    scores = {base: 0.8, f"{base}+new": 0.85, f"{base}+old": 0.99}
+    rows = [
+        dict(
+            row("lstm", candidate, name, score),
+            fold=fold,
+            replicate=1,
+        )
+        for candidate, score in scores.items()
+        for name in ("GunPoint", "PLAID")
+        for fold in range(3)
+    ]
+    text = "\n".join(lodo._replications(rows, 3, None)).splitlines()
+    assert any(line.startswith(f"| {base}+old ‡ |") for line in text)
+    picks = [
+        cells(line)[1]
+        for line in text
+        if line.startswith(("| GunPoint |", "| PLAID |"))
+    ]
+    assert picks == [f"{base}+new", f"{base}+new"]
