@@ -355,19 +355,29 @@ RETIRED = {
         "max pooling in place of the stem's strides (stem_downsampling), a "
         "change to the code"
     ),
-    # not a parameter: the code of a working copy, changed so that early
+    # not parameters: the code of a working copy, changed so that early
     # stopping's patience counted only epochs after the learning rate's
     # warm-up (the first 5% of the cosine schedule's steps, rounded up to
-    # whole epochs); not adopted (CardanoSentiment worse for the
-    # Transformer, ElNino for the LSTM)
+    # whole epochs; not adopted: CardanoSentiment worse for the Transformer,
+    # ElNino for the LSTM), or so that early stopping read the mean of the
+    # last three epochs' validation losses, for its patience and for the
+    # best epoch whose weights it restores (not adopted: Sunspots and
+    # Tecator worse for the Transformer, Covid3Month for the LSTM)
     **{
-        f"{base}+warmup_patience": (
-            "early stopping's patience counted from the end of the warm-up, "
-            "a change to the code"
-        )
+        f"{base}+{name}": f"{reason}, a change to the code"
         for base in (
             "ridge_blocks_all_es+differences_auto",
             "ridge_blocks_all_es_last+differences_auto+patience_30",
+        )
+        for name, reason in (
+            (
+                "warmup_patience",
+                "early stopping's patience counted from the end of the warm-up",
+            ),
+            (
+                "smoothed_valid",
+                "early stopping on the mean of the last three validation losses",
+            ),
         )
     },
 }
