@@ -528,6 +528,16 @@ def baseline(task, family):
     return BASELINES.get((task, family), ["defaults"])[-1]
 
 
+def _pickable(candidates):
+    """The candidates the rules may pick: all but the retired ones."""
+    return [c for c in candidates if c not in RETIRED]
+
+
+def _marked(candidate):
+    """A candidate's name in a table, marked ‡ when it is retired."""
+    return candidate + (" ‡" if candidate in RETIRED else "")
+
+
 def _measured_on(candidates, base):
     """The candidates measured on top of ``base`` (with ``base`` itself)."""
     if base == "defaults":
@@ -993,7 +1003,7 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
         added = [cell(c, fam, n)[0] for n in later]
         body.append(
             [
-                c + (" ‡" if c in RETIRED else ""),
+                _marked(c),
                 *[t for t, _, _ in cells],
                 mean,
                 *added,
@@ -1047,7 +1057,7 @@ def _section(table, rows, task, family, suite, n_folds, cpu, reference):
     # the latest round: the candidates measured on top of today's defaults,
     # or, when none that can be picked are there yet, the round that chose them
     def round_on(base):
-        return [c for c in _measured_on(cands, base) if c not in RETIRED]
+        return _pickable(_measured_on(cands, base))
 
     base = present[-1]
     if len(round_on(base)) < 2 and len(present) > 1:
@@ -1391,7 +1401,7 @@ def _scores_table(table, task, family, names, cands, fit):
     return C.markdown_table(
         ["candidate", *names, "mean", "fit s (sum)"],
         [
-            [c + (" ‡" if c in RETIRED else "")]
+            [_marked(c)]
             + [f"{table[task, c, family, n][0]:.3f}" for n in names]
             + [
                 f"{np.mean([table[task, c, family, n][0] for n in names]):.3f}",
@@ -1546,7 +1556,7 @@ def _replications(rows, n_folds, directory):
         # each round of the study the replication measured again: the
         # defaults of the time and the candidates measured on top of them
         history = ["defaults", *BASELINES.get((task, family), [])]
-        pickable = [c for c in cands if c not in RETIRED]
+        pickable = _pickable(cands)
         rounds = [
             (base, _measured_on(pickable, base))
             for base in history
@@ -1601,11 +1611,9 @@ def _pooled(rows, n_folds, directory):
             complete.setdefault((cpu, task, family, cand), set()).add(rep)
     for cpu, task, family in sorted({k[:3] for k in complete}):
         history = ["defaults", *BASELINES.get((task, family), [])]
-        measured = [
-            c
-            for (cp, t, f, c) in complete
-            if (cp, t, f) == (cpu, task, family) and c not in RETIRED
-        ]
+        measured = _pickable(
+            c for (cp, t, f, c) in complete if (cp, t, f) == (cpu, task, family)
+        )
         # today's defaults and the candidates on top of them; while there
         # are none yet, the round that chose them (the pooled measurement
         # that confirmed them)
