@@ -27,13 +27,15 @@ DATASETS = CLASSIFICATION + REGRESSION
 # regression_sets.py and spectra_sets.py (benchmarks/data) and the .npz
 # files of the suite's folder (data_dir). Covid3Month and CardanoSentiment
 # are close to noise; Sunspots, ElNino and USMacro forecast real future
-# values; Tecator reads fat content from spectra.
+# values; Tecator reads fat content from spectra. ShoulderExercise
+# (sensor_sets.py) is the second large classification set, after PLAID.
 SUITE_CLASSIFICATION = [
     *CLASSIFICATION,
     "Coffee",
     "Trace",
     "ACSF1",
     "PLAID",
+    "ShoulderExercise",
 ]
 SUITE_REGRESSION = [
     *REGRESSION,
@@ -101,6 +103,17 @@ def load_suite(name, directory=None):
         return load(name)
     with np.load(path, allow_pickle=False) as npz:
         return npz["X_train"], npz["X_test"], npz["y_train"], npz["y_test"]
+
+
+def load_groups(name, directory=None):
+    """The training split's groups of a suite set (``groups_train``: the
+    person each window comes from), or None where its series are
+    independent."""
+    path = find(name, directory)
+    if path is None:
+        return None
+    with np.load(path, allow_pickle=False) as npz:
+        return npz["groups_train"] if "groups_train" in npz else None
 
 
 def write_sets(names, build, describe):

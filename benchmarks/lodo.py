@@ -559,7 +559,9 @@ def measured_as(task, family, candidate):
 
 
 def load(name, directory):
-    """The training split of ``name``: ``(X, y)`` with NaN padding."""
+    """The training split of ``name``: ``(X, y, groups)`` with NaN padding;
+    ``groups`` (None for independent series) keeps the windows of one
+    person in one fold."""
     if name in C.HELDOUT_CLASSIFICATION:
         raise SystemExit(
             f"{name} is held out of every choice of defaults "
@@ -569,7 +571,7 @@ def load(name, directory):
         X, _, y, _ = C.load_suite(name, directory)
     except FileNotFoundError as exc:
         raise SystemExit(str(exc)) from None
-    return X, y
+    return X, y, C.load_groups(name, directory)
 
 
 def estimator(family, classification, params, seed, X=None):
@@ -605,12 +607,16 @@ WINDOW_GAP = {"Sunspots": 24, "ElNino": 26, "USMacro": 12}
 SERIES_WINDOWS = set(WINDOW_GAP)
 
 
-def folds(classification, y, n_folds, name=None):
-    """Stratified shuffled folds for classification, shuffled folds for
+def folds(classification, y, n_folds, name=None, groups=None):
+    """Stratified shuffled folds for classification (whole groups in a
+    fold where the series come in ``groups``), shuffled folds for
     regression, and contiguous folds in time order for windows of one
     series, less the windows that overlap the validation block."""
-    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold
 
+    if classification and groups is not None:
+        split = StratifiedGroupKFold(n_folds, shuffle=True, random_state=0)
+        return list(split.split(y, y, groups))
     if classification:
         split = StratifiedKFold(n_folds, shuffle=True, random_state=0)
         return list(split.split(y, y))
@@ -669,8 +675,8 @@ def run(task, names, candidates, families, n_folds, directory, replicate=0):
     classification = task == "classification"
     done = _done()
     for name in names:
-        X, y = load(name, directory)
-        for k, (tr, va) in enumerate(folds(classification, y, n_folds, name)):
+        X, y, groups = load(name, directory)
+        for k, (tr, va) in enumerate(folds(classification, y, n_folds, name, groups)):
             ridge_score = _baseline_scores(task, name, k, n_folds, str(directory))[
                 "ridge"
             ]
@@ -715,8 +721,8 @@ def _baseline_scores(task, name, fold, n_folds, directory):
     MiniRocket (when aeon is installed) and, for regression, the training
     mean."""
     classification = task == "classification"
-    X, y = load(name, Path(directory))
-    tr, va = folds(classification, y, n_folds, name)[fold]
+    X, y, groups = load(name, Path(directory))
+    tr, va = folds(classification, y, n_folds, name, groups)[fold]
     ridge = C.ridge(classification).fit(C.flat(X[tr]), y[tr])
     out = {"ridge": C.score(classification, y[va], ridge.predict(C.flat(X[va])))}
     if not classification:
