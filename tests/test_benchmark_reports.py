@@ -226,6 +226,28 @@ def test_heldout_sets_choose_nothing():
             lodo.load(name, None)
 
 
+def test_windows_of_one_person_stay_in_one_fold():
+    """ShoulderExercise holds several windows of each person's recordings:
+    the study's folds keep a person on one side, so validation never
+    scores a person it trained on; every window is validated once and
+    every class is in every validation fold."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import lodo
+
+    X, y, groups = lodo.load("ShoulderExercise", None)
+    assert len(X) == len(y) == len(groups) > 500
+    splits = lodo.folds(True, y, 3, "ShoulderExercise", groups)
+    seen = []
+    for train, valid in splits:
+        assert set(groups[train]).isdisjoint(groups[valid])
+        assert set(y[valid]) == set(y)
+        seen += list(valid)
+    assert sorted(seen) == list(range(len(y)))
+    # independent series keep plain stratified folds
+    _, _, none = lodo.load("GunPoint", None)
+    assert none is None
+
+
 def test_heldout_rows_of_earlier_defaults_are_marked(tmp_path):
     """A row measured with other defaults than today's is shown under its
     model's name marked as such, never as today's model; the last row of a
