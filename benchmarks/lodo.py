@@ -178,10 +178,12 @@ CANDIDATES = {
     "lstm_stem_pool": {"lstm:stem_pooling": True},
     # smaller networks, for fit time: one encoder layer instead of two, or
     # states of 32 instead of 64 (the Transformer), 32 units per direction
-    # instead of 64 (the LSTM)
+    # instead of 64 (the LSTM), or 32 on small training sets only (the
+    # large ones, PLAID and ShoulderExercise, keep 64)
     "tf_layers_1": {"tf:num_layers": 1},
     "tf_half": {"tf:d_model": 32, "tf:dim_feedforward": 64},
     "lstm_hidden_32": {"lstm:hidden_size": 32},
+    "lstm_hidden_by_size": {"lstm:hidden_size": "width_by_series"},
     # and deeper ones: three encoder layers, two stacked LSTM layers
     "tf_layers_3": {"tf:num_layers": 3},
     "lstm_layers_2": {"lstm:num_layers": 2},
@@ -398,10 +400,18 @@ def stride_for_128_steps(X):
     return auto_stem_stride(int(np.median(real.sum(1))), target_steps=128)
 
 
+def width_by_series(X):
+    """32 units below 200 training series, 64 from there (the LSTM's
+    width by the amount of training data: in the suite, 67 series or fewer
+    per training fold on the small sets, 358 or more on the large ones)."""
+    return 32 if len(X) < 200 else 64
+
+
 # candidate values computed from the training split
 RULES = {
     "stride_from_median_length": stride_from_median_length,
     "stride_for_128_steps": stride_for_128_steps,
+    "width_by_series": width_by_series,
 }
 # The families measured by default. A third, "vote", runs on request
 # (--families vote): TransformerClassifier and LSTMAttentionClassifier with
