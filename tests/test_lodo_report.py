@@ -297,3 +297,28 @@ def test_a_retired_candidate_is_marked_and_never_picked_in_a_replication(
         if line.startswith(("| GunPoint |", "| PLAID |"))
     ]
     assert picks == [f"{base}+new", f"{base}+new"]
+
+
+@pytest.mark.parametrize("replicate, judged", [(2, False), (3, True), (4, True)])
+def test_the_cheaper_rule_judges_seed_sets_from_its_first_on(
+    monkeypatch, replicate, judged
+):
+    """The cheaper rule decides on seed sets measured after it was fixed:
+    replication ``CHEAPER_REPLICATE`` and later ones (for candidates built
+    after that one was seen), never on earlier ones."""
+    base = lodo.baseline("classification", "lstm")
+    monkeypatch.setattr(lodo, "_baseline_scores", lambda *args: {})  # no refs
+    rows = [
+        dict(
+            row("lstm", candidate, name, 0.9),
+            fit_s=fit,
+            fold=fold,
+            replicate=replicate,
+        )
+        for candidate, fit in ((base, 10.0), (f"{base}+fast", 5.0))
+        for name in ("GunPoint", "PLAID")
+        for fold in range(3)
+    ]
+    text = "\n".join(lodo._replications(rows, 3, None))
+    assert ('The "cheaper" rule' in text) == judged
+    assert (f"Cheaper and no worse: `{base}+fast`." in text) == judged
