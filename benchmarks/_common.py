@@ -210,6 +210,15 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
+def cpu_capability():
+    """The instruction set torch's CPU kernels use here ("AVX2",
+    "AVX512", ...): VMs that report the same model name may run on hosts
+    with different ones, and training then drifts apart."""
+    import torch
+
+    return torch.backends.cpu.get_cpu_capability()
+
+
 def versions(
     names=(
         "skattn",

@@ -50,9 +50,14 @@ Results depend on the machine: fit times, and the scores too (another CPU
 takes other floating-point paths, and training drifts apart from the first
 step). Every row records its CPU (rows without one were measured on
 ``REFERENCE_CPU``), and candidates are compared only with rows of the same
-CPU: on another CPU, a study starts by measuring the current defaults
-(``--candidates defaults``), and its fit-time sums are scaled to the
-reference CPU's by the defaults' sums on the two.
+CPU. A VM's model name may hide the host: rows named "AMD EPYC" from
+different days gave the same model and seed different scores (PLAID, one
+fold: 0.855, then 0.877, with predictions after two epochs identical
+between the two versions of the code), so rows now also record the
+instruction set torch's kernels use (``isa``), and a side-by-side run is
+the comparison to trust. On another CPU, a study starts by measuring the
+current defaults (``--candidates defaults``), and its fit-time sums are
+scaled to the reference CPU's by the defaults' sums on the two.
 
 Cheaper (fixed before the seed set that decides by it was measured): a
 candidate made to cut fit time may replace the defaults without winning,
@@ -717,6 +722,7 @@ def run(task, names, candidates, families, n_folds, directory, replicate=0):
                             ridge=ridge_score,
                             fit_s=round(t.seconds, 2),
                             cpu=C.cpu_model(),
+                            isa=C.cpu_capability(),
                             **({"replicate": replicate} if replicate else {}),
                         )
                     )
