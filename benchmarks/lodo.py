@@ -187,11 +187,13 @@ CANDIDATES = {
     # smaller networks, for fit time: one encoder layer instead of two, or
     # states of 32 instead of 64 (the Transformer), 32 units per direction
     # instead of 64 (the LSTM), or 32 on small training sets only (the
-    # large ones, PLAID and ShoulderExercise, keep 64)
+    # large ones, PLAID and ShoulderExercise, keep 64); or 128 on the large
+    # sets only
     "tf_layers_1": {"tf:num_layers": 1},
     "tf_half": {"tf:d_model": 32, "tf:dim_feedforward": 64},
     "lstm_hidden_32": {"lstm:hidden_size": 32},
     "lstm_hidden_by_size": {"lstm:hidden_size": "width_by_series"},
+    "lstm_wide_large": {"lstm:hidden_size": "width_128_from_200"},
     # and deeper ones: three encoder layers, two stacked LSTM layers
     "tf_layers_3": {"tf:num_layers": 3},
     "lstm_layers_2": {"lstm:num_layers": 2},
@@ -415,11 +417,18 @@ def width_by_series(X):
     return 32 if len(X) < 200 else 64
 
 
+def width_128_from_200(X):
+    """64 units below 200 training series (the default), 128 from there:
+    both large sets were better with 64 than with 32."""
+    return 64 if len(X) < 200 else 128
+
+
 # candidate values computed from the training split
 RULES = {
     "stride_from_median_length": stride_from_median_length,
     "stride_for_128_steps": stride_for_128_steps,
     "width_by_series": width_by_series,
+    "width_128_from_200": width_128_from_200,
 }
 # The families measured by default. A third, "vote", runs on request
 # (--families vote): TransformerClassifier and LSTMAttentionClassifier with
