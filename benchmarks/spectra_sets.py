@@ -27,10 +27,7 @@ sktime 1.2.0); aeon does not. Run ``python benchmarks/spectra_sets.py
 needs aeon (``bench`` extra). The file is kept in the repository.
 """
 
-import argparse
 import tempfile
-import zipfile
-from pathlib import Path
 
 import _common as C
 import numpy as np
@@ -44,30 +41,19 @@ def read_split(source, name, split):
     from aeon.datasets import load_from_ts_file
 
     filename = f"{name}_{split.upper()}.ts"
-    source = Path(source)
     with tempfile.TemporaryDirectory() as tmp:
-        if source.is_dir():
-            path = source / filename
-        else:
-            with zipfile.ZipFile(source) as wheel:
-                path = Path(wheel.extract(f"{SETS[name]}/{filename}", tmp))
+        path = C.source_file(source, f"{SETS[name]}/{filename}", tmp)
         X, y = load_from_ts_file(str(path))
     return np.asarray(X, dtype=np.float32).transpose(0, 2, 1), y.astype(np.float64)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--source",
-        required=True,
-        help="an sktime wheel, or the folder of an installed sktime's Tecator files",
-    )
-    args = parser.parse_args()
+    source = C.source_argument(__doc__.split("\n")[0], "sktime")
 
     def build(name):
         arrays = {}
         for split in ("train", "test"):
-            X, y = read_split(args.source, name, split)
+            X, y = read_split(source, name, split)
             arrays[f"X_{split}"], arrays[f"y_{split}"] = X, y
             arrays[f"lengths_{split}"] = np.full(len(X), X.shape[1], dtype=np.int64)
         return arrays
