@@ -410,25 +410,21 @@ def stride_for_128_steps(X):
     return auto_stem_stride(int(np.median(real.sum(1))), target_steps=128)
 
 
-def width_by_series(X):
-    """32 units below 200 training series, 64 from there (the LSTM's
-    width by the amount of training data: in the suite, 67 series or fewer
-    per training fold on the small sets, 358 or more on the large ones)."""
-    return 32 if len(X) < 200 else 64
-
-
-def width_128_from_200(X):
-    """64 units below 200 training series (the default), 128 from there:
-    both large sets were better with 64 than with 32."""
-    return 64 if len(X) < 200 else 128
+def width_by_series(small, large, X):
+    """The LSTM's width by the amount of training data: ``small`` units
+    below 200 training series, ``large`` from there (in the suite, 67
+    series or fewer per training fold on the small sets, 358 or more on
+    the large ones)."""
+    return small if len(X) < 200 else large
 
 
 # candidate values computed from the training split
 RULES = {
     "stride_from_median_length": stride_from_median_length,
     "stride_for_128_steps": stride_for_128_steps,
-    "width_by_series": width_by_series,
-    "width_128_from_200": width_128_from_200,
+    "width_by_series": functools.partial(width_by_series, 32, 64),
+    # both large sets were better with 64 units than with 32
+    "width_128_from_200": functools.partial(width_by_series, 64, 128),
 }
 # The families measured by default. A third, "vote", runs on request
 # (--families vote): TransformerClassifier and LSTMAttentionClassifier with
