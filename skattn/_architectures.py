@@ -237,14 +237,26 @@ def _build_transformer(est, n_channels, n_outputs, max_length):
 
 
 def _ensemble(est, build, n_channels, n_outputs, max_length):
-    """The network ``build`` makes, or ``n_estimators`` of them as one
-    :class:`NetworkEnsemble`."""
-    n = est.n_estimators
+    """The network ``build`` makes, or as one :class:`NetworkEnsemble`
+    ``n_estimators`` of them (times ``n_folds_`` where a fit trained one
+    set per fold of its data)."""
+    n = est.n_estimators * getattr(est, "n_folds_", 1)
     networks = [build(est, n_channels, n_outputs, max_length) for _ in range(n)]
-    if n == 1:
-        return networks[0]
+    return networks[0] if n == 1 else network_ensemble(est, networks)
+
+
+def network_ensemble(est, networks):
+    """``networks`` (each one network or a :class:`NetworkEnsemble`) as one
+    ensemble of all their members, combined as ``est``'s task needs."""
+    members = [
+        member
+        for network in networks
+        for member in (
+            network.members if isinstance(network, NetworkEnsemble) else [network]
+        )
+    ]
     combine = "probabilities" if is_classifier(est) else "mean"
-    return NetworkEnsemble(networks, combine=combine)
+    return NetworkEnsemble(members, combine=combine)
 
 
 # Penalties the ridge fit of the linear part chooses from (features: the

@@ -30,13 +30,14 @@ from sklearn.utils.validation import (
 )
 
 from . import _persistence, _streaming
-from ._architectures import fit_linear_ridge
+from ._architectures import fit_linear_ridge, network_ensemble
 from ._events import CATEGORICAL_CONSTRAINTS, EventInputs, UnknownCounter
 from ._net import (
     SequenceData,
     SequenceNet,
     plain_history,
     training_callbacks,
+    validation_folds,
     validation_split,
 )
 from ._predict import (
@@ -139,6 +140,7 @@ class SequenceEstimator(EventInputs, BaseEstimator):
         "linear_steps_",
         "linear_fit_",
         "early_stopping_",
+        "n_folds_",
         "is_categorical_",
         "categories_",
         "static_is_categorical_",
@@ -509,19 +511,104 @@ arrays, or long DataFrame
         )
 
     def _train(self, data, n_outputs, max_length, *, warm, epochs=None, stream=False):
-        """Build (unless ``warm``) and train the skorch net on ``data``."""
+        """Build (unless ``warm``) and train the skorch net on ``data``: one
+        network, or with ``validation_folds`` one per fold, combined."""
         device = resolve_device(self.device)
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
         self.early_stopping_ = self._resolve_early_stopping(data, stream)
-        if self.early_stopping_:
-            strata = self._stratify(data.target)
-            train, valid = validation_split(
-                data, self.validation_fraction, strata, seed, self.validation_split
+        n_folds = self._resolve_folds(data, warm)
+        if not warm:
+            self.n_folds_ = 1  # each fold's network is built on its own
+        strata = self._stratify(data.target) if self.early_stopping_ else None
+        if n_folds > 1:
+            splits = validation_folds(
+                data, n_folds, strata, seed, self.validation_split
             )
+            fold_seeds = np.random.RandomState(seed).randint(
+                np.iinfo(np.int32).max, size=n_folds
+            )
+            nets = [
+                self._train_net(
+                    train,
+                    valid,
+                    data,
+                    n_outputs,
+                    max_length,
+                    warm=False,
+                    epochs=epochs,
+                    stream=stream,
+                    device=device,
+                    seed=int(fold_seed),
+                )
+                for (train, valid), fold_seed in zip(splits, fold_seeds, strict=True)
+            ]
+            net = self._new_net(
+                network_ensemble(self, [n.module_ for n in nets]), device, seed
+            )
+            net.initialize()
+            self.n_folds_ = n_folds
+            self.history_ = [
+                {"fold": k, **row}
+                for k, fold_net in enumerate(nets)
+                for row in plain_history(fold_net.history)
+            ]
         else:
-            train, valid = data, None
+            if self.early_stopping_:
+                train, valid = validation_split(
+                    data, self.validation_fraction, strata, seed, self.validation_split
+                )
+            else:
+                train, valid = data, None
+            net = self._train_net(
+                train,
+                valid,
+                data,
+                n_outputs,
+                max_length,
+                warm=warm,
+                epochs=epochs,
+                stream=stream,
+                device=device,
+                seed=seed,
+            )
+            self.history_ = plain_history(net.history)
+        self.net_ = net
+        self.n_iter_ = len(self.history_)
+        self._inference = InferenceModules()
+
+    def _resolve_folds(self, data, warm):
+        """How many networks this fit trains on folds of ``data`` (1: one
+        network): ``validation_folds`` where a cold fit stops early."""
+        n_folds = getattr(self, "validation_folds", None)
+        if n_folds is None or warm or not self.early_stopping_:
+            return 1
+        if not isinstance(data, SequenceData):
+            raise ValueError(
+                f"validation_folds={n_folds} trains one network per fold of "
+                "the training data, which needs them in memory; data read "
+                "block by block can stop early on a validation share "
+                "(validation_folds=None)"
+            )
+        return n_folds
+
+    def _train_net(
+        self,
+        train,
+        valid,
+        data,
+        n_outputs,
+        max_length,
+        *,
+        warm,
+        epochs,
+        stream,
+        device,
+        seed,
+    ):
+        """Train one skorch net on ``train`` (stopping early on ``valid``
+        where given): the fitted one when ``warm``, else a new one."""
         batches = train.n_batches(self.batch_size)
         if epochs is None:  # fit: max_epochs, or fewer under max_steps
             epochs = self.max_epochs
@@ -576,10 +663,7 @@ arrays, or long DataFrame
             self._step_flops = step_flops(net.module_, self.batch_size, max_length)
             with num_threads(self.n_threads, self._step_flops):
                 net.partial_fit((train, valid), None, epochs=epochs)
-        self.net_ = net
-        self.history_ = plain_history(net.history)
-        self.n_iter_ = len(self.history_)
-        self._inference = InferenceModules()
+        return net
 
     def _resolve_linear_steps(self, data, max_length):
         """The ``linear_steps`` the network is built with: ``"all"`` is
@@ -755,6 +839,7 @@ SUPERVISED_CONSTRAINTS = {
         None,
     ],
     "n_estimators": [Interval(Integral, 1, None, closed="left")],
+    "validation_folds": [Interval(Integral, 2, None, closed="left"), None],
 }
 
 
@@ -857,6 +942,7 @@ class SequenceRegressorBase(
         "linear_steps": None,
         "linear_fit": "joint",
         "early_stopping": False,
+        "validation_folds": None,
         "validation_split": "random",
     }
 

@@ -150,6 +150,10 @@ FITTED_ATTRIBUTES_DOC = """\
     early_stopping_ : bool
         Whether the last fit held out a validation share and stopped early
         (``early_stopping="auto"`` resolved from the training data).
+    n_folds_ : int
+        How many folds of the training data the network's members were
+        trained on, one set per fold (``validation_folds``; 1: one network
+        or one set, on a validation share or on all the data).
     n_features_in_ : int
         Only for 2D (tabular) training input: its number of columns, i.e.
         timesteps. Set neither for 3D, list nor long-format input.
@@ -257,7 +261,24 @@ ENSEMBLE_DOC = """\
         InceptionTime's ensemble of five networks does: steadier accuracy
         on small training sets, at about ``n_estimators`` times the fit and
         prediction time. ``attention_weights`` gives the members' mean
-        weights. See :class:`skattn.modules.NetworkEnsemble`.\
+        weights. See :class:`skattn.modules.NetworkEnsemble`.
+    validation_folds : int >= 2 or None, default=None
+        Where the fit stops early (``early_stopping``), train one network
+        (``n_estimators`` of them) per fold of the training sequences
+        instead of one on a ``validation_fraction`` share: each trains on
+        the other folds, stops when the loss on its own fold has not
+        improved for ``n_iter_no_change`` epochs, and prediction combines
+        them all as ``n_estimators`` does (k-fold bagging). Every sequence
+        then serves both for training and for choosing when to stop, where
+        a share of a small training set is too few sequences to tell a
+        lasting improvement from noise; fit and prediction take about
+        ``validation_folds`` times as long. Folds follow
+        ``validation_split``: shuffled (stratified for classifiers), or
+        blocks of consecutive sequences for ``"last"``. ``history_`` holds
+        every fold's epochs, each marked with its ``fold``; ``n_folds_``
+        records how many folds the fit trained on (1: none). ``warm_start``
+        and ``partial_fit`` continue training all the networks on all the
+        data.\
 """
 
 

@@ -157,6 +157,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         early_stopping=False,
         validation_fraction=0.1,
         validation_split="random",
+        validation_folds=None,
         n_iter_no_change=10,
         warm_start=False,
         device="auto",
@@ -211,6 +212,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
+        self.validation_folds = validation_folds
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.device = device
@@ -317,6 +319,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         early_stopping="auto",
         validation_fraction=0.1,
         validation_split="last",
+        validation_folds=None,
         n_iter_no_change=30,
         warm_start=False,
         device="auto",
@@ -367,6 +370,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
+        self.validation_folds = validation_folds
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.device = device

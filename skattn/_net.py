@@ -16,8 +16,9 @@ the parts of training that are not specific to one estimator:
 - :class:`WeightAveraging`: training that ends with an average of the
   weights it went through;
 - :func:`training_callbacks` (monitor, learning-rate schedule, clipping,
-  weight averaging, progress) and :func:`validation_split` (the held-out
-  share for early stopping).
+  weight averaging, progress), :func:`validation_split` (the held-out
+  share for early stopping) and :func:`validation_folds` (folds that hold
+  out every sequence once).
 """
 
 import copy
@@ -54,6 +55,7 @@ __all__ = [
     "plain_history",
     "random_windows",
     "training_callbacks",
+    "validation_folds",
     "validation_split",
 ]
 
@@ -916,6 +918,34 @@ def validation_split(data, fraction, strata, seed, order="random"):
         splitter = ShuffleSplit(1, test_size=n_valid, random_state=seed)
         train_idx, valid_idx = next(splitter.split(np.zeros(n)))
     return data.subset(np.sort(train_idx)), data.subset(np.sort(valid_idx))
+
+
+def validation_folds(data, n_folds, strata, seed, order="random"):
+    """``n_folds`` ``(train, valid)`` pairs of subsets of in-memory ``data``
+    whose validation sides hold every sequence once.
+
+    ``order="random"``: shuffled folds, stratified by ``strata`` (class
+    codes, or None) where every class has a sequence for each fold;
+    ``"last"``: blocks of consecutive sequences, in the order given.
+    """
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    n = len(data)
+    if n_folds > n:
+        raise ValueError(
+            f"validation_folds={n_folds} needs at least as many training "
+            f"sequences, got {n}"
+        )
+    if order == "last":
+        splits = KFold(n_folds).split(np.zeros(n))
+    elif strata is not None and np.unique(strata, return_counts=True)[1].min() >= (
+        n_folds
+    ):
+        splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
+        splits = splitter.split(np.zeros(n), strata)
+    else:
+        splits = KFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(n))
+    return [(data.subset(train), data.subset(valid)) for train, valid in splits]
 
 
 def _plain_value(value):

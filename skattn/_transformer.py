@@ -156,6 +156,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         early_stopping=False,
         validation_fraction=0.1,
         validation_split="random",
+        validation_folds=None,
         n_iter_no_change=10,
         warm_start=False,
         device="auto",
@@ -211,6 +212,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
+        self.validation_folds = validation_folds
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.device = device
@@ -314,6 +316,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         early_stopping="auto",
         validation_fraction=0.1,
         validation_split="random",
+        validation_folds=None,
         n_iter_no_change=10,
         warm_start=False,
         device="auto",
@@ -365,6 +368,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
+        self.validation_folds = validation_folds
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.device = device
