@@ -936,3 +936,92 @@ def test_invalid_n_estimators():
     X, y, _ = _ragged_data()
     with pytest.raises(ValueError, match="n_estimators"):
         TransformerClassifier(n_estimators=0, max_epochs=1).fit(X, y)
+
+
+# validation_folds ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "Model, params",
+    [
+        (
+            TransformerRegressor,
+            dict(early_stopping=True, linear_steps="all", n_estimators=1),
+        ),
+        (LSTMAttentionClassifier, dict(early_stopping=True, n_estimators=2)),
+    ],
+)
+def test_validation_folds_train_one_network_per_fold(Model, params, tmp_path):
+    from skattn.modules import NetworkEnsemble
+
+    est = Model(validation_folds=3, max_epochs=4, random_state=0, n_threads=1, **params)
+    X, y = _fit_padding_and_saving(est, tmp_path)
+    assert est.n_folds_ == 3
+    network = est.net_.module_
+    n_members = 3 * params["n_estimators"]
+    assert isinstance(network, NetworkEnsemble) and len(network.members) == n_members
+    # every fold's own epochs, each stopped on its own validation fold
+    assert sorted({row["fold"] for row in est.history_}) == [0, 1, 2]
+    assert all("valid_loss" in row for row in est.history_)
+    assert est.n_iter_ == len(est.history_)
+    if params.get("linear_steps"):
+        # the ridge part is fitted on each fold's training sequences, so the
+        # members' linear parts differ (with n_estimators alone they are equal)
+        first, second = (m.linear.linear.weight for m in network.members[:2])
+        assert not torch.equal(first, second)
+    again = Model(
+        validation_folds=3, max_epochs=4, random_state=0, n_threads=1, **params
+    ).fit(X, y)
+    np.testing.assert_array_equal(again.predict(X), est.predict(X))
+    # a warm start trains every member on all the data, as n_estimators does
+    est.set_params(warm_start=True, max_epochs=1).fit(X, y)
+    assert len(est.net_.module_.members) == n_members and est.n_folds_ == 3
+
+
+def test_validation_folds_hold_out_every_sequence_once():
+    from skattn._net import SequenceData, validation_folds
+
+    n = 30
+    data = SequenceData(
+        torch.zeros(n, 4, 1), torch.full((n,), 4), torch.arange(n).float()
+    )
+    for order in ("random", "last"):
+        splits = validation_folds(data, 4, None, 0, order)
+        held = [valid.target.long().tolist() for _, valid in splits]
+        assert sorted(sum(held, [])) == list(range(n))
+        for (train, _), ids in zip(splits, held, strict=True):
+            assert set(train.target.long().tolist()) == set(range(n)) - set(ids)
+        if order == "last":  # blocks of consecutive sequences, in order
+            assert held[0] == list(range(8)) and held[-1] == list(range(23, 30))
+    strata = np.arange(n) % 3  # 10 of each class: every fold holds each class
+    for _, valid in validation_folds(data, 4, strata, 0):
+        assert set(strata[valid.target.long().numpy()]) == {0, 1, 2}
+
+
+def test_validation_folds_need_early_stopping_and_enough_sequences():
+    X, y, _ = _ragged_data(n=24)
+    # without early stopping there is nothing to choose on the folds
+    clf = LSTMAttentionClassifier(validation_folds=3, max_epochs=1, random_state=0)
+    assert clf.fit(X, y).n_folds_ == 1
+    assert not hasattr(clf.net_.module_, "members")
+    with pytest.raises(ValueError, match="validation_folds=30 needs at least"):
+        LSTMAttentionClassifier(
+            early_stopping=True, validation_folds=30, max_epochs=1
+        ).fit(X, y)
+    with pytest.raises(ValueError, match="validation_folds"):
+        LSTMAttentionClassifier(validation_folds=1, max_epochs=1).fit(X, y)
+
+
+def test_files_saved_before_validation_folds_existed_load_as_one_network(tmp_path):
+    import skattn
+
+    X, y, _ = _ragged_data(n=30)
+    y = np.nan_to_num(X[:, :, 0]).sum(1)
+    reg = TransformerRegressor(max_epochs=1, random_state=0).fit(X, y)
+    reg.save(tmp_path / "model.skattn")
+    state = torch.load(tmp_path / "model.skattn", weights_only=True)
+    del state["params"]["validation_folds"], state["fitted"]["n_folds_"]
+    torch.save(state, tmp_path / "old.skattn")
+    old = skattn.load(tmp_path / "old.skattn")
+    assert old.validation_folds is None
+    np.testing.assert_array_equal(old.predict(X), reg.predict(X))

@@ -218,6 +218,10 @@ def test_targets_as_dask_early_stopping_and_partial_fit():
     assert model.history_[-1]["train_batch_count"] == 5 * 3
     with pytest.raises(ValueError, match="whole blocks of X"):
         model.fit(da.from_array(X, chunks=(240, 12, 2)), y)
+    with pytest.raises(ValueError, match="needs them in memory"):
+        small(LSTMAttentionClassifier, early_stopping=True, validation_folds=3).fit(
+            Xd, yd
+        )
     # validation_split="last": the last of the 6 blocks
     from skattn._net import SequenceNet
 
