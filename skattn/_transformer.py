@@ -139,6 +139,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         static_query=False,
         linear_steps=None,
         n_estimators=1,
+        validation_folds=None,
         class_weight=None,
         label_smoothing=0.0,
         random_crop=None,
@@ -156,7 +157,6 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         early_stopping=False,
         validation_fraction=0.1,
         validation_split="random",
-        validation_folds=None,
         n_iter_no_change=10,
         warm_start=False,
         device="auto",
@@ -195,6 +195,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.static_query = static_query
         self.linear_steps = linear_steps
         self.n_estimators = n_estimators
+        self.validation_folds = validation_folds
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
         self.random_crop = random_crop
@@ -212,7 +213,6 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
-        self.validation_folds = validation_folds
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.device = device
@@ -304,6 +304,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         linear_steps="auto",
         linear_fit="ridge",
         n_estimators=1,
+        validation_folds=None,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         max_steps=None,
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
@@ -316,7 +317,6 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         early_stopping="auto",
         validation_fraction=0.1,
         validation_split="random",
-        validation_folds=None,
         n_iter_no_change=10,
         warm_start=False,
         device="auto",
@@ -356,6 +356,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.linear_steps = linear_steps
         self.linear_fit = linear_fit
         self.n_estimators = n_estimators
+        self.validation_folds = validation_folds
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size
@@ -368,7 +369,6 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
-        self.validation_folds = validation_folds
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.device = device
