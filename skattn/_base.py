@@ -580,18 +580,12 @@ arrays, or long DataFrame
 
     def _resolve_folds(self, data, warm):
         """How many networks this fit trains on folds of ``data`` (1: one
-        network): ``validation_folds`` where a cold fit stops early."""
+        network): ``validation_folds`` where a cold fit on in-memory data
+        stops early (data read block by block hold out whole blocks)."""
         n_folds = getattr(self, "validation_folds", None)
         if n_folds is None or warm or not self.early_stopping_:
             return 1
-        if not isinstance(data, SequenceData):
-            raise ValueError(
-                f"validation_folds={n_folds} trains one network per fold of "
-                "the training data, which needs them in memory; data read "
-                "block by block can stop early on a validation share "
-                "(validation_folds=None)"
-            )
-        return n_folds
+        return n_folds if isinstance(data, SequenceData) else 1
 
     def _train_net(
         self,

@@ -276,9 +276,10 @@ ENSEMBLE_DOC = """\
         ``validation_split``: shuffled (stratified for classifiers), or
         blocks of consecutive sequences for ``"last"``. ``history_`` holds
         every fold's epochs, each marked with its ``fold``; ``n_folds_``
-        records how many folds the fit trained on (1: none). ``warm_start``
-        and ``partial_fit`` continue training all the networks on all the
-        data.\
+        records how many folds the fit trained on (1: none). Data read
+        block by block stop on a validation share of whole blocks instead.
+        ``warm_start`` and ``partial_fit`` continue training all the
+        networks on all the data.\
 """
 
 

@@ -218,10 +218,12 @@ def test_targets_as_dask_early_stopping_and_partial_fit():
     assert model.history_[-1]["train_batch_count"] == 5 * 3
     with pytest.raises(ValueError, match="whole blocks of X"):
         model.fit(da.from_array(X, chunks=(240, 12, 2)), y)
-    with pytest.raises(ValueError, match="needs them in memory"):
-        small(LSTMAttentionClassifier, early_stopping=True, validation_folds=3).fit(
-            Xd, yd
-        )
+    # validation_folds: one network, stopped on a share of whole blocks
+    folds = small(
+        LSTMAttentionClassifier, early_stopping=True, validation_folds=3, max_epochs=3
+    ).fit(Xd, yd)
+    assert folds.n_folds_ == 1 and "valid_loss" in folds.history_[-1]
+    assert folds.history_[-1]["train_batch_count"] == 5 * 3
     # validation_split="last": the last of the 6 blocks
     from skattn._net import SequenceNet
 
