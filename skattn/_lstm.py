@@ -8,9 +8,9 @@ from ._architectures import (
 )
 from ._base import SequenceClassifierBase, SequenceRegressorBase
 from ._docs import (
-    ENSEMBLE_DOC,
     FITTED_ATTRIBUTES_DOC,
     classifier_loss_doc,
+    ensemble_doc,
     fill_doc,
     linear_doc,
     recurrent_params_doc,
@@ -32,7 +32,7 @@ __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
     training=training_doc(**{**RECURRENT_DEFAULTS, **LSTM_CLASSIFIER_TRAINING}),
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=linear_doc(),
-    ensemble=ENSEMBLE_DOC,
+    ensemble=ensemble_doc(),
     loss=classifier_loss_doc('"auto"'),
 )
 class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
@@ -234,7 +234,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     ),
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=linear_doc("auto", regressor=True),
-    ensemble=ENSEMBLE_DOC,
+    ensemble=ensemble_doc(None, "lstm_regressor"),
 )
 class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
     """Sequence regressor: LSTM/GRU encoder, attention pooling, linear head.

@@ -9,9 +9,9 @@ from ._architectures import (
 )
 from ._base import SequenceClassifierBase, SequenceRegressorBase
 from ._docs import (
-    ENSEMBLE_DOC,
     FITTED_ATTRIBUTES_DOC,
     classifier_loss_doc,
+    ensemble_doc,
     fill_doc,
     linear_doc,
     training_doc,
@@ -37,7 +37,7 @@ __all__ = ["TransformerClassifier", "TransformerRegressor"]
     ),
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=linear_doc(),
-    ensemble=ENSEMBLE_DOC,
+    ensemble=ensemble_doc(),
     loss=classifier_loss_doc("0.0"),
 )
 class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
@@ -229,7 +229,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     training=training_doc(early_stopping="auto", **TRANSFORMER_DEFAULTS),
     attributes=FITTED_ATTRIBUTES_DOC,
     linear=linear_doc("auto", regressor=True),
-    ensemble=ENSEMBLE_DOC,
+    ensemble=ensemble_doc(5, "transformer_regressor"),
 )
 class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
     """Sequence regressor: Transformer encoder, attention pooling, linear head.
@@ -304,7 +304,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         linear_steps="auto",
         linear_fit="ridge",
         n_estimators=1,
-        validation_folds=None,
+        validation_folds=5,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         max_steps=None,
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
