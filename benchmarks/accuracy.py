@@ -158,6 +158,7 @@ NEUTRAL = {
     "differences": 0,
     "group_by_length": True,
     "batch_renorm": False,
+    "validation_folds": None,
 }
 
 
