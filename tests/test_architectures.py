@@ -485,12 +485,16 @@ def test_differences_are_the_regressors_default_and_old_files_load_without(tmp_p
     # early stopping waits 30 epochs in the LSTM regressor, 10 elsewhere
     assert LSTMAttentionRegressor().n_iter_no_change == 30
     assert TransformerRegressor().n_iter_no_change == 10
+    # folds for the Transformer regressor only (see validation_folds)
+    assert TransformerRegressor().validation_folds == 5
+    assert LSTMAttentionRegressor().validation_folds is None
     for Model in (LSTMAttentionClassifier, TransformerClassifier):
         assert Model().differences == 0
     X, y = _smooth_sines(60)
     kwargs = dict(max_epochs=1, random_state=0, n_threads=1)
     assert LSTMAttentionRegressor(**kwargs).fit(X, y).differences_ == 2
-    old = TransformerRegressor(differences=0, **kwargs).fit(X, y)
+    old = TransformerRegressor(differences=0, validation_folds=None, **kwargs)
+    old.fit(X, y)
     loaded = _saved_without(old, tmp_path, ["differences"], ["differences_"])
     assert loaded.differences == 0 and loaded.net_.module_.differences is None
     np.testing.assert_array_equal(loaded.predict(X), old.predict(X))
@@ -735,7 +739,12 @@ def test_linear_fit_ridge_sets_every_ensemble_member_and_survives_saving(tmp_pat
     X, y, _ = _ragged_data(n=60)
     y = np.nan_to_num(X[:, :, 1]).sum(1)
     reg = TransformerRegressor(
-        linear_steps="all", n_estimators=2, max_epochs=2, random_state=0, n_threads=1
+        linear_steps="all",
+        n_estimators=2,
+        validation_folds=None,  # members fitted on one training set
+        max_epochs=2,
+        random_state=0,
+        n_threads=1,
     ).fit(X, y)
     first, second = (m.linear.linear.weight for m in reg.net_.module_.members)
     assert torch.equal(first, second)  # the members' own networks differ
@@ -873,7 +882,9 @@ def test_auto_stem_stride_is_read_from_the_median_length(Model):
     from skattn.modules.stem import auto_stem_stride
 
     X, y = _mostly_short()
-    est = Model(max_epochs=1, random_state=0, n_threads=1).fit(X, y)
+    # one network (the regressor's default trains one per fold)
+    params = {"validation_folds": None} if Model is TransformerRegressor else {}
+    est = Model(max_epochs=1, random_state=0, n_threads=1, **params).fit(X, y)
     assert est._stem_length == 140
     # the longest sequence (600 steps) would give a stride of 8
     assert est.net_.module_.stem.stride == auto_stem_stride(140) == 2
