@@ -307,18 +307,23 @@ VALIDATION_FOLDS_WHY = {
 }
 
 
-def ensemble_doc(validation_folds=None, why="classifier"):
-    """The ``n_estimators`` and ``validation_folds`` block with an
-    estimator's ``validation_folds`` default and the reason for it."""
-    text = textwrap.fill(
-        VALIDATION_FOLDS_WHY[why],
+def _reason(text):
+    """``text`` wrapped as a paragraph of a parameter's description."""
+    return textwrap.fill(
+        text,
         width=78,
         initial_indent=" " * 8,
         subsequent_indent=" " * 8,
         break_on_hyphens=False,
     )
+
+
+def ensemble_doc(validation_folds=None, why="classifier"):
+    """The ``n_estimators`` and ``validation_folds`` block with an
+    estimator's ``validation_folds`` default and the reason for it."""
     return ENSEMBLE_DOC_TEMPLATE.format(
-        validation_folds=validation_folds, validation_folds_why=text
+        validation_folds=validation_folds,
+        validation_folds_why=_reason(VALIDATION_FOLDS_WHY[why]),
     )
 
 
@@ -546,17 +551,10 @@ def training_doc(
     """The training parameters block with a family's ``defaults`` (and the
     estimator's ``max_steps``, ``early_stopping``, ``validation_split`` and
     ``n_iter_no_change``) filled in."""
-    why = textwrap.fill(
-        EARLY_STOPPING_WHY[early_stopping],
-        width=78,
-        initial_indent=" " * 8,
-        subsequent_indent=" " * 8,
-        break_on_hyphens=False,
-    )
     return TRAINING_PARAMS_DOC.format(
         max_steps=max_steps,
         early_stopping=_shown(early_stopping),
-        early_stopping_why=why,
+        early_stopping_why=_reason(EARLY_STOPPING_WHY[early_stopping]),
         validation_split=_shown(validation_split),
         n_iter_no_change=n_iter_no_change,
         **defaults,
