@@ -549,6 +549,9 @@ arrays, or long DataFrame
             )
             net.initialize()
             self.n_folds_ = n_folds
+            # prediction's "auto" threads: the work of all the members, as
+            # for a loaded model
+            self._step_flops = step_flops(net.module_, self.batch_size, max_length)
             self.history_ = [
                 {"fold": k, **row}
                 for k, fold_net in enumerate(nets)

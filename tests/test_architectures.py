@@ -963,6 +963,7 @@ def test_invalid_n_estimators():
     ],
 )
 def test_validation_folds_train_one_network_per_fold(Model, params, tmp_path):
+    from skattn._runtime import step_flops
     from skattn.modules import NetworkEnsemble
 
     est = Model(validation_folds=3, max_epochs=4, random_state=0, n_threads=1, **params)
@@ -975,6 +976,8 @@ def test_validation_folds_train_one_network_per_fold(Model, params, tmp_path):
     assert sorted({row["fold"] for row in est.history_}) == [0, 1, 2]
     assert all("valid_loss" in row for row in est.history_)
     assert est.n_iter_ == len(est.history_)
+    # prediction's thread count reads the work of every member
+    assert est._step_flops == step_flops(network, est.batch_size, est._max_length)
     if params.get("linear_steps"):
         # the ridge part is fitted on each fold's training sequences, so the
         # members' linear parts differ (with n_estimators alone they are equal)
