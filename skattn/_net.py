@@ -936,11 +936,12 @@ def validation_folds(data, n_folds, strata, seed, order="random"):
             f"validation_folds={n_folds} needs at least as many training "
             f"sequences, got {n}"
         )
+    smallest_class = (
+        0 if strata is None else np.unique(strata, return_counts=True)[1].min()
+    )
     if order == "last":
         splits = KFold(n_folds).split(np.zeros(n))
-    elif strata is not None and np.unique(strata, return_counts=True)[1].min() >= (
-        n_folds
-    ):
+    elif smallest_class >= n_folds:
         splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
         splits = splitter.split(np.zeros(n), strata)
     else:

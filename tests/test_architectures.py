@@ -6,7 +6,7 @@ stem, the stem's normalisation)."""
 import numpy as np
 import pytest
 import torch
-from sklearn.base import is_regressor
+from sklearn.base import clone, is_regressor
 
 from skattn import (
     AttentionPoolingTransformer,
@@ -983,9 +983,7 @@ def test_validation_folds_train_one_network_per_fold(Model, params, tmp_path):
         # members' linear parts differ (with n_estimators alone they are equal)
         first, second = (m.linear.linear.weight for m in network.members[:2])
         assert not torch.equal(first, second)
-    again = Model(
-        validation_folds=3, max_epochs=4, random_state=0, n_threads=1, **params
-    ).fit(X, y)
+    again = clone(est).fit(X, y)
     np.testing.assert_array_equal(again.predict(X), est.predict(X))
     # a warm start trains every member on all the data, as n_estimators does
     est.set_params(warm_start=True, max_epochs=1).fit(X, y)
