@@ -159,6 +159,7 @@ NEUTRAL = {
     "group_by_length": True,
     "batch_renorm": False,
     "validation_folds": None,
+    "n_jobs": None,
 }
 
 

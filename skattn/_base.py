@@ -23,6 +23,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
@@ -79,6 +80,13 @@ EARLY_STOPPING_AUTO_MIN = 40
 # jitter="auto": the noise's standard deviation, as a fraction of each
 # sequence's own, where the input has numeric channels.
 AUTO_JITTER = 0.1
+
+
+def _fold_network(est, train, valid, n_outputs, max_length, **settings):
+    """Train one fold's network of ``est`` (in a worker process under
+    ``n_jobs``): its module, on the CPU, and its history."""
+    net = est._train_net(train, valid, n_outputs, max_length, warm=False, **settings)
+    return net.module_.cpu(), plain_history(net.history)
 
 
 class SequenceEstimator(EventInputs, BaseEstimator):
@@ -521,7 +529,12 @@ arrays, or long DataFrame
         n_folds = self._resolve_folds(data, warm)
         if not warm:
             self.n_folds_ = 1  # each fold's network is built on its own
+            self.linear_steps_ = self._resolve_linear_steps(data, max_length)
+            self.linear_fit_ = self._resolve_linear_fit(data, stream)
+            self._n_outputs, self._max_length = n_outputs, max_length
         strata = self._stratify(data.target) if self.early_stopping_ else None
+        settings = dict(epochs=epochs, stream=stream, device=device)
+        shape = (n_outputs, max_length)
         if n_folds > 1:
             splits = validation_folds(
                 data, n_folds, strata, seed, self.validation_split
@@ -529,23 +542,14 @@ arrays, or long DataFrame
             fold_seeds = np.random.RandomState(seed).randint(
                 np.iinfo(np.int32).max, size=n_folds
             )
-            nets = [
-                self._train_net(
-                    train,
-                    valid,
-                    data,
-                    n_outputs,
-                    max_length,
-                    warm=False,
-                    epochs=epochs,
-                    stream=stream,
-                    device=device,
-                    seed=int(fold_seed),
+            folds = Parallel(n_jobs=self.n_jobs)(
+                delayed(_fold_network)(
+                    self, train, valid, *shape, seed=int(fold_seed), **settings
                 )
                 for (train, valid), fold_seed in zip(splits, fold_seeds, strict=True)
-            ]
+            )
             net = self._new_net(
-                network_ensemble(self, [n.module_ for n in nets]), device, seed
+                network_ensemble(self, [module for module, _ in folds]), device, seed
             )
             net.initialize()
             self.n_folds_ = n_folds
@@ -553,9 +557,7 @@ arrays, or long DataFrame
             # for a loaded model
             self._step_flops = step_flops(net.module_, self.batch_size, max_length)
             self.history_ = [
-                {"fold": k, **row}
-                for k, fold_net in enumerate(nets)
-                for row in plain_history(fold_net.history)
+                {"fold": k, **row} for k, (_, rows) in enumerate(folds) for row in rows
             ]
         else:
             if self.early_stopping_:
@@ -565,16 +567,7 @@ arrays, or long DataFrame
             else:
                 train, valid = data, None
             net = self._train_net(
-                train,
-                valid,
-                data,
-                n_outputs,
-                max_length,
-                warm=warm,
-                epochs=epochs,
-                stream=stream,
-                device=device,
-                seed=seed,
+                train, valid, *shape, warm=warm, seed=seed, **settings
             )
             self.history_ = plain_history(net.history)
         self.net_ = net
@@ -591,18 +584,7 @@ arrays, or long DataFrame
         return n_folds if isinstance(data, SequenceData) else 1
 
     def _train_net(
-        self,
-        train,
-        valid,
-        data,
-        n_outputs,
-        max_length,
-        *,
-        warm,
-        epochs,
-        stream,
-        device,
-        seed,
+        self, train, valid, n_outputs, max_length, *, warm, epochs, stream, device, seed
     ):
         """Train one skorch net on ``train`` (stopping early on ``valid``
         where given): the fitted one when ``warm``, else a new one."""
@@ -633,8 +615,6 @@ arrays, or long DataFrame
                     group["lr"] = self._effective("lr")
                     group.pop("initial_lr", None)
             else:
-                self.linear_steps_ = self._resolve_linear_steps(data, max_length)
-                self.linear_fit_ = self._resolve_linear_fit(train, stream)
                 module = self._build_network(
                     self._n_network_channels(), n_outputs, max_length
                 )
@@ -642,7 +622,6 @@ arrays, or long DataFrame
                 net.initialize()
                 if self.linear_fit_ == "ridge":
                     fit_linear_ridge(net.module_, train)
-                self._n_outputs, self._max_length = n_outputs, max_length
             net.set_params(
                 callbacks=callbacks,
                 max_epochs=self.max_epochs,
@@ -837,6 +816,7 @@ SUPERVISED_CONSTRAINTS = {
     ],
     "n_estimators": [Interval(Integral, 1, None, closed="left")],
     "validation_folds": [Interval(Integral, 2, None, closed="left"), None],
+    "n_jobs": [Integral, None],
 }
 
 

@@ -140,6 +140,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         linear_steps=None,
         n_estimators=1,
         validation_folds=None,
+        n_jobs=None,
         class_weight=None,
         label_smoothing=0.0,
         random_crop=None,
@@ -196,6 +197,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.linear_steps = linear_steps
         self.n_estimators = n_estimators
         self.validation_folds = validation_folds
+        self.n_jobs = n_jobs
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
         self.random_crop = random_crop
@@ -305,6 +307,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         linear_fit="ridge",
         n_estimators=1,
         validation_folds=5,
+        n_jobs=None,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         max_steps=None,
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
@@ -357,6 +360,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.linear_fit = linear_fit
         self.n_estimators = n_estimators
         self.validation_folds = validation_folds
+        self.n_jobs = n_jobs
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size

@@ -990,6 +990,47 @@ def test_validation_folds_train_one_network_per_fold(Model, params, tmp_path):
     assert len(est.net_.module_.members) == n_members and est.n_folds_ == 3
 
 
+def test_n_jobs_trains_the_folds_in_worker_processes_as_one_process_does(
+    monkeypatch,
+):
+    import skattn._base
+
+    asked = []
+
+    class RecordingParallel(skattn._base.Parallel):
+        def __call__(self, iterable):
+            asked.append(self._effective_n_jobs())
+            return super().__call__(iterable)
+
+    X, y, _ = _ragged_data(n=30)
+    y = np.nan_to_num(X[:, :, 0]).sum(1)
+    params = dict(
+        validation_folds=3,
+        early_stopping=True,
+        linear_steps="all",
+        max_epochs=3,
+        random_state=0,
+        n_threads=1,
+    )
+    serial = TransformerRegressor(**params).fit(X, y)
+    monkeypatch.setattr(skattn._base, "Parallel", RecordingParallel)
+    parallel = TransformerRegressor(n_jobs=2, **params).fit(X, y)
+    assert asked == [2]  # two worker processes (joblib's loky)
+    np.testing.assert_array_equal(parallel.predict(X), serial.predict(X))
+    # each fold's epochs as in one process, less their durations
+    assert [{**row, "dur": 0} for row in parallel.history_] == [
+        {**row, "dur": 0} for row in serial.history_
+    ]
+    for name in ("n_folds_", "linear_steps_", "linear_fit_", "_step_flops"):
+        assert getattr(parallel, name) == getattr(serial, name)
+    # without folds one network trains in this process
+    params["validation_folds"] = None
+    TransformerRegressor(n_jobs=2, **params).fit(X, y)
+    assert asked == [2]
+    with pytest.raises(ValueError, match="n_jobs"):
+        TransformerRegressor(n_jobs="two", max_epochs=1).fit(X, y)
+
+
 def test_validation_folds_hold_out_every_sequence_once():
     from skattn._net import SequenceData, validation_folds
 
