@@ -20,6 +20,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -36,6 +37,7 @@ from ._events import CATEGORICAL_CONSTRAINTS, EventInputs, UnknownCounter
 from ._net import (
     SequenceData,
     SequenceNet,
+    TrainingMonitor,
     plain_history,
     training_callbacks,
     validation_folds,
@@ -82,11 +84,13 @@ EARLY_STOPPING_AUTO_MIN = 40
 AUTO_JITTER = 0.1
 
 
-def _fold_network(est, train, valid, n_outputs, max_length, **settings):
+def _fold_network(est, train, valid, **settings):
     """Train one fold's network of ``est`` (in a worker process under
-    ``n_jobs``): its module, on the CPU, and its history."""
-    net = est._train_net(train, valid, n_outputs, max_length, warm=False, **settings)
-    return net.module_.cpu(), plain_history(net.history)
+    ``n_jobs``): its module, on the CPU, its history and whether Ctrl-C
+    interrupted its training."""
+    net = est._train_net(train, valid, warm=False, **settings)
+    interrupted = any(m.interrupted_ for m in net._callbacks_of(TrainingMonitor))
+    return net.module_.cpu(), plain_history(net.history), interrupted
 
 
 class SequenceEstimator(EventInputs, BaseEstimator):
@@ -533,8 +537,13 @@ arrays, or long DataFrame
             self.linear_fit_ = self._resolve_linear_fit(data, stream)
             self._n_outputs, self._max_length = n_outputs, max_length
         strata = self._stratify(data.target) if self.early_stopping_ else None
-        settings = dict(epochs=epochs, stream=stream, device=device)
-        shape = (n_outputs, max_length)
+        settings = dict(
+            n_outputs=n_outputs,
+            max_length=max_length,
+            epochs=epochs,
+            stream=stream,
+            device=device,
+        )
         if n_folds > 1:
             splits = validation_folds(
                 data, n_folds, strata, seed, self.validation_split
@@ -542,22 +551,41 @@ arrays, or long DataFrame
             fold_seeds = np.random.RandomState(seed).randint(
                 np.iinfo(np.int32).max, size=n_folds
             )
-            folds = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fold_network)(
-                    self, train, valid, *shape, seed=int(fold_seed), **settings
+            tasks = [
+                dict(
+                    train=train,
+                    valid=valid,
+                    seed=int(fold_seed),
+                    label=f"fold {k}/{n_folds}",  # from 1, as sklearn's [CV 1/5]
                 )
-                for (train, valid), fold_seed in zip(splits, fold_seeds, strict=True)
+                for k, ((train, valid), fold_seed) in enumerate(
+                    zip(splits, fold_seeds, strict=True), start=1
+                )
+            ]
+            if effective_n_jobs(self.n_jobs) == 1:
+                folds = []
+                for task in tasks:
+                    folds.append(_fold_network(self, **task, **settings))
+                    if folds[-1][2]:  # Ctrl-C: the folds trained so far
+                        break
+            else:  # Ctrl-C stops the workers: fit raises KeyboardInterrupt
+                folds = Parallel(n_jobs=self.n_jobs)(
+                    delayed(_fold_network)(self, **task, **settings) for task in tasks
+                )
+            modules = [module for module, _, _ in folds]
+            module = (
+                modules[0] if len(modules) == 1 else network_ensemble(self, modules)
             )
-            net = self._new_net(
-                network_ensemble(self, [module for module, _ in folds]), device, seed
-            )
+            net = self._new_net(module, device, seed)
             net.initialize()
-            self.n_folds_ = n_folds
+            self.n_folds_ = len(folds)
             # prediction's "auto" threads: the work of all the members, as
             # for a loaded model
             self._step_flops = step_flops(net.module_, self.batch_size, max_length)
             self.history_ = [
-                {"fold": k, **row} for k, (_, rows) in enumerate(folds) for row in rows
+                {"fold": k, **row}
+                for k, (_, rows, _) in enumerate(folds)
+                for row in rows
             ]
         else:
             if self.early_stopping_:
@@ -566,9 +594,7 @@ arrays, or long DataFrame
                 )
             else:
                 train, valid = data, None
-            net = self._train_net(
-                train, valid, *shape, warm=warm, seed=seed, **settings
-            )
+            net = self._train_net(train, valid, warm=warm, seed=seed, **settings)
             self.history_ = plain_history(net.history)
         self.net_ = net
         self.n_iter_ = len(self.history_)
@@ -584,10 +610,22 @@ arrays, or long DataFrame
         return n_folds if isinstance(data, SequenceData) else 1
 
     def _train_net(
-        self, train, valid, n_outputs, max_length, *, warm, epochs, stream, device, seed
+        self,
+        train,
+        valid,
+        n_outputs,
+        max_length,
+        *,
+        warm,
+        epochs,
+        stream,
+        device,
+        seed,
+        label=None,
     ):
         """Train one skorch net on ``train`` (stopping early on ``valid``
-        where given): the fitted one when ``warm``, else a new one."""
+        where given): the fitted one when ``warm``, else a new one;
+        ``label`` names it in the progress and warnings (a fold)."""
         batches = train.n_batches(self.batch_size)
         if epochs is None:  # fit: max_epochs, or fewer under max_steps
             epochs = self.max_epochs
@@ -603,6 +641,7 @@ arrays, or long DataFrame
             clip_grad_norm=self.clip_grad_norm,
             weight_averaging=None if stream else self.weight_averaging,
             verbose=self.verbose,
+            label=label,
         )
         # The network is built under the seed; "auto" threads need its size,
         # so the thread count is set around the training loop only (it does

@@ -279,7 +279,9 @@ ENSEMBLE_DOC_TEMPLATE = """\
         records how many folds the fit trained on (1: none). Data read
         block by block stop on a validation share of whole blocks instead.
         ``warm_start`` and ``partial_fit`` continue training all the
-        networks on all the data.
+        networks on all the data. Ctrl-C ends the fit with the folds
+        trained so far (the interrupted one keeps its best epoch's
+        weights, as one network does).
 {validation_folds_why}
     n_jobs : int or None, default=None
         How many fold networks (``validation_folds``) train at once, each
@@ -289,7 +291,8 @@ ENSEMBLE_DOC_TEMPLATE = """\
         an int ``n_threads`` the fitted model is the one ``n_jobs=1`` gives
         (``"auto"`` threads may differ in a worker, which gets ``cores //
         n_jobs`` at most). A ``"threading"`` backend shares torch's random
-        state between the folds and so is not reproducible. Without folds
+        state between the folds and so is not reproducible. Ctrl-C stops
+        the workers and ``fit`` raises ``KeyboardInterrupt``. Without folds
         it has no effect: the ``n_estimators`` networks of one fold train
         side by side in one loop."""
 

@@ -306,6 +306,7 @@ class TrainingMonitor(Callback):
         tol=1e-4,
         epochs=None,
         verbose=0,
+        label=None,
     ):
         self.monitor = monitor
         self.patience = patience
@@ -313,6 +314,7 @@ class TrainingMonitor(Callback):
         self.tol = tol
         self.epochs = epochs
         self.verbose = verbose
+        self.label = label
 
     def initialize(self):
         self.best_score_ = np.inf
@@ -374,8 +376,9 @@ class TrainingMonitor(Callback):
     def report(self):
         """Say how training ended, if it did not run all its epochs."""
         if self.stopped_early_ and self.verbose:
+            who = f"{self.label}: " if self.label else ""
             print(
-                f"Stopped early: {self.monitor} has not improved for "
+                f"{who}Stopped early: {self.monitor} has not improved for "
                 f"{self.patience} epochs; restored the weights of epoch "
                 f"{self.best_epoch_} (best {self.monitor} {self.best_score_:.4g}).",
                 flush=True,
@@ -393,8 +396,9 @@ class TrainingMonitor(Callback):
             )
         else:  # no epoch finished with a finite loss to go back to
             kept = "keeping the weights reached when it stopped"
+        of_label = f" of {self.label}" if self.label else ""
         _warn(
-            f"training was interrupted by Ctrl-C {done}; {kept}",
+            f"training{of_label} was interrupted by Ctrl-C {done}; {kept}",
             TrainingInterruptedWarning,
         )
 
@@ -462,12 +466,16 @@ class TrainingProgress(Callback):
     interactive : bool or None, default=None
         Show a bar (True) or plain lines (False); None decides from stderr
         being a terminal or the code running in a notebook.
+    label : str or None, default=None
+        What trains, such as ``"fold 2/5"``: the bar's title (else
+        ``"fit"``) and the start of each plain line.
     """
 
-    def __init__(self, epochs, verbose=1, interactive=None):
+    def __init__(self, epochs, verbose=1, interactive=None, label=None):
         self.epochs = epochs
         self.verbose = verbose
         self.interactive = interactive
+        self.label = label
 
     def initialize(self):
         self.close()
@@ -486,7 +494,10 @@ class TrainingProgress(Callback):
             from tqdm.auto import tqdm
 
             self._bar = tqdm(
-                total=self.epochs, unit="epoch", desc="fit", dynamic_ncols=True
+                total=self.epochs,
+                unit="epoch",
+                desc=self.label or "fit",
+                dynamic_ncols=True,
             )
 
     def _write(self, line):
@@ -531,6 +542,8 @@ class TrainingProgress(Callback):
         left = per_epoch * max(self.epochs - self._done, 0)
         width = len(str(self.epochs))
         epoch = f"epoch {self._done:>{width}}/{self.epochs}"
+        if self.label:
+            epoch = f"{self.label}  {epoch}"
         timing = f"{_duration(per_epoch)}/epoch  " + (
             f"eta {_duration(left)}"
             if self._done < self.epochs
@@ -806,6 +819,7 @@ def training_callbacks(
     clip_grad_norm,
     weight_averaging=None,
     verbose=0,
+    label=None,
 ):
     """The skorch callbacks of one call to ``fit``.
 
@@ -828,6 +842,9 @@ def training_callbacks(
     verbose : int, default=0
         0 shows nothing; 1 the progress of the epochs; 2 also every value
         of the history per epoch (see :class:`TrainingProgress`).
+    label : str or None, default=None
+        What trains (such as ``"fold 2/5"``), named in the progress, the
+        early stop and the Ctrl-C warning.
     """
     monitor = "valid_loss" if validation else "train_loss"
     callbacks = []
@@ -844,6 +861,7 @@ def training_callbacks(
                 restore_best=validation,
                 epochs=epochs,
                 verbose=verbose,
+                label=label,
             ),
         ),
         ("lr", _RecordLearningRate()),
@@ -881,7 +899,8 @@ def training_callbacks(
         )
     if verbose:
         # last, so that it shows what the other callbacks recorded this epoch
-        callbacks.append(("progress", TrainingProgress(epochs, verbose=verbose)))
+        progress = TrainingProgress(epochs, verbose=verbose, label=label)
+        callbacks.append(("progress", progress))
     return callbacks
 
 

@@ -602,13 +602,18 @@ def _rebuild(cls, state, device):
     # Compare shapes on the meta device first: corrupted sizes must not
     # allocate a huge network before load_state_dict finds the mismatch. Each
     # layer and each ensemble member holds weights, so valid num_layers and
-    # n_estimators are at most their number (a corrupted one must not make
-    # even the meta build loop for ages).
-    for count in ("num_layers", "n_estimators"):
-        if getattr(estimator, count, 1) > len(weights):
+    # members (n_estimators per fold) are at most their number (a corrupted
+    # one must not make even the meta build loop for ages).
+    counts = {
+        "num_layers": getattr(estimator, "num_layers", 1),
+        "n_estimators": getattr(estimator, "n_estimators", 1),
+        "n_estimators * n_folds_": getattr(estimator, "n_estimators", 1)
+        * getattr(estimator, "n_folds_", 1),
+    }
+    for name, count in counts.items():
+        if count > len(weights):
             raise ValueError(
-                f"{count}={getattr(estimator, count)}, but the file holds only "
-                f"{len(weights)} weight tensors"
+                f"{name}={count}, but the file holds only {len(weights)} weight tensors"
             )
     with torch.device("meta"):
         probe = estimator._build_network(
@@ -642,6 +647,8 @@ def _check_fitted(est):
     for attr in ("_n_outputs", "_max_length"):
         if not _is_count(getattr(est, attr, None), 0 if attr == "_n_outputs" else 1):
             raise ValueError(f"{attr}={getattr(est, attr, None)!r} is invalid")
+    if hasattr(est, "n_folds_") and not _is_count(est.n_folds_, 1):
+        raise ValueError(f"n_folds_={est.n_folds_!r} is not a positive int")
     _check_categories(est, n_channels)
     if est.static_features is not None:
         _check_categories(

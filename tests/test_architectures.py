@@ -1031,6 +1031,59 @@ def test_n_jobs_trains_the_folds_in_worker_processes_as_one_process_does(
         TransformerRegressor(n_jobs="two", max_epochs=1).fit(X, y)
 
 
+@pytest.mark.parametrize("stop_in_fold", [1, 2])
+def test_ctrl_c_ends_the_fit_with_the_folds_trained_so_far(
+    stop_in_fold, monkeypatch, tmp_path, capsys
+):
+    import skattn
+    import skattn._base
+    from skattn._net import SequenceNet
+    from skattn.exceptions import TrainingInterruptedWarning
+
+    folds_started, batches = [0], [0]
+    train_step, fold_network = SequenceNet.train_step, skattn._base._fold_network
+
+    def counting_folds(*args, **kwargs):
+        folds_started[0] += 1
+        batches[0] = 0
+        return fold_network(*args, **kwargs)
+
+    def interrupt_in_the_fold(net, batch, **kwargs):
+        batches[0] += 1
+        if folds_started[0] == stop_in_fold and batches[0] == 5:  # epoch 2
+            raise KeyboardInterrupt
+        return train_step(net, batch, **kwargs)
+
+    monkeypatch.setattr(skattn._base, "_fold_network", counting_folds)
+    monkeypatch.setattr(SequenceNet, "train_step", interrupt_in_the_fold)
+    X, y, _ = _ragged_data(n=40)
+    clf = LSTMAttentionClassifier(
+        early_stopping=True,
+        validation_folds=3,
+        max_epochs=4,
+        batch_size=8,
+        random_state=0,
+        n_threads=1,
+        verbose=1,
+    )
+    with pytest.warns(TrainingInterruptedWarning, match="training of fold ") as record:
+        clf.fit(X, y)
+    assert len(record) == 1 and f"fold {stop_in_fold}/3 was interrupted" in str(
+        record[0].message
+    )
+    # the folds after the interrupted one never start
+    assert folds_started[0] == stop_in_fold == clf.n_folds_
+    assert sorted({row["fold"] for row in clf.history_}) == list(range(stop_in_fold))
+    network = clf.net_.module_
+    assert len(getattr(network, "members", [network])) == stop_in_fold
+    # the progress names each fold
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("fold 1/3  epoch 1/4  train_loss ")
+    clf.save(tmp_path / "model.skattn")
+    loaded = skattn.load(tmp_path / "model.skattn")
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
 def test_validation_folds_hold_out_every_sequence_once():
     from skattn._net import SequenceData, validation_folds
 
@@ -1078,3 +1131,27 @@ def test_files_saved_before_validation_folds_existed_load_as_one_network(tmp_pat
     old = skattn.load(tmp_path / "old.skattn")
     assert old.validation_folds is None
     np.testing.assert_array_equal(old.predict(X), reg.predict(X))
+
+
+@pytest.mark.parametrize(
+    "n_folds, message",
+    [
+        (2**40, "n_estimators \\* n_folds_=1099511627776, but the file holds only"),
+        (2, "the weights do not fit the hyperparameters"),
+        ("3", "n_folds_='3' is not a positive int"),
+        (0, "n_folds_=0 is not a positive int"),
+    ],
+)
+def test_a_corrupted_fold_count_is_refused_before_building(n_folds, message, tmp_path):
+    import skattn
+
+    X, y, _ = _ragged_data(n=30)
+    y = np.nan_to_num(X[:, :, 0]).sum(1)
+    TransformerRegressor(max_epochs=1, random_state=0).fit(X, y).save(
+        tmp_path / "model.skattn"
+    )
+    state = torch.load(tmp_path / "model.skattn", weights_only=True)
+    state["fitted"]["n_folds_"] = n_folds  # one network was saved
+    torch.save(state, tmp_path / "bad.skattn")
+    with pytest.raises(ValueError, match=message):
+        skattn.load(tmp_path / "bad.skattn")
