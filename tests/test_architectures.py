@@ -999,7 +999,7 @@ def test_n_jobs_trains_the_folds_in_worker_processes_as_one_process_does(
 
     class RecordingParallel(skattn._base.Parallel):
         def __call__(self, iterable):
-            asked.append(self._effective_n_jobs())
+            asked.append(self.n_jobs)
             return super().__call__(iterable)
 
     X, y, _ = _ragged_data(n=30)
