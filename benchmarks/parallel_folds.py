@@ -130,6 +130,8 @@ def main():
     args = parser.parse_args()
     C.set_one_thread()
     n_jobs = os.cpu_count()
+    if n_jobs < 2:
+        parser.error("this machine has one core: nothing to train in parallel")
     machine = C.machine()
     rows = []
     for name in args.datasets.split(","):
