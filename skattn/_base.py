@@ -562,14 +562,16 @@ arrays, or long DataFrame
                     zip(splits, fold_seeds, strict=True), start=1
                 )
             ]
-            if effective_n_jobs(self.n_jobs) == 1:
+            # no more worker processes than folds (each imports torch)
+            n_workers = min(effective_n_jobs(self.n_jobs), n_folds)
+            if n_workers == 1:
                 folds = []
                 for task in tasks:
                     folds.append(_fold_network(self, **task, **settings))
                     if folds[-1][2]:  # Ctrl-C: the folds trained so far
                         break
             else:  # Ctrl-C stops the workers: fit raises KeyboardInterrupt
-                folds = Parallel(n_jobs=self.n_jobs)(
+                folds = Parallel(n_jobs=n_workers)(
                     delayed(_fold_network)(self, **task, **settings) for task in tasks
                 )
             modules = [module for module, _, _ in folds]

@@ -285,16 +285,16 @@ ENSEMBLE_DOC_TEMPLATE = """\
 {validation_folds_why}
     n_jobs : int or None, default=None
         How many fold networks (``validation_folds``) train at once, each
-        in a worker process of joblib: None means 1 unless in a
-        :func:`joblib.parallel_backend` context, -1 means all cores. Each
-        fold trains with the same seed whichever process trains it, so with
-        an int ``n_threads`` the fitted model is the one ``n_jobs=1`` gives
-        (``"auto"`` threads may differ in a worker, which gets ``cores //
-        n_jobs`` at most). A ``"threading"`` backend shares torch's random
-        state between the folds and so is not reproducible. Ctrl-C stops
-        the workers and ``fit`` raises ``KeyboardInterrupt``. Without folds
-        it has no effect: the ``n_estimators`` networks of one fold train
-        side by side in one loop."""
+        in a worker process of joblib (at most one per fold): None means 1
+        unless in a :func:`joblib.parallel_backend` context, -1 means all
+        cores. Each fold trains with the same seed whichever process trains
+        it, so with an int ``n_threads`` the fitted model is the one
+        ``n_jobs=1`` gives (``"auto"`` threads may differ in a worker, which
+        gets ``cores // n_jobs`` at most). A ``"threading"`` backend shares
+        torch's random state between the folds and so is not reproducible.
+        Ctrl-C stops the workers and ``fit`` raises ``KeyboardInterrupt``.
+        Without folds it has no effect: the ``n_estimators`` networks of one
+        fold train side by side in one loop."""
 
 # Why an estimator's validation_folds default is what it is.
 VALIDATION_FOLDS_WHY = {

@@ -1023,10 +1023,13 @@ def test_n_jobs_trains_the_folds_in_worker_processes_as_one_process_does(
     ]
     for name in ("n_folds_", "linear_steps_", "linear_fit_", "_step_flops"):
         assert getattr(parallel, name) == getattr(serial, name)
+    # no more worker processes than folds
+    TransformerRegressor(n_jobs=8, **params).fit(X, y)
+    assert asked == [2, 3]
     # without folds one network trains in this process
     params["validation_folds"] = None
     TransformerRegressor(n_jobs=2, **params).fit(X, y)
-    assert asked == [2]
+    assert asked == [2, 3]
     with pytest.raises(ValueError, match="n_jobs"):
         TransformerRegressor(n_jobs="two", max_epochs=1).fit(X, y)
 
