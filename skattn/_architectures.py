@@ -242,12 +242,15 @@ def _ensemble(est, build, n_channels, n_outputs, max_length):
     set per fold of its data)."""
     n = est.n_estimators * getattr(est, "n_folds_", 1)
     networks = [build(est, n_channels, n_outputs, max_length) for _ in range(n)]
-    return networks[0] if n == 1 else network_ensemble(est, networks)
+    return network_ensemble(est, networks)
 
 
 def network_ensemble(est, networks):
     """``networks`` (each one network or a :class:`NetworkEnsemble`) as one
-    ensemble of all their members, combined as ``est``'s task needs."""
+    ensemble of all their members, combined as ``est``'s task needs; a
+    single plain network stays itself."""
+    if len(networks) == 1 and not isinstance(networks[0], NetworkEnsemble):
+        return networks[0]
     members = [
         member
         for network in networks

@@ -575,10 +575,7 @@ arrays, or long DataFrame
                     delayed(_fold_network)(self, **task, **settings) for task in tasks
                 )
             modules = [module for module, _, _ in folds]
-            module = (
-                modules[0] if len(modules) == 1 else network_ensemble(self, modules)
-            )
-            net = self._new_net(module, device, seed)
+            net = self._new_net(network_ensemble(self, modules), device, seed)
             net.initialize()
             self.n_folds_ = len(folds)
             # prediction's "auto" threads: the work of all the members, as
