@@ -241,6 +241,9 @@ CANDIDATES = {
     # each sequence
     "crop_0.9": {"random_crop": 0.9},
     "crop_0.8": {"random_crop": 0.8},
+    # half of each sequence: for training sets of very few sequences per
+    # class, where whole sequences are memorised
+    "crop_0.5": {"random_crop": 0.5},
     # jittering: Gaussian noise of standard deviation 0.05 (standardised
     # units, as jitter was; RETIRED) on every training batch
     "jitter_0.05": {"jitter": 0.05},
