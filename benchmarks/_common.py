@@ -30,7 +30,8 @@ DATASETS = CLASSIFICATION + REGRESSION
 # files of the suite's folder (data_dir). Covid3Month and CardanoSentiment
 # are close to noise; Sunspots, ElNino and USMacro forecast real future
 # values; Tecator reads fat content from spectra. ShoulderExercise
-# (sensor_sets.py) is the second large classification set, after PLAID.
+# (sensor_sets.py) is the second large classification set, after PLAID;
+# PigCVP (physiology_sets.py) the one with two training series per class.
 SUITE_CLASSIFICATION = [
     *CLASSIFICATION,
     "Coffee",
@@ -38,6 +39,7 @@ SUITE_CLASSIFICATION = [
     "ACSF1",
     "PLAID",
     "ShoulderExercise",
+    "PigCVP",
 ]
 SUITE_REGRESSION = [
     *REGRESSION,
