@@ -658,12 +658,17 @@ def folds(classification, y, n_folds, name=None, groups=None):
     """Stratified shuffled folds for classification (whole groups in a
     fold where the series come in ``groups``), shuffled folds for
     regression, and contiguous folds in time order for windows of one
-    series, less the windows that overlap the validation block."""
+    series, less the windows that overlap the validation block. Where a
+    class has fewer series than folds (PigCVP: two each), each of its
+    series goes to another fold, so every validation series has one of
+    its class in training."""
     from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold
 
     if classification and groups is not None:
         split = StratifiedGroupKFold(n_folds, shuffle=True, random_state=0)
         return list(split.split(y, y, groups))
+    if classification and np.unique(y, return_counts=True)[1].min() < n_folds:
+        return _spread_folds(y, n_folds)
     if classification:
         split = StratifiedKFold(n_folds, shuffle=True, random_state=0)
         return list(split.split(y, y))
@@ -675,6 +680,21 @@ def folds(classification, y, n_folds, name=None, groups=None):
         far = (tr < va[0] - gap) | (tr > va[-1] + gap)
         out.append((tr[far], va))
     return out
+
+
+def _spread_folds(y, n_folds):
+    """Folds that put the series of each class in different folds (classes
+    in random order, each starting one fold further on), for classes of
+    fewer series than folds."""
+    rng = np.random.default_rng(0)
+    fold_of = np.empty(len(y), dtype=np.int64)
+    for i, label in enumerate(rng.permutation(np.unique(y))):
+        members = rng.permutation(np.flatnonzero(y == label))
+        fold_of[members] = (i + np.arange(len(members))) % n_folds
+    return [
+        (np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k))
+        for k in range(n_folds)
+    ]
 
 
 # The CPU of the rows that record none.
