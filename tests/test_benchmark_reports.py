@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -246,6 +247,28 @@ def test_windows_of_one_person_stay_in_one_fold():
     # independent series keep plain stratified folds
     _, _, none = lodo.load("GunPoint", None)
     assert none is None
+
+
+def test_classes_of_two_series_are_spread_over_the_folds():
+    """PigCVP has two training series per class, fewer than the study's
+    three folds: each class's series go to different folds, so every
+    validation series has one of its class in training, and every series
+    is validated once."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import lodo
+
+    X, y, groups = lodo.load("PigCVP", None)
+    assert groups is None and X.shape == (104, 2000, 1)
+    assert set(np.unique(y, return_counts=True)[1]) == {2}
+    splits = lodo.folds(True, y, 3, "PigCVP", groups)
+    assert len(splits) == 3
+    seen = []
+    for train, valid in splits:
+        assert len(set(y[valid])) == len(valid)  # never both of a class
+        assert set(y[valid]) <= set(y[train])
+        assert 30 <= len(valid) <= 40
+        seen += list(valid)
+    assert sorted(seen) == list(range(len(y)))
 
 
 def test_heldout_rows_of_earlier_defaults_are_marked(tmp_path):

@@ -1,0 +1,172 @@
+"""Candidates on few-shot versions of the development suite's sets.
+
+PigCVP has two training series per class, and no other set of the suite
+comes close (five or more), so a default that acts on classes of very few
+series could be judged on PigCVP alone. This study makes more such data
+from the other classification sets: from each set's training split it
+draws ``--shots`` series of every class, trains on them, and scores the
+model on the rest of that training split (test splits are never read).
+Draw ``d`` (``--draws``, 0, 1, 2 by default) seeds both the draw and the
+model. ShoulderExercise is left out: its training windows come from six
+people's recordings, so the rest of the split would hold windows of the
+recordings trained on.
+
+Candidates are ``lodo.py``'s (``CANDIDATES``), on today's defaults.
+Appends to ``few_shot_results.jsonl`` (rows already there are skipped)
+and writes ``FEW_SHOT.md``: accuracy per set (the mean over draws) and
+the mean over sets. Not run by ``run.py``.
+
+    python benchmarks/few_shot.py --candidates defaults,crop_0.5 --families lstm,tf
+    python benchmarks/few_shot.py --report
+"""
+
+import argparse
+import json
+
+import _common as C
+import lodo
+import numpy as np
+
+RESULTS = C.HERE / "few_shot_results.jsonl"
+REPORT = C.HERE / "FEW_SHOT.md"
+NAMES = {
+    "tf": "TransformerClassifier",
+    "lstm": "LSTMAttentionClassifier",
+    "vote": C.VOTE,
+}
+SETS = [n for n in C.SUITE_CLASSIFICATION if n not in ("ShoulderExercise", "PigCVP")]
+
+
+def draw(y, shots, seed):
+    """Indices of ``shots`` series of each class (all of a class with fewer)
+    and of the rest."""
+    rng = np.random.default_rng(seed)
+    picked = np.concatenate(
+        [rng.permutation(np.flatnonzero(y == label))[:shots] for label in np.unique(y)]
+    )
+    picked = np.sort(picked)
+    return picked, np.setdiff1d(np.arange(len(y)), picked)
+
+
+def _rows():
+    if not RESULTS.exists():
+        return []
+    with open(RESULTS) as f:
+        return [json.loads(line) for line in f]
+
+
+def run(names, candidates, families, shots, draws, directory):
+    C.set_one_thread()
+    done = {
+        (r["candidate"], r["family"], r["dataset"], r["shots"], r["draw"])
+        for r in _rows()
+    }
+    for name in names:
+        X, y, _ = lodo.load(name, directory)
+        for d in draws:
+            train, rest = draw(y, shots, d)
+            for cand in candidates:
+                for family in families:
+                    if (cand, family, name, shots, d) in done:
+                        continue
+                    est = lodo.estimator(
+                        family, True, lodo.CANDIDATES[cand], d, X[train]
+                    )
+                    with C.Timer() as t:
+                        est.fit(X[train], y[train])
+                    score = C.score(True, y[rest], est.predict(X[rest]))
+                    row = dict(
+                        candidate=cand,
+                        family=family,
+                        dataset=name,
+                        shots=shots,
+                        draw=d,
+                        n_train=len(train),
+                        score=score,
+                        fit_s=round(t.seconds, 2),
+                        cpu=C.cpu_model(),
+                    )
+                    with open(RESULTS, "a") as f:
+                        f.write(json.dumps(row) + "\n")
+                    print(
+                        f"{cand:>12} {family:>4} {name:>22} {shots}-shot draw {d}: "
+                        f"{score:.4f} ({t.seconds:.0f}s)",
+                        flush=True,
+                    )
+
+
+def report():
+    rows = _rows()
+    cells = {}
+    for r in rows:
+        key = (r["shots"], r["family"], r["candidate"])
+        cells.setdefault(key, {}).setdefault(r["dataset"], []).append(r)
+    lines = [
+        "# Candidates on few-shot versions of the development suite",
+        "",
+        "Written by `python benchmarks/few_shot.py --report` from "
+        "`few_shot_results.jsonl` (see the script's docstring for the "
+        "protocol): trained on `shots` series of each class of a set's "
+        "training split, scored on the rest of that split; the mean "
+        "accuracy over the draws (their number in brackets where it is not "
+        "the most of the table), today's defaults of each estimator with "
+        "the candidate's change; one torch thread.",
+        "",
+    ]
+    for shots, family in sorted({(k[0], k[1]) for k in cells}):
+        cands = [k[2] for k in cells if k[:2] == (shots, family)]
+        cands = sorted(cands, key=lambda c: (c != "defaults", c))
+        n_draws = max(len(v) for c in cands for v in cells[shots, family, c].values())
+        lines += [
+            f"## {shots} series per class, {NAMES[family]}",
+            "",
+            "| candidate | " + " | ".join(SETS) + " | mean | fit s (sum) |",
+            "|---|" + "---|" * (len(SETS) + 2),
+        ]
+        for c in cands:
+            per = cells[shots, family, c]
+            shown, means, fit = [], [], 0.0
+            for name in SETS:
+                got = per.get(name, [])
+                if not got:
+                    shown.append("-")
+                    continue
+                m = float(np.mean([r["score"] for r in got]))
+                fit += sum(r["fit_s"] for r in got)
+                shown.append(
+                    f"{m:.3f}" + ("" if len(got) == n_draws else f" ({len(got)})")
+                )
+                if len(got) == n_draws:
+                    means.append(m)
+            mean = f"{np.mean(means):.3f}" if len(means) == len(SETS) else "-"
+            lines.append(f"| {c} | " + " | ".join(shown) + f" | {mean} | {fit:.0f} |")
+        lines.append("")
+    REPORT.write_text("\n".join(lines))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--datasets", help="comma-separated; default: " + ",".join(SETS)
+    )
+    parser.add_argument("--candidates", default="defaults")
+    parser.add_argument("--families", default="lstm")
+    parser.add_argument("--shots", type=int, default=2)
+    parser.add_argument("--draws", default="0,1,2")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--report", action="store_true")
+    args = parser.parse_args()
+    if not args.report:
+        run(
+            args.datasets.split(",") if args.datasets else SETS,
+            args.candidates.split(","),
+            args.families.split(","),
+            args.shots,
+            [int(d) for d in args.draws.split(",")],
+            C.data_dir(args.data_dir),
+        )
+    report()
+
+
+if __name__ == "__main__":
+    main()
