@@ -11,12 +11,15 @@ model. ShoulderExercise is left out: its training windows come from six
 people's recordings, so the rest of the split would hold windows of the
 recordings trained on.
 
-Candidates are ``lodo.py``'s (``CANDIDATES``), on today's defaults.
+Candidates are ``lodo.py``'s (``CANDIDATES``), on today's defaults;
+``--candidates minirocket --families ref`` measures aeon's MiniRocket on
+the same draws as the reference.
 Appends to ``few_shot_results.jsonl`` (rows already there are skipped)
 and writes ``FEW_SHOT.md``: accuracy per set (the mean over draws) and
 the mean over sets. Not run by ``run.py``.
 
     python benchmarks/few_shot.py --candidates defaults,crop_0.5 --families lstm,tf
+    python benchmarks/few_shot.py --candidates minirocket --families ref
     python benchmarks/few_shot.py --report
 """
 
@@ -55,6 +58,21 @@ def _rows():
         return [json.loads(line) for line in f]
 
 
+def _fit_score(cand, family, seed, X, y, train, rest):
+    """Accuracy on ``rest`` of the model trained on ``train``, and its fit
+    time; ``minirocket`` (family ``ref``) is aeon's, on series resampled to
+    the longest."""
+    if cand == "minirocket":
+        from accuracy import minirocket, resample_to_longest
+
+        est, X = minirocket(True, seed)[0], resample_to_longest(X)
+    else:
+        est = lodo.estimator(family, True, lodo.CANDIDATES[cand], seed, X[train])
+    with C.Timer() as t:
+        est.fit(X[train], y[train])
+    return C.score(True, y[rest], est.predict(X[rest])), t.seconds
+
+
 def run(names, candidates, families, shots, draws, directory):
     C.set_one_thread()
     done = {
@@ -69,12 +87,9 @@ def run(names, candidates, families, shots, draws, directory):
                 for family in families:
                     if (cand, family, name, shots, d) in done:
                         continue
-                    est = lodo.estimator(
-                        family, True, lodo.CANDIDATES[cand], d, X[train]
-                    )
-                    with C.Timer() as t:
-                        est.fit(X[train], y[train])
-                    score = C.score(True, y[rest], est.predict(X[rest]))
+                    if cand == "minirocket" and family != "ref":
+                        continue
+                    score, seconds = _fit_score(cand, family, d, X, y, train, rest)
                     row = dict(
                         candidate=cand,
                         family=family,
@@ -83,14 +98,14 @@ def run(names, candidates, families, shots, draws, directory):
                         draw=d,
                         n_train=len(train),
                         score=score,
-                        fit_s=round(t.seconds, 2),
+                        fit_s=round(seconds, 2),
                         cpu=C.cpu_model(),
                     )
                     with open(RESULTS, "a") as f:
                         f.write(json.dumps(row) + "\n")
                     print(
                         f"{cand:>12} {family:>4} {name:>22} {shots}-shot draw {d}: "
-                        f"{score:.4f} ({t.seconds:.0f}s)",
+                        f"{score:.4f} ({seconds:.0f}s)",
                         flush=True,
                     )
 
@@ -113,7 +128,7 @@ def report():
         "the candidate's change; one torch thread.",
         "",
     ]
-    for shots, family in sorted({(k[0], k[1]) for k in cells}):
+    for shots, family in sorted({k[:2] for k in cells if k[1] != "ref"}):
         cands = [k[2] for k in cells if k[:2] == (shots, family)]
         cands = sorted(cands, key=lambda c: (c != "defaults", c))
         n_draws = max(len(v) for c in cands for v in cells[shots, family, c].values())
@@ -123,8 +138,8 @@ def report():
             "| candidate | " + " | ".join(SETS) + " | mean | fit s (sum) |",
             "|---|" + "---|" * (len(SETS) + 2),
         ]
-        for c in cands:
-            per = cells[shots, family, c]
+        refs = [("minirocket", cells.get((shots, "ref", "minirocket"), {}))]
+        for c, per in [(c, cells[shots, family, c]) for c in cands] + refs:
             shown, means, fit = [], [], 0.0
             for name in SETS:
                 got = per.get(name, [])
