@@ -244,6 +244,7 @@ CANDIDATES = {
     # half of each sequence: for training sets of very few sequences per
     # class, where whole sequences are memorised
     "crop_0.5": {"random_crop": 0.5},
+    "crop_0.25": {"random_crop": 0.25},
     # jittering: Gaussian noise of standard deviation 0.05 (standardised
     # units, as jitter was; RETIRED) on every training batch
     "jitter_0.05": {"jitter": 0.05},
