@@ -352,12 +352,16 @@ CLASSIFIER_LOSS_DOC = """\
         network from driving its logits apart without bound on small
         training sets.
     random_crop : float in (0, 1] or None, default=None
-        Window slicing, an augmentation for small training sets: each
-        training sequence is replaced, in every batch, by a window of
-        ``ceil(random_crop * length)`` consecutive steps at a random place,
-        so the network learns from shifted parts of it; early stopping's
-        validation share, ``score`` and ``predict`` see whole sequences.
-        None trains on whole sequences.
+        Window slicing: each training sequence is replaced, in every
+        batch, by a window of ``ceil(random_crop * length)`` consecutive
+        steps at a random place, so the network learns from shifted parts
+        of it; early stopping's validation share, ``score`` and ``predict``
+        see whole sequences. For long recordings where any stretch carries
+        the class (a person, an animal or a machine recognised from its
+        recording), it keeps the network from learning the few training
+        series of a class by heart; where the class is a shape in time
+        (a gesture, an outline), windows cut it and lose accuracy. None
+        trains on whole sequences.
 {jitter}
     random_scale : float >= 0, default=0.0
         Magnitude scaling, an augmentation for small training sets: in every

@@ -305,3 +305,19 @@ def test_heldout_rows_of_earlier_defaults_are_marked(tmp_path):
         ("LSTMAttentionClassifier", 0.8),
         (f"TransformerClassifier {heldout.STALE}", 0.7),
     }
+
+
+def test_few_shot_draws_keep_the_rest_for_scoring():
+    """A few-shot draw takes that many series of every class (all of a
+    smaller class) and scores on every other series of the training
+    split; another draw seed draws other series."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import few_shot
+
+    y = np.array(["a"] * 5 + ["b"] * 3 + ["c"] * 1)
+    picked, rest = few_shot.draw(y, 2, seed=0)
+    assert sorted(np.unique(y[picked], return_counts=True)[1]) == [1, 2, 2]
+    assert sorted(np.concatenate([picked, rest])) == list(range(len(y)))
+    assert "PigCVP" not in few_shot.SETS and "ShoulderExercise" not in few_shot.SETS
+    draws = {tuple(few_shot.draw(y, 2, seed=d)[0]) for d in range(5)}
+    assert len(draws) > 1
