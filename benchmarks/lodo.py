@@ -246,7 +246,7 @@ CANDIDATES = {
     # ACSF1 (LSTM 0.709 to 0.609) and PickupGestureWiimoteZ (Transformer
     # 0.701 to 0.461); stopped there
     "crop_0.8": {"random_crop": 0.8},
-    # half (a quarter) of each sequence: PigCVP's LSTM folds 0.595 (0.528),
+    # half (a quarter) of each sequence: PigCVP's LSTM folds 0.596 (0.528),
     # its Transformer folds 0.306 (half); on the LSTM's other sets stopped
     # after PLAID's first fold: PickupGestureWiimoteZ 0.699 to 0.460,
     # ACSF1 0.709 to 0.619 (few_shot.py: not a rule for classes of two
