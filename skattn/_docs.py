@@ -360,7 +360,7 @@ CLASSIFIER_LOSS_DOC = """\
         the class (a person, an animal or a machine recognised from its
         recording), it keeps the network from learning the few training
         series of a class by heart; where the class is a shape in time
-        (a gesture, an outline), windows cut it and lose accuracy. None
+        (a gesture, a transient), windows cut it and lose accuracy. None
         trains on whole sequences.
 {jitter}
     random_scale : float >= 0, default=0.0
