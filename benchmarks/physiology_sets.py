@@ -59,9 +59,12 @@ def build(source, name):
 
 def describe(arrays):
     counts = np.unique(arrays["y_train"], return_counts=True)[1]
+    sizes = f"{counts.min()}" + (
+        f" to {counts.max()}" if counts.max() > counts.min() else ""
+    )
     return (
         f"train {arrays['X_train'].shape}, test {arrays['X_test'].shape}, "
-        f"{len(counts)} classes of {counts.min()} to {counts.max()} training series"
+        f"{len(counts)} classes of {sizes} training series"
     )
 
 
