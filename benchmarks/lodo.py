@@ -253,6 +253,13 @@ CANDIDATES = {
     # series either)
     "crop_0.5": {"random_crop": 0.5},
     "crop_0.25": {"random_crop": 0.25},
+    # the Transformer classifier without one of its defaults, to find what
+    # makes it learn PigCVP's training series by heart (0.096 in CV,
+    # against the LSTM's 0.346): relative position biases, maximum pooling,
+    # its weight decay of 0.1 (0.01 elsewhere)
+    "tf_no_relative": {"tf:relative_positions": False},
+    "tf_no_max_pool": {"tf:max_pooling": False},
+    "tf_wd_0.01": {"tf:weight_decay": 0.01},
     # jittering: Gaussian noise of standard deviation 0.05 (standardised
     # units, as jitter was; RETIRED) on every training batch
     "jitter_0.05": {"jitter": 0.05},
