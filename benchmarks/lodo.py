@@ -260,6 +260,8 @@ CANDIDATES = {
     "tf_no_relative": {"tf:relative_positions": False},
     "tf_no_max_pool": {"tf:max_pooling": False},
     "tf_wd_0.01": {"tf:weight_decay": 0.01},
+    # and the stem normalised per step (the LSTM's), not by batch statistics
+    "tf_stem_layer": {"tf:stem_norm": "layer"},
     # jittering: Gaussian noise of standard deviation 0.05 (standardised
     # units, as jitter was; RETIRED) on every training batch
     "jitter_0.05": {"jitter": 0.05},
