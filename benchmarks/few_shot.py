@@ -14,9 +14,11 @@ recordings trained on.
 Candidates are ``lodo.py``'s (``CANDIDATES``), on today's defaults;
 ``--candidates minirocket --families ref`` measures aeon's MiniRocket on
 the same draws as the reference.
-Appends to ``few_shot_results.jsonl`` (rows already there are skipped)
-and writes ``FEW_SHOT.md``: accuracy per set (the mean over draws) and
-the mean over sets. Not run by ``run.py``.
+Each row records the defaults it was measured on (``measured_as``, named
+as ``lodo.py`` names them), so rows of earlier defaults are shown as such
+and measured again. Appends to ``few_shot_results.jsonl`` (rows already
+there are skipped) and writes ``FEW_SHOT.md``: accuracy per set (the mean
+over draws) and the mean over sets. Not run by ``run.py``.
 
     python benchmarks/few_shot.py --candidates defaults,crop_0.5 --families lstm,tf
     python benchmarks/few_shot.py --candidates minirocket --families ref
@@ -73,10 +75,18 @@ def _fit_score(cand, family, seed, X, y, train, rest):
     return C.score(True, y[rest], est.predict(X[rest])), t.seconds
 
 
+def _label(cand, family):
+    """The model a row of ``cand`` measures: ``lodo.py``'s name of today's
+    defaults of ``family`` with the change (the reference: its own name)."""
+    if family == "ref":
+        return cand
+    return lodo.measured_as("classification", family, cand)
+
+
 def run(names, candidates, families, shots, draws, directory):
     C.set_one_thread()
     done = {
-        (r["candidate"], r["family"], r["dataset"], r["shots"], r["draw"])
+        (r["measured_as"], r["family"], r["dataset"], r["shots"], r["draw"])
         for r in _rows()
     }
     for name in names:
@@ -85,13 +95,14 @@ def run(names, candidates, families, shots, draws, directory):
             train, rest = draw(y, shots, d)
             for cand in candidates:
                 for family in families:
-                    if (cand, family, name, shots, d) in done:
+                    if (_label(cand, family), family, name, shots, d) in done:
                         continue
                     if cand == "minirocket" and family != "ref":
                         continue
                     score, seconds = _fit_score(cand, family, d, X, y, train, rest)
                     row = dict(
                         candidate=cand,
+                        measured_as=_label(cand, family),
                         family=family,
                         dataset=name,
                         shots=shots,
@@ -114,7 +125,10 @@ def report():
     rows = _rows()
     cells = {}
     for r in rows:
-        key = (r["shots"], r["family"], r["candidate"])
+        name = r["candidate"]
+        if r["measured_as"] != _label(name, r["family"]):
+            name = f"{r['measured_as']} (earlier defaults)"
+        key = (r["shots"], r["family"], name)
         cells.setdefault(key, {}).setdefault(r["dataset"], []).append(r)
     lines = [
         "# Candidates on few-shot versions of the development suite",

@@ -321,3 +321,29 @@ def test_few_shot_draws_keep_the_rest_for_scoring():
     assert "PigCVP" not in few_shot.SETS and "ShoulderExercise" not in few_shot.SETS
     draws = {tuple(few_shot.draw(y, 2, seed=d)[0]) for d in range(5)}
     assert len(draws) > 1
+
+
+def test_few_shot_rows_of_earlier_defaults_are_marked(tmp_path, monkeypatch):
+    """A few-shot row records the defaults it measured: one of other
+    defaults is shown as such, never as today's candidate, and does not
+    count as measured for a new run."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import few_shot
+
+    today = few_shot._label("crop_0.5", "lstm")
+    assert today.endswith("+crop_0.5") and today != few_shot._label("crop_0.5", "tf")
+    base = dict(family="lstm", dataset="GunPoint", shots=2, draw=0, fit_s=1.0)
+    rows = [
+        dict(base, candidate="crop_0.5", measured_as=today, score=0.9),
+        dict(base, candidate="crop_0.5", measured_as="older+crop_0.5", score=0.5),
+    ]
+    results = tmp_path / "rows.jsonl"
+    results.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    monkeypatch.setattr(few_shot, "RESULTS", results)
+    monkeypatch.setattr(few_shot, "REPORT", tmp_path / "FEW_SHOT.md")
+    few_shot.report()
+    table = (tmp_path / "FEW_SHOT.md").read_text()
+    assert re.search(r"^\| crop_0\.5 \| 0\.900 \|", table, re.M)
+    assert re.search(
+        r"^\| older\+crop_0\.5 \(earlier defaults\) \| 0\.500 \|", table, re.M
+    )
