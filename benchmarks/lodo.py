@@ -258,7 +258,8 @@ CANDIDATES = {
     # the LSTM's 0.346): relative position biases (without: 0.058), maximum
     # pooling (0.115), its weight decay of 0.1 (0.01: 0.077); none does, nor
     # do the LSTM's jitter (jitter_0.1: 0.134), stem pooling (stem_pool:
-    # 0.135) or stem normalisation (tf_stem_layer, below: 0.106)
+    # 0.135) or stem normalisation (tf_stem_layer, below: 0.106), nor a
+    # smaller network (tf_layers_1: 0.106; tf_half: 0.125)
     "tf_no_relative": {"tf:relative_positions": False},
     "tf_no_max_pool": {"tf:max_pooling": False},
     "tf_wd_0.01": {"tf:weight_decay": 0.01},
