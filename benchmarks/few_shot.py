@@ -34,11 +34,6 @@ import numpy as np
 
 RESULTS = C.HERE / "few_shot_results.jsonl"
 REPORT = C.HERE / "FEW_SHOT.md"
-NAMES = {
-    "tf": "TransformerClassifier",
-    "lstm": "LSTMAttentionClassifier",
-    "vote": C.VOTE,
-}
 SETS = [n for n in C.SUITE_CLASSIFICATION if n not in ("ShoulderExercise", "PigCVP")]
 
 
@@ -147,7 +142,7 @@ def report():
         cands = sorted(cands, key=lambda c: (c != "defaults", c))
         n_draws = max(len(v) for c in cands for v in cells[shots, family, c].values())
         lines += [
-            f"## {shots} series per class, {NAMES[family]}",
+            f"## {shots} series per class, {lodo.ESTIMATORS[family]}",
             "",
             "| candidate | " + " | ".join(SETS) + " | mean | fit s (sum) |",
             "|---|" + "---|" * (len(SETS) + 2),
