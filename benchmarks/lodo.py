@@ -253,6 +253,11 @@ CANDIDATES = {
     # series either)
     "crop_0.5": {"random_crop": 0.5},
     "crop_0.25": {"random_crop": 0.25},
+    # window slicing decided by the data: where the median class has at
+    # most four training series, two networks trained on all but one
+    # series of each class, on windows of half of each series and on whole
+    # series, classify the held-out series; windows are used if they win
+    "crop_auto": {"random_crop": "auto"},
     # the Transformer classifier without one of its defaults, to find what
     # makes it learn PigCVP's training series by heart (0.096 in CV, against
     # the LSTM's 0.346): relative position biases (without: 0.058), maximum

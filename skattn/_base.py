@@ -38,6 +38,7 @@ from ._net import (
     SequenceData,
     SequenceNet,
     TrainingMonitor,
+    crop_validation_split,
     plain_history,
     training_callbacks,
     validation_folds,
@@ -82,6 +83,12 @@ EARLY_STOPPING_AUTO_MIN = 40
 # jitter="auto": the noise's standard deviation, as a fraction of each
 # sequence's own, where the input has numeric channels.
 AUTO_JITTER = 0.1
+
+# random_crop="auto": the window share it tries against whole sequences, and
+# the most training sequences of the median class for which it tries (few
+# series per class: the regime where a network learns them by heart).
+AUTO_CROP = 0.5
+AUTO_CROP_MAX_PER_CLASS = 4
 
 
 def _fold_network(est, train, valid, **settings):
@@ -153,6 +160,7 @@ class SequenceEstimator(EventInputs, BaseEstimator):
         "linear_fit_",
         "early_stopping_",
         "n_folds_",
+        "random_crop_",
         "is_categorical_",
         "categories_",
         "static_is_categorical_",
@@ -458,7 +466,13 @@ arrays, or long DataFrame
 
     def _random_crop(self):
         """The share of each sequence that training windows keep (None:
-        whole sequences); a task may offer ``random_crop``."""
+        whole sequences): ``random_crop_``, which a task that offers
+        ``random_crop`` resolves."""
+        return getattr(self, "random_crop_", None)
+
+    def _resolve_random_crop(self, data, seed, settings):
+        """``random_crop_`` of a cold fit on ``data``; a task may offer
+        ``random_crop``."""
         return None
 
     def _jitter(self):
@@ -536,7 +550,6 @@ arrays, or long DataFrame
             self.linear_steps_ = self._resolve_linear_steps(data, max_length)
             self.linear_fit_ = self._resolve_linear_fit(data, stream)
             self._n_outputs, self._max_length = n_outputs, max_length
-        strata = self._stratify(data.target) if self.early_stopping_ else None
         settings = dict(
             n_outputs=n_outputs,
             max_length=max_length,
@@ -544,6 +557,9 @@ arrays, or long DataFrame
             stream=stream,
             device=device,
         )
+        if not warm:
+            self.random_crop_ = self._resolve_random_crop(data, seed, settings)
+        strata = self._stratify(data.target) if self.early_stopping_ else None
         if n_folds > 1:
             splits = validation_folds(
                 data, n_folds, strata, seed, self.validation_split
@@ -868,7 +884,11 @@ class SequenceClassifierBase(
         **SUPERVISED_CONSTRAINTS,
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
-        "random_crop": [Interval(Real, 0, 1, closed="right"), None],
+        "random_crop": [
+            Interval(Real, 0, 1, closed="right"),
+            StrOptions({"auto"}),
+            None,
+        ],
         "jitter": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "random_scale": [Interval(Real, 0, None, closed="left")],
     }
@@ -879,8 +899,51 @@ class SequenceClassifierBase(
     def _stratify(self, target):
         return None if target is None else target.numpy()
 
-    def _random_crop(self):
-        return self.random_crop
+    def _resolve_random_crop(self, data, seed, settings):
+        """``random_crop`` as given, or for ``"auto"``: :data:`AUTO_CROP` if
+        networks trained on windows classify held-out training sequences
+        better than networks trained on whole sequences, where the median
+        class has at most :data:`AUTO_CROP_MAX_PER_CLASS` sequences (see
+        :func:`crop_validation_split`); otherwise None."""
+        self.random_crop_scores_ = None
+        if self.random_crop != "auto":
+            return self.random_crop
+        if settings["stream"] or not isinstance(data, SequenceData):
+            return None
+        split = crop_validation_split(
+            data.target.numpy(), seed, AUTO_CROP_MAX_PER_CLASS
+        )
+        if split is None:
+            return None
+        train, valid = data.subset(split[0]), data.subset(split[1])
+        scores = {}
+        for crop in (None, AUTO_CROP):
+            # _train_net trains with random_crop_: each candidate in turn
+            self.random_crop_ = crop
+            net = self._train_net(
+                train,
+                None,
+                warm=False,
+                seed=seed,
+                label=f"random_crop={crop}",
+                **settings,
+            )
+            scores[crop] = self._validation_accuracy(net, valid)
+        self.random_crop_scores_ = scores
+        return AUTO_CROP if scores[AUTO_CROP] > scores[None] else None
+
+    def _validation_accuracy(self, net, valid):
+        """Weighted accuracy of the trained ``net`` on ``valid``."""
+        module = net.module_
+        module.eval()
+        device = torch.device(net.device)
+        with num_threads(self.n_threads, self._step_flops), torch.inference_mode():
+            logits = run_batches(
+                module, valid.values, valid.lengths, "forward", device, self.batch_size
+            )
+        correct = np.argmax(logits, axis=1) == valid.target.numpy()
+        weight = np.ones(len(valid)) if valid.weight is None else valid.weight.numpy()
+        return float(np.sum(correct * weight) / np.sum(weight))
 
     def _jitter(self):
         return self._noise_level(self.jitter)

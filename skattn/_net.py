@@ -939,6 +939,26 @@ def validation_split(data, fraction, strata, seed, order="random"):
     return data.subset(np.sort(train_idx)), data.subset(np.sort(valid_idx))
 
 
+def crop_validation_split(classes, seed, max_per_class):
+    """``(train, valid)`` indices that hold out one sequence of each class
+    with two or more, at random, where the median class of ``classes``
+    (class codes) has at most ``max_per_class`` sequences; None where it
+    has more, or where no class has two."""
+    counts = np.bincount(classes)
+    counts = counts[counts > 0]
+    if np.median(counts) > max_per_class or counts.max() < 2:
+        return None
+    rng = np.random.RandomState(seed)
+    valid = np.sort(
+        [
+            rng.choice(members)
+            for members in (np.flatnonzero(classes == c) for c in np.unique(classes))
+            if len(members) >= 2
+        ]
+    )
+    return np.setdiff1d(np.arange(len(classes)), valid), valid
+
+
 def validation_folds(data, n_folds, strata, seed, order="random"):
     """``n_folds`` ``(train, valid)`` pairs of subsets of in-memory ``data``
     whose validation sides hold every sequence once.
