@@ -163,23 +163,37 @@ NEUTRAL = {
 }
 
 
-def config(model_name):
+def few_per_class(y):
+    """Whether ``random_crop="auto"`` compares windows with whole sequences
+    on a classification training target ``y`` (few series per class; see
+    ``skattn._net.crop_validation_split``); elsewhere it trains the model
+    of ``random_crop=None``."""
+    from skattn._base import AUTO_CROP_MAX_PER_CLASS
+
+    counts = np.unique(y, return_counts=True)[1]
+    return bool(np.median(counts) <= AUTO_CROP_MAX_PER_CLASS and counts.max() >= 2)
+
+
+def config(model_name, few=False):
     """A short fingerprint of a skattn model's default parameters, so that
-    cached rows of other defaults are not reused ("" for the baselines)."""
+    cached rows of other defaults are not reused ("" for the baselines).
+    ``few``: the data set has few series per class (:func:`few_per_class`);
+    elsewhere ``random_crop="auto"`` counts as None, the model it trains."""
     import hashlib
 
     import skattn
 
     if model_name == VOTE:
-        members = "".join(config(name) for name in skattn_models(True))
+        members = "".join(config(name, few) for name in skattn_models(True))
         return hashlib.sha1(members.encode()).hexdigest()[:10]
     Model = getattr(skattn, model_name, None)
     if Model is None:
         return ""
+    defaults = Model().get_params()
+    if not few and defaults.get("random_crop") == "auto":
+        defaults["random_crop"] = None
     params = sorted(
-        (k, repr(v))
-        for k, v in Model().get_params().items()
-        if k not in NEUTRAL or v != NEUTRAL[k]
+        (k, repr(v)) for k, v in defaults.items() if k not in NEUTRAL or v != NEUTRAL[k]
     )
     return hashlib.sha1(repr(params).encode()).hexdigest()[:10]
 
@@ -215,11 +229,13 @@ def run(
     where = _this_run()
 
     def measure(name, model_name, seed, make, *data):
-        key = (name, model_name, seed, config(model_name), quick)
+        key = (name, model_name, seed, config(model_name, few), quick)
         if key not in done:
             score, fit_s, predict_s = _fit_score(make, cls, *data)
             _record(rows, name, model_name, seed, score, fit_s, predict_s)
             rows[-1].update(config=key[3], quick=quick, measured=where)
+            if few:
+                rows[-1]["few_per_class"] = True
             if cache is not None:
                 with open(cache, "a") as f:
                     f.write(json.dumps(rows[-1]) + "\n")
@@ -236,6 +252,7 @@ def run(
         if quick:  # a smoke run: few samples and epochs
             X_tr, y_tr, X_te, y_te = X_tr[:24], y_tr[:24], X_te[:24], y_te[:24]
         cls = C.is_classification(name)
+        few = cls and few_per_class(y_tr)
         data = (X_tr, y_tr, X_te, y_te)
         extra = {"max_epochs": 2} if quick else {}
         models = dict(skattn_models(cls), **({VOTE: soft_vote} if cls else {}))
@@ -252,7 +269,7 @@ def run(
             T = X_tr.shape[1]  # the training length (a test split may be shorter)
             A = (resample_to_longest(X_tr), y_tr, resample_to_longest(X_te, T), y_te)
             model = "MiniRocket (aeon)"
-            keys = [(name, model, seed, config(model), quick) for seed in seeds]
+            keys = [(name, model, seed, config(model, few), quick) for seed in seeds]
             if any(key not in done for key in keys):
                 mr.fit(*A[:2]).predict(A[2])  # numba compiles on first use: untimed
             for seed in seeds:

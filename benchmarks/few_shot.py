@@ -121,7 +121,9 @@ def report():
     cells = {}
     for r in rows:
         name = r["candidate"]
-        if r["measured_as"] != _label(name, r["family"]):
+        if r["measured_as"] == _label("defaults", r["family"]):
+            name = "defaults"  # a candidate that became today's defaults
+        elif r["measured_as"] != _label(name, r["family"]):
             name = f"{r['measured_as']} (earlier defaults)"
         key = (r["shots"], r["family"], name)
         cells.setdefault(key, {}).setdefault(r["dataset"], []).append(r)

@@ -52,7 +52,8 @@ def latest_rows(path=ROWS):
                 latest[row["dataset"], row["model"], row["seed"]] = row
     rows = []
     for row in latest.values():
-        if row.get("config", "") != accuracy.config(row["model"]):
+        few = row.get("few_per_class", False)
+        if row.get("config", "") != accuracy.config(row["model"], few):
             row = {**row, "model": f"{row['model']} {STALE}"}
         rows.append(row)
     return rows

@@ -470,10 +470,9 @@ arrays, or long DataFrame
         ``random_crop`` resolves."""
         return getattr(self, "random_crop_", None)
 
-    def _resolve_random_crop(self, data, seed, settings):
-        """``random_crop_`` of a cold fit on ``data``; a task may offer
-        ``random_crop``."""
-        return None
+    def _fit_random_crop(self, data, seed, settings):
+        """Resolve ``random_crop`` for a cold fit on ``data`` into
+        ``random_crop_``; a task may offer ``random_crop``."""
 
     def _jitter(self):
         """The standard deviation of the noise added to training batches
@@ -558,7 +557,7 @@ arrays, or long DataFrame
             device=device,
         )
         if not warm:
-            self.random_crop_ = self._resolve_random_crop(data, seed, settings)
+            self._fit_random_crop(data, seed, settings)
         strata = self._stratify(data.target) if self.early_stopping_ else None
         if n_folds > 1:
             splits = validation_folds(
@@ -899,13 +898,17 @@ class SequenceClassifierBase(
     def _stratify(self, target):
         return None if target is None else target.numpy()
 
-    def _resolve_random_crop(self, data, seed, settings):
-        """``random_crop`` as given, or for ``"auto"``: :data:`AUTO_CROP` if
-        networks trained on windows classify held-out training sequences
-        better than networks trained on whole sequences, where the median
-        class has at most :data:`AUTO_CROP_MAX_PER_CLASS` sequences (see
+    def _fit_random_crop(self, data, seed, settings):
+        """``random_crop_``: ``random_crop`` as given, or for ``"auto"``
+        :data:`AUTO_CROP` if a network trained on windows classifies
+        held-out training sequences better than one trained on whole
+        sequences, where the median class has at most
+        :data:`AUTO_CROP_MAX_PER_CLASS` sequences (see
         :func:`crop_validation_split`); otherwise None."""
         self.random_crop_scores_ = None
+        self.random_crop_ = self._resolve_random_crop(data, seed, settings)
+
+    def _resolve_random_crop(self, data, seed, settings):
         if self.random_crop != "auto":
             return self.random_crop
         if settings["stream"] or not isinstance(data, SequenceData):

@@ -170,6 +170,21 @@ FITTED_ATTRIBUTES_DOC = """\
         The vocabulary of each categorical static feature.\
 """
 
+CLASSIFIER_ATTRIBUTES_DOC = (
+    """\
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    random_crop_ : float or None
+        The share of each sequence that training windows kept (None: whole
+        sequences; ``random_crop="auto"`` resolved from the training data).
+    random_crop_scores_ : dict or None
+        With ``random_crop="auto"``: the accuracy on the held-out training
+        sequences of the network trained on whole sequences (key None) and
+        of the one trained on windows (key 0.5); None where no such
+        networks were trained.
+"""
+    + FITTED_ATTRIBUTES_DOC
+)
 
 CONV_STEM_DOC = """\
     conv_stem : "auto", int or None, default="auto"
@@ -351,7 +366,7 @@ CLASSIFIER_LOSS_DOC = """\
         every class (``torch.nn.CrossEntropyLoss``), which keeps the
         network from driving its logits apart without bound on small
         training sets.
-    random_crop : float in (0, 1] or None, default=None
+    random_crop : float in (0, 1], "auto" or None, default={random_crop}
         Window slicing: each training sequence is replaced, in every
         batch, by a window of ``ceil(random_crop * length)`` consecutive
         steps at a random place, so the network learns from shifted parts
@@ -361,7 +376,18 @@ CLASSIFIER_LOSS_DOC = """\
         recording), it keeps the network from learning the few training
         series of a class by heart; where the class is a shape in time
         (a gesture, a transient), windows cut it and lose accuracy. None
-        trains on whole sequences.
+        trains on whole sequences. ``"auto"`` decides from the data where
+        the median class has at most 4 training sequences: one sequence of
+        each class (of two or more) is held out, a network is trained on
+        the others once on windows of half of each sequence and once on
+        whole sequences, and the one that classifies the held-out
+        sequences better decides (a tie: whole sequences); the final
+        network then trains on all sequences, so such a fit costs about
+        twice as long. With more sequences per class, and for data read
+        block by block or ``partial_fit``, ``"auto"`` trains on whole
+        sequences. ``random_crop_`` holds the share used (None: whole
+        sequences) and ``random_crop_scores_`` the two networks' held-out
+        accuracies (None where none were trained).
 {jitter}
     random_scale : float >= 0, default=0.0
         Magnitude scaling, an augmentation for small training sets: in every
@@ -405,11 +431,12 @@ def jitter_doc(default, auto):
     return f'    jitter : float >= 0 or "auto", default={default}\n{text}'
 
 
-def classifier_loss_doc(jitter):
-    """The classifiers' loss and augmentation parameters, ``jitter`` the
-    default of their ``jitter``."""
+def classifier_loss_doc(jitter, random_crop):
+    """The classifiers' loss and augmentation parameters, ``jitter`` and
+    ``random_crop`` the defaults of theirs."""
     return CLASSIFIER_LOSS_DOC.format(
-        jitter=jitter_doc(jitter, f'``"auto"``: {AUTO_JITTER_MEANING}')
+        jitter=jitter_doc(jitter, f'``"auto"``: {AUTO_JITTER_MEANING}'),
+        random_crop=random_crop,
     )
 
 

@@ -8,6 +8,7 @@ from ._architectures import (
 )
 from ._base import SequenceClassifierBase, SequenceRegressorBase
 from ._docs import (
+    CLASSIFIER_ATTRIBUTES_DOC,
     FITTED_ATTRIBUTES_DOC,
     classifier_loss_doc,
     ensemble_doc,
@@ -30,10 +31,10 @@ __all__ = ["LSTMAttentionClassifier", "LSTMAttentionRegressor"]
         stem_pooling='"auto"',
     ),
     training=training_doc(**{**RECURRENT_DEFAULTS, **LSTM_CLASSIFIER_TRAINING}),
-    attributes=FITTED_ATTRIBUTES_DOC,
+    attributes=CLASSIFIER_ATTRIBUTES_DOC,
     linear=linear_doc(),
     ensemble=ensemble_doc(),
-    loss=classifier_loss_doc('"auto"'),
+    loss=classifier_loss_doc('"auto"', '"auto"'),
 )
 class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
     """Sequence classifier: LSTM/GRU encoder, attention pooling, linear head.
@@ -74,8 +75,6 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
     {attributes}
 
     See Also
@@ -102,6 +101,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         "jitter": 0.0,
         "batch_renorm": False,
         "stem_pooling": False,
+        "random_crop": None,
     }
 
     _parameter_constraints = {
@@ -144,7 +144,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         n_jobs=None,
         class_weight=None,
         label_smoothing=0.0,
-        random_crop=None,
+        random_crop="auto",
         jitter="auto",
         random_scale=0.0,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],

@@ -9,6 +9,7 @@ from ._architectures import (
 )
 from ._base import SequenceClassifierBase, SequenceRegressorBase
 from ._docs import (
+    CLASSIFIER_ATTRIBUTES_DOC,
     FITTED_ATTRIBUTES_DOC,
     classifier_loss_doc,
     ensemble_doc,
@@ -35,10 +36,10 @@ __all__ = ["TransformerClassifier", "TransformerRegressor"]
         max_steps=CLASSIFIER_MAX_STEPS,
         **{**TRANSFORMER_DEFAULTS, "weight_decay": TRANSFORMER_CLASSIFIER_WEIGHT_DECAY},
     ),
-    attributes=FITTED_ATTRIBUTES_DOC,
+    attributes=CLASSIFIER_ATTRIBUTES_DOC,
     linear=linear_doc(),
     ensemble=ensemble_doc(),
-    loss=classifier_loss_doc("0.0"),
+    loss=classifier_loss_doc("0.0", '"auto"'),
 )
 class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     """Sequence classifier: Transformer encoder, attention pooling, linear head.
@@ -75,8 +76,6 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
     {attributes}
 
     See Also
@@ -100,6 +99,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         "max_steps": None,
         "max_pooling": False,
         "relative_positions": False,
+        "random_crop": None,
     }
 
     _parameter_constraints = {
@@ -143,7 +143,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         n_jobs=None,
         class_weight=None,
         label_smoothing=0.0,
-        random_crop=None,
+        random_crop="auto",
         jitter=0.0,
         random_scale=0.0,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],

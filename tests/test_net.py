@@ -16,9 +16,11 @@ from skattn import (
     TransformerClassifier,
     TransformerRegressor,
 )
+from skattn._base import SequenceClassifierBase
 from skattn._net import (
     SequenceNet,
     _duration,
+    crop_validation_split,
     jittered,
     magnitude_scaled,
     random_windows,
@@ -422,6 +424,82 @@ def test_invalid_random_crop(data, bad):
     X, y = data
     with pytest.raises(ValueError, match="random_crop"):
         LSTMAttentionClassifier(random_crop=bad, max_epochs=1).fit(X, y)
+
+
+def test_crop_validation_split_holds_out_one_sequence_of_each_class():
+    classes = np.repeat([0, 1, 2], [2, 3, 1])  # the median class: 2 sequences
+    train, valid = crop_validation_split(classes, 0, max_per_class=4)
+    # one of class 0, one of class 1; class 2's only sequence trains
+    assert sorted(classes[valid].tolist()) == [0, 1]
+    assert_array_equal(np.sort(np.concatenate([train, valid])), np.arange(6))
+    drawn = {tuple(crop_validation_split(classes, seed, 4)[1]) for seed in range(20)}
+    assert len(drawn) > 1  # which one is held out depends on the seed
+    assert crop_validation_split(np.repeat([0, 1], 5), 0, 4) is None  # median 5
+    assert crop_validation_split(np.arange(4), 0, 4) is None  # no class of two
+
+
+def few_per_class(n_classes=4, per_class=3, length=16, seed=0):
+    """``per_class`` sequences of each of ``n_classes`` classes (a sine of
+    the class's frequency at a random phase, in noise)."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(n_classes), per_class)
+    t = np.arange(length)
+    phase = rng.uniform(0, 2 * np.pi, size=(len(y), 1))
+    X = np.sin((y[:, None] + 1) * t * 2 * np.pi / length + phase)
+    return X + 0.3 * rng.normal(size=X.shape), y
+
+
+@pytest.mark.parametrize("scores", [(0.4, 0.9), (0.9, 0.4), (0.5, 0.5)])
+def test_random_crop_auto_trains_on_what_classified_held_out_sequences_better(
+    scores, monkeypatch
+):
+    X, y = few_per_class()
+    fits = []  # (sequences, random_crop) of every network trained
+    train_net = SequenceClassifierBase._train_net
+
+    def spy(est, train, valid, **kwargs):
+        fits.append((len(train), est._random_crop()))
+        return train_net(est, train, valid, **kwargs)
+
+    def accuracy(est, net, valid):
+        assert len(valid) == 4  # one sequence of each class held out
+        return dict(zip([None, 0.5], scores, strict=True))[net.random_crop]
+
+    monkeypatch.setattr(SequenceClassifierBase, "_train_net", spy)
+    monkeypatch.setattr(SequenceClassifierBase, "_validation_accuracy", accuracy)
+    clf = small(LSTMAttentionClassifier, random_crop="auto", max_epochs=2).fit(X, y)
+    winner = 0.5 if scores[1] > scores[0] else None  # a tie: whole sequences
+    assert clf.random_crop_ == winner
+    assert clf.random_crop_scores_ == {None: scores[0], 0.5: scores[1]}
+    assert fits == [(8, None), (8, 0.5), (12, winner)]
+    assert clf.net_.random_crop == winner
+
+
+def test_random_crop_auto_scores_held_out_sequences_and_keeps_its_choice():
+    X, y = few_per_class()
+    clf = small(LSTMAttentionClassifier, random_crop="auto", max_epochs=3).fit(X, y)
+    scores = clf.random_crop_scores_
+    assert set(scores) == {None, 0.5}
+    assert all(score in (0, 0.25, 0.5, 0.75, 1) for score in scores.values())
+    assert clf.random_crop_ == (0.5 if scores[0.5] > scores[None] else None)
+    # the same choice on a refit with the same seed, the same model
+    again = small(LSTMAttentionClassifier, random_crop="auto", max_epochs=3)
+    assert_array_equal(again.fit(X, y).predict_proba(X), clf.predict_proba(X))
+    assert again.random_crop_scores_ == scores
+    # a warm start trains on with the choice, without validating again
+    clf.random_crop_ = 0.5  # (whichever it was: the warm fit keeps it)
+    clf.set_params(warm_start=True).fit(X, y)
+    assert clf.random_crop_ == 0.5 and clf.net_.random_crop == 0.5
+
+
+def test_random_crop_auto_on_many_sequences_per_class_is_whole_sequences(data):
+    X, y = data  # 40 sequences of each class: no validation
+    auto = small(LSTMAttentionClassifier, random_crop="auto", max_epochs=2).fit(X, y)
+    assert auto.random_crop_ is None and auto.random_crop_scores_ is None
+    whole = small(LSTMAttentionClassifier, max_epochs=2).fit(X, y)
+    assert_array_equal(auto.predict_proba(X), whole.predict_proba(X))
+    losses = [[row["train_loss"] for row in m.history_] for m in (auto, whole)]
+    assert losses[0] == losses[1]  # one network, trained alike
 
 
 # Jittering ---------------------------------------------------------------------
