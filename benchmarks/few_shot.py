@@ -67,7 +67,7 @@ def _fit_score(cand, family, seed, X, y, train, rest):
         est = lodo.estimator(family, True, lodo.CANDIDATES[cand], seed, X[train])
     with C.Timer() as t:
         est.fit(X[train], y[train])
-    return C.score(True, y[rest], est.predict(X[rest])), t.seconds
+    return C.score(True, y[rest], est.predict(X[rest])), t.seconds, C.crop_choice(est)
 
 
 def _label(cand, family):
@@ -94,7 +94,9 @@ def run(names, candidates, families, shots, draws, directory):
                         continue
                     if cand == "minirocket" and family != "ref":
                         continue
-                    score, seconds = _fit_score(cand, family, d, X, y, train, rest)
+                    score, seconds, crop = _fit_score(
+                        cand, family, d, X, y, train, rest
+                    )
                     row = dict(
                         candidate=cand,
                         measured_as=_label(cand, family),
@@ -106,6 +108,7 @@ def run(names, candidates, families, shots, draws, directory):
                         score=score,
                         fit_s=round(seconds, 2),
                         cpu=C.cpu_model(),
+                        **crop,
                     )
                     with open(RESULTS, "a") as f:
                         f.write(json.dumps(row) + "\n")

@@ -271,6 +271,45 @@ def test_classes_of_two_series_are_spread_over_the_folds():
     assert sorted(seen) == list(range(len(y)))
 
 
+def test_a_rule_that_does_not_act_on_a_fold_scores_as_the_defaults_before_it(
+    monkeypatch,
+):
+    """random_crop="auto" acts on training folds of few series per class
+    (PigCVP: two) and trains the defaults' network elsewhere (GunPoint:
+    about 16 per class in a fold): there, the rows of the defaults before
+    it stand in for it, unless it was measured."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import lodo
+
+    steps = ["base", "base+crop_auto"]
+    monkeypatch.setattr(lodo, "BASELINES", {("classification", "lstm"): steps})
+
+    def row(candidate, dataset, fold, score, **extra):
+        return dict(
+            task="classification",
+            family="lstm",
+            candidate=candidate,
+            dataset=dataset,
+            fold=fold,
+            score=score,
+            **extra,
+        )
+
+    rows = [
+        row("base", name, k, 0.5) for name in ("GunPoint", "PigCVP") for k in (0, 1, 2)
+    ]
+    rows += [row("base", "GunPoint", 0, 0.4, replicate=1)]
+    rows += [row("base+crop_auto", "GunPoint", 2, 0.7)]  # measured: it wins
+    rows += [row("base+crop_auto", "PigCVP", 0, 0.6)]
+    rows += [row("other", "GunPoint", 1, 0.9)]  # not the defaults before it
+    made = lodo.stand_ins(rows, None, 3)
+    assert sorted(
+        (r["dataset"], r["fold"], r.get("replicate", 0), r["score"]) for r in made
+    ) == [("GunPoint", 0, 0, 0.5), ("GunPoint", 0, 1, 0.4), ("GunPoint", 1, 0, 0.5)]
+    assert all(r["candidate"] == "base+crop_auto" for r in made)
+    assert all(r["stands_in_for"] == "base" for r in made)
+
+
 def test_heldout_rows_of_earlier_defaults_are_marked(tmp_path):
     """A row measured with other defaults than today's is shown under its
     model's name marked as such, never as today's model; the last row of a
