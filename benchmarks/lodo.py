@@ -1364,6 +1364,9 @@ VOTE_ROWS = [
     "tf_no_dropout",
     "lstm_renorm",
     "lstm_stem_pool",
+    # random_crop="auto" in both members: acts on PickupGestureWiimoteZ's
+    # and PigCVP's folds only (RULES)
+    "crop_auto",
 ]
 
 

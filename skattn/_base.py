@@ -945,7 +945,11 @@ class SequenceClassifierBase(
                 module, valid.values, valid.lengths, "forward", device, self.batch_size
             )
         correct = np.argmax(logits, axis=1) == valid.target.numpy()
-        weight = np.ones(len(valid)) if valid.weight is None else valid.weight.numpy()
+        weight = (
+            np.ones(len(valid))
+            if valid.weight is None
+            else valid.weight.double().numpy()
+        )
         return float(np.sum(correct * weight) / np.sum(weight))
 
     def _jitter(self):
