@@ -16,6 +16,8 @@ A concrete estimator combines this base with
   ``_check_architecture``, ``_build_network`` and ``_max_input_length``.
 """
 
+import copy
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -68,6 +70,7 @@ from ._validation import (
     check_tokens,
     int_param,
 )
+from .exceptions import TrainingInterruptedWarning
 
 __all__ = ["SequenceClassifierBase", "SequenceEstimator", "SequenceRegressorBase"]
 
@@ -98,6 +101,23 @@ def _fold_network(est, train, valid, **settings):
     net = est._train_net(train, valid, warm=False, **settings)
     interrupted = any(m.interrupted_ for m in net._callbacks_of(TrainingMonitor))
     return net.module_.cpu(), plain_history(net.history), interrupted
+
+
+def _crop_network_score(est, crop, train, valid, **settings):
+    """Accuracy on ``valid`` of a network of ``est`` trained on ``train``
+    with windows of ``crop`` of each sequence (None: whole sequences), for
+    ``random_crop="auto"`` (in a worker process under ``n_jobs``); Ctrl-C
+    ends the fit (KeyboardInterrupt)."""
+    est = copy.copy(est)  # the estimator itself keeps its random_crop_
+    est.random_crop_ = crop
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrainingInterruptedWarning)
+        net = est._train_net(
+            train, None, warm=False, label=f"random_crop={crop}", **settings
+        )
+    if any(m.interrupted_ for m in net._callbacks_of(TrainingMonitor)):
+        raise KeyboardInterrupt
+    return est._validation_accuracy(net, valid)
 
 
 class SequenceEstimator(EventInputs, BaseEstimator):
@@ -919,19 +939,16 @@ class SequenceClassifierBase(
         if split is None:
             return None
         train, valid = data.subset(split[0]), data.subset(split[1])
-        scores = {}
-        for crop in (None, AUTO_CROP):
-            # _train_net trains with random_crop_: each candidate in turn
-            self.random_crop_ = crop
-            net = self._train_net(
-                train,
-                None,
-                warm=False,
-                seed=seed,
-                label=f"random_crop={crop}",
-                **settings,
+        crops = (None, AUTO_CROP)
+        tasks = [dict(crop=crop, train=train, valid=valid, seed=seed) for crop in crops]
+        n_workers = min(effective_n_jobs(self.n_jobs), len(crops))
+        if n_workers == 1:
+            found = [_crop_network_score(self, **task, **settings) for task in tasks]
+        else:  # Ctrl-C stops the workers: fit raises KeyboardInterrupt
+            found = Parallel(n_jobs=n_workers)(
+                delayed(_crop_network_score)(self, **task, **settings) for task in tasks
             )
-            scores[crop] = self._validation_accuracy(net, valid)
+        scores = dict(zip(crops, found, strict=True))
         self.random_crop_scores_ = scores
         return AUTO_CROP if scores[AUTO_CROP] > scores[None] else None
 

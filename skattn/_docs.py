@@ -299,8 +299,9 @@ ENSEMBLE_DOC_TEMPLATE = """\
         weights, as one network does).
 {validation_folds_why}
     n_jobs : int or None, default=None
-        How many fold networks (``validation_folds``) train at once, each
-        in a worker process of joblib (at most one per fold): None means 1
+        How many fold networks (``validation_folds``), or the two networks
+        that ``random_crop="auto"`` compares (classifiers), train at once,
+        each in a worker process of joblib (at most one per network): None means 1
         unless in a :func:`joblib.parallel_backend` context, -1 means all
         cores. Each fold trains with the same seed whichever process trains
         it, so with an int ``n_threads`` the fitted model is the one
@@ -308,7 +309,7 @@ ENSEMBLE_DOC_TEMPLATE = """\
         gets ``cores // n_jobs`` at most). A ``"threading"`` backend shares
         torch's random state between the folds and so is not reproducible.
         Ctrl-C stops the workers and ``fit`` raises ``KeyboardInterrupt``.
-        Without folds it has no effect: the ``n_estimators`` networks of one
+        Otherwise it has no effect: the ``n_estimators`` networks of one
         fold train side by side in one loop."""
 
 # Why an estimator's validation_folds default is what it is.
@@ -383,7 +384,8 @@ CLASSIFIER_LOSS_DOC = """\
         whole sequences, and the one that classifies the held-out
         sequences better decides (a tie: whole sequences); the final
         network then trains on all sequences, so such a fit costs about
-        twice as long. With more sequences per class, and for data read
+        twice as long (less with ``n_jobs=2``, which trains the two at
+        once; Ctrl-C during the comparison ends the fit). With more sequences per class, and for data read
         block by block or ``partial_fit``, ``"auto"`` trains on whole
         sequences. ``random_crop_`` holds the share used (None: whole
         sequences) and ``random_crop_scores_`` the two networks' held-out

@@ -4,6 +4,7 @@ divergence, Ctrl-C, mixed precision, and the length-grouping BatchIterator."""
 
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -490,6 +491,34 @@ def test_random_crop_auto_scores_held_out_sequences_and_keeps_its_choice():
     clf.random_crop_ = 0.5  # (whichever it was: the warm fit keeps it)
     clf.set_params(warm_start=True).fit(X, y)
     assert clf.random_crop_ == 0.5 and clf.net_.random_crop == 0.5
+
+
+def test_random_crop_auto_trains_its_two_networks_at_once_under_n_jobs():
+    X, y = few_per_class()
+    params = dict(random_crop="auto", max_epochs=3, n_threads=1)
+    one = small(LSTMAttentionClassifier, **params).fit(X, y)
+    two = small(LSTMAttentionClassifier, n_jobs=2, **params).fit(X, y)
+    assert two.random_crop_scores_ == one.random_crop_scores_
+    assert two.random_crop_ == one.random_crop_
+    assert_array_equal(two.predict_proba(X), one.predict_proba(X))
+
+
+def test_ctrl_c_while_random_crop_auto_compares_ends_the_fit(monkeypatch):
+    X, y = few_per_class()
+    train_step = SequenceNet.train_step
+
+    def interrupt(net, batch, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SequenceNet, "train_step", interrupt)
+    clf = small(LSTMAttentionClassifier, random_crop="auto", max_epochs=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrainingInterruptedWarning)
+        with pytest.raises(KeyboardInterrupt):
+            clf.fit(X, y)
+    assert not hasattr(clf, "net_")
+    monkeypatch.setattr(SequenceNet, "train_step", train_step)
+    assert clf.fit(X, y).random_crop_scores_ is not None  # usable afterwards
 
 
 def test_random_crop_auto_on_many_sequences_per_class_is_whole_sequences(data):
