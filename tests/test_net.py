@@ -474,6 +474,9 @@ def test_random_crop_auto_trains_on_what_classified_held_out_sequences_better(
     assert clf.random_crop_scores_ == {None: scores[0], 0.5: scores[1]}
     assert fits == [(8, None), (8, 0.5), (12, winner)]
     assert clf.net_.random_crop == winner
+    # the comparison leaves no trace: the model of random_crop=winner
+    plain = small(LSTMAttentionClassifier, random_crop=winner, max_epochs=2)
+    assert_array_equal(clf.predict_proba(X), plain.fit(X, y).predict_proba(X))
 
 
 def test_random_crop_auto_scores_held_out_sequences_and_keeps_its_choice():
