@@ -385,11 +385,12 @@ CLASSIFIER_LOSS_DOC = """\
         sequences better decides (a tie: whole sequences); the final
         network then trains on all sequences, so such a fit costs about
         twice as long (less with ``n_jobs=2``, which trains the two at
-        once; Ctrl-C during the comparison ends the fit). With more sequences per class, and for data read
-        block by block or ``partial_fit``, ``"auto"`` trains on whole
-        sequences. ``random_crop_`` holds the share used (None: whole
-        sequences) and ``random_crop_scores_`` the two networks' held-out
-        accuracies (None where none were trained).
+        once; Ctrl-C during the comparison ends the fit). With more
+        sequences per class, and for data read block by block or
+        ``partial_fit``, ``"auto"`` trains on whole sequences.
+        ``random_crop_`` holds the share used (None: whole sequences) and
+        ``random_crop_scores_`` the two networks' held-out accuracies
+        (None where none were trained).
 {jitter}
     random_scale : float >= 0, default=0.0
         Magnitude scaling, an augmentation for small training sets: in every
