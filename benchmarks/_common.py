@@ -217,6 +217,17 @@ def score(classification, y_true, y_pred):
     return float(np.sqrt(np.mean((np.asarray(y_true) - np.asarray(y_pred)) ** 2)))
 
 
+def crop_auto_acts(y):
+    """Whether ``random_crop="auto"`` compares windows with whole series on
+    the classification training target ``y`` (few series per class);
+    where it does not, it trains the network of ``random_crop=None``."""
+    from skattn._base import AUTO_CROP_MAX_PER_CLASS
+    from skattn._net import crop_validation_split
+
+    codes = np.unique(y, return_inverse=True)[1]
+    return crop_validation_split(codes, 0, AUTO_CROP_MAX_PER_CLASS) is not None
+
+
 def crop_choice(est):
     """Row fields on what ``random_crop="auto"`` did in ``est``'s fit: the
     share it chose and the held-out accuracies of the networks trained on

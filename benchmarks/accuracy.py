@@ -163,22 +163,12 @@ NEUTRAL = {
 }
 
 
-def few_per_class(y):
-    """Whether ``random_crop="auto"`` compares windows with whole sequences
-    on a classification training target ``y`` (few series per class; see
-    ``skattn._net.crop_validation_split``); elsewhere it trains the model
-    of ``random_crop=None``."""
-    from skattn._base import AUTO_CROP_MAX_PER_CLASS
-
-    counts = np.unique(y, return_counts=True)[1]
-    return bool(np.median(counts) <= AUTO_CROP_MAX_PER_CLASS and counts.max() >= 2)
-
-
 def config(model_name, few=False):
     """A short fingerprint of a skattn model's default parameters, so that
     cached rows of other defaults are not reused ("" for the baselines).
-    ``few``: the data set has few series per class (:func:`few_per_class`);
-    elsewhere ``random_crop="auto"`` counts as None, the model it trains."""
+    ``few``: ``random_crop="auto"`` acts on the data set's training target
+    (``_common.crop_auto_acts``); elsewhere "auto" counts as None, the
+    model it trains."""
     import hashlib
 
     import skattn
@@ -252,7 +242,7 @@ def run(
         if quick:  # a smoke run: few samples and epochs
             X_tr, y_tr, X_te, y_te = X_tr[:24], y_tr[:24], X_te[:24], y_te[:24]
         cls = C.is_classification(name)
-        few = cls and few_per_class(y_tr)
+        few = cls and C.crop_auto_acts(y_tr)
         data = (X_tr, y_tr, X_te, y_te)
         extra = {"max_epochs": 2} if quick else {}
         models = dict(skattn_models(cls), **({VOTE: soft_vote} if cls else {}))

@@ -613,22 +613,11 @@ def baseline(task, family):
     return BASELINES.get((task, family), ["defaults"])[-1]
 
 
-def _crop_auto_acts(y):
-    """Whether ``random_crop="auto"`` compares windows with whole series on
-    a training target ``y``; where it does not, it trains the network of
-    ``random_crop=None``."""
-    from skattn._base import AUTO_CROP_MAX_PER_CLASS
-    from skattn._net import crop_validation_split
-
-    codes = np.unique(y, return_inverse=True)[1]
-    return crop_validation_split(codes, 0, AUTO_CROP_MAX_PER_CLASS) is not None
-
-
 # Candidates that are rules acting on some training folds only, with the
 # test of whether a fold's training target makes them act. On the other
 # folds they train the network of the defaults they were measured on
 # (tests/test_net.py), whose rows there stand in for them.
-RULES = {"crop_auto": _crop_auto_acts}
+RULES = {"crop_auto": C.crop_auto_acts}
 
 
 def stand_ins(rows, directory, n_folds):
