@@ -103,6 +103,24 @@ def _fold_network(est, train, valid, **settings):
     return net.module_.cpu(), plain_history(net.history), interrupted
 
 
+def _train_networks(est, work, tasks, settings, stop=None):
+    """``work(est, **task, **settings)`` for each of ``tasks``: one after
+    another, until ``stop`` (if given) holds for a result, or under
+    ``est.n_jobs`` in joblib's worker processes (at most one per task),
+    where Ctrl-C stops the workers and raises KeyboardInterrupt."""
+    n_workers = min(effective_n_jobs(est.n_jobs), len(tasks))
+    if n_workers > 1:
+        return Parallel(n_jobs=n_workers)(
+            delayed(work)(est, **task, **settings) for task in tasks
+        )
+    results = []
+    for task in tasks:
+        results.append(work(est, **task, **settings))
+        if stop is not None and stop(results[-1]):
+            break
+    return results
+
+
 def _crop_network_score(est, crop, train, valid, **settings):
     """Accuracy on ``valid`` of a network of ``est`` trained on ``train``
     with windows of ``crop`` of each sequence (None: whole sequences), for
@@ -597,18 +615,11 @@ arrays, or long DataFrame
                     zip(splits, fold_seeds, strict=True), start=1
                 )
             ]
-            # no more worker processes than folds (each imports torch)
-            n_workers = min(effective_n_jobs(self.n_jobs), n_folds)
-            if n_workers == 1:
-                folds = []
-                for task in tasks:
-                    folds.append(_fold_network(self, **task, **settings))
-                    if folds[-1][2]:  # Ctrl-C: the folds trained so far
-                        break
-            else:  # Ctrl-C stops the workers: fit raises KeyboardInterrupt
-                folds = Parallel(n_jobs=n_workers)(
-                    delayed(_fold_network)(self, **task, **settings) for task in tasks
-                )
+            # no more worker processes than folds (each imports torch);
+            # one after another, Ctrl-C keeps the folds trained so far
+            folds = _train_networks(
+                self, _fold_network, tasks, settings, stop=lambda fold: fold[2]
+            )
             modules = [module for module, _, _ in folds]
             net = self._new_net(network_ensemble(self, modules), device, seed)
             net.initialize()
@@ -924,33 +935,29 @@ class SequenceClassifierBase(
         held-out training sequences better than one trained on whole
         sequences, where the median class has at most
         :data:`AUTO_CROP_MAX_PER_CLASS` sequences (see
-        :func:`crop_validation_split`); otherwise None."""
-        self.random_crop_scores_ = None
-        self.random_crop_ = self._resolve_random_crop(data, seed, settings)
+        :func:`crop_validation_split`); otherwise None. ``random_crop_scores_``:
+        the two networks' held-out accuracies (None without them)."""
+        self.random_crop_, self.random_crop_scores_ = self._resolve_random_crop(
+            data, seed, settings
+        )
 
     def _resolve_random_crop(self, data, seed, settings):
+        """``(random_crop_, random_crop_scores_)``."""
         if self.random_crop != "auto":
-            return self.random_crop
+            return self.random_crop, None
         if settings["stream"] or not isinstance(data, SequenceData):
-            return None
+            return None, None
         split = crop_validation_split(
             data.target.numpy(), seed, AUTO_CROP_MAX_PER_CLASS
         )
         if split is None:
-            return None
+            return None, None
         train, valid = data.subset(split[0]), data.subset(split[1])
         crops = (None, AUTO_CROP)
         tasks = [dict(crop=crop, train=train, valid=valid, seed=seed) for crop in crops]
-        n_workers = min(effective_n_jobs(self.n_jobs), len(crops))
-        if n_workers == 1:
-            found = [_crop_network_score(self, **task, **settings) for task in tasks]
-        else:  # Ctrl-C stops the workers: fit raises KeyboardInterrupt
-            found = Parallel(n_jobs=n_workers)(
-                delayed(_crop_network_score)(self, **task, **settings) for task in tasks
-            )
+        found = _train_networks(self, _crop_network_score, tasks, settings)
         scores = dict(zip(crops, found, strict=True))
-        self.random_crop_scores_ = scores
-        return AUTO_CROP if scores[AUTO_CROP] > scores[None] else None
+        return (AUTO_CROP if scores[AUTO_CROP] > scores[None] else None), scores
 
     def _validation_accuracy(self, net, valid):
         """Weighted accuracy of the trained ``net`` on ``valid``."""
