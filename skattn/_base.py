@@ -87,11 +87,13 @@ EARLY_STOPPING_AUTO_MIN = 40
 # sequence's own, where the input has numeric channels.
 AUTO_JITTER = 0.1
 
-# random_crop="auto": the window share it tries against whole sequences, and
-# the most training sequences of the median class for which it tries (few
-# series per class: the regime where a network learns them by heart).
+# random_crop="auto": the window share it tries against whole sequences, the
+# most training sequences of the median class for which it tries (few series
+# per class: the regime where a network learns them by heart), and by how many
+# held-out sequences windows must win (one sequence either way is noise).
 AUTO_CROP = 0.5
 AUTO_CROP_MAX_PER_CLASS = 4
+AUTO_CROP_MARGIN = 2
 
 
 def _fold_network(est, train, valid, **settings):
@@ -931,9 +933,10 @@ class SequenceClassifierBase(
 
     def _fit_random_crop(self, data, seed, settings):
         """``random_crop_``: ``random_crop`` as given, or for ``"auto"``
-        :data:`AUTO_CROP` if a network trained on windows classifies
-        held-out training sequences better than one trained on whole
-        sequences, where the median class has at most
+        :data:`AUTO_CROP` if a network trained on windows classifies at
+        least :data:`AUTO_CROP_MARGIN` more held-out training sequences
+        correctly than one trained on whole sequences, where the median
+        class has at most
         :data:`AUTO_CROP_MAX_PER_CLASS` sequences (see
         :func:`crop_validation_split`); otherwise None. ``random_crop_scores_``:
         the two networks' held-out accuracies (None without them)."""
@@ -957,7 +960,9 @@ class SequenceClassifierBase(
         tasks = [dict(crop=crop, train=train, valid=valid, seed=seed) for crop in crops]
         found = _train_networks(self, _crop_network_score, tasks, settings)
         scores = dict(zip(crops, found, strict=True))
-        return (AUTO_CROP if scores[AUTO_CROP] > scores[None] else None), scores
+        # accuracies are shares of the held-out sequences (weighted)
+        gain = (scores[AUTO_CROP] - scores[None]) * len(valid)
+        return (AUTO_CROP if gain > AUTO_CROP_MARGIN - 1e-9 else None), scores
 
     def _validation_accuracy(self, net, valid):
         """Weighted accuracy of the trained ``net`` on ``valid``."""

@@ -381,8 +381,8 @@ CLASSIFIER_LOSS_DOC = """\
         the median class has at most 4 training sequences: one sequence of
         each class (of two or more) is held out, a network is trained on
         the others once on windows of half of each sequence and once on
-        whole sequences, and the one that classifies the held-out
-        sequences better decides (a tie: whole sequences); the final
+        whole sequences, and windows are kept only if they classify at
+        least two more of the held-out sequences correctly; the final
         network then trains on all sequences, so such a fit costs about
         twice as long (less with ``n_jobs=2``, which trains the two at
         once; Ctrl-C during the comparison ends the fit). With more
