@@ -23,6 +23,15 @@ over draws) and the mean over sets. Not run by ``run.py``.
     python benchmarks/few_shot.py --candidates defaults,crop_0.5 --families lstm,tf
     python benchmarks/few_shot.py --candidates minirocket --families ref
     python benchmarks/few_shot.py --report
+
+``--heldout`` draws from the training splits of the four held-out sets of
+``heldout_sets.py`` instead, into ``heldout_few_shot_results.jsonl`` and
+``HELDOUT_FEW_SHOT.md``. Those rows judge defaults that were chosen
+elsewhere (on the suite and its few-shot draws), as ``HELDOUT.md`` does;
+they must not choose anything.
+
+    python benchmarks/few_shot.py --heldout --families lstm,tf \
+        --candidates defaults,crop_none,crop_0.5
 """
 
 import argparse
@@ -32,9 +41,37 @@ import _common as C
 import lodo
 import numpy as np
 
-RESULTS = C.HERE / "few_shot_results.jsonl"
-REPORT = C.HERE / "FEW_SHOT.md"
 SETS = [n for n in C.SUITE_CLASSIFICATION if n not in ("ShoulderExercise", "PigCVP")]
+
+
+class Study:
+    """Where a few-shot study draws from and keeps its rows and report."""
+
+    def __init__(self, sets, results, report, title, heldout=False):
+        self.sets, self.results, self.report = sets, results, report
+        self.title, self.heldout = title, heldout
+
+    def load(self, name, directory):
+        """The training split of ``name``: ``(X, y)``."""
+        if not self.heldout:
+            return lodo.load(name, directory)[:2]
+        X, _, y, _ = C.load_suite(name, directory)
+        return X, y
+
+
+SUITE = Study(
+    SETS,
+    C.HERE / "few_shot_results.jsonl",
+    C.HERE / "FEW_SHOT.md",
+    "Candidates on few-shot versions of the development suite",
+)
+HELDOUT = Study(
+    C.HELDOUT_CLASSIFICATION,
+    C.HERE / "heldout_few_shot_results.jsonl",
+    C.HERE / "HELDOUT_FEW_SHOT.md",
+    "Today's defaults on few-shot versions of the held-out sets",
+    heldout=True,
+)
 
 
 def draw(y, shots, seed):
@@ -48,10 +85,10 @@ def draw(y, shots, seed):
     return picked, np.setdiff1d(np.arange(len(y)), picked)
 
 
-def _rows():
-    if not RESULTS.exists():
+def _rows(study):
+    if not study.results.exists():
         return []
-    with open(RESULTS) as f:
+    with open(study.results) as f:
         return [json.loads(line) for line in f]
 
 
@@ -78,14 +115,14 @@ def _label(cand, family):
     return lodo.measured_as("classification", family, cand)
 
 
-def run(names, candidates, families, shots, draws, directory):
+def run(study, names, candidates, families, shots, draws, directory):
     C.set_one_thread()
     done = {
         (r["measured_as"], r["family"], r["dataset"], r["shots"], r["draw"])
-        for r in _rows()
+        for r in _rows(study)
     }
     for name in names:
-        X, y, _ = lodo.load(name, directory)
+        X, y = study.load(name, directory)
         for d in draws:
             train, rest = draw(y, shots, d)
             for cand in candidates:
@@ -110,7 +147,7 @@ def run(names, candidates, families, shots, draws, directory):
                         cpu=C.cpu_model(),
                         **crop,
                     )
-                    with open(RESULTS, "a") as f:
+                    with open(study.results, "a") as f:
                         f.write(json.dumps(row) + "\n")
                     print(
                         f"{cand:>12} {family:>4} {name:>22} {shots}-shot draw {d}: "
@@ -119,8 +156,8 @@ def run(names, candidates, families, shots, draws, directory):
                     )
 
 
-def report():
-    rows = _rows()
+def report(study):
+    rows = _rows(study)
     cells = {}
     for r in rows:
         name = r["candidate"]
@@ -130,11 +167,12 @@ def report():
             name = f"{r['measured_as']} (earlier defaults)"
         key = (r["shots"], r["family"], name)
         cells.setdefault(key, {}).setdefault(r["dataset"], []).append(r)
+    command = "few_shot.py" + (" --heldout" if study.heldout else "") + " --report"
     lines = [
-        "# Candidates on few-shot versions of the development suite",
+        f"# {study.title}",
         "",
-        "Written by `python benchmarks/few_shot.py --report` from "
-        "`few_shot_results.jsonl` (see the script's docstring for the "
+        f"Written by `python benchmarks/{command}` from "
+        f"`{study.results.name}` (see the script's docstring for the "
         "protocol): trained on `shots` series of each class of a set's "
         "training split, scored on the rest of that split; the mean "
         "accuracy over the draws (their number in brackets where it is not "
@@ -149,13 +187,13 @@ def report():
         lines += [
             f"## {shots} series per class, {lodo.ESTIMATORS[family]}",
             "",
-            "| candidate | " + " | ".join(SETS) + " | mean | fit s (sum) |",
-            "|---|" + "---|" * (len(SETS) + 2),
+            "| candidate | " + " | ".join(study.sets) + " | mean | fit s (sum) |",
+            "|---|" + "---|" * (len(study.sets) + 2),
         ]
         refs = [("minirocket", cells.get((shots, "ref", "minirocket"), {}))]
         for c, per in [(c, cells[shots, family, c]) for c in cands] + refs:
             shown, means, fit = [], [], 0.0
-            for name in SETS:
+            for name in study.sets:
                 got = per.get(name, [])
                 if not got:
                     shown.append("-")
@@ -167,10 +205,10 @@ def report():
                 )
                 if len(got) == n_draws:
                     means.append(m)
-            mean = f"{np.mean(means):.3f}" if len(means) == len(SETS) else "-"
+            mean = f"{np.mean(means):.3f}" if len(means) == len(study.sets) else "-"
             lines.append(f"| {c} | " + " | ".join(shown) + f" | {mean} | {fit:.0f} |")
         lines.append("")
-    REPORT.write_text("\n".join(lines))
+    study.report.write_text("\n".join(lines))
 
 
 def main():
@@ -184,17 +222,24 @@ def main():
     parser.add_argument("--draws", default="0,1,2")
     parser.add_argument("--data-dir")
     parser.add_argument("--report", action="store_true")
+    parser.add_argument(
+        "--heldout",
+        action="store_true",
+        help="draw from the held-out sets: " + ",".join(HELDOUT.sets),
+    )
     args = parser.parse_args()
+    study = HELDOUT if args.heldout else SUITE
     if not args.report:
         run(
-            args.datasets.split(",") if args.datasets else SETS,
+            study,
+            args.datasets.split(",") if args.datasets else study.sets,
             args.candidates.split(","),
             args.families.split(","),
             args.shots,
             [int(d) for d in args.draws.split(",")],
             C.data_dir(args.data_dir),
         )
-    report()
+    report(study)
 
 
 if __name__ == "__main__":

@@ -253,6 +253,8 @@ CANDIDATES = {
     # series either)
     "crop_0.5": {"random_crop": 0.5},
     "crop_0.25": {"random_crop": 0.25},
+    # whole series always: what "auto" compares windows against
+    "crop_none": {"random_crop": None},
     # window slicing decided by the data: where the median class has at
     # most four training series, two networks trained on all but one
     # series of each class, on windows of half of each series and on whole

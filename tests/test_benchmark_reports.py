@@ -362,7 +362,26 @@ def test_few_shot_draws_keep_the_rest_for_scoring():
     assert len(draws) > 1
 
 
-def test_few_shot_rows_of_earlier_defaults_are_marked(tmp_path, monkeypatch):
+def test_few_shot_of_held_out_sets_reads_their_training_splits_only():
+    """``--heldout`` draws from the held-out sets' training splits and keeps
+    its rows apart; the suite's study still refuses those sets."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import _common as C
+    import few_shot
+
+    assert few_shot.HELDOUT.sets == C.HELDOUT_CLASSIFICATION
+    assert not set(few_shot.HELDOUT.sets) & set(few_shot.SUITE.sets)
+    assert few_shot.HELDOUT.results != few_shot.SUITE.results
+    assert few_shot.HELDOUT.report != few_shot.SUITE.report
+    X, y = few_shot.HELDOUT.load("ItalyPowerDemand", None)
+    X_train, _, y_train, _ = C.load_suite("ItalyPowerDemand")
+    np.testing.assert_array_equal(X, X_train)
+    np.testing.assert_array_equal(y, y_train)
+    with pytest.raises(SystemExit, match="held out"):
+        few_shot.SUITE.load("ItalyPowerDemand", None)
+
+
+def test_few_shot_rows_of_earlier_defaults_are_marked(tmp_path):
     """A few-shot row records the defaults it measured: one of other
     defaults is shown as such, never as today's candidate, and does not
     count as measured for a new run."""
@@ -378,9 +397,8 @@ def test_few_shot_rows_of_earlier_defaults_are_marked(tmp_path, monkeypatch):
     ]
     results = tmp_path / "rows.jsonl"
     results.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    monkeypatch.setattr(few_shot, "RESULTS", results)
-    monkeypatch.setattr(few_shot, "REPORT", tmp_path / "FEW_SHOT.md")
-    few_shot.report()
+    study = few_shot.Study(few_shot.SETS, results, tmp_path / "FEW_SHOT.md", "t")
+    few_shot.report(study)
     table = (tmp_path / "FEW_SHOT.md").read_text()
     assert re.search(r"^\| crop_0\.5 \| 0\.900 \|", table, re.M)
     assert re.search(
