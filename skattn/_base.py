@@ -962,7 +962,16 @@ class SequenceClassifierBase(
         scores = dict(zip(crops, found, strict=True))
         # accuracies are shares of the held-out sequences (weighted)
         gain = (scores[AUTO_CROP] - scores[None]) * len(valid)
-        return (AUTO_CROP if gain > AUTO_CROP_MARGIN - 1e-9 else None), scores
+        crop = AUTO_CROP if gain > AUTO_CROP_MARGIN - 1e-9 else None
+        if self.verbose:
+            print(
+                f'random_crop="auto": accuracy on {len(valid)} held-out '
+                f"sequences {scores[None]:.3f} trained on whole sequences, "
+                f"{scores[AUTO_CROP]:.3f} on windows of {AUTO_CROP}: training "
+                + ("on windows" if crop else "on whole sequences"),
+                flush=True,
+            )
+        return crop, scores
 
     def _validation_accuracy(self, net, valid):
         """Weighted accuracy of the trained ``net`` on ``valid``."""

@@ -489,6 +489,35 @@ def test_random_crop_auto_trains_on_what_classified_held_out_sequences_better(
     assert_array_equal(clf.predict_proba(X), plain.fit(X, y).predict_proba(X))
 
 
+@pytest.mark.parametrize(
+    "scores, says", [((0.25, 0.75), "windows"), ((0.5, 0.5), "whole")]
+)
+def test_random_crop_auto_says_what_it_chose_when_verbose(
+    scores, says, monkeypatch, capsys
+):
+    X, y = few_per_class()
+
+    def accuracy(est, net, valid):
+        return dict(zip([None, 0.5], scores, strict=True))[net.random_crop]
+
+    monkeypatch.setattr(SequenceClassifierBase, "_validation_accuracy", accuracy)
+    small(LSTMAttentionClassifier, random_crop="auto", max_epochs=1, verbose=1).fit(
+        X, y
+    )
+    line = next(
+        line for line in capsys.readouterr().out.splitlines() if "held-out" in line
+    )
+    assert "on 4 held-out sequences" in line
+    assert f"{scores[0]:.3f} trained on whole sequences" in line
+    assert f"{scores[1]:.3f} on windows of 0.5" in line
+    assert line.endswith(
+        f"training on {says}" + (" sequences" if says == "whole" else "")
+    )
+    # silent by default
+    small(LSTMAttentionClassifier, random_crop="auto", max_epochs=1).fit(X, y)
+    assert "held-out" not in capsys.readouterr().out
+
+
 def test_random_crop_auto_scores_held_out_sequences_and_keeps_its_choice():
     X, y = few_per_class()
     clf = small(LSTMAttentionClassifier, random_crop="auto", max_epochs=3).fit(X, y)
