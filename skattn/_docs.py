@@ -390,7 +390,8 @@ CLASSIFIER_LOSS_DOC = """\
         ``partial_fit``, ``"auto"`` trains on whole sequences.
         ``random_crop_`` holds the share used (None: whole sequences) and
         ``random_crop_scores_`` the two networks' held-out accuracies
-        (None where none were trained).
+        (None where none were trained); with ``verbose``, fit prints both
+        and the choice.
 {jitter}
     random_scale : float >= 0, default=0.0
         Magnitude scaling, an augmentation for small training sets: in every
