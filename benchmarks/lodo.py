@@ -267,6 +267,8 @@ CANDIDATES = {
     # windows stay wrong there. Not a default yet: "auto" would have to
     # give its windows network these positions, measured on every fold
     # where it compares
+    # relative positions only everywhere, whole series included
+    "tf_relative_only": {"tf:positional_encoding": None},
     "tf_crop_0.5_relative_only": {
         "tf:random_crop": 0.5,
         "tf:positional_encoding": None,
