@@ -711,7 +711,10 @@ default="sinusoidal"
         fitted to the longest training sequence (tAPE, Foumani et al. 2023:
         codes that change gradually across long series; any length);
         one trained vector per position (up to the longest training
-        sequence); or none.
+        sequence); or none. With window slicing (the classifier's
+        ``random_crop``) a window's steps are numbered from its start, so
+        absolute codes for the later steps of a whole sequence are never
+        trained; None (with ``relative_positions``) avoids that.
 """
         + f"    relative_positions : bool, default={relative_positions}\n"
         + """\
