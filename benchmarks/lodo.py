@@ -278,6 +278,9 @@ CANDIDATES = {
         "tf:random_crop": 0.5,
         "tf:positional_encoding": None,
     },
+    # positional_encoding="auto": sinusoidal codes, none in a network
+    # trained on windows ("auto"'s windows network included)
+    "tf_pos_auto": {"tf:positional_encoding": "auto"},
     # window slicing decided by the data: where the median class has at
     # most four training series, two networks trained on all but one
     # series of each class, on windows of half of each series and on whole
@@ -647,7 +650,7 @@ def baseline(task, family):
 # test of whether a fold's training target makes them act. On the other
 # folds they train the network of the defaults they were measured on
 # (tests/test_net.py), whose rows there stand in for them.
-RULES = {"crop_auto": C.crop_auto_acts}
+RULES = {"crop_auto": C.crop_auto_acts, "tf_pos_auto": C.crop_auto_acts}
 
 
 def stand_ins(rows, directory, n_folds):

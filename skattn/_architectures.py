@@ -79,7 +79,10 @@ TRANSFORMER_CONSTRAINTS = {
     "d_model": [int_param(1)],
     "num_layers": [int_param(1)],
     "dim_feedforward": [int_param(1)],
-    "positional_encoding": [StrOptions({"sinusoidal", "tape", "learned"}), None],
+    "positional_encoding": [
+        StrOptions({"auto", "sinusoidal", "tape", "learned"}),
+        None,
+    ],
     "relative_positions": ["boolean"],
     "pooling": [StrOptions({"attention", "cls", "mean", "max", "last"})],
     **POOLING_CONSTRAINTS,
@@ -211,9 +214,9 @@ def _check_transformer(est):
         raise ValueError(
             f"d_model={est.d_model} must be divisible by num_heads={est.num_heads}"
         )
-    if est.positional_encoding in ("sinusoidal", "tape") and est.d_model % 2:
+    if est.positional_encoding in ("auto", "sinusoidal", "tape") and est.d_model % 2:
         raise ValueError(
-            f"{est.positional_encoding} positional encoding needs an even "
+            f"positional_encoding={est.positional_encoding!r} needs an even "
             f"d_model, got d_model={est.d_model}"
         )
 
@@ -223,6 +226,17 @@ def _positional_limit(est):
     return est._max_length if est.positional_encoding == "learned" else None
 
 
+def _positional_encoding(est):
+    """The positional codes of ``est``'s network. ``"auto"``: sinusoidal
+    codes, except in a network trained on windows (``random_crop_``): a
+    window's steps are numbered from its start, so the codes of a whole
+    sequence's later steps, which prediction reads, would never be trained;
+    such a network gets none (relative positions, where set, remain)."""
+    if est.positional_encoding != "auto":
+        return est.positional_encoding
+    return None if est._random_crop() is not None else "sinusoidal"
+
+
 def _build_transformer(est, n_channels, n_outputs, max_length):
     return transformer_network(
         n_channels,
@@ -230,7 +244,7 @@ def _build_transformer(est, n_channels, n_outputs, max_length):
         d_model=est.d_model,
         num_layers=est.num_layers,
         dim_feedforward=est.dim_feedforward,
-        positional_encoding=est.positional_encoding,
+        positional_encoding=_positional_encoding(est),
         relative_positions=est._effective("relative_positions"),
         **_shared_network_params(est, max_length),
     )
