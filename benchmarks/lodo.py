@@ -286,7 +286,7 @@ CANDIDATES = {
     # series of each class, on windows of half of each series and on whole
     # series, classify the held-out series; windows are used if they
     # classify at least two more of them correctly. Today's default of
-    # both classifiers. It acts on the folds of two sets (RULES): PigCVP,
+    # both classifiers. It acts on the folds of two sets (FOLD_RULES): PigCVP,
     # where it chose windows in 13 of 18 folds over three seed sets (LSTM
     # 0.346, 0.376, 0.328 to 0.596, 0.501, 0.462; windows always: 0.596,
     # 0.606, 0.567; Transformer 0.115, 0.097, 0.115 to 0.306, 0.273,
@@ -650,17 +650,17 @@ def baseline(task, family):
 # test of whether a fold's training target makes them act. On the other
 # folds they train the network of the defaults they were measured on
 # (tests/test_net.py), whose rows there stand in for them.
-RULES = {"crop_auto": C.crop_auto_acts, "tf_pos_auto": C.crop_auto_acts}
+FOLD_RULES = {"crop_auto": C.crop_auto_acts, "tf_pos_auto": C.crop_auto_acts}
 
 
 def stand_ins(rows, directory, n_folds):
-    """Rows of each baseline that ends in a rule of :data:`RULES`, on the
+    """Rows of each baseline that ends in a rule of :data:`FOLD_RULES`, on the
     folds where the rule does not act: the rows of the baseline before it
     (its measured rows win), marked ``stands_in_for``."""
     out, acts, data = [], {}, {}
     for (task, family), steps in BASELINES.items():
         rule = steps[-1].rsplit("+", 1)[-1]
-        if rule not in RULES or len(steps) < 2:
+        if rule not in FOLD_RULES or len(steps) < 2:
             continue
         measured = {
             (r["dataset"], r["fold"], _replicate(r))
@@ -678,7 +678,7 @@ def stand_ins(rows, directory, n_folds):
                     y, groups = load(r["dataset"], directory)[1:]
                     data[r["dataset"]] = (y, folds(True, y, n_folds, key[0], groups))
                 y, splits = data[r["dataset"]]
-                acts[key] = RULES[rule](y[splits[key[1]][0]])
+                acts[key] = FOLD_RULES[rule](y[splits[key[1]][0]])
             if not acts[key]:
                 out.append({**r, "candidate": steps[-1], "stands_in_for": steps[-2]})
     return out
@@ -1065,7 +1065,7 @@ def report(n_folds, directory):
         )
         + ". Rows named `<that>+<candidate>` were measured on top of them. "
         "Where today's defaults end in a rule that acts on some training "
-        f"folds only ({', '.join(f'`{r}`' for r in RULES)}), their scores on "
+        f"folds only ({', '.join(f'`{r}`' for r in FOLD_RULES)}), their scores on "
         "the folds where it does not act are those of the defaults before "
         "it: the same network.",
     ]
@@ -1390,7 +1390,7 @@ VOTE_ROWS = [
     "lstm_renorm",
     "lstm_stem_pool",
     # random_crop="auto" in both members: acts on PickupGestureWiimoteZ's
-    # and PigCVP's folds only (RULES)
+    # and PigCVP's folds only (FOLD_RULES)
     "crop_auto",
 ]
 
