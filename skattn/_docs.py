@@ -692,11 +692,12 @@ def transformer_params_doc(
     relative_positions=False,
     dropout=0.1,
     differences=0,
+    positional_encoding='"sinusoidal"',
 ):
     """The Transformer estimators' architecture parameters, with the
     defaults of ``stem_norm``, ``series_norm``, ``max_pooling``,
-    ``relative_positions``, ``dropout`` and ``differences`` (which differ
-    between estimators)."""
+    ``relative_positions``, ``dropout``, ``differences`` and
+    ``positional_encoding`` (which differ between estimators)."""
     return (
         """\
     d_model : int, default=64
@@ -705,8 +706,11 @@ def transformer_params_doc(
         Encoder layers.
     dim_feedforward : int, default=128
         Hidden width of each layer's feed-forward block.
-    positional_encoding : {"sinusoidal", "tape", "learned"} or None, \
-default="sinusoidal"
+    positional_encoding : {"auto", "sinusoidal", "tape", "learned"} or None, \
+default=\
+"""
+        + positional_encoding
+        + """
         Fixed sine/cosine codes (any length); the same with frequencies
         fitted to the longest training sequence (tAPE, Foumani et al. 2023:
         codes that change gradually across long series; any length);
@@ -714,7 +718,9 @@ default="sinusoidal"
         sequence); or none. With window slicing (the classifier's
         ``random_crop``) a window's steps are numbered from its start, so
         absolute codes for the later steps of a whole sequence are never
-        trained; None (with ``relative_positions``) avoids that.
+        trained: ``"auto"`` gives sinusoidal codes to a network trained on
+        whole sequences and none to one trained on windows (which keeps
+        ``relative_positions``).
 """
         + f"    relative_positions : bool, default={relative_positions}\n"
         + """\

@@ -420,6 +420,59 @@ def test_random_crop_trains_on_windows_and_validates_on_whole_sequences(
     assert not np.array_equal(small(Model, **params).fit(X, y).predict_proba(X), proba)
 
 
+def _absolute_codes(est):
+    """The positional encoding module of ``est``'s network (of its first
+    member in an ensemble)."""
+    module = est.net_.module_
+    return getattr(module, "members", [module])[0].encoder.positional_encoding
+
+
+def test_positional_encoding_auto_gives_no_absolute_codes_to_networks_on_windows(
+    ragged,
+):
+    """A window's steps are numbered from its start: "auto" trains a network
+    on windows without absolute codes, any other network with sinusoidal
+    ones, and is then exactly the model of that choice."""
+    X, y = ragged
+    for crop, plain in [(None, "sinusoidal"), (0.5, None)]:
+        params = dict(random_crop=crop, max_epochs=2)
+        auto = small(TransformerClassifier, positional_encoding="auto", **params)
+        auto.fit(X, y)
+        assert (_absolute_codes(auto) is None) == (crop is not None)
+        other = small(TransformerClassifier, positional_encoding=plain, **params)
+        assert_array_equal(auto.predict_proba(X), other.fit(X, y).predict_proba(X))
+    # the regressor trains on whole sequences: sinusoidal codes
+    target = np.array([len(s) for s in X], dtype=float)
+    reg = small(TransformerRegressor, positional_encoding="auto", max_epochs=1)
+    assert _absolute_codes(reg.fit(X, target)) is not None
+
+
+def test_random_crop_auto_compares_a_windows_network_without_absolute_codes(
+    monkeypatch,
+):
+    X, y = few_per_class()
+    codes = []  # (random_crop, has absolute codes) of every network trained
+    train_net = SequenceClassifierBase._train_net
+
+    def spy(est, train, valid, **kwargs):
+        net = train_net(est, train, valid, **kwargs)
+        has_codes = net.module_.encoder.positional_encoding is not None
+        codes.append((est._random_crop(), has_codes))
+        return net
+
+    def accuracy(est, net, valid):  # windows classify all four held out
+        return 1.0 if net.random_crop else 0.0
+
+    monkeypatch.setattr(SequenceClassifierBase, "_train_net", spy)
+    monkeypatch.setattr(SequenceClassifierBase, "_validation_accuracy", accuracy)
+    params = dict(random_crop="auto", max_epochs=2)
+    small(TransformerClassifier, positional_encoding="auto", **params).fit(X, y)
+    assert codes == [(None, True), (0.5, False), (0.5, False)]
+    codes.clear()
+    small(TransformerClassifier, positional_encoding="sinusoidal", **params).fit(X, y)
+    assert codes == [(None, True), (0.5, True), (0.5, True)]
+
+
 @pytest.mark.parametrize("bad", [0.0, 1.5, -0.2, "0.9"])
 def test_invalid_random_crop(data, bad):
     X, y = data
