@@ -168,7 +168,8 @@ def config(model_name, few=False):
     cached rows of other defaults are not reused ("" for the baselines).
     ``few``: ``random_crop="auto"`` acts on the data set's training target
     (``_common.crop_auto_acts``); elsewhere "auto" counts as None, the
-    model it trains."""
+    model it trains, and so does ``positional_encoding="auto"`` as the
+    sinusoidal codes it gives a network on whole sequences."""
     import hashlib
 
     import skattn
@@ -182,6 +183,10 @@ def config(model_name, few=False):
     defaults = Model().get_params()
     if not few and defaults.get("random_crop") == "auto":
         defaults["random_crop"] = None
+    if defaults.get("random_crop") is None and (
+        defaults.get("positional_encoding") == "auto"
+    ):
+        defaults["positional_encoding"] = "sinusoidal"
     params = sorted(
         (k, repr(v)) for k, v in defaults.items() if k not in NEUTRAL or v != NEUTRAL[k]
     )

@@ -663,33 +663,43 @@ FOLD_RULES = {"crop_auto": C.crop_auto_acts, "tf_pos_auto": C.crop_auto_acts}
 
 
 def stand_ins(rows, directory, n_folds):
-    """Rows of each baseline that ends in a rule of :data:`FOLD_RULES`, on the
-    folds where the rule does not act: the rows of the baseline before it
-    (its measured rows win), marked ``stands_in_for``."""
+    """Rows of each baseline step that ends in a rule of :data:`FOLD_RULES`,
+    on the folds where the rule does not act: the rows of the step before
+    it (its measured rows win; where that step is a rule too, its own
+    stand-ins), marked ``stands_in_for``."""
     out, acts, data = [], {}, {}
+
+    def rule_acts(rule, dataset, fold):
+        if (rule, dataset, fold) not in acts:
+            if dataset not in data:
+                y, groups = load(dataset, directory)[1:]
+                data[dataset] = (y, folds(True, y, n_folds, dataset, groups))
+            y, splits = data[dataset]
+            acts[rule, dataset, fold] = FOLD_RULES[rule](y[splits[fold][0]])
+        return acts[rule, dataset, fold]
+
     for (task, family), steps in BASELINES.items():
-        rule = steps[-1].rsplit("+", 1)[-1]
-        if rule not in FOLD_RULES or len(steps) < 2:
-            continue
-        measured = {
-            (r["dataset"], r["fold"], _replicate(r))
-            for r in rows
-            if (r["task"], r["family"], r["candidate"]) == (task, family, steps[-1])
-        }
-        for r in rows:
-            if (r["task"], r["family"], r["candidate"]) != (task, family, steps[-2]):
+        for before, step in itertools.pairwise(steps):
+            rule = step.rsplit("+", 1)[-1]
+            if rule not in FOLD_RULES:
                 continue
-            key = (r["dataset"], r["fold"])
-            if key + (_replicate(r),) in measured:
-                continue
-            if key not in acts:
-                if r["dataset"] not in data:
-                    y, groups = load(r["dataset"], directory)[1:]
-                    data[r["dataset"]] = (y, folds(True, y, n_folds, key[0], groups))
-                y, splits = data[r["dataset"]]
-                acts[key] = FOLD_RULES[rule](y[splits[key[1]][0]])
-            if not acts[key]:
-                out.append({**r, "candidate": steps[-1], "stands_in_for": steps[-2]})
+            mine = [
+                r
+                for r in rows + out
+                if (r["task"], r["family"]) == (task, family)
+                and r["candidate"] in (before, step)
+            ]
+            measured = {
+                (r["dataset"], r["fold"], _replicate(r))
+                for r in mine
+                if r["candidate"] == step
+            }
+            for r in mine:
+                key = (r["dataset"], r["fold"], _replicate(r))
+                if r["candidate"] != before or key in measured:
+                    continue
+                if not rule_acts(rule, r["dataset"], r["fold"]):
+                    out.append({**r, "candidate": step, "stands_in_for": before})
     return out
 
 

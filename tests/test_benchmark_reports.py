@@ -310,6 +310,35 @@ def test_a_rule_that_does_not_act_on_a_fold_scores_as_the_defaults_before_it(
     assert all(r["stands_in_for"] == "base" for r in made)
 
 
+def test_rules_in_a_row_stand_in_through_each_other(monkeypatch):
+    """Where two rules follow each other in the defaults, the rows of the
+    step before both stand in for the last on the folds where neither
+    acts; a fold where the rules act keeps only what was measured."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import lodo
+
+    steps = ["base", "base+crop_auto", "base+crop_auto+tf_pos_auto"]
+    monkeypatch.setattr(lodo, "BASELINES", {("classification", "tf"): steps})
+
+    def row(candidate, dataset, fold, score):
+        return dict(
+            task="classification",
+            family="tf",
+            candidate=candidate,
+            dataset=dataset,
+            fold=fold,
+            score=score,
+        )
+
+    rows = [row("base", name, 0, 0.5) for name in ("GunPoint", "PigCVP")]
+    rows += [row("base+crop_auto", "PigCVP", 0, 0.6)]
+    made = lodo.stand_ins(rows, None, 3)
+    assert sorted((r["candidate"], r["dataset"], r["score"]) for r in made) == [
+        ("base+crop_auto", "GunPoint", 0.5),
+        ("base+crop_auto+tf_pos_auto", "GunPoint", 0.5),
+    ]
+
+
 def test_heldout_rows_of_earlier_defaults_are_marked(tmp_path):
     """A row measured with other defaults than today's is shown under its
     model's name marked as such, never as today's model; the last row of a
@@ -344,6 +373,30 @@ def test_heldout_rows_of_earlier_defaults_are_marked(tmp_path):
         ("LSTMAttentionClassifier", 0.8),
         (f"TransformerClassifier {heldout.STALE}", 0.7),
     }
+
+
+def test_rows_keep_their_fingerprint_where_an_auto_trains_the_same_model(
+    monkeypatch,
+):
+    """Where ``random_crop="auto"`` compares nothing, it trains the network
+    of ``random_crop=None`` with sinusoidal codes: rows measured before
+    either "auto" stay today's there, not where it compares."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import accuracy
+
+    import skattn
+
+    name = "TransformerClassifier"
+    today = {few: accuracy.config(name, few) for few in (False, True)}
+
+    class Before(skattn.TransformerClassifier):
+        def get_params(self, deep=True):
+            before = dict(random_crop=None, positional_encoding="sinusoidal")
+            return {**super().get_params(deep), **before}
+
+    monkeypatch.setattr(skattn, name, Before)
+    assert accuracy.config(name, False) == today[False]
+    assert accuracy.config(name, True) != today[True]
 
 
 def test_few_shot_draws_keep_the_rest_for_scoring():
