@@ -96,7 +96,10 @@ ENCODER_CHOICE_CONSTRAINTS = {
     "hidden_size": [int_param(1)],
     "num_layers": [int_param(1)],
     "dim_feedforward": [int_param(1)],
-    "positional_encoding": [StrOptions({"sinusoidal", "tape", "learned"}), None],
+    "positional_encoding": [
+        StrOptions({"auto", "sinusoidal", "tape", "learned"}),
+        None,
+    ],
     "relative_positions": ["boolean"],
     "cell": [StrOptions({"lstm", "gru"})],
     "bidirectional": ["boolean"],

@@ -692,12 +692,11 @@ def transformer_params_doc(
     relative_positions=False,
     dropout=0.1,
     differences=0,
-    positional_encoding='"sinusoidal"',
 ):
     """The Transformer estimators' architecture parameters, with the
     defaults of ``stem_norm``, ``series_norm``, ``max_pooling``,
-    ``relative_positions``, ``dropout``, ``differences`` and
-    ``positional_encoding`` (which differ between estimators)."""
+    ``relative_positions``, ``dropout`` and ``differences`` (which differ
+    between estimators)."""
     return (
         """\
     d_model : int, default=64
@@ -707,10 +706,7 @@ def transformer_params_doc(
     dim_feedforward : int, default=128
         Hidden width of each layer's feed-forward block.
     positional_encoding : {"auto", "sinusoidal", "tape", "learned"} or None, \
-default=\
-"""
-        + positional_encoding
-        + """
+default="auto"
         Fixed sine/cosine codes (any length); the same with frequencies
         fitted to the longest training sequence (tAPE, Foumani et al. 2023:
         codes that change gradually across long series; any length);

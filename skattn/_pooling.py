@@ -290,10 +290,11 @@ class AttentionPoolingTransformer(
         Encoder layers.
     dim_feedforward : int, default=128
         Feed-forward width of the Transformer layers.
-    positional_encoding : {"sinusoidal", "tape", "learned"} or None, \
-default="sinusoidal"
+    positional_encoding : {"auto", "sinusoidal", "tape", "learned"} or None, \
+default="auto"
         Positional codes of the Transformer (see
-        :class:`~skattn.TransformerClassifier`).
+        :class:`~skattn.TransformerClassifier`); this estimator trains on
+        whole sequences, where ``"auto"`` gives sinusoidal codes.
     relative_positions : "auto" or bool, default="auto"
         A learned score per head and distance on the attention scores of the
         Transformer's layers (see :class:`~skattn.TransformerClassifier`).
@@ -379,7 +380,7 @@ default="sinusoidal"
         hidden_size=32,
         num_layers=2,
         dim_feedforward=128,
-        positional_encoding="sinusoidal",
+        positional_encoding="auto",
         relative_positions="auto",
         cell="lstm",
         bidirectional=True,

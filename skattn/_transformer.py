@@ -31,7 +31,6 @@ __all__ = ["TransformerClassifier", "TransformerRegressor"]
         max_pooling=True,
         relative_positions=True,
         dropout=0.0,
-        positional_encoding='"auto"',
     ),
     training=training_doc(
         max_steps=CLASSIFIER_MAX_STEPS,
@@ -54,7 +53,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     for a linear head, joined by each state channel's maximum over the
     sequence (``max_pooling``).
 
-    Its defaults differ from :class:`TransformerRegressor`'s in eight
+    Its defaults differ from :class:`TransformerRegressor`'s in seven
     places, chosen by leave-one-data-set-out cross-validation on seven real
     classification data sets (``benchmarks/LODO.md``): the stem keeps
     amplitudes (batch statistics, ``stem_norm="batch"``), each sequence is
@@ -64,9 +63,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     (``max_steps``), which only large training sets reach, the head
     also reads the states' maxima (``max_pooling=True``), every layer
     learns a bias per distance between two steps
-    (``relative_positions=True``), a network trained on windows
-    (``random_crop``) has no absolute positional codes
-    (``positional_encoding="auto"``), and there is no dropout
+    (``relative_positions=True``), and there is no dropout
     (``dropout=0.0``: as accurate, and about a tenth faster to fit).
 
     Parameters
@@ -282,7 +279,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         d_model=64,
         num_layers=2,
         dim_feedforward=128,
-        positional_encoding="sinusoidal",
+        positional_encoding="auto",
         relative_positions=False,
         conv_stem="auto",
         stem_norm="layer",
