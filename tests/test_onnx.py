@@ -128,6 +128,11 @@ MODELS = {
         TransformerClassifier(positional_encoding="tape", **TRANSFORMER),
         Y,
     ),
+    # trained on windows: "auto" gives it no absolute positional codes
+    "transformer-windows": (
+        TransformerClassifier(random_crop=0.5, **TRANSFORMER),
+        Y,
+    ),
     "transformer-relative-positions": (
         TransformerClassifier(relative_positions=True, pooling="cls", **TRANSFORMER),
         Y,
