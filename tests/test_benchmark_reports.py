@@ -9,6 +9,7 @@ tables: what was tuned on what, which rows are not like-for-like, and the
 numbers in the generated prose.
 """
 
+import functools
 import json
 import os
 import re
@@ -271,6 +272,19 @@ def test_classes_of_two_series_are_spread_over_the_folds():
     assert sorted(seen) == list(range(len(y)))
 
 
+def _classification_row(family, candidate, dataset, fold, score, **extra):
+    """A row of ``lodo.py``'s results for a classification fold."""
+    return dict(
+        task="classification",
+        family=family,
+        candidate=candidate,
+        dataset=dataset,
+        fold=fold,
+        score=score,
+        **extra,
+    )
+
+
 def test_a_rule_that_does_not_act_on_a_fold_scores_as_the_defaults_before_it(
     monkeypatch,
 ):
@@ -283,18 +297,7 @@ def test_a_rule_that_does_not_act_on_a_fold_scores_as_the_defaults_before_it(
 
     steps = ["base", "base+crop_auto"]
     monkeypatch.setattr(lodo, "BASELINES", {("classification", "lstm"): steps})
-
-    def row(candidate, dataset, fold, score, **extra):
-        return dict(
-            task="classification",
-            family="lstm",
-            candidate=candidate,
-            dataset=dataset,
-            fold=fold,
-            score=score,
-            **extra,
-        )
-
+    row = functools.partial(_classification_row, "lstm")
     rows = [
         row("base", name, k, 0.5) for name in ("GunPoint", "PigCVP") for k in (0, 1, 2)
     ]
@@ -319,17 +322,7 @@ def test_rules_in_a_row_stand_in_through_each_other(monkeypatch):
 
     steps = ["base", "base+crop_auto", "base+crop_auto+tf_pos_auto"]
     monkeypatch.setattr(lodo, "BASELINES", {("classification", "tf"): steps})
-
-    def row(candidate, dataset, fold, score):
-        return dict(
-            task="classification",
-            family="tf",
-            candidate=candidate,
-            dataset=dataset,
-            fold=fold,
-            score=score,
-        )
-
+    row = functools.partial(_classification_row, "tf")
     rows = [row("base", name, 0, 0.5) for name in ("GunPoint", "PigCVP")]
     rows += [row("base+crop_auto", "PigCVP", 0, 0.6)]
     made = lodo.stand_ins(rows, None, 3)
