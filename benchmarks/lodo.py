@@ -1414,6 +1414,9 @@ VOTE_ROWS = [
     # random_crop="auto" in both members: acts on PickupGestureWiimoteZ's
     # and PigCVP's folds only (FOLD_RULES)
     "crop_auto",
+    # the Transformer's windows network without absolute codes: acts where
+    # "auto" compares (FOLD_RULES)
+    "tf_pos_auto",
 ]
 
 
