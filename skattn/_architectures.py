@@ -64,6 +64,12 @@ CONV_STEM_CONSTRAINTS = {
     "batch_renorm": ["boolean"],
 }
 
+# The Transformer encoder's positional codes (see _positional_encoding).
+POSITIONAL_ENCODING_CONSTRAINT = [
+    StrOptions({"auto", "sinusoidal", "tape", "learned"}),
+    None,
+]
+
 RECURRENT_CONSTRAINTS = {
     **CONV_STEM_CONSTRAINTS,
     "hidden_size": [int_param(1)],
@@ -79,10 +85,7 @@ TRANSFORMER_CONSTRAINTS = {
     "d_model": [int_param(1)],
     "num_layers": [int_param(1)],
     "dim_feedforward": [int_param(1)],
-    "positional_encoding": [
-        StrOptions({"auto", "sinusoidal", "tape", "learned"}),
-        None,
-    ],
+    "positional_encoding": POSITIONAL_ENCODING_CONSTRAINT,
     "relative_positions": ["boolean"],
     "pooling": [StrOptions({"attention", "cls", "mean", "max", "last"})],
     **POOLING_CONSTRAINTS,
@@ -96,10 +99,7 @@ ENCODER_CHOICE_CONSTRAINTS = {
     "hidden_size": [int_param(1)],
     "num_layers": [int_param(1)],
     "dim_feedforward": [int_param(1)],
-    "positional_encoding": [
-        StrOptions({"auto", "sinusoidal", "tape", "learned"}),
-        None,
-    ],
+    "positional_encoding": POSITIONAL_ENCODING_CONSTRAINT,
     "relative_positions": ["boolean"],
     "cell": [StrOptions({"lstm", "gru"})],
     "bidirectional": ["boolean"],
