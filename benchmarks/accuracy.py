@@ -160,6 +160,7 @@ NEUTRAL = {
     "batch_renorm": False,
     "validation_folds": None,
     "n_jobs": None,
+    "network_weight": 1.0,
 }
 
 

@@ -365,6 +365,16 @@ CANDIDATES = {
     # exponential moving average (time constant a tenth of the steps), or
     # the mean over the last half of the steps (SWA)
     "ema": {"weight_averaging": "ema"},
+    # the regressors' network output scaled, once trained, by the weight in
+    # [0, 1] that fits the held-out sequences of early stopping best (the
+    # linear part alone at 0): for sets of windows of a series where the
+    # network's correction to the linear part does not carry over. Today's
+    # default of LSTMAttentionRegressor (pooled over three seed sets 0.573
+    # to 0.571, confirmed; most fits keep the weight 1 and score the same,
+    # the rest gain up to 11%, a USMacro fold, or lose up to 8%, Tecator
+    # folds, whose held-out tenth is a dozen spectra); not of the
+    # Transformer's (DECLINED)
+    "network_weight_auto": {"network_weight": "auto"},
     "swa": {"weight_averaging": "swa"},
     # each state channel's maximum over the steps joined to the attention-
     # pooled vector (the global max pooling of convolutional classifiers)
@@ -566,6 +576,7 @@ BASELINES = {
         "ridge_blocks_all_es_last",
         "ridge_blocks_all_es_last+differences_auto",
         "ridge_blocks_all_es_last+differences_auto+patience_30",
+        "ridge_blocks_all_es_last+differences_auto+patience_30+network_weight_auto",
     ],
 }
 
@@ -587,6 +598,15 @@ CONFIRMED_BY = {
         "lstm",
         "ridge_blocks_all_es_last+differences_auto+patience_30",
     ): (1, False),
+    # seed set 0: better (Tecator 0.192 against 0.206) or equal but for
+    # float rounding (1e-8 worse on Covid3Month, which the rules count);
+    # replication 1: USMacro's split picks the defaults (the candidate is
+    # worse on Tecator there, within the margin)
+    (
+        "regression",
+        "lstm",
+        "ridge_blocks_all_es_last+differences_auto+patience_30+network_weight_auto",
+    ): (2, True),
     (
         "classification",
         "lstm",
@@ -623,6 +643,19 @@ CONFIRMED_BY = {
 # (task, family, candidate) -> why a candidate that the rules confirm did
 # not become the defaults
 DECLINED = {
+    (
+        "regression",
+        "tf",
+        "ridge_blocks_all_es+differences_auto+folds_5+network_weight_auto",
+    ): (
+        "replications 1 and 2 confirm it one by one, but pooled over the "
+        "three seed sets it is not confirmed: 8 of Tecator's 9 fits keep the "
+        "weight 1 and score the same, so the margin there is 0.000, and the "
+        "ninth is 1.4% worse; its gains elsewhere are small (mean 0.578 to "
+        "0.576), as the Transformer's random validation folds hold out "
+        "windows whose neighbours it trained on; it stays an option "
+        '(`network_weight="auto"`)'
+    ),
     (
         "classification",
         "lstm",

@@ -39,6 +39,8 @@ __all__ = [
     "TransformerArchitecture",
     "check_conv_stem",
     "fit_linear_ridge",
+    "held_out_network_weight",
+    "set_network_weight",
 ]
 
 POOLING_CONSTRAINTS = {
@@ -341,7 +343,7 @@ def fit_linear_ridge(module, data, rows=1024):
     """Set the linear part of ``module`` (each member's, for an ensemble) to
     the ridge regression of ``data``'s target on what it reads, weighted by
     the sample weights (:func:`ridge_one_se`)."""
-    networks = module.members if isinstance(module, NetworkEnsemble) else [module]
+    networks = _networks(module)
     features = []
     with torch.no_grad():
         for start in range(0, len(data), rows):
@@ -362,6 +364,46 @@ def fit_linear_ridge(module, data, rows=1024):
             layer = network.linear.linear
             layer.weight.copy_(coef.to(layer.weight.dtype))
             layer.bias.copy_(intercept.to(layer.bias.dtype))
+
+
+def _networks(module):
+    """The networks of ``module``: its members for an ensemble."""
+    return list(module.members) if isinstance(module, NetworkEnsemble) else [module]
+
+
+def set_network_weight(module, weight):
+    """Scale the network's output by ``weight`` (a float or one value per
+    output) before the linear part is added, in every member of ``module``;
+    nothing for networks without a linear part (or without a head)."""
+    for network in _networks(module):
+        if getattr(network, "linear", None) is not None:
+            network.linear.network_weight.copy_(torch.as_tensor(weight))
+
+
+def held_out_network_weight(parts, run):
+    """The weight in [0, 1] (one per output) of the network's output that
+    minimises the squared error of ``linear + weight * network`` on held-out
+    data: the least-squares coefficient of the network's output on what the
+    linear part leaves, clipped to [0, 1] (1 where the network's output is
+    0 throughout: nothing to fit).
+
+    ``parts`` pairs each trained module with its held-out ``SequenceData``;
+    ``run(module, data)`` returns the module's outputs on ``data``
+    ``[n, k]``. Each module's network weight is left at 1.
+    """
+    cross, square = 0.0, 0.0
+    with torch.no_grad():
+        for module, data in parts:
+            set_network_weight(module, 0.0)
+            linear = run(module, data)
+            set_network_weight(module, 1.0)
+            network = run(module, data) - linear
+            left = data.target.double().numpy().reshape(len(data), -1) - linear
+            weight = data.weight.double().numpy()[:, None]
+            cross = cross + (weight * network * left).sum(0)
+            square = square + (weight * network**2).sum(0)
+    fitted = np.divide(cross, square, out=np.ones_like(square), where=square > 1e-12)
+    return np.clip(fitted, 0.0, 1.0)
 
 
 class RecurrentArchitecture:

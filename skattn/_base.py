@@ -34,7 +34,12 @@ from sklearn.utils.validation import (
 )
 
 from . import _persistence, _streaming
-from ._architectures import fit_linear_ridge, network_ensemble
+from ._architectures import (
+    fit_linear_ridge,
+    held_out_network_weight,
+    network_ensemble,
+    set_network_weight,
+)
 from ._events import CATEGORICAL_CONSTRAINTS, EventInputs, UnknownCounter
 from ._net import (
     SequenceData,
@@ -201,6 +206,7 @@ class SequenceEstimator(EventInputs, BaseEstimator):
         "early_stopping_",
         "n_folds_",
         "random_crop_",
+        "network_weight_",
         "is_categorical_",
         "categories_",
         "static_is_categorical_",
@@ -623,6 +629,10 @@ arrays, or long DataFrame
                 self, _fold_network, tasks, settings, stop=lambda fold: fold[2]
             )
             modules = [module for module, _, _ in folds]
+            held_out = [
+                (module, task["valid"])
+                for module, task in zip(modules, tasks, strict=False)
+            ]
             net = self._new_net(network_ensemble(self, modules), device, seed)
             net.initialize()
             self.n_folds_ = len(folds)
@@ -643,9 +653,27 @@ arrays, or long DataFrame
                 train, valid = data, None
             net = self._train_net(train, valid, warm=warm, seed=seed, **settings)
             self.history_ = plain_history(net.history)
+            held_out = [] if valid is None else [(net.module_, valid)]
+        self._fit_network_weight(net, held_out)
         self.net_ = net
         self.n_iter_ = len(self.history_)
         self._inference = InferenceModules()
+
+    def _fit_network_weight(self, net, held_out):
+        """Task hook, after training: the regressors set ``network_weight_``
+        from ``held_out``, pairs of a trained module and its held-out
+        data (none without early stopping)."""
+
+    def _held_out_outputs(self, module, data):
+        """``module``'s outputs ``[n, k]`` (float64) on the in-memory
+        ``data``, in evaluation mode on the module's device."""
+        module.eval()
+        device = next(module.parameters()).device
+        with num_threads(self.n_threads, self._step_flops), torch.inference_mode():
+            out = run_batches(
+                module, data.values, data.lengths, "forward", device, self.batch_size
+            )
+        return out.astype(np.float64).reshape(len(data), -1)
 
     def _resolve_folds(self, data, warm):
         """How many networks this fit trains on folds of ``data`` (1: one
@@ -696,6 +724,8 @@ arrays, or long DataFrame
         with torch_context(None, seed=seed, device=device):
             if warm:
                 net = self.net_
+                # the network trains whole; network_weight is fitted after
+                set_network_weight(net.module_, 1.0)
                 net.shuffle_generator_.manual_seed(seed)
                 for group in net.optimizer_.param_groups:  # a fresh schedule
                     group["lr"] = self._effective("lr")
@@ -1056,10 +1086,12 @@ class SequenceRegressorBase(
         **SequenceEstimator._parameter_constraints,
         **SUPERVISED_CONSTRAINTS,
         "linear_fit": [StrOptions({"ridge", "joint"})],
+        "network_weight": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
     }
 
     # files saved before these parameters existed (or had these defaults):
-    # no linear part, learned jointly where there was one, no early stopping
+    # no linear part, learned jointly where there was one, no early stopping,
+    # the network's output added whole
     _legacy_params = {
         "differences": 0,
         "linear_steps": None,
@@ -1067,7 +1099,34 @@ class SequenceRegressorBase(
         "early_stopping": False,
         "validation_folds": None,
         "validation_split": "random",
+        "network_weight": 1.0,
     }
+
+    def _fit_network_weight(self, net, held_out):
+        """``network_weight_``: the weight of the network's output added to
+        the linear part (one per target; None without a linear part), as
+        given, or for ``"auto"`` fitted on the held-out predictions of early
+        stopping (1 without them)."""
+        if self.linear_steps_ is None:
+            self.network_weight_ = None
+            return
+        held_out = [(m, d) for m, d in held_out if isinstance(d, SequenceData)]
+        if self.network_weight != "auto":
+            weight = np.full(self._n_outputs, float(self.network_weight))
+        elif held_out:
+            weight = held_out_network_weight(held_out, self._held_out_outputs)
+        else:
+            weight = np.ones(self._n_outputs)
+        set_network_weight(net.module_, weight)
+        # as the network holds it (float32 in training)
+        self.network_weight_ = weight.astype(np.float32).astype(np.float64)
+        if self.verbose and self.network_weight == "auto":
+            shown = ", ".join(f"{w:.3f}" for w in weight)
+            print(
+                f'network_weight="auto": the network\'s output weighs {shown} '
+                "against the linear part's, fitted on held-out sequences",
+                flush=True,
+            )
 
     def _prepare_target(self, y, warm=False, classes=None):
         return self._prepare_regression_target(y, warm)

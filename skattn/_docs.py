@@ -186,6 +186,16 @@ CLASSIFIER_ATTRIBUTES_DOC = (
     + FITTED_ATTRIBUTES_DOC
 )
 
+REGRESSOR_ATTRIBUTES_DOC = (
+    """\
+    network_weight_ : ndarray of shape (n_outputs,) or None
+        The weight of the network's output added to the linear part, per
+        target (``network_weight="auto"`` fitted on held-out sequences);
+        None without a linear part.
+"""
+    + FITTED_ATTRIBUTES_DOC
+)
+
 CONV_STEM_DOC = """\
     conv_stem : "auto", int or None, default="auto"
         A convolutional stem before the encoder: three ``Conv1d -> norm ->
@@ -480,6 +490,22 @@ LINEAR_FIT_DOC = """\
 """
 
 
+NETWORK_WEIGHT_DOC = """\
+    network_weight : float in [0, 1] or "auto", default={default}
+        How much of the rest of the network's output is added to the
+        ``linear_steps`` part once training ends: 1 adds it whole, 0 leaves
+        the linear model alone. ``"auto"``: the weight that minimises the
+        squared error on the sequences early stopping held out (each
+        fold's own with ``validation_folds``), clipped to [0, 1], so that a
+        network whose correction does not carry over to held-out sequences
+        is shrunk toward the linear model; 1 where nothing is held out
+        (``early_stopping=False``, ``partial_fit``, data read block by
+        block). The weight is
+        fitted per target; ``network_weight_`` holds it (None without a
+        linear part). Training itself always adds the network whole.\
+"""
+
+
 POOLING_PARAMS_DOC = """\
     pooling : {pooling_options}, default="attention"
         How the encoded sequence becomes one vector: ``"attention"`` (see
@@ -610,11 +636,14 @@ def training_doc(
     )
 
 
-def linear_doc(default=None, regressor=False):
+def linear_doc(default=None, regressor=False, network_weight=None):
     """The ``linear_steps`` block with its ``default``, and for regressors
-    the ``linear_fit`` block."""
+    the ``linear_fit`` and ``network_weight`` (with its default) blocks."""
     block = LINEAR_STEPS_DOC.format(default=_shown(default))
-    return block + "\n" + LINEAR_FIT_DOC if regressor else block
+    if not regressor:
+        return block
+    weight = NETWORK_WEIGHT_DOC.format(default=_shown(network_weight))
+    return "\n".join([block, LINEAR_FIT_DOC, weight])
 
 
 def fill_doc(**blocks):

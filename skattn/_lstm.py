@@ -9,7 +9,7 @@ from ._architectures import (
 from ._base import SequenceClassifierBase, SequenceRegressorBase
 from ._docs import (
     CLASSIFIER_ATTRIBUTES_DOC,
-    FITTED_ATTRIBUTES_DOC,
+    REGRESSOR_ATTRIBUTES_DOC,
     classifier_loss_doc,
     ensemble_doc,
     fill_doc,
@@ -234,8 +234,8 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         n_iter_no_change=30,
         **RECURRENT_DEFAULTS,
     ),
-    attributes=FITTED_ATTRIBUTES_DOC,
-    linear=linear_doc("auto", regressor=True),
+    attributes=REGRESSOR_ATTRIBUTES_DOC,
+    linear=linear_doc("auto", regressor=True, network_weight="auto"),
     ensemble=ensemble_doc(None, "lstm_regressor"),
 )
 class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
@@ -308,6 +308,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         static_query=False,
         linear_steps="auto",
         linear_fit="ridge",
+        network_weight="auto",
         n_estimators=1,
         validation_folds=None,
         n_jobs=None,
@@ -360,6 +361,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.static_query = static_query
         self.linear_steps = linear_steps
         self.linear_fit = linear_fit
+        self.network_weight = network_weight
         self.n_estimators = n_estimators
         self.validation_folds = validation_folds
         self.n_jobs = n_jobs

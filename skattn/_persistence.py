@@ -620,6 +620,11 @@ def _rebuild(cls, state, device):
             estimator._n_network_channels(), estimator._n_outputs, estimator._max_length
         )
     expected = {k: tuple(v.shape) for k, v in probe.state_dict().items()}
+    for key, shape in expected.items():
+        # files saved before the linear part had network_weight added the
+        # network's output whole
+        if key.endswith("linear.network_weight") and key not in weights:
+            weights[key] = torch.ones(shape)
     found = {k: tuple(v.shape) for k, v in weights.items()}
     if expected != found:
         diff = sorted(set(expected.items()) ^ set(found.items()))[:3]

@@ -10,7 +10,7 @@ from ._architectures import (
 from ._base import SequenceClassifierBase, SequenceRegressorBase
 from ._docs import (
     CLASSIFIER_ATTRIBUTES_DOC,
-    FITTED_ATTRIBUTES_DOC,
+    REGRESSOR_ATTRIBUTES_DOC,
     classifier_loss_doc,
     ensemble_doc,
     fill_doc,
@@ -229,8 +229,8 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
 @fill_doc(
     architecture=transformer_params_doc(differences='"auto"'),
     training=training_doc(early_stopping="auto", **TRANSFORMER_DEFAULTS),
-    attributes=FITTED_ATTRIBUTES_DOC,
-    linear=linear_doc("auto", regressor=True),
+    attributes=REGRESSOR_ATTRIBUTES_DOC,
+    linear=linear_doc("auto", regressor=True, network_weight=1.0),
     ensemble=ensemble_doc(5, "transformer_regressor"),
 )
 class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
@@ -305,6 +305,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         static_query=False,
         linear_steps="auto",
         linear_fit="ridge",
+        network_weight=1.0,
         n_estimators=1,
         validation_folds=5,
         n_jobs=None,
@@ -358,6 +359,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.static_query = static_query
         self.linear_steps = linear_steps
         self.linear_fit = linear_fit
+        self.network_weight = network_weight
         self.n_estimators = n_estimators
         self.validation_folds = validation_folds
         self.n_jobs = n_jobs

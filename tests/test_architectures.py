@@ -1159,3 +1159,124 @@ def test_a_corrupted_fold_count_is_refused_before_building(n_folds, message, tmp
     torch.save(state, tmp_path / "bad.skattn")
     with pytest.raises(ValueError, match=message):
         skattn.load(tmp_path / "bad.skattn")
+
+
+# network_weight ------------------------------------------------------------------
+
+
+def _noisy_fixed_steps(n, seed):
+    """The two-step target with noise: something for the network to fit
+    beyond the linear part, and noise it can overfit."""
+    X, y = _two_fixed_steps(n, seed)
+    return X, y + np.random.default_rng(seed + 100).normal(scale=0.5, size=n)
+
+
+def _weighted(network_weight, **params):
+    kwargs = dict(
+        linear_steps=10, hidden_size=8, max_epochs=3, random_state=0, n_threads=1
+    )
+    return LSTMAttentionRegressor(network_weight=network_weight, **{**kwargs, **params})
+
+
+def test_network_weight_scales_the_networks_output_after_training():
+    X, y = _noisy_fixed_steps(80, seed=0)
+    linear = _weighted(0.0, early_stopping=False).fit(X, y)
+    whole = _weighted(1.0, early_stopping=False).fit(X, y)
+    quarter = _weighted(0.25, early_stopping=False).fit(X, y)
+    # training adds the network whole whatever the weight: the same networks
+    pairs = zip(
+        quarter.net_.module_.parameters(), whole.net_.module_.parameters(), strict=True
+    )
+    assert all(torch.equal(a, b) for a, b in pairs)
+    np.testing.assert_array_equal(quarter.network_weight_, [0.25])
+    p0, p1 = linear.predict(X), whole.predict(X)
+    assert np.abs(p1 - p0).max() > 0.01  # the network adds something
+    np.testing.assert_allclose(quarter.predict(X), p0 + 0.25 * (p1 - p0), rtol=1e-9)
+
+
+def test_network_weight_auto_is_the_least_squares_weight_on_held_out_sequences(
+    capsys,
+):
+    # a part no linear model gets, and noise the network overfits
+    X, y = _noisy_fixed_steps(120, seed=0)
+    y = y + 2 * np.abs(X[:, 27, 0])
+    params = dict(
+        early_stopping=True,
+        validation_split="last",
+        validation_fraction=0.25,
+        max_epochs=20,
+        random_state=1,
+    )
+    auto = _weighted("auto", verbose=1, **params).fit(X, y)
+    shown = f"the network's output weighs {auto.network_weight_[0]:.3f}"
+    assert shown in capsys.readouterr().out
+    linear = _weighted(0.0, **params).fit(X, y)
+    whole = _weighted(1.0, **params).fit(X, y)
+    # the last quarter of the sequences was held out
+    X_valid, y_valid = X[90:], y[90:]
+    p0, p1 = linear.predict(X_valid), whole.predict(X_valid)
+    network, left = p1 - p0, y_valid - p0
+    expected = network @ left / (network @ network)
+    assert 0.05 < expected < 0.95, "the data should call for a weight inside (0, 1)"
+    np.testing.assert_allclose(auto.network_weight_, [expected], rtol=1e-4)
+    p0, p1 = linear.predict(X), whole.predict(X)
+    np.testing.assert_allclose(
+        auto.predict(X), p0 + auto.network_weight_[0] * (p1 - p0), rtol=1e-9
+    )
+
+
+def test_network_weight_auto_is_one_without_held_out_sequences_or_linear_part():
+    X, y = _noisy_fixed_steps(40, seed=0)
+    reg = _weighted("auto", early_stopping=False).fit(X, y)
+    np.testing.assert_array_equal(reg.network_weight_, [1.0])
+    reg = _weighted("auto", linear_steps=None).fit(X, y)
+    assert reg.network_weight_ is None
+
+
+def test_network_weight_is_fitted_per_target_over_every_fold_and_saved(tmp_path):
+    import skattn
+
+    X, y = _noisy_fixed_steps(60, seed=0)
+    Y = np.stack([y, X[:, 3, 0]], axis=1)
+    reg = TransformerRegressor(
+        network_weight="auto",
+        validation_folds=2,
+        linear_steps=10,
+        d_model=8,
+        dim_feedforward=16,
+        max_epochs=2,
+        random_state=0,
+        n_threads=1,
+    ).fit(X, Y)
+    assert reg.network_weight_.shape == (2,)
+    assert ((reg.network_weight_ >= 0) & (reg.network_weight_ <= 1)).all()
+    for member in reg.net_.module_.members:  # both folds' networks
+        np.testing.assert_array_equal(
+            member.linear.network_weight.double().numpy(), reg.network_weight_
+        )
+    reg.save(tmp_path / "model.skattn")
+    loaded = skattn.load(tmp_path / "model.skattn")
+    np.testing.assert_array_equal(loaded.network_weight_, reg.network_weight_)
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+
+
+def test_files_saved_before_network_weight_existed_add_the_network_whole(tmp_path):
+    import skattn
+
+    X, y = _noisy_fixed_steps(40, seed=0)
+    reg = _weighted(1.0, early_stopping=False).fit(X, y)
+    reg.save(tmp_path / "model.skattn")
+    state = torch.load(tmp_path / "model.skattn", weights_only=True)
+    del state["params"]["network_weight"], state["fitted"]["network_weight_"]
+    del state["state_dict"]["linear.network_weight"]
+    torch.save(state, tmp_path / "old.skattn")
+    loaded = skattn.load(tmp_path / "old.skattn")
+    assert loaded.network_weight == 1.0
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, "half", None])
+def test_invalid_network_weight(bad):
+    X, y = _noisy_fixed_steps(20, seed=0)
+    with pytest.raises(ValueError, match="network_weight"):
+        _weighted(bad).fit(X, y)

@@ -392,6 +392,37 @@ def test_rows_keep_their_fingerprint_where_an_auto_trains_the_same_model(
     assert accuracy.config(name, True) != today[True]
 
 
+def test_rows_keep_their_fingerprint_where_a_new_parameter_changes_nothing(
+    monkeypatch,
+):
+    """A parameter added with the value that trains the model of before
+    (``network_weight=1.0``) keeps the rows measured before it; another
+    value measures them again."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import accuracy
+
+    import skattn
+
+    name = "TransformerRegressor"
+    today = accuracy.config(name)
+    assert skattn.TransformerRegressor().network_weight == 1.0
+
+    class Before(skattn.TransformerRegressor):
+        def get_params(self, deep=True):
+            params = super().get_params(deep)
+            del params["network_weight"]
+            return params
+
+    class Other(skattn.TransformerRegressor):
+        def get_params(self, deep=True):
+            return {**super().get_params(deep), "network_weight": "auto"}
+
+    monkeypatch.setattr(skattn, name, Before)
+    assert accuracy.config(name) == today
+    monkeypatch.setattr(skattn, name, Other)
+    assert accuracy.config(name) != today
+
+
 def test_few_shot_draws_keep_the_rest_for_scoring():
     """A few-shot draw takes that many series of every class (all of a
     smaller class) and scores on every other series of the training

@@ -124,6 +124,11 @@ MODELS = {
         TransformerRegressor(linear_steps=6, **TRANSFORMER),
         rng.normal(size=24),
     ),
+    # the network's output scaled before the linear part is added
+    "transformer-network-weight": (
+        TransformerRegressor(linear_steps=6, network_weight=0.25, **TRANSFORMER),
+        rng.normal(size=24),
+    ),
     "transformer-tape": (
         TransformerClassifier(positional_encoding="tape", **TRANSFORMER),
         Y,

@@ -414,6 +414,9 @@ def test_streamed_regressor_learns_the_linear_part_jointly():
     reg.fit(da.from_array(X, chunks=(40, 12, 2)), y)
     assert reg.linear_fit == "ridge" and reg.linear_fit_ == "joint"
     assert reg.net_.module_.linear.linear.weight.requires_grad
+    # nothing held out in memory to fit network_weight="auto" on: the
+    # network counts whole
+    np.testing.assert_array_equal(reg.network_weight_, [1.0])
 
 
 def test_streamed_fit_resolves_auto_differences_as_in_memory():

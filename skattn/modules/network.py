@@ -212,6 +212,12 @@ class LinearSteps(nn.Module):
     they are set from a closed-form fit (``trainable=False`` keeps them
     fixed then, as the estimators' ``linear_fit="ridge"`` does).
 
+    The buffer ``network_weight`` (one value per output, 1 to start with)
+    scales the rest of the network's output before this part is added
+    (:class:`SequenceNetwork`): set below 1 after training, it shrinks the
+    network's correction toward the linear model alone (the estimators'
+    ``network_weight``).
+
     Parameters
     ----------
     n_channels : int
@@ -245,6 +251,14 @@ class LinearSteps(nn.Module):
         nn.init.zeros_(self.linear.weight)
         nn.init.zeros_(self.linear.bias)
         self.linear.requires_grad_(trainable)
+        self.register_buffer("network_weight", torch.ones(n_outputs))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # states saved before the buffer existed added the network whole
+        key = prefix + "network_weight"
+        if key not in state_dict:
+            state_dict[key] = torch.ones_like(self.network_weight)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @fill_doc(inputs=_INPUTS_DOC)
     def steps(self, values, mask):
@@ -465,10 +479,12 @@ class SequenceNetwork(nn.Module):
         return self._linear(self.head(self.dropout(pooled)), values, mask)
 
     def _linear(self, out, values, mask):
-        """``out`` plus the linear function of the last steps, if any."""
+        """``out`` plus the linear function of the last steps, if any
+        (``out`` scaled by the linear part's ``network_weight`` then)."""
         if self.linear is None:
             return out
-        return out + self.linear.linear(self.linear_inputs(values, mask))
+        linear = self.linear.linear(self.linear_inputs(values, mask))
+        return out * self.linear.network_weight.to(out.dtype) + linear
 
     @fill_doc(inputs=_INPUTS_DOC)
     def linear_inputs(self, values, mask):

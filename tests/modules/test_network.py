@@ -187,6 +187,25 @@ def test_network_adds_the_linear_term_to_the_head():
         assert_allclose(out.numpy(), network(values, mask).numpy(), rtol=1e-6)
 
 
+def test_network_weight_scales_the_head_and_older_states_load_with_ones():
+    torch.manual_seed(0)
+    network = recurrent_network(2, 2, hidden_size=4, linear_steps=5).eval()
+    values, mask = torch.randn(4, 7, 2), torch.ones(4, 7, dtype=torch.bool)
+    with torch.no_grad():
+        network.linear.linear.weight.normal_()
+        plain = network.head(network.embed(values, mask))
+        linear = network.linear(values, mask)
+        network.linear.network_weight.copy_(torch.tensor([0.5, 0.0]))
+        expected = plain * torch.tensor([0.5, 0.0]) + linear
+        assert_allclose(network(values, mask).numpy(), expected.numpy(), rtol=1e-6)
+        assert_allclose(network.attention(values, mask)[0].numpy(), expected.numpy())
+    # a state saved before the buffer existed adds the network whole
+    state = network.state_dict()
+    del state["linear.network_weight"]
+    network.load_state_dict(state)
+    assert_allclose(network.linear.network_weight.numpy(), [1.0, 1.0])
+
+
 def test_linear_steps_needs_a_head_and_numeric_input():
     with pytest.raises(ValueError, match="linear_steps needs a head"):
         recurrent_network(2, 0, hidden_size=4, linear_steps=5)
