@@ -629,6 +629,7 @@ arrays, or long DataFrame
                 self, _fold_network, tasks, settings, stop=lambda fold: fold[2]
             )
             modules = [module for module, _, _ in folds]
+            # (Ctrl-C may have left fewer folds trained than tasks)
             held_out = [
                 (module, task["valid"])
                 for module, task in zip(modules, tasks, strict=False)

@@ -500,9 +500,9 @@ NETWORK_WEIGHT_DOC = """\
         network whose correction does not carry over to held-out sequences
         is shrunk toward the linear model; 1 where nothing is held out
         (``early_stopping=False``, ``partial_fit``, data read block by
-        block). The weight is
-        fitted per target; ``network_weight_`` holds it (None without a
-        linear part). Training itself always adds the network whole.\
+        block). The weight is fitted per target; ``network_weight_`` holds
+        it (None without a linear part). Training itself always adds the
+        network whole.\
 """
 
 

@@ -836,9 +836,10 @@ def test_invalid_linear_fit(bad):
         )
 
 
-def _saved_without(est, tmp_path, params, fitted=()):
+def _saved_without(est, tmp_path, params, fitted=(), weights=()):
     """``est`` saved as a file written before ``params`` (and the fitted
-    attributes ``fitted``) existed, and loaded again."""
+    attributes ``fitted``, the network's tensors ``weights``) existed, and
+    loaded again."""
     import skattn
 
     est.save(tmp_path / "model.skattn")
@@ -847,6 +848,8 @@ def _saved_without(est, tmp_path, params, fitted=()):
         del state["params"][name]
     for name in fitted:
         del state["fitted"][name]
+    for name in weights:
+        del state["state_dict"][name]
     torch.save(state, tmp_path / "old.skattn")
     return skattn.load(tmp_path / "old.skattn")
 
@@ -1261,16 +1264,16 @@ def test_network_weight_is_fitted_per_target_over_every_fold_and_saved(tmp_path)
 
 
 def test_files_saved_before_network_weight_existed_add_the_network_whole(tmp_path):
-    import skattn
-
     X, y = _noisy_fixed_steps(40, seed=0)
     reg = _weighted(1.0, early_stopping=False).fit(X, y)
-    reg.save(tmp_path / "model.skattn")
-    state = torch.load(tmp_path / "model.skattn", weights_only=True)
-    del state["params"]["network_weight"], state["fitted"]["network_weight_"]
-    del state["state_dict"]["linear.network_weight"]
-    torch.save(state, tmp_path / "old.skattn")
-    loaded = skattn.load(tmp_path / "old.skattn")
+    loaded = _saved_without(
+        reg,
+        tmp_path,
+        params=["network_weight"],
+        fitted=["network_weight_"],
+        weights=["linear.network_weight"],
+    )
+    assert LSTMAttentionRegressor().network_weight == "auto"
     assert loaded.network_weight == 1.0
     np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
 
