@@ -375,6 +375,14 @@ CANDIDATES = {
     # folds, whose held-out tenth is a dozen spectra); not of the
     # Transformer's (DECLINED)
     "network_weight_auto": {"network_weight": "auto"},
+    # the same fitted on blocks of consecutive sequences (validation_folds
+    # with validation_split="last"): held-out windows of a series whose
+    # neighbours the network did not train on, for the Transformer, whose
+    # random folds keep the weight 1 in most fits
+    "validation_last_weight_auto": {
+        "validation_split": "last",
+        "network_weight": "auto",
+    },
     "swa": {"weight_averaging": "swa"},
     # each state channel's maximum over the steps joined to the attention-
     # pooled vector (the global max pooling of convolutional classifiers)
