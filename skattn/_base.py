@@ -1129,6 +1129,15 @@ class SequenceRegressorBase(
                 flush=True,
             )
 
+    def _restore_network(self, state_dict, device):
+        super()._restore_network(state_dict, device)
+        if not hasattr(self, "network_weight_"):  # files saved before it existed
+            self.network_weight_ = (
+                None
+                if getattr(self, "linear_steps_", None) is None
+                else np.ones(self._n_outputs)
+            )
+
     def _prepare_target(self, y, warm=False, classes=None):
         return self._prepare_regression_target(y, warm)
 

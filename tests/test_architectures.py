@@ -1275,6 +1275,7 @@ def test_files_saved_before_network_weight_existed_add_the_network_whole(tmp_pat
     )
     assert LSTMAttentionRegressor().network_weight == "auto"
     assert loaded.network_weight == 1.0
+    np.testing.assert_array_equal(loaded.network_weight_, [1.0])
     np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
 
 
