@@ -667,7 +667,8 @@ arrays, or long DataFrame
 
     def _held_out_outputs(self, module, data):
         """``module``'s outputs ``[n, k]`` (float64) on the in-memory
-        ``data``, in evaluation mode on the module's device."""
+        ``data`` (held out from its training), in evaluation mode on the
+        module's device."""
         module.eval()
         device = next(module.parameters()).device
         with num_threads(self.n_threads, self._step_flops), torch.inference_mode():
@@ -1006,13 +1007,7 @@ class SequenceClassifierBase(
 
     def _validation_accuracy(self, net, valid):
         """Weighted accuracy of the trained ``net`` on ``valid``."""
-        module = net.module_
-        module.eval()
-        device = torch.device(net.device)
-        with num_threads(self.n_threads, self._step_flops), torch.inference_mode():
-            logits = run_batches(
-                module, valid.values, valid.lengths, "forward", device, self.batch_size
-            )
+        logits = self._held_out_outputs(net.module_, valid)
         correct = np.argmax(logits, axis=1) == valid.target.numpy()
         weight = (
             np.ones(len(valid))
