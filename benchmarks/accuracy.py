@@ -143,6 +143,7 @@ def _fit_score(make, classification, X_tr, y_tr, X_te, y_te):
 # rows stay valid.
 NEUTRAL = {
     "linear_steps": None,
+    "linear_alpha": "1se",
     "max_steps": None,
     "stem_dilation": 1,
     "label_smoothing": 0.0,

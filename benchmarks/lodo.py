@@ -389,6 +389,12 @@ CANDIDATES = {
         "validation_split": "last",
         "network_weight": "auto",
     },
+    # the ridge fit of the linear part with the penalty of the smallest
+    # error on five blocks of consecutive training sequences rather than the
+    # largest within one standard error of it: the one-standard-error rule
+    # may leave the linear part short of what ridge alone reaches on sets
+    # of windows of a series
+    "linear_alpha_min": {"linear_alpha": "min"},
     "swa": {"weight_averaging": "swa"},
     # each state channel's maximum over the steps joined to the attention-
     # pooled vector (the global max pooling of convolutional classifiers)

@@ -39,6 +39,7 @@ __all__ = [
     "TransformerArchitecture",
     "check_conv_stem",
     "fit_linear_ridge",
+    "ridge_penalties",
     "held_out_network_weight",
     "set_network_weight",
 ]
@@ -300,12 +301,13 @@ def _ridge_path(features, target, weight, alphas):
     return coefs, y_mean - np.einsum("d,adk->ak", x_mean, coefs)
 
 
-def ridge_one_se(features, target, weight):
-    """Ridge regression with the largest penalty of :data:`RIDGE_ALPHAS`
-    whose error, cross-validated on :data:`RIDGE_FOLDS` blocks of
-    consecutive samples, is within one standard error of the smallest (the
-    "one-standard-error rule": Hastie et al., The Elements of Statistical
-    Learning, 7.10).
+def fit_ridge(features, target, weight, alpha="1se"):
+    """Weighted ridge regression with the penalty ``alpha``: a number, or
+    chosen from :data:`RIDGE_ALPHAS` by the error cross-validated on
+    :data:`RIDGE_FOLDS` blocks of consecutive samples: ``"min"`` the
+    penalty of the smallest, ``"1se"`` the largest penalty whose error is
+    within one standard error of the smallest (the "one-standard-error
+    rule": Hastie et al., The Elements of Statistical Learning, 7.10).
 
     Blocks keep neighbours together: overlapping windows of one series,
     given in time order, are nearly the same as their neighbours, and
@@ -316,33 +318,43 @@ def ridge_one_se(features, target, weight):
 
     Returns ``(coef [d, k], intercept [k], alpha)``; ``target`` is ``[n, k]``.
     """
-    n = len(features)
-    if n < 2:  # nothing to validate on: the strongest penalty
-        k = len(RIDGE_ALPHAS) - 1
+    if not isinstance(alpha, str):
+        alpha = float(alpha)
+    elif len(features) < 2:  # nothing to validate on: the strongest penalty
+        alpha = float(RIDGE_ALPHAS[-1])
     else:
-        errors = []  # [folds, alphas]
-        for valid in np.array_split(np.arange(n), min(RIDGE_FOLDS, n)):
-            train = np.setdiff1d(np.arange(n), valid)
-            coefs, intercepts = _ridge_path(
-                features[train], target[train], weight[train], RIDGE_ALPHAS
-            )
-            pred = np.einsum("nd,adk->ank", features[valid], coefs)
-            squared = ((pred + intercepts[:, None] - target[valid]) ** 2).mean(2)
-            errors.append(squared @ weight[valid] / weight[valid].sum())
-        errors = np.array(errors)
-        mean = errors.mean(axis=0)
-        best = int(mean.argmin())
-        limit = mean[best] + errors[:, best].std(ddof=1) / np.sqrt(len(errors))
-        k = int(np.flatnonzero(mean <= limit).max())
-    alpha = RIDGE_ALPHAS[k]
+        alpha = float(RIDGE_ALPHAS[_cross_validated(features, target, weight, alpha)])
     coefs, intercepts = _ridge_path(features, target, weight, np.array([alpha]))
-    return coefs[0], intercepts[0], float(alpha)
+    return coefs[0], intercepts[0], alpha
 
 
-def fit_linear_ridge(module, data, rows=1024):
+def _cross_validated(features, target, weight, rule):
+    """The index in :data:`RIDGE_ALPHAS` that ``rule`` (``"min"`` or
+    ``"1se"``) picks from the errors on blocks of consecutive samples."""
+    n = len(features)
+    errors = []  # [folds, alphas]
+    for valid in np.array_split(np.arange(n), min(RIDGE_FOLDS, n)):
+        train = np.setdiff1d(np.arange(n), valid)
+        coefs, intercepts = _ridge_path(
+            features[train], target[train], weight[train], RIDGE_ALPHAS
+        )
+        pred = np.einsum("nd,adk->ank", features[valid], coefs)
+        squared = ((pred + intercepts[:, None] - target[valid]) ** 2).mean(2)
+        errors.append(squared @ weight[valid] / weight[valid].sum())
+    errors = np.array(errors)
+    mean = errors.mean(axis=0)
+    best = int(mean.argmin())
+    if rule == "min":
+        return best
+    limit = mean[best] + errors[:, best].std(ddof=1) / np.sqrt(len(errors))
+    return int(np.flatnonzero(mean <= limit).max())
+
+
+def fit_linear_ridge(module, data, alpha="1se", rows=1024):
     """Set the linear part of ``module`` (each member's, for an ensemble) to
     the ridge regression of ``data``'s target on what it reads, weighted by
-    the sample weights (:func:`ridge_one_se`)."""
+    the sample weights, with the penalty ``alpha`` (:func:`fit_ridge`);
+    returns the penalty used."""
     networks = _networks(module)
     features = []
     with torch.no_grad():
@@ -353,10 +365,11 @@ def fit_linear_ridge(module, data, rows=1024):
             inputs = networks[0].linear_inputs(values, lengths_to_mask(lengths, t))
             features.append(inputs.double().numpy())
     target = data.target.double().numpy()
-    coef, intercept, _ = ridge_one_se(
+    coef, intercept, alpha = fit_ridge(
         np.concatenate(features),
         target.reshape(len(target), -1),
         data.weight.double().numpy(),
+        alpha,
     )
     coef, intercept = torch.as_tensor(coef.T), torch.as_tensor(intercept)
     with torch.no_grad():
@@ -364,6 +377,18 @@ def fit_linear_ridge(module, data, rows=1024):
             layer = network.linear.linear
             layer.weight.copy_(coef.to(layer.weight.dtype))
             layer.bias.copy_(intercept.to(layer.bias.dtype))
+            network.linear.ridge_alpha = alpha
+
+
+def ridge_penalties(modules):
+    """The estimators' ``linear_alpha_``: the ridge penalty of the linear
+    part of ``modules`` (one trained network, or one per validation fold,
+    whose members share theirs), a float for one, an array for several;
+    None where no ridge fit set it."""
+    alphas = [getattr(_networks(m)[0].linear, "ridge_alpha", None) for m in modules]
+    if any(a is None for a in alphas):
+        return None
+    return alphas[0] if len(alphas) == 1 else np.array(alphas)
 
 
 def _networks(module):

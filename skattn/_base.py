@@ -38,6 +38,7 @@ from ._architectures import (
     fit_linear_ridge,
     held_out_network_weight,
     network_ensemble,
+    ridge_penalties,
     set_network_weight,
 )
 from ._events import CATEGORICAL_CONSTRAINTS, EventInputs, UnknownCounter
@@ -203,6 +204,7 @@ class SequenceEstimator(EventInputs, BaseEstimator):
         "differences_",
         "linear_steps_",
         "linear_fit_",
+        "linear_alpha_",
         "early_stopping_",
         "n_folds_",
         "random_crop_",
@@ -655,6 +657,9 @@ arrays, or long DataFrame
             net = self._train_net(train, valid, warm=warm, seed=seed, **settings)
             self.history_ = plain_history(net.history)
             held_out = [] if valid is None else [(net.module_, valid)]
+            modules = [net.module_]
+        if not warm:  # (a warm fit keeps the linear part as it was)
+            self.linear_alpha_ = ridge_penalties(modules)
         self._fit_network_weight(net, held_out)
         self.net_ = net
         self.n_iter_ = len(self.history_)
@@ -739,7 +744,7 @@ arrays, or long DataFrame
                 net = self._new_net(module, device, seed)
                 net.initialize()
                 if self.linear_fit_ == "ridge":
-                    fit_linear_ridge(net.module_, train)
+                    fit_linear_ridge(net.module_, train, self.linear_alpha)
             net.set_params(
                 callbacks=callbacks,
                 max_epochs=self.max_epochs,
@@ -1082,6 +1087,10 @@ class SequenceRegressorBase(
         **SequenceEstimator._parameter_constraints,
         **SUPERVISED_CONSTRAINTS,
         "linear_fit": [StrOptions({"ridge", "joint"})],
+        "linear_alpha": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"1se", "min"}),
+        ],
         "network_weight": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
     }
 
@@ -1092,6 +1101,7 @@ class SequenceRegressorBase(
         "differences": 0,
         "linear_steps": None,
         "linear_fit": "joint",
+        "linear_alpha": "1se",
         "early_stopping": False,
         "validation_folds": None,
         "validation_split": "random",
@@ -1132,6 +1142,8 @@ class SequenceRegressorBase(
                 if getattr(self, "linear_steps_", None) is None
                 else np.ones(self._n_outputs)
             )
+        if not hasattr(self, "linear_alpha_"):  # (the penalty was not kept)
+            self.linear_alpha_ = None
 
     def _prepare_target(self, y, warm=False, classes=None):
         return self._prepare_regression_target(y, warm)

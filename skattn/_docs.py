@@ -188,6 +188,10 @@ CLASSIFIER_ATTRIBUTES_DOC = (
 
 REGRESSOR_ATTRIBUTES_DOC = (
     """\
+    linear_alpha_ : float, ndarray of shape (n_folds_,) or None
+        The penalty of the linear part's ridge fit (``linear_fit="ridge"``),
+        one per network with ``validation_folds``; None where the linear
+        part was learned with the network, or where there is none.
     network_weight_ : ndarray of shape (n_outputs,) or None
         The weight of the network's output added to the linear part, per
         target (``network_weight="auto"`` fitted on held-out sequences);
@@ -474,19 +478,28 @@ LINEAR_STEPS_DOC = """\
 
 
 LINEAR_FIT_DOC = """\
-    linear_fit : {"ridge", "joint"}, default="ridge"
+    linear_fit : {{"ridge", "joint"}}, default="ridge"
         How the ``linear_steps`` part is fitted. ``"ridge"``: first, by
-        ridge regression of the target on the standardised steps (the
-        largest penalty whose error, cross-validated on five blocks of
-        consecutive sequences, is within one standard error of the
-        smallest; unlike leave-one-out, blocks seldom validate a window of
-        a series on a fit to its nearly identical neighbours), and kept
-        fixed while the network learns what the linear model leaves; on
-        small sets of windows of a series, where a linear model on the
-        recent past is hard to beat, the network starts from that fit.
-        ``"joint"``: from zero, with the network. Fits on data read block
-        by block (dask, memory-mapped) and ``partial_fit`` learn it
-        jointly, as the fitted ``linear_fit_`` records.\
+        ridge regression of the target on the standardised steps with the
+        penalty ``linear_alpha``, and kept fixed while the network learns
+        what the linear model leaves; on small sets of windows of a series,
+        where a linear model on the recent past is hard to beat, the
+        network starts from that fit. ``"joint"``: from zero, with the
+        network. Fits on data read block by block (dask, memory-mapped) and
+        ``partial_fit`` learn it jointly, as the fitted ``linear_fit_``
+        records.
+    linear_alpha : float > 0, "1se" or "min", default={default}
+        The penalty of ``linear_fit="ridge"`` (on standardised steps and
+        targets), or how it is chosen from 17 values from 0.01 to 1e6 by
+        the error cross-validated on five blocks of consecutive training
+        sequences: ``"min"`` the smallest error's, ``"1se"`` the largest
+        whose error is within one standard error of the smallest (glmnet's
+        ``lambda.1se``: the simplest model the data cannot tell from the
+        best). Blocks rather than leave-one-out: overlapping windows of a
+        series nearly repeat their neighbours, and a window validated on a
+        fit to its neighbours calls for penalties too weak to extrapolate.
+        ``linear_alpha_`` holds the penalty used (one per network with
+        ``validation_folds``).\
 """
 
 
@@ -636,14 +649,16 @@ def training_doc(
     )
 
 
-def linear_doc(default=None, regressor=False, network_weight=None):
+def linear_doc(default=None, regressor=False, network_weight=None, linear_alpha=None):
     """The ``linear_steps`` block with its ``default``, and for regressors
-    the ``linear_fit`` and ``network_weight`` (with its default) blocks."""
+    the ``linear_fit``, ``linear_alpha`` and ``network_weight`` blocks
+    (with the defaults of the last two)."""
     block = LINEAR_STEPS_DOC.format(default=_shown(default))
     if not regressor:
         return block
+    fit = LINEAR_FIT_DOC.format(default=_shown(linear_alpha))
     weight = NETWORK_WEIGHT_DOC.format(default=_shown(network_weight))
-    return "\n".join([block, LINEAR_FIT_DOC, weight])
+    return "\n".join([block, fit, weight])
 
 
 def fill_doc(**blocks):

@@ -235,7 +235,9 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         **RECURRENT_DEFAULTS,
     ),
     attributes=REGRESSOR_ATTRIBUTES_DOC,
-    linear=linear_doc("auto", regressor=True, network_weight="auto"),
+    linear=linear_doc(
+        "auto", regressor=True, network_weight="auto", linear_alpha="1se"
+    ),
     ensemble=ensemble_doc(None, "lstm_regressor"),
 )
 class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
@@ -308,6 +310,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         static_query=False,
         linear_steps="auto",
         linear_fit="ridge",
+        linear_alpha="1se",
         network_weight="auto",
         n_estimators=1,
         validation_folds=None,
@@ -361,6 +364,7 @@ class LSTMAttentionRegressor(RecurrentArchitecture, SequenceRegressorBase):
         self.static_query = static_query
         self.linear_steps = linear_steps
         self.linear_fit = linear_fit
+        self.linear_alpha = linear_alpha
         self.network_weight = network_weight
         self.n_estimators = n_estimators
         self.validation_folds = validation_folds

@@ -230,7 +230,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
     architecture=transformer_params_doc(differences='"auto"'),
     training=training_doc(early_stopping="auto", **TRANSFORMER_DEFAULTS),
     attributes=REGRESSOR_ATTRIBUTES_DOC,
-    linear=linear_doc("auto", regressor=True, network_weight=1.0),
+    linear=linear_doc("auto", regressor=True, network_weight=1.0, linear_alpha="1se"),
     ensemble=ensemble_doc(5, "transformer_regressor"),
 )
 class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
@@ -305,6 +305,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         static_query=False,
         linear_steps="auto",
         linear_fit="ridge",
+        linear_alpha="1se",
         network_weight=1.0,
         n_estimators=1,
         validation_folds=5,
@@ -359,6 +360,7 @@ class TransformerRegressor(TransformerArchitecture, SequenceRegressorBase):
         self.static_query = static_query
         self.linear_steps = linear_steps
         self.linear_fit = linear_fit
+        self.linear_alpha = linear_alpha
         self.network_weight = network_weight
         self.n_estimators = n_estimators
         self.validation_folds = validation_folds

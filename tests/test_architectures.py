@@ -647,7 +647,7 @@ def _standardised_steps(reg, X, y, n_steps):
 def test_linear_fit_ridge_is_a_ridge_fit_and_training_keeps_it(Model):
     from sklearn.linear_model import Ridge
 
-    from skattn._architectures import ridge_one_se
+    from skattn._architectures import fit_ridge
 
     X, y, _ = _ragged_data(n=60)
     y = np.nan_to_num(X[:, :, 0]).sum(1) + np.random.default_rng(1).normal(size=60)
@@ -663,7 +663,8 @@ def test_linear_fit_ridge_is_a_ridge_fit_and_training_keeps_it(Model):
     # the estimator scales sample weights to mean 1: its fit does not depend
     # on their scale, which the ridge penalty otherwise would
     weight = weight / weight.mean()
-    alpha = ridge_one_se(features, target[:, None], weight)[2]
+    alpha = fit_ridge(features, target[:, None], weight)[2]
+    assert reg.linear_alpha_ == alpha
     ridge = Ridge(alpha=alpha).fit(features, target, sample_weight=weight)
     # float32 input and weights: agreement to float32 precision
     coef, intercept = layer.weight.detach().cpu()[0], layer.bias.detach().cpu()[0]
@@ -671,17 +672,18 @@ def test_linear_fit_ridge_is_a_ridge_fit_and_training_keeps_it(Model):
     np.testing.assert_allclose(intercept, ridge.intercept_, atol=1e-5)
 
 
-def test_ridge_one_se_is_sklearns_ridge_with_the_one_se_penalty():
+@pytest.mark.parametrize("rule", ["1se", "min"])
+def test_fit_ridge_is_sklearns_ridge_with_the_cross_validated_penalty(rule):
     from sklearn.linear_model import Ridge
     from sklearn.model_selection import KFold, cross_val_score
 
-    from skattn._architectures import RIDGE_ALPHAS, ridge_one_se
+    from skattn._architectures import RIDGE_ALPHAS, fit_ridge
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(80, 12))
     y = X[:, 0] - 0.5 * X[:, 3] + rng.normal(size=80)
-    coef, intercept, alpha = ridge_one_se(X, np.stack([y, 2 * y], 1), np.ones(80))
-    # the rule, from scikit-learn's cross-validation on 5 blocks in order
+    coef, intercept, alpha = fit_ridge(X, np.stack([y, 2 * y], 1), np.ones(80), rule)
+    # the rules, from scikit-learn's cross-validation on 5 blocks in order
     # (the second target's errors are 4 times the first's: the same choice)
     mse = "neg_mean_squared_error"
     errors = -np.array(
@@ -692,14 +694,17 @@ def test_ridge_one_se_is_sklearns_ridge_with_the_one_se_penalty():
     )  # [alphas, folds]
     mean = errors.mean(1)
     limit = mean.min() + errors[mean.argmin()].std(ddof=1) / np.sqrt(5)
-    assert alpha == RIDGE_ALPHAS[np.flatnonzero(mean <= limit).max()]
+    one_se = RIDGE_ALPHAS[np.flatnonzero(mean <= limit).max()]
+    assert one_se > RIDGE_ALPHAS[mean.argmin()]  # the rules differ here
+    assert alpha == (one_se if rule == "1se" else RIDGE_ALPHAS[mean.argmin()])
     ridge = Ridge(alpha=alpha).fit(X, y)
     np.testing.assert_allclose(coef[:, 0], ridge.coef_, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(coef[:, 1], 2 * ridge.coef_, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(intercept, [ridge.intercept_, 2 * ridge.intercept_])
 
 
-def test_ridge_one_se_is_not_fooled_by_neighbours_that_repeat_each_other():
+@pytest.mark.parametrize("rule", ["1se", "min"])
+def test_fit_ridge_is_not_fooled_by_neighbours_that_repeat_each_other(rule):
     # Each sample followed by its twin, as overlapping windows of a series
     # nearly repeat their neighbours, and a target of pure noise: leave-one-
     # out validation finds every held-out sample's twin in the fit, so it
@@ -707,14 +712,14 @@ def test_ridge_one_se_is_not_fooled_by_neighbours_that_repeat_each_other():
     # neighbours hold out both twins and see that nothing generalises.
     from sklearn.linear_model import RidgeCV
 
-    from skattn._architectures import RIDGE_ALPHAS, ridge_one_se
+    from skattn._architectures import RIDGE_ALPHAS, fit_ridge
 
     rng = np.random.default_rng(0)
     X = np.repeat(rng.normal(size=(40, 60)), 2, axis=0)
     y = np.repeat(rng.normal(size=40), 2)
     X_new, y_new = rng.normal(size=(200, 60)), rng.normal(size=200)
     loo = RidgeCV(alphas=RIDGE_ALPHAS).fit(X, y)
-    coef, intercept, alpha = ridge_one_se(X, y[:, None], np.ones(80))
+    coef, intercept, alpha = fit_ridge(X, y[:, None], np.ones(80), rule)
     assert loo.alpha_ == RIDGE_ALPHAS[0] and alpha >= 1e3
     error = np.sqrt(np.mean((X_new @ coef[:, 0] + intercept[0] - y_new) ** 2))
     loo_error = np.sqrt(np.mean((loo.predict(X_new) - y_new) ** 2))

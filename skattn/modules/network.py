@@ -252,6 +252,8 @@ class LinearSteps(nn.Module):
         nn.init.zeros_(self.linear.bias)
         self.linear.requires_grad_(trainable)
         self.register_buffer("network_weight", torch.ones(n_outputs))
+        # the penalty of the ridge fit that set the weights, if one did
+        self.ridge_alpha = None
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # states saved before the buffer existed added the network whole
