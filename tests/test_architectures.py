@@ -643,8 +643,16 @@ def _standardised_steps(reg, X, y, n_steps):
     return np.stack(rows).reshape(len(X), -1), (y - reg._y_loc[0]) / reg._y_scale[0]
 
 
-@pytest.mark.parametrize("Model", [LSTMAttentionRegressor, TransformerRegressor])
-def test_linear_fit_ridge_is_a_ridge_fit_and_training_keeps_it(Model):
+@pytest.mark.parametrize(
+    "Model, linear_alpha",
+    [
+        (LSTMAttentionRegressor, "1se"),
+        (TransformerRegressor, "1se"),
+        (LSTMAttentionRegressor, "min"),
+        (LSTMAttentionRegressor, 3.0),
+    ],
+)
+def test_linear_fit_ridge_is_a_ridge_fit_and_training_keeps_it(Model, linear_alpha):
     from sklearn.linear_model import Ridge
 
     from skattn._architectures import fit_ridge
@@ -653,7 +661,12 @@ def test_linear_fit_ridge_is_a_ridge_fit_and_training_keeps_it(Model):
     y = np.nan_to_num(X[:, :, 0]).sum(1) + np.random.default_rng(1).normal(size=60)
     weight = np.random.default_rng(2).uniform(0.5, 2, 60)
     reg = Model(
-        linear_steps=8, max_epochs=3, early_stopping=False, random_state=0, n_threads=1
+        linear_steps=8,
+        linear_alpha=linear_alpha,
+        max_epochs=3,
+        early_stopping=False,
+        random_state=0,
+        n_threads=1,
     )
     reg.fit(X, y, sample_weight=weight)
     assert reg.linear_fit_ == "ridge"
@@ -663,8 +676,10 @@ def test_linear_fit_ridge_is_a_ridge_fit_and_training_keeps_it(Model):
     # the estimator scales sample weights to mean 1: its fit does not depend
     # on their scale, which the ridge penalty otherwise would
     weight = weight / weight.mean()
-    alpha = fit_ridge(features, target[:, None], weight)[2]
+    alpha = fit_ridge(features, target[:, None], weight, linear_alpha)[2]
     assert reg.linear_alpha_ == alpha
+    if linear_alpha == 3.0:
+        assert alpha == 3.0
     ridge = Ridge(alpha=alpha).fit(features, target, sample_weight=weight)
     # float32 input and weights: agreement to float32 precision
     coef, intercept = layer.weight.detach().cpu()[0], layer.bias.detach().cpu()[0]
@@ -724,6 +739,73 @@ def test_fit_ridge_is_not_fooled_by_neighbours_that_repeat_each_other(rule):
     error = np.sqrt(np.mean((X_new @ coef[:, 0] + intercept[0] - y_new) ** 2))
     loo_error = np.sqrt(np.mean((loo.predict(X_new) - y_new) ** 2))
     assert error < 0.8 * loo_error
+
+
+def test_linear_alpha_rules_pick_the_penalties_they_name():
+    from skattn._architectures import RIDGE_ALPHAS
+
+    # a target on two steps plus noise: "min" fits it at least as closely
+    # as the one-standard-error rule, whose penalty is larger here
+    X, y = _noisy_fixed_steps(60, seed=0)
+    fits = {
+        rule: LSTMAttentionRegressor(
+            linear_steps=30,
+            linear_alpha=rule,
+            hidden_size=8,
+            max_epochs=1,
+            network_weight=0.0,
+            early_stopping=False,
+            random_state=0,
+            n_threads=1,
+        ).fit(X, y)
+        for rule in ("min", "1se")
+    }
+    assert fits["min"].linear_alpha_ in RIDGE_ALPHAS
+    assert fits["min"].linear_alpha_ < fits["1se"].linear_alpha_
+    errors = {r: np.mean((f.predict(X) - y) ** 2) for r, f in fits.items()}
+    assert errors["min"] < errors["1se"]
+
+
+def test_linear_alpha_is_kept_per_fold_and_saved(tmp_path):
+    import skattn
+
+    X, y = _noisy_fixed_steps(60, seed=0)
+    reg = TransformerRegressor(
+        validation_folds=2,
+        linear_steps=10,
+        d_model=8,
+        dim_feedforward=16,
+        max_epochs=2,
+        random_state=0,
+        n_threads=1,
+    ).fit(X, y)
+    assert reg.linear_alpha_.shape == (2,)
+    for member, alpha in zip(reg.net_.module_.members, reg.linear_alpha_, strict=True):
+        assert member.linear.ridge_alpha == alpha
+    reg.save(tmp_path / "model.skattn")
+    loaded = skattn.load(tmp_path / "model.skattn")
+    np.testing.assert_array_equal(loaded.linear_alpha_, reg.linear_alpha_)
+    # a file saved before the penalty was kept: unknown
+    old = _saved_without(reg, tmp_path, ["linear_alpha"], ["linear_alpha_"])
+    assert old.linear_alpha == "1se" and old.linear_alpha_ is None
+    np.testing.assert_array_equal(old.predict(X), reg.predict(X))
+
+
+def test_linear_alpha_is_none_without_a_ridge_fit():
+    X, y = _noisy_fixed_steps(40, seed=0)
+    assert _weighted(1.0, linear_fit="joint").fit(X, y).linear_alpha_ is None
+    assert _weighted(1.0, linear_steps=None).fit(X, y).linear_alpha_ is None
+    reg = _weighted(1.0, early_stopping=False).fit(X, y)
+    alpha = reg.linear_alpha_
+    reg.set_params(warm_start=True).fit(X, y)  # the linear part stays as it was
+    assert reg.linear_alpha_ == alpha
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, "max", None])
+def test_invalid_linear_alpha(bad):
+    X, y = _noisy_fixed_steps(20, seed=0)
+    with pytest.raises(ValueError, match="linear_alpha"):
+        _weighted(1.0, linear_alpha=bad).fit(X, y)
 
 
 def test_linear_fit_ridge_gives_a_linear_target_before_training_does():

@@ -392,12 +392,16 @@ def test_rows_keep_their_fingerprint_where_an_auto_trains_the_same_model(
     assert accuracy.config(name, True) != today[True]
 
 
+@pytest.mark.parametrize(
+    "param, before, other",
+    [("network_weight", 1.0, "auto"), ("linear_alpha", "1se", "min")],
+)
 def test_rows_keep_their_fingerprint_where_a_new_parameter_changes_nothing(
-    monkeypatch,
+    monkeypatch, param, before, other
 ):
     """A parameter added with the value that trains the model of before
-    (``network_weight=1.0``) keeps the rows measured before it; another
-    value measures them again."""
+    (``network_weight=1.0``, ``linear_alpha="1se"``) keeps the rows measured
+    before it; another value measures them again."""
     sys.path.insert(0, str(BENCHMARKS))
     import accuracy
 
@@ -405,17 +409,17 @@ def test_rows_keep_their_fingerprint_where_a_new_parameter_changes_nothing(
 
     name = "TransformerRegressor"
     today = accuracy.config(name)
-    assert skattn.TransformerRegressor().network_weight == 1.0
+    assert skattn.TransformerRegressor().get_params()[param] == before
 
     class Before(skattn.TransformerRegressor):
         def get_params(self, deep=True):
             params = super().get_params(deep)
-            del params["network_weight"]
+            del params[param]
             return params
 
     class Other(skattn.TransformerRegressor):
         def get_params(self, deep=True):
-            return {**super().get_params(deep), "network_weight": "auto"}
+            return {**super().get_params(deep), param: other}
 
     monkeypatch.setattr(skattn, name, Before)
     assert accuracy.config(name) == today
