@@ -144,6 +144,7 @@ def _fit_score(make, classification, X_tr, y_tr, X_te, y_te):
 NEUTRAL = {
     "linear_steps": None,
     "linear_alpha": "1se",
+    "random_warp": 0.0,
     "max_steps": None,
     "stem_dilation": 1,
     "label_smoothing": 0.0,

@@ -342,6 +342,9 @@ CANDIDATES = {
     # factors drawn around 1 with standard deviation 0.1 (0.2) in every batch
     "scale_0.1": {"random_scale": 0.1},
     "scale_0.2": {"random_scale": 0.2},
+    # time warping: each training sequence read at a speed varying smoothly
+    # around 1 (standard deviation 0.2 at four knots) in every batch
+    "warp_0.2": {"random_warp": 0.2},
     # twice the width: the Transformer's d_model and feed-forward block, the
     # LSTM's hidden units per direction (capacity for the large training
     # sets, at about twice the fit time)

@@ -548,15 +548,21 @@ arrays, or long DataFrame
         sequences (None: none); a task may offer ``random_scale``."""
         return None
 
+    def _random_warp(self):
+        """The standard deviation of the reading speeds that warp training
+        sequences in time (None: none); a task may offer ``random_warp``."""
+        return None
+
     def _augmented_channels(self):
-        """Which network channels ``jitter`` and ``random_scale`` change: the
-        numeric ones (None without either)."""
+        """Which network channels ``jitter`` and ``random_scale`` change and
+        ``random_warp`` interpolates: the numeric ones (None without any of
+        them)."""
         asked = {"jitter": self._jitter(), "random_scale": self._random_scale()}
         asked = {name: value for name, value in asked.items() if value}
-        if not asked:
+        if not asked and not self._random_warp():
             return None
         channels = self._numeric_channels()
-        if not channels.any():
+        if asked and not channels.any():
             name, value = next(iter(asked.items()))
             verb = {"jitter": "adds noise to", "random_scale": "scales"}[name]
             raise ValueError(
@@ -754,6 +760,7 @@ arrays, or long DataFrame
                 random_crop=self._random_crop(),
                 jitter=self._jitter(),
                 random_scale=self._random_scale(),
+                random_warp=self._random_warp(),
                 augmented_channels=self._augmented_channels(),
                 group_by_length=self.group_by_length,
             )
@@ -960,6 +967,7 @@ class SequenceClassifierBase(
         ],
         "jitter": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "random_scale": [Interval(Real, 0, None, closed="left")],
+        "random_warp": [Interval(Real, 0, None, closed="left")],
     }
 
     def _prepare_target(self, y, warm=False, classes=None):
@@ -1026,6 +1034,9 @@ class SequenceClassifierBase(
 
     def _random_scale(self):
         return self.random_scale or None
+
+    def _random_warp(self):
+        return self.random_warp or None
 
     def _criterion(self):
         return torch.nn.CrossEntropyLoss(

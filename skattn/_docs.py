@@ -416,6 +416,17 @@ CLASSIFIER_LOSS_DOC = """\
         mean: the factors multiply the standardised values); early
         stopping's validation share and everything after ``fit`` see the
         sequences as given. 0 scales none.
+    random_warp : float >= 0, default=0.0
+        Time warping, an augmentation for small training sets: in every
+        training batch, each sequence is read at a speed that varies
+        smoothly along it (drawn at four points spread over the sequence
+        from a normal distribution with mean 1 and this standard deviation,
+        interpolated between them, and resampled so that the sequence still
+        starts and ends where it did), so the network sees its events a
+        little earlier or later and stretched or compressed; numeric
+        channels are interpolated between steps, other channels take the
+        nearest step's value. Lengths, padding, early stopping's validation
+        share and everything after ``fit`` stay as given. 0 warps none.
 """
 
 

@@ -147,6 +147,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         random_crop="auto",
         jitter="auto",
         random_scale=0.0,
+        random_warp=0.0,
         max_epochs=RECURRENT_DEFAULTS["max_epochs"],
         max_steps=LSTM_CLASSIFIER_TRAINING["max_steps"],
         batch_size=RECURRENT_DEFAULTS["batch_size"],
@@ -203,6 +204,7 @@ class LSTMAttentionClassifier(RecurrentArchitecture, SequenceClassifierBase):
         self.random_crop = random_crop
         self.jitter = jitter
         self.random_scale = random_scale
+        self.random_warp = random_warp
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size

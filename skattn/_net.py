@@ -54,6 +54,7 @@ __all__ = [
     "magnitude_scaled",
     "plain_history",
     "random_windows",
+    "time_warped",
     "training_callbacks",
     "validation_folds",
     "validation_split",
@@ -275,6 +276,74 @@ def magnitude_scaled(X, std, channels, generator):
     factors = torch.where(channels.to(values.device), 1 + std * draws, 1.0)
     scaled = torch.where(mask[..., None], values * factors.to(values.dtype), values)
     return {**X, "values": scaled}
+
+
+# random_warp: how many speeds each warp draws, spread evenly over the
+# sequence (Um et al., 2017, draw four knots)
+WARP_KNOTS = 4
+
+
+def time_warped(X, std, channels, generator):
+    """A batch whose sequences are read at randomly varying speed.
+
+    Time warping (Um et al., 2017, as for :func:`jittered`): each sequence
+    is resampled along a smooth random path through its real steps. The
+    reading speed is drawn at :data:`WARP_KNOTS` points spread over the
+    sequence (normal around 1 with standard deviation ``std``, at least
+    0.1) and interpolated linearly between them; the path is its running
+    sum, scaled to run from the first real step to the last, so lengths,
+    masks, the first and the last step stay as they are and parts of the
+    sequence are stretched while others are compressed. ``channels`` are
+    interpolated linearly between neighbouring steps; the others (category
+    codes, token ids, time features, entity attributes) take the value of
+    the nearest step, so they stay valid and aligned. Padding stays as it
+    is.
+
+    Parameters
+    ----------
+    X : dict
+        A batch: ``values [b, t, c]`` and ``mask [b, t]``.
+    std : float
+        Standard deviation of the speeds.
+    channels : bool Tensor ``[c]``
+        The channels interpolated between steps.
+    generator : torch.Generator
+        Draws the speeds (on the CPU).
+    """
+    values, mask = X["values"], X["mask"]
+    b, t, c = values.shape
+    if t < 2:
+        return X
+    last = (mask.sum(1).cpu() - 1).clamp(min=0).double()  # [b]
+    speeds = (1 + std * torch.randn((b, WARP_KNOTS), generator=generator)).clamp(
+        min=0.1
+    )
+    # each step's place among the knots (past the last real step: the last)
+    place = torch.arange(t, dtype=torch.float64) / last.clamp(min=1)[:, None]
+    place = place.clamp(max=1) * (WARP_KNOTS - 1)
+    left = place.floor().long().clamp(max=WARP_KNOTS - 2)
+    share = place - left
+    speeds = speeds.double()
+    speed = speeds.gather(1, left) * (1 - share) + speeds.gather(1, left + 1) * share
+    # the path: the running sum of the speeds after the first step, from 0
+    # at the first real step to the last real step at the last
+    path = torch.cumsum(speed, 1) - speed[:, :1]
+    end = path.gather(1, last.long()[:, None])
+    path = (path * (last[:, None] / end.clamp(min=1e-12))).clamp(min=0)
+    path = torch.minimum(path, last[:, None])
+    below = path.floor().long()
+    above = (below + 1).clamp(max=t - 1)
+    weight = (path - below).to(values.dtype)[..., None].to(values.device)
+
+    def at(index):
+        index = index.to(values.device)[..., None].expand(-1, -1, c)
+        return values.gather(1, index)
+
+    nearest = at(path.round().long())
+    linear = at(below) * (1 - weight) + at(above) * weight
+    warped = torch.where(channels.to(values.device), linear, nearest)
+    warped = torch.where(mask[..., None], warped, values)
+    return {**X, "values": warped}
 
 
 class _StopTraining(KeyboardInterrupt):
@@ -583,7 +652,9 @@ class SequenceNet(NeuralNet):
     deviation), Gaussian noise is added to the real steps of the channels
     ``augmented_channels`` (:func:`jittered`); with ``random_scale`` (a
     standard deviation), those channels are multiplied by random factors
-    around 1 (:func:`magnitude_scaled`). Validation and prediction see the
+    around 1 (:func:`magnitude_scaled`); with ``random_warp`` (a standard
+    deviation), the sequences are read at randomly varying speed
+    (:func:`time_warped`). Validation and prediction see the
     sequences as they are. ``group_by_length`` is the training batches'
     grouping (:class:`BatchIterator`).
     """
@@ -597,6 +668,7 @@ class SequenceNet(NeuralNet):
         jitter=None,
         augmented_channels=None,
         random_scale=None,
+        random_warp=None,
         group_by_length=True,
         **kwargs,
     ):
@@ -608,6 +680,7 @@ class SequenceNet(NeuralNet):
         self.jitter = jitter
         self.augmented_channels = augmented_channels
         self.random_scale = random_scale
+        self.random_warp = random_warp
 
     def initialize(self):
         super().initialize()
@@ -615,6 +688,7 @@ class SequenceNet(NeuralNet):
         self.crop_generator_ = torch.Generator().manual_seed(self.shuffle_seed + 1)
         self.noise_generator_ = torch.Generator().manual_seed(self.shuffle_seed + 2)
         self.scale_generator_ = torch.Generator().manual_seed(self.shuffle_seed + 3)
+        self.warp_generator_ = torch.Generator().manual_seed(self.shuffle_seed + 4)
         return self
 
     def train_step_single(self, batch, **fit_params):
@@ -626,6 +700,10 @@ class SequenceNet(NeuralNet):
         if self.random_scale:
             X = magnitude_scaled(
                 X, self.random_scale, self.augmented_channels, self.scale_generator_
+            )
+        if self.random_warp:
+            X = time_warped(
+                X, self.random_warp, self.augmented_channels, self.warp_generator_
             )
         return super().train_step_single((X, y), **fit_params)
 

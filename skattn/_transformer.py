@@ -146,6 +146,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         random_crop="auto",
         jitter=0.0,
         random_scale=0.0,
+        random_warp=0.0,
         max_epochs=TRANSFORMER_DEFAULTS["max_epochs"],
         max_steps=CLASSIFIER_MAX_STEPS,
         batch_size=TRANSFORMER_DEFAULTS["batch_size"],
@@ -203,6 +204,7 @@ class TransformerClassifier(TransformerArchitecture, SequenceClassifierBase):
         self.random_crop = random_crop
         self.jitter = jitter
         self.random_scale = random_scale
+        self.random_warp = random_warp
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.batch_size = batch_size

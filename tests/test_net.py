@@ -25,6 +25,7 @@ from skattn._net import (
     jittered,
     magnitude_scaled,
     random_windows,
+    time_warped,
 )
 from skattn.exceptions import TrainingInterruptedWarning
 
@@ -784,6 +785,106 @@ def test_invalid_random_scale(data, bad):
     X, y = data
     with pytest.raises(ValueError, match="random_scale"):
         LSTMAttentionClassifier(random_scale=bad, max_epochs=1).fit(X, y)
+
+
+# Time warping --------------------------------------------------------------------
+
+
+def _ramps(n=500, t=30, seed=1):
+    """A batch of rising ramps of random real lengths (padding 0), one
+    numeric channel and one channel of category codes (the step index)."""
+    gen = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(1, t + 1, (n, 1), generator=gen)
+    mask = torch.arange(t) < lengths
+    steps = torch.arange(t, dtype=torch.float32).expand(n, t)
+    values = torch.stack([steps * 0.5 + 3, steps], -1)
+    values[~mask] = 0.0
+    return {"values": values, "mask": mask}
+
+
+def test_time_warping_resamples_the_real_steps_along_a_monotone_path():
+    X = _ramps()
+    values, mask = X["values"], X["mask"]
+    channels = torch.tensor([True, False])
+    warped = time_warped(X, 0.3, channels, torch.Generator().manual_seed(0))
+    out = warped["values"]
+    assert torch.equal(warped["mask"], mask)
+    assert torch.equal(out[~mask], values[~mask])  # padding stays as it is
+    # the first and the last real step stay where they were
+    last = mask.sum(1) - 1
+    rows = torch.arange(len(out))
+    assert torch.equal(out[:, 0], values[:, 0])
+    assert torch.allclose(out[rows, last], values[rows, last])
+    # a ramp read along a monotone path: still rising, within its range
+    rise = out[:, 1:, 0] - out[:, :-1, 0]
+    assert (rise[mask[:, 1:]] >= -1e-5).all()
+    # the category codes are whole steps of the sequence, in order
+    codes = out[..., 1]
+    assert torch.equal(codes, codes.round())
+    assert (codes[mask] <= last[:, None].expand_as(codes)[mask].float()).all()
+    assert ((codes[:, 1:] - codes[:, :-1])[mask[:, 1:]] >= 0).all()
+    # numeric values between steps: interpolated (the ramp's own line)
+    moved = mask & (out[..., 0] != values[..., 0])
+    assert moved.sum() > 0.5 * mask.sum()
+    assert ((out[..., 0] * 2) != (out[..., 0] * 2).round())[moved].any()
+    again = time_warped(X, 0.3, channels, torch.Generator().manual_seed(0))
+    assert torch.equal(again["values"], out)
+    other = time_warped(X, 0.3, channels, torch.Generator().manual_seed(1))
+    assert not torch.equal(other["values"], out)
+
+
+def test_time_warping_moves_steps_more_with_a_larger_deviation():
+    X = _ramps()
+    channels = torch.tensor([True, True])
+    shifts = []
+    for std in (0.05, 0.3):
+        out = time_warped(X, std, channels, torch.Generator().manual_seed(0))
+        step = (out["values"][..., 1] - X["values"][..., 1]).abs()
+        shifts.append(step[X["mask"]].mean().item())
+    assert 0 < shifts[0] < shifts[1] / 2
+
+
+@pytest.mark.parametrize("Model", [LSTMAttentionClassifier, TransformerClassifier])
+def test_random_warp_trains_on_warped_values_and_validates_on_the_data(data, Model):
+    X, y = data
+    torch.set_num_threads(1)
+    params = dict(
+        max_epochs=2, early_stopping=True, validation_fraction=0.25, jitter=0.0
+    )
+    clf, known = _fit_and_see(Model, X, y, random_warp=0.3, **params)
+    assert all(known[False])  # validation: the sequences as given
+    assert not any(known[True])  # training: every sequence warped
+    proba = clf.predict_proba(X)
+    assert_array_equal(
+        small(Model, random_warp=0.3, **params).fit(X, y).predict_proba(X), proba
+    )
+    plain = small(Model, random_warp=0.0, **params).fit(X, y)
+    assert not np.array_equal(plain.predict_proba(X), proba)
+
+
+def test_random_warp_reads_token_ids_at_whole_steps():
+    tokens = [np.array([1, 2, 3, 4, 2, 1]), np.array([2, 3, 1])] * 4
+    seen = []
+    infer = SequenceNet.infer
+
+    def spy(net, x, **kwargs):
+        if net.module_.training:
+            seen.append(x["values"].cpu().clone())
+        return infer(net, x, **kwargs)
+
+    clf = small(LSTMAttentionClassifier, vocab_size=5, random_warp=0.5, max_epochs=3)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SequenceNet, "infer", spy)
+        clf.fit(tokens, [0, 1] * 4)
+    values = torch.cat([v.flatten() for v in seen])
+    assert set(values.tolist()) <= {0.0, 1.0, 2.0, 3.0, 4.0}
+
+
+@pytest.mark.parametrize("bad", [-0.1, "0.1", None])
+def test_invalid_random_warp(data, bad):
+    X, y = data
+    with pytest.raises(ValueError, match="random_warp"):
+        LSTMAttentionClassifier(random_warp=bad, max_epochs=1).fit(X, y)
 
 
 def _recorded_states(model, X, y, method="fit"):
