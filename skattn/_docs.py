@@ -427,6 +427,11 @@ CLASSIFIER_LOSS_DOC = """\
         channels are interpolated between steps, other channels take the
         nearest step's value. Lengths, padding, early stopping's validation
         share and everything after ``fit`` stay as given. 0 warps none.
+        Where the class is a shape whose timing varies (gestures) it can
+        help; where it lies in a rhythm or frequency (the power draw of an
+        appliance, a heartbeat) warping blurs it: in cross-validation on
+        training splits, 0.2 raised a gesture set's accuracy by 4 to 8
+        points and cut an appliance set's by a third.
 """
 
 
