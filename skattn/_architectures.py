@@ -385,7 +385,8 @@ def ridge_penalties(modules):
     part of ``modules`` (one trained network, or one per validation fold,
     whose members share theirs), a float for one, an array for several;
     None where no ridge fit set it."""
-    alphas = [getattr(_networks(m)[0].linear, "ridge_alpha", None) for m in modules]
+    linear = [getattr(_networks(m)[0], "linear", None) for m in modules]
+    alphas = [getattr(part, "ridge_alpha", None) for part in linear]
     if any(a is None for a in alphas):
         return None
     return alphas[0] if len(alphas) == 1 else np.array(alphas)

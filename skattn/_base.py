@@ -665,11 +665,16 @@ arrays, or long DataFrame
             held_out = [] if valid is None else [(net.module_, valid)]
             modules = [net.module_]
         if not warm:  # (a warm fit keeps the linear part as it was)
-            self.linear_alpha_ = ridge_penalties(modules)
+            self._record_linear_fit(modules)
         self._fit_network_weight(net, held_out)
         self.net_ = net
         self.n_iter_ = len(self.history_)
         self._inference = InferenceModules()
+
+    def _record_linear_fit(self, modules):
+        """Task hook, after a cold fit: the regressors record their linear
+        part's ridge penalty from the trained ``modules`` (one network, or
+        one per validation fold)."""
 
     def _fit_network_weight(self, net, held_out):
         """Task hook, after training: the regressors set ``network_weight_``
@@ -1118,6 +1123,9 @@ class SequenceRegressorBase(
         "validation_split": "random",
         "network_weight": 1.0,
     }
+
+    def _record_linear_fit(self, modules):
+        self.linear_alpha_ = ridge_penalties(modules)
 
     def _fit_network_weight(self, net, held_out):
         """``network_weight_``: the weight of the network's output added to

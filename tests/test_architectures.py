@@ -766,11 +766,10 @@ def test_linear_alpha_rules_pick_the_penalties_they_name():
     assert errors["min"] < errors["1se"]
 
 
-def test_linear_alpha_is_kept_per_fold_and_saved(tmp_path):
-    import skattn
-
-    X, y = _noisy_fixed_steps(60, seed=0)
-    reg = TransformerRegressor(
+def _two_fold_transformer(**params):
+    """A small TransformerRegressor with a linear part of 10 steps, one
+    network per fold of two."""
+    kwargs = dict(
         validation_folds=2,
         linear_steps=10,
         d_model=8,
@@ -778,7 +777,15 @@ def test_linear_alpha_is_kept_per_fold_and_saved(tmp_path):
         max_epochs=2,
         random_state=0,
         n_threads=1,
-    ).fit(X, y)
+    )
+    return TransformerRegressor(**{**kwargs, **params})
+
+
+def test_linear_alpha_is_kept_per_fold_and_saved(tmp_path):
+    import skattn
+
+    X, y = _noisy_fixed_steps(60, seed=0)
+    reg = _two_fold_transformer().fit(X, y)
     assert reg.linear_alpha_.shape == (2,)
     for member, alpha in zip(reg.net_.module_.members, reg.linear_alpha_, strict=True):
         assert member.linear.ridge_alpha == alpha
@@ -1328,16 +1335,7 @@ def test_network_weight_is_fitted_per_target_over_every_fold_and_saved(tmp_path)
 
     X, y = _noisy_fixed_steps(60, seed=0)
     Y = np.stack([y, X[:, 3, 0]], axis=1)
-    reg = TransformerRegressor(
-        network_weight="auto",
-        validation_folds=2,
-        linear_steps=10,
-        d_model=8,
-        dim_feedforward=16,
-        max_epochs=2,
-        random_state=0,
-        n_threads=1,
-    ).fit(X, Y)
+    reg = _two_fold_transformer(network_weight="auto").fit(X, Y)
     assert reg.network_weight_.shape == (2,)
     assert ((reg.network_weight_ >= 0) & (reg.network_weight_ <= 1)).all()
     for member in reg.net_.module_.members:  # both folds' networks

@@ -755,21 +755,23 @@ def test_magnitude_scaling_multiplies_each_sequence_and_channel_by_one_factor():
     assert torch.equal(again["values"], scaled)
 
 
+@pytest.mark.parametrize("augmentation", ["random_scale", "random_warp"])
 @pytest.mark.parametrize("Model", [LSTMAttentionClassifier, TransformerClassifier])
-def test_random_scale_trains_on_scaled_values_and_validates_on_the_data(data, Model):
+def test_augmentations_train_on_changed_values_and_validate_on_the_data(
+    data, Model, augmentation
+):
     X, y = data
     torch.set_num_threads(1)
     params = dict(
         max_epochs=2, early_stopping=True, validation_fraction=0.25, jitter=0.0
     )
-    clf, known = _fit_and_see(Model, X, y, random_scale=0.3, **params)
+    clf, known = _fit_and_see(Model, X, y, **{augmentation: 0.3}, **params)
     assert all(known[False])  # validation: the sequences as given
-    assert not any(known[True])  # training: every sequence scaled
+    assert not any(known[True])  # training: every sequence changed
     proba = clf.predict_proba(X)
-    assert_array_equal(
-        small(Model, random_scale=0.3, **params).fit(X, y).predict_proba(X), proba
-    )
-    plain = small(Model, random_scale=0.0, **params).fit(X, y)
+    again = small(Model, **{augmentation: 0.3}, **params).fit(X, y)
+    assert_array_equal(again.predict_proba(X), proba)
+    plain = small(Model, **{augmentation: 0.0}, **params).fit(X, y)
     assert not np.array_equal(plain.predict_proba(X), proba)
 
 
@@ -842,24 +844,6 @@ def test_time_warping_moves_steps_more_with_a_larger_deviation():
         step = (out["values"][..., 1] - X["values"][..., 1]).abs()
         shifts.append(step[X["mask"]].mean().item())
     assert 0 < shifts[0] < shifts[1] / 2
-
-
-@pytest.mark.parametrize("Model", [LSTMAttentionClassifier, TransformerClassifier])
-def test_random_warp_trains_on_warped_values_and_validates_on_the_data(data, Model):
-    X, y = data
-    torch.set_num_threads(1)
-    params = dict(
-        max_epochs=2, early_stopping=True, validation_fraction=0.25, jitter=0.0
-    )
-    clf, known = _fit_and_see(Model, X, y, random_warp=0.3, **params)
-    assert all(known[False])  # validation: the sequences as given
-    assert not any(known[True])  # training: every sequence warped
-    proba = clf.predict_proba(X)
-    assert_array_equal(
-        small(Model, random_warp=0.3, **params).fit(X, y).predict_proba(X), proba
-    )
-    plain = small(Model, random_warp=0.0, **params).fit(X, y)
-    assert not np.array_equal(plain.predict_proba(X), proba)
 
 
 def test_random_warp_reads_token_ids_at_whole_steps():
