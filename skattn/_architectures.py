@@ -39,8 +39,8 @@ __all__ = [
     "TransformerArchitecture",
     "check_conv_stem",
     "fit_linear_ridge",
-    "ridge_penalties",
     "held_out_network_weight",
+    "ridge_penalties",
     "set_network_weight",
 ]
 
@@ -353,8 +353,9 @@ def _cross_validated(features, target, weight, rule):
 def fit_linear_ridge(module, data, alpha="1se", rows=1024):
     """Set the linear part of ``module`` (each member's, for an ensemble) to
     the ridge regression of ``data``'s target on what it reads, weighted by
-    the sample weights, with the penalty ``alpha`` (:func:`fit_ridge`);
-    returns the penalty used."""
+    the sample weights, with the penalty ``alpha`` (:func:`fit_ridge`),
+    and record the penalty used on each network's linear part
+    (``ridge_alpha``)."""
     networks = _networks(module)
     features = []
     with torch.no_grad():
