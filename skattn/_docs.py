@@ -427,11 +427,13 @@ CLASSIFIER_LOSS_DOC = """\
         channels are interpolated between steps, other channels take the
         nearest step's value. Lengths, padding, early stopping's validation
         share and everything after ``fit`` stay as given. 0 warps none.
-        Where the class is a shape whose timing varies (gestures) it can
-        help; where it lies in a rhythm or frequency (the power draw of an
-        appliance, a heartbeat) warping blurs it: in cross-validation on
-        training splits, 0.2 raised a gesture set's accuracy by 4 to 8
-        points and cut an appliance set's by a third.
+        Where the class is a shape whose timing varies it can help; where
+        it lies in a rhythm or in fast oscillations, warping blurs it: in
+        cross-validation on training splits, 0.2 raised the accuracy on
+        gestures by 4 to 8 points and on appliance currents (PLAID) by 2 to
+        3, and cut it on appliance power draw (ACSF1) by 25 to 27 and on
+        pressure curves told apart by their heartbeat (PigCVP) by 7 to
+        16.
 """
 
 
