@@ -170,7 +170,8 @@ def config(model_name, few=False):
     """A short fingerprint of a skattn model's default parameters, so that
     cached rows of other defaults are not reused ("" for the baselines).
     ``few``: ``random_crop="auto"`` acts on the data set's training target
-    (``_common.crop_auto_acts``); elsewhere "auto" counts as None, the
+    (``_common.crop_auto_acts``), and how many times the epochs its windows
+    network trains counts too; elsewhere "auto" counts as None, the
     model it trains, and so does ``positional_encoding="auto"`` as the
     sinusoidal codes it gives a network on whole sequences."""
     import hashlib
@@ -186,6 +187,13 @@ def config(model_name, few=False):
     defaults = Model().get_params()
     if not few and defaults.get("random_crop") == "auto":
         defaults["random_crop"] = None
+    if defaults.get("random_crop") == "auto":
+        # how long "auto"'s windows network trains (rows measured before
+        # it trained longer than max_epochs are of another model)
+        from skattn._base import AUTO_CROP_EPOCHS
+
+        if AUTO_CROP_EPOCHS != 1:
+            defaults["auto_crop_epochs"] = AUTO_CROP_EPOCHS
     if defaults.get("random_crop") is None and (
         defaults.get("positional_encoding") == "auto"
     ):

@@ -17,6 +17,7 @@ A concrete estimator combines this base with
 """
 
 import copy
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -95,11 +96,15 @@ AUTO_JITTER = 0.1
 
 # random_crop="auto": the window share it tries against whole sequences, the
 # most training sequences of the median class for which it tries (few series
-# per class: the regime where a network learns them by heart), and by how many
-# held-out sequences windows must win (one sequence either way is noise).
+# per class: the regime where a network learns them by heart), by how many
+# held-out sequences windows must win (one sequence either way is noise), and
+# how many times the epochs (and step budget) a network on windows trains: an
+# epoch of windows shows a share AUTO_CROP of the steps, so each step is seen
+# as often as in max_epochs epochs of whole sequences.
 AUTO_CROP = 0.5
 AUTO_CROP_MAX_PER_CLASS = 4
 AUTO_CROP_MARGIN = 2
+AUTO_CROP_EPOCHS = 1 / AUTO_CROP
 
 
 def _fold_network(est, train, valid, **settings):
@@ -522,6 +527,11 @@ arrays, or long DataFrame
         """Resolve ``random_crop`` for a cold fit on ``data`` into
         ``random_crop_``; a task may offer ``random_crop``."""
 
+    def _epoch_factor(self):
+        """How many times ``max_epochs`` (and ``max_steps``) a new network
+        trains; a task may train longer on parts of each sequence."""
+        return 1
+
     def _jitter(self):
         """The standard deviation of the noise added to training batches
         (None: none); a task may offer ``jitter``."""
@@ -721,10 +731,11 @@ arrays, or long DataFrame
         ``label`` names it in the progress and warnings (a fold)."""
         batches = train.n_batches(self.batch_size)
         if epochs is None:  # fit: max_epochs, or fewer under max_steps
-            epochs = self.max_epochs
+            factor = self._epoch_factor()
+            epochs = math.ceil(self.max_epochs * factor)
             max_steps = self._effective("max_steps")
             if max_steps is not None:
-                epochs = min(epochs, -(-max_steps // batches))
+                epochs = min(epochs, -(-math.ceil(max_steps * factor) // batches))
         callbacks = training_callbacks(
             n_batches=batches,
             epochs=epochs,
@@ -993,6 +1004,12 @@ class SequenceClassifierBase(
         self.random_crop_, self.random_crop_scores_ = self._resolve_random_crop(
             data, seed, settings
         )
+
+    def _epoch_factor(self):
+        """With windows that ``random_crop="auto"`` chose (in the comparison
+        too), :data:`AUTO_CROP_EPOCHS` times the epochs and steps."""
+        auto_windows = self.random_crop == "auto" and self._random_crop()
+        return AUTO_CROP_EPOCHS if auto_windows else 1
 
     def _resolve_random_crop(self, data, seed, settings):
         """``(random_crop_, random_crop_scores_)``."""

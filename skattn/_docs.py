@@ -399,7 +399,10 @@ CLASSIFIER_LOSS_DOC = """\
         least two more of the held-out sequences correctly; the final
         network then trains on all sequences, so such a fit costs about
         twice as long (less with ``n_jobs=2``, which trains the two at
-        once; Ctrl-C during the comparison ends the fit). With more
+        once; Ctrl-C during the comparison ends the fit). A network on the
+        windows it chose trains twice ``max_epochs`` (and ``max_steps``),
+        so that it sees each step as often as on whole sequences (each of
+        its epochs costs less: the windows are half as long). With more
         sequences per class, and for data read block by block or
         ``partial_fit``, ``"auto"`` trains on whole sequences.
         ``random_crop_`` holds the share used (None: whole sequences) and

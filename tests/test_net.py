@@ -520,12 +520,13 @@ def test_random_crop_auto_trains_on_what_classified_held_out_sequences_better(
     scores, winner, monkeypatch
 ):
     X, y = few_per_class()
-    fits = []  # (sequences, random_crop) of every network trained
+    fits = []  # (sequences, random_crop, epochs) of every network trained
     train_net = SequenceClassifierBase._train_net
 
     def spy(est, train, valid, **kwargs):
-        fits.append((len(train), est._random_crop()))
-        return train_net(est, train, valid, **kwargs)
+        net = train_net(est, train, valid, **kwargs)
+        fits.append((len(train), est._random_crop(), len(net.history)))
+        return net
 
     def accuracy(est, net, valid):
         assert len(valid) == 4  # one sequence of each class held out
@@ -536,11 +537,31 @@ def test_random_crop_auto_trains_on_what_classified_held_out_sequences_better(
     clf = small(LSTMAttentionClassifier, random_crop="auto", max_epochs=2).fit(X, y)
     assert clf.random_crop_ == winner
     assert clf.random_crop_scores_ == {None: scores[0], 0.5: scores[1]}
-    assert fits == [(8, None), (8, 0.5), (12, winner)]
+    # a network on windows trains twice the epochs: each step as often
+    epochs = 2 if winner is None else 4
+    assert fits == [(8, None, 2), (8, 0.5, 4), (12, winner, epochs)]
     assert clf.net_.random_crop == winner
-    # the comparison leaves no trace: the model of random_crop=winner
-    plain = small(LSTMAttentionClassifier, random_crop=winner, max_epochs=2)
+    assert clf.n_iter_ == epochs
+    # the comparison leaves no trace: the model of random_crop=winner (given,
+    # windows train max_epochs)
+    plain = small(LSTMAttentionClassifier, random_crop=winner, max_epochs=epochs)
     assert_array_equal(clf.predict_proba(X), plain.fit(X, y).predict_proba(X))
+    assert plain.n_iter_ == epochs
+
+
+def test_random_crop_auto_doubles_the_step_budget_of_windows(monkeypatch):
+    X, y = few_per_class()  # 12 sequences: batches of 4 make 3 an epoch
+
+    def accuracy(est, net, valid):
+        return 1.0 if net.random_crop else 0.0  # windows win
+
+    monkeypatch.setattr(SequenceClassifierBase, "_validation_accuracy", accuracy)
+    params = dict(random_crop="auto", max_epochs=50, batch_size=4)
+    clf = small(LSTMAttentionClassifier, max_steps=6, **params).fit(X, y)
+    assert clf.random_crop_ == 0.5
+    assert clf.n_iter_ == 4  # 12 steps: twice the budget of 6, not 2 epochs
+    whole = small(LSTMAttentionClassifier, max_steps=6, random_crop=None)
+    assert whole.set_params(max_epochs=50, batch_size=4).fit(X, y).n_iter_ == 2
 
 
 @pytest.mark.parametrize(
