@@ -11,7 +11,9 @@ import textwrap
 
 TRAINING_PARAMS_DOC = """\
     max_epochs : int, default={max_epochs}
-        Number of passes over the training data.
+        Number of passes over the training data (twice as many for a
+        network on the windows that a classifier's ``random_crop="auto"``
+        chose).
     max_steps : int or None, default={max_steps}
         At most this many optimizer steps in ``fit``: large training sets
         then get fewer than ``max_epochs`` passes (``ceil(max_steps /
