@@ -528,8 +528,9 @@ arrays, or long DataFrame
         ``random_crop_``; a task may offer ``random_crop``."""
 
     def _epoch_factor(self):
-        """How many times ``max_epochs`` (and ``max_steps``) a new network
-        trains; a task may train longer on parts of each sequence."""
+        """How many times ``max_epochs`` (and ``max_steps``) a fit trains
+        the network (a cold or a warm fit); a task may train longer on
+        parts of each sequence."""
         return 1
 
     def _jitter(self):

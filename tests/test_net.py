@@ -560,8 +560,10 @@ def test_random_crop_auto_doubles_the_step_budget_of_windows(monkeypatch):
     clf = small(LSTMAttentionClassifier, max_steps=6, **params).fit(X, y)
     assert clf.random_crop_ == 0.5
     assert clf.n_iter_ == 4  # 12 steps: twice the budget of 6, not 2 epochs
-    whole = small(LSTMAttentionClassifier, max_steps=6, random_crop=None)
-    assert whole.set_params(max_epochs=50, batch_size=4).fit(X, y).n_iter_ == 2
+    whole = small(
+        LSTMAttentionClassifier, max_steps=6, **{**params, "random_crop": None}
+    )
+    assert whole.fit(X, y).n_iter_ == 2
 
 
 @pytest.mark.parametrize(
