@@ -179,6 +179,12 @@ CANDIDATES = {
     # four attention heads pool the LSTM's states, each with its own learned
     # query (the Transformer's pooling), instead of one additive head
     "multihead": {"lstm:attention": "multihead"},
+    # the encoder's last state as the query of the additive attention
+    # instead of a learned query (Luong et al.'s use of the decoder state)
+    "lstm_query_last": {"lstm:query": "last"},
+    # a linear score, softmax(q . k / sqrt(d)), of each state against the
+    # learned query instead of the additive score v . tanh(W_q q + W_k k)
+    "lstm_scaled_dot": {"lstm:attention": "scaled_dot"},
     # half as many steps again for the training sets that reach the budget
     "steps_3000": {"max_steps": 3000},
     # a quarter (a third) fewer steps for the training sets that reach the
