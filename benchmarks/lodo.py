@@ -258,8 +258,9 @@ CANDIDATES = {
     # ruled it out): PickupGestureWiimoteZ 0.678, 0.658 against 0.699,
     # 0.700; ACSF1 0.679, 0.700 against 0.709, 0.710. Averaging the
     # probabilities of two separately trained default networks (seeds k
-    # and 1000 + k) scores PickupGestureWiimoteZ's folds as one network
-    # does (0.699): its errors are shared, not the noise of one seed
+    # and 1000 + k; a script, not in the results file) scores
+    # PickupGestureWiimoteZ's folds as one network does (0.699): its
+    # errors are shared, not the noise of one seed
     "ensemble_2": {"n_estimators": 2},
     # one network per fold of the training data, each stopped early on its
     # own fold, predicting together (k-fold bagging; about five times the
@@ -968,8 +969,9 @@ def _spread_folds(y, n_folds):
     part lacks and one series of every other class, so a network there
     leans toward classes it is never asked about: today's LSTM on whole
     series (``random_crop=None``, seed set 0) scores 0.346 over the three
-    folds, 0.367 with ``class_weight="balanced"`` and 0.424 trained on one
-    series per class (fewer series, but balanced). Scores on these folds
+    folds, and, fitted by a script on the same folds and seeds (not in the
+    results file), 0.367 with ``class_weight="balanced"`` and 0.424
+    trained on one series per class (fewer series, but balanced). Scores on these folds
     understate what whole-series networks do on balanced training sets."""
     rng = np.random.default_rng(0)
     fold_of = np.empty(len(y), dtype=np.int64)
