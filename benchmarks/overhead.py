@@ -13,7 +13,9 @@ module. Both sides run
 interleaved in one process, one thread, several repeats; the median is
 reported. The estimator's side includes everything ``fit``/``predict`` do
 (input validation, standardisation, building the network, skorch's loop and
-callbacks); the hand loop starts from ready tensors.
+callbacks); the hand loop starts from ready tensors. The LSTM classifier
+runs twice, with its default LSTM cells ("lstm") and with GRU cells
+("gru"), which gives what ``cell="gru"`` costs against the default.
 """
 
 import cProfile
@@ -87,15 +89,22 @@ def _tensors(est, X, device="cpu"):
     return values.to(device), mask.to(device)
 
 
+# The networks measured: estimator class and the parameters that make it.
+# "gru" is the LSTM classifier with GRU cells, for what that choice costs.
+NETWORKS = {
+    "transformer": ("TransformerClassifier", {}),
+    "lstm": ("LSTMAttentionClassifier", {}),
+    "gru": ("LSTMAttentionClassifier", {"cell": "gru"}),
+}
+
+
 def _estimator(family, epochs, batch_size, device, **params):
-    """The family's classifier, seeded, on one thread and ``device``."""
+    """The network's classifier, seeded, on one thread and ``device``."""
     import skattn
 
-    Model = {
-        "transformer": skattn.TransformerClassifier,
-        "lstm": skattn.LSTMAttentionClassifier,
-    }[family]
-    return Model(
+    name, settings = NETWORKS[family]
+    return getattr(skattn, name)(
+        **settings,
         max_epochs=epochs,
         batch_size=batch_size,
         random_state=0,
@@ -231,6 +240,27 @@ def _range(result, hand, ours):
     return f"[{min(ratios):.2f}–{max(ratios):.2f}]"
 
 
+def _cells(results):
+    """The GRU's training speed against the LSTM's, where both were measured
+    on the same data (results of earlier runs have no GRU row)."""
+    by = {(r["family"], r.get("device", "cpu"), r["n"], r["t"]): r for r in results}
+    lines = []
+    for (family, device, n, t), gru in by.items():
+        lstm = by.get(("lstm", device, n, t))
+        if family != "gru" or lstm is None:
+            continue
+        lines += [
+            "",
+            '`cell="gru"` against the default LSTM cells'
+            + ("" if device == "cpu" else f" on {device}")
+            + f": training {gru['train_sps'] / lstm['train_sps']:.2f} times the "
+            f"LSTM's samples/second (hand loops "
+            f"{gru['hand_train_sps'] / lstm['hand_train_sps']:.2f}), prediction "
+            f"{gru['predict_sps'] / lstm['predict_sps']:.2f} times.",
+        ]
+    return lines
+
+
 def markdown(results, profile_text=None):
     lines = [
         "## Overhead",
@@ -283,6 +313,7 @@ def markdown(results, profile_text=None):
             rows,
         )
     )
+    lines += _cells(results)
     for prof in profile_text or []:
         lines += [
             "",
@@ -313,11 +344,13 @@ def run(quick=False, device="cpu", log=print):
                 "transformer", n=64, t=32, epochs=1, repeats=2, device=device, log=log
             ),
             measure("lstm", n=64, t=32, epochs=1, repeats=2, device=device, log=log),
+            measure("gru", n=64, t=32, epochs=1, repeats=2, device=device, log=log),
         ]
     else:
         res = [
             measure("transformer", repeats=7, device=device, log=log),
             measure("lstm", repeats=7, device=device, log=log),
+            measure("gru", repeats=7, device=device, log=log),
         ]
     prof = [
         profile_fit(f, n=64 if quick else 512, t=32 if quick else 128, device=device)

@@ -724,7 +724,9 @@ def recurrent_params_doc(
     num_layers : int, default=1
         Stacked recurrent layers.
     cell : {"lstm", "gru"}, default="lstm"
-        Recurrent cell.
+        Recurrent cell. GRU cells have fewer weights, but with torch on a
+        CPU they train more slowly than LSTM cells (``benchmarks/RESULTS.md``,
+        "Overhead").
     bidirectional : bool, default=True
         Read each sequence in both directions; states have size
         ``2 * hidden_size``.
