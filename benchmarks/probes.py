@@ -1,0 +1,346 @@
+"""Probes: changes to the LSTM classifier that are not parameters.
+
+    python benchmarks/probes.py --datasets PickupGestureWiimoteZ,ACSF1 \
+        --replicate 0 --data-dir ../shared/data
+    python benchmarks/probes.py --report
+
+Each probe is a change to `LSTMAttentionClassifier`'s network or training
+that skattn does not offer as a parameter (a subclass here, or a training
+step patched while one fit runs), measured before anyone builds it in. It
+runs on `lodo.py`'s 3-fold splits of the training sets with `lodo.py`'s
+seeds (fold k of seed set r: seed 1000 r + k), next to today's default
+classifier fitted once per fold; probes that pair two networks also score
+the mean of the two networks' predicted probabilities (`averaged`).
+Test splits are never read and nothing here chooses a default: a probe
+that helps becomes a `lodo.py` candidate once it is a parameter.
+
+Rows are appended to `probes_results.jsonl` (one per probe, data set, fold
+and seed set; a row already measured on this CPU is not measured again);
+`--report` writes `PROBES.md` from them. Not run by `run.py`.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(__file__))
+import _common as C  # noqa: E402
+import lodo  # noqa: E402
+import numpy as np  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "probes_results.jsonl"
+REPORT = HERE / "PROBES.md"
+
+
+def _network_classifier(make_encoder):
+    """`LSTMAttentionClassifier` whose network has the encoder that
+    ``make_encoder(estimator, input_size, max_length)`` builds (after the
+    same input layers and stem, before the same pooling and head)."""
+    from skattn import LSTMAttentionClassifier
+    from skattn._architectures import _shared_network_params
+    from skattn.modules.network import sequence_network
+
+    class Classifier(LSTMAttentionClassifier):
+        def _build_network(self, n_channels, n_outputs, max_length):
+            return sequence_network(
+                n_channels,
+                n_outputs,
+                self.hidden_size,
+                lambda size, length: make_encoder(self, size, length),
+                **_shared_network_params(self, max_length),
+            )
+
+    return Classifier
+
+
+def _conv_encoder(est, input_size, max_length):
+    """Two convolutions of 128 channels (kernel 5, dilations 1 and 2,
+    batch normalisation, GELU, a residual connection where the widths
+    match) in place of the LSTM."""
+    import torch
+    from skattn.modules.stem import MaskedBatchNorm
+    from torch import nn
+
+    class ConvEncoder(nn.Module):
+        def __init__(self, size, channels=128, kernel=5):
+            super().__init__()
+            self.convs = nn.ModuleList()
+            self.norms = nn.ModuleList()
+            for dilation in (1, 2):
+                self.convs.append(
+                    nn.Conv1d(
+                        size,
+                        channels,
+                        kernel,
+                        padding=dilation * (kernel // 2),
+                        dilation=dilation,
+                    )
+                )
+                self.norms.append(MaskedBatchNorm(channels))
+                size = channels
+            self.activation = nn.GELU()
+            self.output_size = channels
+
+        def forward(self, x, mask):
+            padding = ~mask.unsqueeze(-1)
+            for conv, norm in zip(self.convs, self.norms, strict=True):
+                x = x.masked_fill(padding, 0.0)
+                out = conv(x.transpose(1, 2)).transpose(1, 2)
+                out = self.activation(norm(out, mask))
+                x = out + x if out.shape == x.shape else out
+            x = x.masked_fill(padding, 0.0)
+            last = x[torch.arange(len(x)), mask.sum(1) - 1]
+            return x, last
+
+    return ConvEncoder(input_size)
+
+
+def _parallel_encoders(est, input_size, max_length):
+    """The LSTM and a Transformer encoder (the Transformer classifier's
+    defaults: two layers of width 64, relative positions) side by side on
+    the stem's output, their states joined per step."""
+    import torch
+    from skattn.modules.encoders import RecurrentEncoder, TransformerEncoder
+    from torch import nn
+
+    class Parallel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = RecurrentEncoder(input_size, est.hidden_size)
+            self.transformer = TransformerEncoder(
+                input_size, 64, max_length=max_length, relative_positions=True
+            )
+            self.output_size = self.lstm.output_size + self.transformer.output_size
+
+        def forward(self, x, mask):
+            states, last = zip(self.lstm(x, mask), self.transformer(x, mask))
+            return torch.cat(states, -1), torch.cat(last, -1)
+
+    return Parallel()
+
+
+# time_mask: the share of each training sequence's real steps that one
+# block, drawn anew in every batch, sets to the sequence's mean
+TIME_MASK = 0.1
+
+
+@contextlib.contextmanager
+def _time_masked(seed):
+    """While it lasts, every training batch has one block of
+    :data:`TIME_MASK` of each sequence's real steps (at least one step, at
+    a random place) set to that sequence's mean, in the channels that
+    jitter reaches, before the classifier's own augmentations."""
+    import torch
+    from skattn import _net
+    from skattn.modules.stem import sequence_moments
+
+    step = _net.SequenceNet.train_step_single
+    generator = torch.Generator().manual_seed(seed)
+
+    def masked(net, batch, **fit_params):
+        X, y = batch
+        values, mask = X["values"], X["mask"]
+        lengths = mask.sum(1)
+        width = (lengths * TIME_MASK).round().long().clamp(min=1)
+        start = (torch.rand(len(values), generator=generator) * (lengths - width + 1)).long()
+        t = torch.arange(values.shape[1])[None]
+        block = (t >= start[:, None]) & (t < (start + width)[:, None]) & mask
+        channels = net.augmented_channels
+        if channels is None:
+            channels = torch.ones(values.shape[-1], dtype=torch.bool)
+        hide = block[..., None] & channels
+        mean = sequence_moments(values, mask)[0].expand_as(values)
+        X = {**X, "values": torch.where(hide, mean, values)}
+        return step(net, (X, y), **fit_params)
+
+    _net.SequenceNet.train_step_single = masked
+    try:
+        yield
+    finally:
+        _net.SequenceNet.train_step_single = step
+
+
+def _default(seed, X):
+    from skattn import LSTMAttentionClassifier
+
+    return LSTMAttentionClassifier(random_state=seed, n_threads=1)
+
+
+# name -> (what it is, how its classifier is made from (seed, X), whether
+# its probabilities are averaged with the default's, the context its fit
+# runs in)
+PROBES = {
+    "conv_encoder": (
+        "two dilated convolutions of 128 channels in place of the LSTM "
+        "(same stem, pooling and training)",
+        lambda seed, X: _network_classifier(_conv_encoder)(
+            random_state=seed, n_threads=1
+        ),
+        True,
+        None,
+    ),
+    "steps_128": (
+        "the LSTM with the stem's stride aiming at 128 encoder steps instead "
+        "of 64 (lodo.py's stem_steps_128)",
+        lambda seed, X: _default(seed, X).set_params(
+            conv_stem=lodo.stride_for_128_steps(X)
+        ),
+        True,
+        None,
+    ),
+    "parallel_encoders": (
+        "one network whose encoder is the LSTM and a Transformer encoder "
+        "side by side, their states joined",
+        lambda seed, X: _network_classifier(_parallel_encoders)(
+            random_state=seed, n_threads=1
+        ),
+        False,
+        None,
+    ),
+    "time_mask": (
+        f"time masking: in every training batch one block of {TIME_MASK:.0%} "
+        "of each sequence's steps set to its mean",
+        _default,
+        False,
+        _time_masked,
+    ),
+}
+
+
+def _done():
+    if not RESULTS.exists():
+        return set()
+    cpu = C.cpu_model()
+    with open(RESULTS) as f:
+        return {
+            (r["probe"], r["dataset"], r["fold"], r["replicate"])
+            for r in map(json.loads, f)
+            if r["cpu"] == cpu
+        }
+
+
+def _accuracy(classes, proba, y):
+    return float(np.mean(classes[np.argmax(proba, axis=1)] == y))
+
+
+def _fitted_proba(est, X_train, y_train, X_valid, context=None):
+    with C.Timer() as t, context or contextlib.nullcontext():
+        est.fit(X_train, y_train)
+    return est.predict_proba(X_valid), t.seconds
+
+
+def run(names, probes, directory, replicate):
+    C.set_one_thread()
+    done = _done()
+    for name in names:
+        X, y, groups = lodo.load(name, directory)
+        for k, (tr, va) in enumerate(lodo.folds(True, y, 3, name, groups)):
+            todo = [p for p in probes if (p, name, k, replicate) not in done]
+            if not todo:
+                continue
+            seed = lodo.REPLICATE_SEEDS * replicate + k
+            default = _default(seed, X[tr])
+            base, base_s = _fitted_proba(default, X[tr], y[tr], X[va])
+            classes = default.classes_
+            for probe in todo:
+                _, make, pair, context = PROBES[probe]
+                est = make(seed, X[tr])
+                proba, fit_s = _fitted_proba(
+                    est, X[tr], y[tr], X[va], context and context(seed)
+                )
+                scores = dict(
+                    defaults=_accuracy(classes, base, y[va]),
+                    probe=_accuracy(classes, proba, y[va]),
+                )
+                if pair:
+                    scores["averaged"] = _accuracy(classes, base + proba, y[va])
+                row = dict(
+                    probe=probe,
+                    dataset=name,
+                    fold=k,
+                    replicate=replicate,
+                    scores=scores,
+                    fit_s=dict(defaults=round(base_s, 2), probe=round(fit_s, 2)),
+                    cpu=C.cpu_model(),
+                )
+                with open(RESULTS, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+                print(
+                    f"{probe:>18} {name:>22} fold {k} (seed set {replicate}): "
+                    + ", ".join(f"{key} {v:.3f}" for key, v in scores.items()),
+                    flush=True,
+                )
+
+
+def report():
+    rows = [json.loads(line) for line in open(RESULTS)] if RESULTS.exists() else []
+    lines = [
+        "# Probes: changes to the LSTM classifier that are not parameters",
+        "",
+        "Written by `python benchmarks/probes.py --report` from "
+        "`probes_results.jsonl` (see the script's docstring for the "
+        "protocol). Accuracy on `lodo.py`'s 3-fold splits of the training "
+        "sets (fold k of seed set r seeds both models with 1000 r + k), "
+        "the mean over the folds; `defaults`: today's "
+        "`LSTMAttentionClassifier` on the same folds; `averaged`: the mean "
+        "of the two classifiers' predicted probabilities, for probes that "
+        "pair a second network with the default one. Fit time: the probe's "
+        "over the default's, summed over the folds (one torch thread; two "
+        "runs at a time on a 2-core machine). Nothing here chooses a "
+        "default; test splits are never read.",
+    ]
+    for probe, (what, _, pair, _) in PROBES.items():
+        found = [r for r in rows if r["probe"] == probe]
+        if not found:
+            continue
+        lines += ["", f"## `{probe}`", "", what[0].upper() + what[1:] + ".", ""]
+        columns = ["defaults", "probe"] + (["averaged"] if pair else [])
+        table = []
+        groups = sorted({(r["dataset"], r["replicate"]) for r in found})
+        for name, replicate in groups:
+            part = [
+                r for r in found if (r["dataset"], r["replicate"]) == (name, replicate)
+            ]
+            folds = len(part)
+            cells = [
+                f"{np.mean([r['scores'][c] for r in part]):.3f}" for c in columns
+            ]
+            ratio = sum(r["fit_s"]["probe"] for r in part) / sum(
+                r["fit_s"]["defaults"] for r in part
+            )
+            table.append(
+                [name, replicate, folds, *cells, f"{ratio:.2f}", part[0]["cpu"]]
+            )
+        lines.append(
+            C.markdown_table(
+                ["data set", "seed set", "folds", *columns, "fit time ×", "cpu"],
+                table,
+            )
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="PickupGestureWiimoteZ,ACSF1")
+    parser.add_argument("--probes", default=",".join(PROBES))
+    parser.add_argument("--replicate", type=int, default=0)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--report", action="store_true", help="write PROBES.md only")
+    parser.add_argument("--output", default=str(REPORT))
+    a = parser.parse_args(argv)
+    if not a.report:
+        probes = a.probes.split(",")
+        unknown = sorted(set(probes) - set(PROBES))
+        if unknown:
+            raise SystemExit(f"unknown probes {unknown}; known: {sorted(PROBES)}")
+        run(a.datasets.split(","), probes, C.data_dir(a.data_dir), a.replicate)
+    Path(a.output).write_text(report(), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
