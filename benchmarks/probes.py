@@ -24,7 +24,9 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, os.path.dirname(__file__))
 import _common as C  # noqa: E402
@@ -62,8 +64,9 @@ def _conv_encoder(est, input_size, max_length):
     batch normalisation, GELU, a residual connection where the widths
     match) in place of the LSTM."""
     import torch
-    from skattn.modules.stem import MaskedBatchNorm
     from torch import nn
+
+    from skattn.modules.stem import MaskedBatchNorm
 
     class ConvEncoder(nn.Module):
         def __init__(self, size, channels=128, kernel=5):
@@ -104,8 +107,9 @@ def _parallel_encoders(est, input_size, max_length):
     defaults: two layers of width 64, relative positions) side by side on
     the stem's output, their states joined per step."""
     import torch
-    from skattn.modules.encoders import RecurrentEncoder, TransformerEncoder
     from torch import nn
+
+    from skattn.modules.encoders import RecurrentEncoder, TransformerEncoder
 
     class Parallel(nn.Module):
         def __init__(self):
@@ -117,7 +121,9 @@ def _parallel_encoders(est, input_size, max_length):
             self.output_size = self.lstm.output_size + self.transformer.output_size
 
         def forward(self, x, mask):
-            states, last = zip(self.lstm(x, mask), self.transformer(x, mask))
+            states, last = zip(
+                self.lstm(x, mask), self.transformer(x, mask), strict=True
+            )
             return torch.cat(states, -1), torch.cat(last, -1)
 
     return Parallel()
@@ -135,6 +141,7 @@ def _time_masked(seed):
     a random place) set to that sequence's mean, in the channels that
     jitter reaches, before the classifier's own augmentations."""
     import torch
+
     from skattn import _net
     from skattn.modules.stem import sequence_moments
 
@@ -146,7 +153,9 @@ def _time_masked(seed):
         values, mask = X["values"], X["mask"]
         lengths = mask.sum(1)
         width = (lengths * TIME_MASK).round().long().clamp(min=1)
-        start = (torch.rand(len(values), generator=generator) * (lengths - width + 1)).long()
+        start = (
+            torch.rand(len(values), generator=generator) * (lengths - width + 1)
+        ).long()
         t = torch.arange(values.shape[1])[None]
         block = (t >= start[:, None]) & (t < (start + width)[:, None]) & mask
         channels = net.augmented_channels
@@ -164,49 +173,132 @@ def _time_masked(seed):
         _net.SequenceNet.train_step_single = step
 
 
+def _stride(network):
+    """The total stride of ``network``'s stem (1 without one)."""
+    stem = getattr(network, "stem", None)
+    return 1 if stem is None else stem.stride
+
+
+def _shift_batch(X, stride, generator):
+    """Each sequence of a training batch started a random number of steps
+    later: 0 to ``stride - 1``, and at least one real step kept."""
+    import torch
+
+    values, mask = X["values"], X["mask"]
+    lengths = mask.sum(1)
+    most = torch.clamp(lengths - 1, max=stride - 1)
+    shift = (torch.rand(len(values), generator=generator) * (most + 1)).long()
+    t = values.shape[1]
+    index = (torch.arange(t)[None] + shift[:, None]).clamp(max=t - 1)
+    values = values.gather(1, index[..., None].expand(-1, -1, values.shape[-1]))
+    mask = torch.arange(t)[None] < (lengths - shift)[:, None]
+    return {**X, "values": values.masked_fill(~mask[..., None], 0.0), "mask": mask}
+
+
+@contextlib.contextmanager
+def _shifted_training(seed):
+    """While it lasts, every training batch is shifted by
+    :func:`_shift_batch` at the stride of the network's stem, before the
+    classifier's own augmentations."""
+    import torch
+
+    from skattn import _net
+
+    step = _net.SequenceNet.train_step_single
+    generator = torch.Generator().manual_seed(seed)
+
+    def shifted(net, batch, **fit_params):
+        X, y = batch
+        stride = _stride(net.module_)
+        if stride > 1:
+            X = _shift_batch(X, stride, generator)
+        return step(net, (X, y), **fit_params)
+
+    _net.SequenceNet.train_step_single = shifted
+    try:
+        yield
+    finally:
+        _net.SequenceNet.train_step_single = step
+
+
+def _shifted_array(X, shift):
+    """NaN-padded sequences ``X`` each started ``shift`` steps later (at
+    least one real step kept), NaN-padded to the same width."""
+    X = np.asarray(X, dtype=np.float64)
+    real = ~np.isnan(X).all(-1) if X.ndim == 3 else ~np.isnan(X)
+    out = np.full_like(X, np.nan)
+    for i, length in enumerate(real.sum(1)):
+        start = min(shift, length - 1)
+        out[i, : length - start] = X[i, start:length]
+    return out
+
+
+def _shift_averaged_proba(est, X):
+    """The mean of ``est``'s probabilities over every shift below its
+    stem's stride."""
+    stride = _stride(est.net_.module_)
+    return np.mean(
+        [est.predict_proba(_shifted_array(X, shift)) for shift in range(stride)],
+        axis=0,
+    )
+
+
 def _default(seed, X):
     from skattn import LSTMAttentionClassifier
 
     return LSTMAttentionClassifier(random_state=seed, n_threads=1)
 
 
-# name -> (what it is, how its classifier is made from (seed, X), whether
-# its probabilities are averaged with the default's, the context its fit
-# runs in)
+class Probe(NamedTuple):
+    """What a probe changes, how its classifier is made from ``(seed, X)``,
+    whether its probabilities are averaged with the default's, the context
+    its fit runs in (made from the seed) and how it predicts probabilities
+    (``predict(est, X)``; None: ``est.predict_proba``)."""
+
+    what: str
+    make: Callable
+    pair: bool = False
+    training: Callable | None = None
+    predict: Callable | None = None
+
+
 PROBES = {
-    "conv_encoder": (
+    "conv_encoder": Probe(
         "two dilated convolutions of 128 channels in place of the LSTM "
         "(same stem, pooling and training)",
         lambda seed, X: _network_classifier(_conv_encoder)(
             random_state=seed, n_threads=1
         ),
-        True,
-        None,
+        pair=True,
     ),
-    "steps_128": (
+    "steps_128": Probe(
         "the LSTM with the stem's stride aiming at 128 encoder steps instead "
         "of 64 (lodo.py's stem_steps_128)",
         lambda seed, X: _default(seed, X).set_params(
             conv_stem=lodo.stride_for_128_steps(X)
         ),
-        True,
-        None,
+        pair=True,
     ),
-    "parallel_encoders": (
+    "parallel_encoders": Probe(
         "one network whose encoder is the LSTM and a Transformer encoder "
         "side by side, their states joined",
         lambda seed, X: _network_classifier(_parallel_encoders)(
             random_state=seed, n_threads=1
         ),
-        False,
-        None,
     ),
-    "time_mask": (
+    "time_mask": Probe(
         f"time masking: in every training batch one block of {TIME_MASK:.0%} "
         "of each sequence's steps set to its mean",
         _default,
-        False,
-        _time_masked,
+        training=_time_masked,
+    ),
+    "random_shift": Probe(
+        "random shifts below the stem's stride: in every training batch each "
+        "sequence starts a random number of steps (0 to stride - 1) later, "
+        "and predictions average the probabilities of every such shift",
+        _default,
+        training=_shifted_training,
+        predict=_shift_averaged_proba,
     ),
 }
 
@@ -227,10 +319,11 @@ def _accuracy(classes, proba, y):
     return float(np.mean(classes[np.argmax(proba, axis=1)] == y))
 
 
-def _fitted_proba(est, X_train, y_train, X_valid, context=None):
+def _fitted_proba(est, X_train, y_train, X_valid, context=None, predict=None):
     with C.Timer() as t, context or contextlib.nullcontext():
         est.fit(X_train, y_train)
-    return est.predict_proba(X_valid), t.seconds
+    proba = predict(est, X_valid) if predict else est.predict_proba(X_valid)
+    return proba, t.seconds
 
 
 def run(names, probes, directory, replicate):
@@ -247,16 +340,20 @@ def run(names, probes, directory, replicate):
             base, base_s = _fitted_proba(default, X[tr], y[tr], X[va])
             classes = default.classes_
             for probe in todo:
-                _, make, pair, context = PROBES[probe]
-                est = make(seed, X[tr])
+                spec = PROBES[probe]
                 proba, fit_s = _fitted_proba(
-                    est, X[tr], y[tr], X[va], context and context(seed)
+                    spec.make(seed, X[tr]),
+                    X[tr],
+                    y[tr],
+                    X[va],
+                    spec.training and spec.training(seed),
+                    spec.predict,
                 )
                 scores = dict(
                     defaults=_accuracy(classes, base, y[va]),
                     probe=_accuracy(classes, proba, y[va]),
                 )
-                if pair:
+                if spec.pair:
                     scores["averaged"] = _accuracy(classes, base + proba, y[va])
                 row = dict(
                     probe=probe,
@@ -293,7 +390,7 @@ def report():
         "runs at a time on a 2-core machine). Nothing here chooses a "
         "default; test splits are never read.",
     ]
-    for probe, (what, _, pair, _) in PROBES.items():
+    for probe, (what, _, pair, *_) in PROBES.items():
         found = [r for r in rows if r["probe"] == probe]
         if not found:
             continue
@@ -306,9 +403,7 @@ def report():
                 r for r in found if (r["dataset"], r["replicate"]) == (name, replicate)
             ]
             folds = len(part)
-            cells = [
-                f"{np.mean([r['scores'][c] for r in part]):.3f}" for c in columns
-            ]
+            cells = [f"{np.mean([r['scores'][c] for r in part]):.3f}" for c in columns]
             ratio = sum(r["fit_s"]["probe"] for r in part) / sum(
                 r["fit_s"]["defaults"] for r in part
             )

@@ -485,3 +485,89 @@ def test_few_shot_rows_of_earlier_defaults_are_marked(tmp_path):
     assert re.search(
         r"^\| older\+crop_0\.5 \(earlier defaults\) \| 0\.500 \|", table, re.M
     )
+
+
+@pytest.fixture(scope="module")
+def probes_report(tmp_path_factory):
+    path = tmp_path_factory.mktemp("probes") / "PROBES.md"
+    run_script(BENCHMARKS / "probes.py", "--report", "--output", path)
+    return path.read_text(encoding="utf-8")
+
+
+def test_probes_report_is_current(probes_report):
+    assert (BENCHMARKS / "PROBES.md").read_text(encoding="utf-8") == probes_report
+
+
+def test_time_mask_probe_hides_one_block_per_sequence_and_restores_the_step(
+    monkeypatch,
+):
+    """The time-masking probe sets one block of each sequence's real steps
+    to that sequence's mean (padding untouched) and leaves the training
+    step as it was once its fit is over."""
+    import torch
+
+    sys.path.insert(0, str(BENCHMARKS))
+    import probes
+
+    from skattn import _net
+
+    seen = []
+    monkeypatch.setattr(
+        _net.SequenceNet,
+        "train_step_single",
+        lambda net, batch, **kw: seen.append(batch[0]),
+    )
+    recorder = _net.SequenceNet.train_step_single
+    values = torch.arange(2 * 30 * 2, dtype=torch.float32).reshape(2, 30, 2)
+    mask = torch.ones(2, 30, dtype=torch.bool)
+    mask[1, 20:] = False  # the second sequence has 20 real steps
+    net = type("Net", (), {"augmented_channels": None})()
+    with probes._time_masked(seed=0):
+        _net.SequenceNet.train_step_single(
+            net, ({"values": values, "mask": mask}, None)
+        )
+    assert _net.SequenceNet.train_step_single is recorder
+    changed = (seen[0]["values"] != values).any(-1)  # [b, t]
+    for i, (length, mean) in enumerate(
+        [(30, values[0].mean(0)), (20, values[1, :20].mean(0))]
+    ):
+        steps = torch.nonzero(changed[i]).flatten()
+        width = round(length * probes.TIME_MASK)
+        assert len(steps) == width and steps.max() - steps.min() == width - 1
+        assert steps.max() < length
+        assert torch.allclose(seen[0]["values"][i, steps], mean.expand(width, 2))
+
+
+def test_random_shift_probe_starts_each_sequence_later_by_less_than_the_stride():
+    """Training batches and prediction inputs of the shift probe keep each
+    sequence's steps in order from a later start, never dropping the last
+    real step and never shifting by the stride or more."""
+    import torch
+
+    sys.path.insert(0, str(BENCHMARKS))
+    import probes
+
+    values = torch.arange(3 * 12, dtype=torch.float32).reshape(3, 12, 1)
+    lengths = torch.tensor([12, 5, 1])
+    mask = torch.arange(12)[None] < lengths[:, None]
+    generator = torch.Generator().manual_seed(0)
+    shifts = set()
+    for _ in range(20):
+        out = probes._shift_batch({"values": values, "mask": mask}, 4, generator)
+        kept = out["mask"].sum(1)
+        shift = lengths - kept
+        assert kept.min() >= 1 and shift.max() <= 3 and shift[2] == 0
+        for i in range(3):
+            real = out["values"][i, : kept[i], 0]
+            assert torch.equal(real, values[i, shift[i] : lengths[i], 0])
+            assert not out["values"][i, kept[i] :].any()
+        shifts |= set(shift.tolist())
+    assert shifts == {0, 1, 2, 3}
+
+    X = np.full((2, 6), np.nan)
+    X[0], X[1, :3] = np.arange(6.0), [7.0, 8.0, 9.0]
+    shifted = probes._shifted_array(X, 4)
+    np.testing.assert_array_equal(shifted[0], [4, 5, np.nan, np.nan, np.nan, np.nan])
+    np.testing.assert_array_equal(
+        shifted[1], [9, np.nan, np.nan, np.nan, np.nan, np.nan]
+    )
