@@ -103,9 +103,10 @@ def _conv_encoder(est, input_size, max_length):
 
 
 def _parallel_encoders(est, input_size, max_length):
-    """The LSTM and a Transformer encoder (the Transformer classifier's
-    defaults: two layers of width 64, relative positions) side by side on
-    the stem's output, their states joined per step."""
+    """The classifier's LSTM (as its parameters make it) and a Transformer
+    encoder (the Transformer classifier's defaults: two layers of width 64,
+    relative positions) side by side on the stem's output, their states
+    joined per step."""
     import torch
     from torch import nn
 
@@ -114,7 +115,13 @@ def _parallel_encoders(est, input_size, max_length):
     class Parallel(nn.Module):
         def __init__(self):
             super().__init__()
-            self.lstm = RecurrentEncoder(input_size, est.hidden_size)
+            self.lstm = RecurrentEncoder(
+                input_size,
+                est.hidden_size,
+                num_layers=est.num_layers,
+                cell=est.cell,
+                bidirectional=est.bidirectional,
+            )
             self.transformer = TransformerEncoder(
                 input_size, 64, max_length=max_length, relative_positions=True
             )
