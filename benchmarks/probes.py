@@ -121,6 +121,7 @@ def _parallel_encoders(est, input_size, max_length):
                 num_layers=est.num_layers,
                 cell=est.cell,
                 bidirectional=est.bidirectional,
+                dropout=est._effective("dropout"),
             )
             self.transformer = TransformerEncoder(
                 input_size, 64, max_length=max_length, relative_positions=True

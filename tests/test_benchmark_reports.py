@@ -571,3 +571,21 @@ def test_random_shift_probe_starts_each_sequence_later_by_less_than_the_stride()
     np.testing.assert_array_equal(
         shifted[1], [9, np.nan, np.nan, np.nan, np.nan, np.nan]
     )
+
+
+def test_parallel_encoders_probe_keeps_the_classifiers_lstm():
+    """The probe's network holds the same LSTM encoder as the default
+    classifier's, beside the Transformer encoder."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import probes
+
+    from skattn import LSTMAttentionClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 20, 2)), np.arange(12) % 2
+    probe = probes.PROBES["parallel_encoders"].make(0, X)
+    probe.set_params(max_epochs=1).fit(X, y)
+    default = LSTMAttentionClassifier(max_epochs=1, n_threads=1).fit(X, y)
+    encoder = probe.net_.module_.encoder
+    assert repr(encoder.lstm) == repr(default.net_.module_.encoder)
+    assert encoder.output_size == default.net_.module_.encoder.output_size + 64
