@@ -6,8 +6,9 @@
 
 Each probe is a change to `LSTMAttentionClassifier`'s network or training
 that skattn does not offer as a parameter (a subclass here, or a training
-step patched while one fit runs), measured before anyone builds it in. It
-runs on `lodo.py`'s 3-fold splits of the training sets with `lodo.py`'s
+step patched while one fit runs), measured before anyone builds it in, or
+a second network beside the default one (another architecture, another
+seed) for what averaging their probabilities gives. It runs on `lodo.py`'s 3-fold splits of the training sets with `lodo.py`'s
 seeds (fold k of seed set r: seed 1000 r + k), next to today's default
 classifier fitted once per fold; probes that pair two networks also score
 the mean of the two networks' predicted probabilities (`averaged`).
@@ -32,6 +33,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 import _common as C  # noqa: E402
 import lodo  # noqa: E402
 import numpy as np  # noqa: E402
+
+from skattn import LSTMAttentionClassifier, TransformerClassifier  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "probes_results.jsonl"
@@ -252,9 +255,12 @@ def _shift_averaged_proba(est, X):
 
 
 def _default(seed, X):
-    from skattn import LSTMAttentionClassifier
-
     return LSTMAttentionClassifier(random_state=seed, n_threads=1)
+
+
+# seed_pair: how far the second network's seed lies from the first's (no
+# seed set's seed: those are 1000 r + fold)
+SECOND_SEED = 500
 
 
 class Probe(NamedTuple):
@@ -271,6 +277,18 @@ class Probe(NamedTuple):
 
 
 PROBES = {
+    "transformer_pair": Probe(
+        "today's default TransformerClassifier, alone and averaged with the "
+        "default LSTM classifier (the soft vote of lodo.py's vote family)",
+        lambda seed, X: TransformerClassifier(random_state=seed, n_threads=1),
+        pair=True,
+    ),
+    "seed_pair": Probe(
+        f"a second default LSTM classifier seeded {SECOND_SEED} further on, "
+        "alone and averaged with the first",
+        lambda seed, X: _default(seed + SECOND_SEED, X),
+        pair=True,
+    ),
     # Below the defaults alone and averaged with them on PickupGestureWiimoteZ
     # (alone 0.657, 0.577; averaged 0.637, 0.638 against 0.699, 0.700 over
     # seed sets 0 and 1), behind alone on ACSF1 (0.659, 0.639 against 0.709),
