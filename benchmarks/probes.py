@@ -1,4 +1,5 @@
-"""Probes: changes to the LSTM classifier that are not parameters.
+"""Probes: changes to the LSTM classifier that are not parameters, and
+second networks beside it.
 
     python benchmarks/probes.py --datasets PickupGestureWiimoteZ,ACSF1 \
         --replicate 0 --data-dir ../shared/data
@@ -8,8 +9,9 @@ Each probe is a change to `LSTMAttentionClassifier`'s network or training
 that skattn does not offer as a parameter (a subclass here, or a training
 step patched while one fit runs), measured before anyone builds it in, or
 a second network beside the default one (another architecture, another
-seed) for what averaging their probabilities gives. It runs on `lodo.py`'s 3-fold splits of the training sets with `lodo.py`'s
-seeds (fold k of seed set r: seed 1000 r + k), next to today's default
+seed) for what averaging their probabilities gives. It runs on
+`lodo.py`'s 3-fold splits of the training sets with `lodo.py`'s seeds
+(fold k of seed set r: seed 1000 r + k), next to today's default
 classifier fitted once per fold; probes that pair two networks also score
 the mean of the two networks' predicted probabilities (`averaged`).
 Test splits are never read and nothing here chooses a default: a probe
@@ -146,21 +148,36 @@ TIME_MASK = 0.1
 
 
 @contextlib.contextmanager
-def _time_masked(seed):
-    """While it lasts, every training batch has one block of
-    :data:`TIME_MASK` of each sequence's real steps (at least one step, at
-    a random place) set to that sequence's mean, in the channels that
-    jitter reaches, before the classifier's own augmentations."""
-    import torch
-
+def _training_batches_changed(change):
+    """While it lasts, every training batch ``X`` of every classifier's
+    net becomes ``change(net, X)`` before the classifier's own
+    augmentations."""
     from skattn import _net
-    from skattn.modules.stem import sequence_moments
 
     step = _net.SequenceNet.train_step_single
+
+    def changed(net, batch, **fit_params):
+        X, y = batch
+        return step(net, (change(net, X), y), **fit_params)
+
+    _net.SequenceNet.train_step_single = changed
+    try:
+        yield
+    finally:
+        _net.SequenceNet.train_step_single = step
+
+
+def _time_masked(seed):
+    """Training in which every batch has one block of :data:`TIME_MASK` of
+    each sequence's real steps (at least one step, at a random place) set
+    to that sequence's mean, in the channels that jitter reaches."""
+    import torch
+
+    from skattn.modules.stem import sequence_moments
+
     generator = torch.Generator().manual_seed(seed)
 
-    def masked(net, batch, **fit_params):
-        X, y = batch
+    def masked(net, X):
         values, mask = X["values"], X["mask"]
         lengths = mask.sum(1)
         width = (lengths * TIME_MASK).round().long().clamp(min=1)
@@ -174,14 +191,9 @@ def _time_masked(seed):
             channels = torch.ones(values.shape[-1], dtype=torch.bool)
         hide = block[..., None] & channels
         mean = sequence_moments(values, mask)[0].expand_as(values)
-        X = {**X, "values": torch.where(hide, mean, values)}
-        return step(net, (X, y), **fit_params)
+        return {**X, "values": torch.where(hide, mean, values)}
 
-    _net.SequenceNet.train_step_single = masked
-    try:
-        yield
-    finally:
-        _net.SequenceNet.train_step_single = step
+    return _training_batches_changed(masked)
 
 
 def _stride(network):
@@ -206,30 +218,18 @@ def _shift_batch(X, stride, generator):
     return {**X, "values": values.masked_fill(~mask[..., None], 0.0), "mask": mask}
 
 
-@contextlib.contextmanager
 def _shifted_training(seed):
-    """While it lasts, every training batch is shifted by
-    :func:`_shift_batch` at the stride of the network's stem, before the
-    classifier's own augmentations."""
+    """Training in which every batch is shifted by :func:`_shift_batch` at
+    the stride of the network's stem."""
     import torch
 
-    from skattn import _net
-
-    step = _net.SequenceNet.train_step_single
     generator = torch.Generator().manual_seed(seed)
 
-    def shifted(net, batch, **fit_params):
-        X, y = batch
+    def shifted(net, X):
         stride = _stride(net.module_)
-        if stride > 1:
-            X = _shift_batch(X, stride, generator)
-        return step(net, (X, y), **fit_params)
+        return _shift_batch(X, stride, generator) if stride > 1 else X
 
-    _net.SequenceNet.train_step_single = shifted
-    try:
-        yield
-    finally:
-        _net.SequenceNet.train_step_single = step
+    return _training_batches_changed(shifted)
 
 
 def _shifted_array(X, shift):
@@ -423,7 +423,8 @@ def run(names, probes, directory, replicate):
 def report():
     rows = [json.loads(line) for line in open(RESULTS)] if RESULTS.exists() else []
     lines = [
-        "# Probes: changes to the LSTM classifier that are not parameters",
+        "# Probes: changes to the LSTM classifier that are not parameters, "
+        "and second networks beside it",
         "",
         "Written by `python benchmarks/probes.py --report` from "
         "`probes_results.jsonl` (see the script's docstring for the "
@@ -467,7 +468,7 @@ def report():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", default="PickupGestureWiimoteZ,ACSF1")
     parser.add_argument("--probes", default=",".join(PROBES))
     parser.add_argument("--replicate", type=int, default=0)
