@@ -47,7 +47,6 @@ def _network_classifier(make_encoder):
     """`LSTMAttentionClassifier` whose network has the encoder that
     ``make_encoder(estimator, input_size, max_length)`` builds (after the
     same input layers and stem, before the same pooling and head)."""
-    from skattn import LSTMAttentionClassifier
     from skattn._architectures import _shared_network_params
     from skattn.modules.network import sequence_network
 
