@@ -257,10 +257,10 @@ CANDIDATES = {
     # LSTM defaults over two seed sets (stopped after three sets, which
     # ruled it out): PickupGestureWiimoteZ 0.678, 0.658 against 0.699,
     # 0.700; ACSF1 0.679, 0.700 against 0.709, 0.710. Averaging the
-    # probabilities of two separately trained default networks (seeds k
-    # and 1000 + k; a script, not in the results file) scores
-    # PickupGestureWiimoteZ's folds as one network does (0.699): its
-    # errors are shared, not the noise of one seed
+    # probabilities of two separately trained default networks
+    # (probes.py's seed_pair, PROBES.md): PickupGestureWiimoteZ 0.679 and
+    # 0.759 over the two seed sets, ACSF1 0.699 and 0.690, within the
+    # noise of one seed on these folds
     "ensemble_2": {"n_estimators": 2},
     # one network per fold of the training data, each stopped early on its
     # own fold, predicting together (k-fold bagging; about five times the
