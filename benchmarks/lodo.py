@@ -971,8 +971,9 @@ def _spread_folds(y, n_folds):
     series (``random_crop=None``, seed set 0) scores 0.346 over the three
     folds, and, fitted by a script on the same folds and seeds (not in the
     results file), 0.367 with ``class_weight="balanced"`` and 0.424
-    trained on one series per class (fewer series, but balanced). Scores on these folds
-    understate what whole-series networks do on balanced training sets."""
+    trained on one series per class (fewer series, but balanced). Scores
+    on these folds understate what whole-series networks do on balanced
+    training sets."""
     rng = np.random.default_rng(0)
     fold_of = np.empty(len(y), dtype=np.int64)
     for i, label in enumerate(rng.permutation(np.unique(y))):

@@ -394,6 +394,7 @@ def run(names, probes, directory, replicate):
             default = _default(seed, X[tr])
             base, base_s = _fitted_proba(default, X[tr], y[tr], X[va])
             classes = default.classes_
+            base_score = _accuracy(classes, base, y[va])
             for probe in todo:
                 spec = PROBES[probe]
                 proba, fit_s = _fitted_proba(
@@ -405,7 +406,7 @@ def run(names, probes, directory, replicate):
                     spec.predict,
                 )
                 scores = dict(
-                    defaults=_accuracy(classes, base, y[va]),
+                    defaults=base_score,
                     probe=_accuracy(classes, proba, y[va]),
                 )
                 if spec.pair:
@@ -446,12 +447,13 @@ def report():
         "runs at a time on a 2-core machine). Nothing here chooses a "
         "default; test splits are never read.",
     ]
-    for probe, (what, _, pair, *_) in PROBES.items():
+    for probe, spec in PROBES.items():
         found = [r for r in rows if r["probe"] == probe]
         if not found:
             continue
-        lines += ["", f"## `{probe}`", "", what[0].upper() + what[1:] + ".", ""]
-        columns = ["defaults", "probe"] + (["averaged"] if pair else [])
+        what = spec.what[0].upper() + spec.what[1:]
+        lines += ["", f"## `{probe}`", "", what + ".", ""]
+        columns = ["defaults", "probe"] + (["averaged"] if spec.pair else [])
         table = []
         groups = sorted({(r["dataset"], r["replicate"]) for r in found})
         for name, replicate in groups:
